@@ -1,0 +1,77 @@
+//! Resolving the entries a content hash covers: patterns, hashing root, tree-ish, dirty check.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+
+use crate::git::{Checkout, Entry};
+use crate::patterns::{self, Matcher};
+use crate::{env, status};
+
+/// What a content hash is computed from.
+pub enum Resolved {
+    /// The matched entries (never empty).
+    Entries(Vec<Entry>),
+    /// Matching paths have uncommitted changes: caching is disabled.
+    Dirty(Vec<Vec<u8>>),
+}
+
+/// How the entries are taken.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The committed tree (`AZTEC_CACHE_COMMIT`, else `HEAD` with the dirty check).
+    Committed,
+    /// The files as they are on disk.
+    Worktree,
+}
+
+/// Resolves the entries for `args` (pattern files or regexes) from the environment:
+/// `REPO_PATH`, `AZTEC_CACHE_COMMIT`.
+pub fn resolve(args: &[OsString], source: Source) -> Result<Resolved> {
+    let patterns = patterns::load(args)?;
+    let matcher = Matcher::new(&patterns)?;
+    let (dir, dir_is_root) = match std::env::var_os("REPO_PATH").filter(|p| !p.is_empty()) {
+        Some(p) => (PathBuf::from(p), true),
+        None => (std::env::current_dir()?, false),
+    };
+    let checkout = Checkout::open(&dir, dir_is_root)?;
+    let treeish = env::non_empty("AZTEC_CACHE_COMMIT").unwrap_or_else(|| "HEAD".into());
+
+    let entries = if treeish == "HEAD" {
+        let scan = status::scan_head(&checkout, &matcher, source == Source::Worktree)?;
+        match source {
+            Source::Worktree => scan.worktree,
+            Source::Committed if !scan.dirty.is_empty() => return Ok(Resolved::Dirty(scan.dirty)),
+            Source::Committed => scan.committed,
+        }
+    } else {
+        if source == Source::Worktree {
+            bail!("--worktree hashes the files on disk; it cannot be combined with AZTEC_CACHE_COMMIT={treeish}");
+        }
+        checkout.tree_entries(checkout.tree_id(&treeish)?, &matcher)?
+    };
+    if entries.is_empty() {
+        let list: Vec<&str> = patterns.iter().map(|p| p.text.as_str()).collect();
+        bail!(
+            "No files matched the rebuild patterns ({}) in {treeish}",
+            list.join(", ")
+        );
+    }
+    Ok(Resolved::Entries(entries))
+}
+
+/// The sentinel for dirty inputs outside CI; with `CI=1` uncommitted inputs are an error.
+pub fn dirty_key(paths: &[Vec<u8>]) -> Result<String> {
+    if env::ci() {
+        let list: Vec<String> = paths
+            .iter()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect();
+        bail!(
+            "Error: uncommitted changes in files the cache key covers are not allowed with CI=1: {}",
+            list.join(", ")
+        );
+    }
+    Ok(crate::hashing::SENTINEL.to_string())
+}

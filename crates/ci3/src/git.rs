@@ -1,0 +1,266 @@
+//! Reading a checkout in-process: the committed tree, the index and their entries.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use gix::bstr::{BStr, ByteSlice};
+use gix::prelude::FindExt;
+use gix::ObjectId;
+
+use crate::patterns::Matcher;
+
+/// A file-like entry of a tree, the index or the work tree.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Entry {
+    /// Slash-separated, relative to the hashing root.
+    pub path: Vec<u8>,
+    pub mode: Mode,
+    pub id: ObjectId,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Mode {
+    File,
+    Executable,
+    Symlink,
+    /// A submodule, recorded by its pinned commit.
+    Gitlink,
+}
+
+impl Mode {
+    /// The mode as `git ls-tree` prints it.
+    pub fn octal(self) -> &'static str {
+        match self {
+            Mode::File => "100644",
+            Mode::Executable => "100755",
+            Mode::Symlink => "120000",
+            Mode::Gitlink => "160000",
+        }
+    }
+
+    fn from_tree(mode: gix::object::tree::EntryMode) -> Option<Mode> {
+        use gix::object::tree::EntryKind;
+        match mode.kind() {
+            EntryKind::Tree => None,
+            EntryKind::Blob => Some(Mode::File),
+            EntryKind::BlobExecutable => Some(Mode::Executable),
+            EntryKind::Link => Some(Mode::Symlink),
+            EntryKind::Commit => Some(Mode::Gitlink),
+        }
+    }
+
+    pub(crate) fn from_index(mode: gix::index::entry::Mode) -> Option<Mode> {
+        use gix::index::entry::Mode as M;
+        if mode.contains(M::COMMIT) {
+            Some(Mode::Gitlink)
+        } else if mode.contains(M::SYMLINK) {
+            Some(Mode::Symlink)
+        } else if mode.contains(M::FILE_EXECUTABLE) {
+            Some(Mode::Executable)
+        } else if mode.contains(M::FILE) {
+            Some(Mode::File)
+        } else {
+            None
+        }
+    }
+}
+
+/// A git work tree, seen from the directory whose paths are hashed (the top level, or the
+/// directory `REPO_PATH` names inside it).
+pub struct Checkout {
+    pub(crate) repo: gix::Repository,
+    pub(crate) workdir: PathBuf,
+    /// The hashing root relative to the top level, with a trailing `/`, or empty.
+    pub(crate) prefix: Vec<u8>,
+}
+
+/// A path given as git's bytes (paths are bytes on unix; git never reencodes them).
+pub fn os_path(bytes: &[u8]) -> &Path {
+    Path::new(OsStr::from_bytes(bytes))
+}
+
+impl Checkout {
+    /// Opens the repository containing `dir`; paths are then relative to `dir` when `dir_is_root`,
+    /// else to the top level.
+    pub fn open(dir: &Path, dir_is_root: bool) -> Result<Self> {
+        let repo = gix::discover(dir)
+            .map_err(|e| anyhow!("{}: not inside a git work tree ({e})", dir.display()))?;
+        let workdir = repo
+            .workdir()
+            .with_context(|| format!("{}: the repository has no work tree", dir.display()))?
+            .to_path_buf();
+        let mut prefix = Vec::new();
+        if dir_is_root {
+            let top = std::fs::canonicalize(&workdir)
+                .with_context(|| format!("{}", workdir.display()))?;
+            let here = std::fs::canonicalize(dir).with_context(|| format!("{}", dir.display()))?;
+            let rel = here
+                .strip_prefix(&top)
+                .map_err(|_| anyhow!("{} is outside its work tree", dir.display()))?;
+            if !rel.as_os_str().is_empty() {
+                prefix = rel.as_os_str().as_bytes().to_vec();
+                prefix.push(b'/');
+            }
+        }
+        Ok(Checkout {
+            repo,
+            workdir,
+            prefix,
+        })
+    }
+
+    /// Where a top-level-relative path is on disk.
+    pub(crate) fn disk_path(&self, path: &[u8]) -> PathBuf {
+        self.workdir.join(os_path(path))
+    }
+
+    pub fn repo(&self) -> &gix::Repository {
+        &self.repo
+    }
+
+    /// The id of the tree that `treeish` names.
+    pub fn tree_id(&self, treeish: &str) -> Result<ObjectId> {
+        let id = self
+            .repo
+            .rev_parse_single(treeish)
+            .map_err(|e| anyhow!("cannot resolve '{treeish}': {e}"))?;
+        let tree = id
+            .object()
+            .and_then(|o| o.peel_to_tree())
+            .map_err(|e| anyhow!("'{treeish}' does not name a tree: {e}"))?;
+        Ok(tree.id)
+    }
+
+    /// The entries of tree `tree` (recursively) whose hashing-root-relative path matches.
+    pub fn tree_entries(&self, tree: ObjectId, matcher: &Matcher) -> Result<Vec<Entry>> {
+        let mut out = Vec::new();
+        let Some(root) = self.subtree(tree)? else {
+            return Ok(out);
+        };
+        let mut path = Vec::with_capacity(256);
+        self.walk(root, &mut path, matcher, &mut out)?;
+        Ok(out)
+    }
+
+    /// The tree at the hashing root, or `None` when the prefix is not in `tree`.
+    fn subtree(&self, tree: ObjectId) -> Result<Option<ObjectId>> {
+        let mut id = tree;
+        let mut buf = Vec::new();
+        for component in self.prefix.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+            let t = self
+                .repo
+                .objects
+                .find_tree(&id, &mut buf)
+                .map_err(|e| anyhow!("reading tree {id}: {e}"))?;
+            match t
+                .entries
+                .iter()
+                .find(|e| e.filename == component && e.mode.is_tree())
+            {
+                Some(e) => id = e.oid.to_owned(),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(id))
+    }
+
+    fn walk(
+        &self,
+        tree: ObjectId,
+        path: &mut Vec<u8>,
+        matcher: &Matcher,
+        out: &mut Vec<Entry>,
+    ) -> Result<()> {
+        let mut buf = Vec::new();
+        let t = self
+            .repo
+            .objects
+            .find_tree(&tree, &mut buf)
+            .map_err(|e| anyhow!("reading tree {tree}: {e}"))?;
+        for e in &t.entries {
+            let len = path.len();
+            path.extend_from_slice(e.filename);
+            match Mode::from_tree(e.mode) {
+                None => {
+                    path.push(b'/');
+                    if matcher.may_match_under(path) {
+                        self.walk(e.oid.to_owned(), path, matcher, out)?;
+                    }
+                }
+                Some(mode) => {
+                    if matcher.is_match(path) {
+                        out.push(Entry {
+                            path: path.clone(),
+                            mode,
+                            id: e.oid.to_owned(),
+                        });
+                    }
+                }
+            }
+            path.truncate(len);
+        }
+        Ok(())
+    }
+
+    /// Reads the index; a repository without one has an empty index.
+    pub fn index(&self) -> Result<gix::index::File> {
+        match self.repo.open_index() {
+            Ok(index) => Ok(index),
+            Err(_) if !self.repo.index_path().exists() => Ok(gix::index::File::from_state(
+                gix::index::State::new(self.repo.object_hash()),
+                self.repo.index_path(),
+            )),
+            Err(e) => bail!(
+                "cannot read the git index {}: {e}",
+                self.repo.index_path().display()
+            ),
+        }
+    }
+
+    /// The index entries below the hashing root.
+    pub(crate) fn rooted_entries<'i>(
+        &self,
+        index: &'i gix::index::File,
+    ) -> &'i [gix::index::Entry] {
+        index
+            .prefixed_entries(self.prefix.as_bstr())
+            .unwrap_or_default()
+    }
+
+    /// A top-level-relative path as the hashing root sees it.
+    pub(crate) fn relative<'p>(&self, path: &'p BStr) -> &'p [u8] {
+        &path[self.prefix.len()..]
+    }
+
+    /// Whether the index's cached tree for the root is valid and equals `tree`, which proves
+    /// that the index holds exactly that tree's entries.
+    pub(crate) fn index_is_tree(&self, index: &gix::index::File, tree: ObjectId) -> bool {
+        !index.is_sparse()
+            && index.link().is_none()
+            && index
+                .tree()
+                .is_some_and(|t| t.num_entries.is_some() && t.id == tree)
+            && index.entries().iter().all(|e| {
+                e.stage_raw() == 0 && !e.flags.contains(gix::index::entry::Flags::INTENT_TO_ADD)
+            })
+    }
+
+    /// The matching stage-0 index entries as tree entries.
+    pub(crate) fn index_entries(&self, index: &gix::index::File, matcher: &Matcher) -> Vec<Entry> {
+        self.rooted_entries(index)
+            .iter()
+            .filter(|e| e.stage_raw() == 0)
+            .filter_map(|e| {
+                let path = self.relative(e.path(index));
+                let mode = Mode::from_index(e.mode)?;
+                matcher.is_match(path).then(|| Entry {
+                    path: path.to_vec(),
+                    mode,
+                    id: e.id,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,68 @@
+//! The two cache keys computed from matched entries.
+
+use crate::git::Entry;
+use crate::hashing;
+
+/// The original ci3 key: the blob id of the sorted entry ids (one per line), cut to 16 hex chars,
+/// joined with the platform tag and passed through `hash_str`. Paths and modes do not count.
+pub fn ci3(entries: &[Entry], platform: &str) -> String {
+    let mut ids: Vec<String> = entries.iter().map(|e| e.id.to_string()).collect();
+    ids.sort_unstable();
+    let mut text = String::with_capacity(ids.len() * 41);
+    for id in &ids {
+        text.push_str(id);
+        text.push('\n');
+    }
+    let content = hashing::short(&hashing::blob_id(text.as_bytes()));
+    hashing::hash_str(&[format!("{content}-{platform}")])
+}
+
+/// Our key: BLAKE3 over every entry's path, mode and id (sorted by path) and the platform tag,
+/// so renames, `chmod +x` and content moved between files change it. 128 bits, 32 hex chars.
+pub fn strong(entries: &[Entry], platform: &str) -> String {
+    let mut sorted: Vec<&Entry> = entries.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    let mut h = blake3::Hasher::new_derive_key("ci3 content_hash v1");
+    let mut field = |bytes: &[u8]| {
+        h.update(&(bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    field(platform.as_bytes());
+    for e in sorted {
+        field(&e.path);
+        field(e.mode.octal().as_bytes());
+        field(e.id.as_bytes());
+    }
+    hex::encode(&h.finalize().as_bytes()[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::git::Mode;
+
+    fn entry(path: &str, mode: Mode, content: &str) -> Entry {
+        Entry {
+            path: path.into(),
+            mode,
+            id: hashing::blob_id(content.as_bytes()),
+        }
+    }
+
+    #[test]
+    fn strong_key_sees_what_the_ci3_key_does_not() {
+        let base = vec![entry("a", Mode::File, "1"), entry("b", Mode::File, "2")];
+        let renamed = vec![entry("a", Mode::File, "1"), entry("c", Mode::File, "2")];
+        let chmod = vec![
+            entry("a", Mode::Executable, "1"),
+            entry("b", Mode::File, "2"),
+        ];
+        let swapped = vec![entry("a", Mode::File, "2"), entry("b", Mode::File, "1")];
+        for other in [&renamed, &chmod, &swapped] {
+            assert_eq!(ci3(&base, "p"), ci3(other, "p"));
+            assert_ne!(strong(&base, "p"), strong(other, "p"));
+        }
+        assert_ne!(strong(&base, "p"), strong(&base, "q"));
+        assert_eq!(strong(&base, "p").len(), 32);
+    }
+}

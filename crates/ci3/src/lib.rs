@@ -1,0 +1,15 @@
+//! The ci3 toolbox: skip the projects of a git monorepo whose inputs did not change.
+//!
+//! Each module is one concern; the executables in `ci3-tools` are thin mains over them.
+
+pub mod cli;
+pub mod content;
+pub mod env;
+pub mod ere;
+pub mod git;
+pub mod hashing;
+pub mod key;
+pub mod patterns;
+pub mod platform;
+pub mod status;
+pub mod store;
