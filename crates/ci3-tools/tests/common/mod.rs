@@ -1,0 +1,182 @@
+//! Shared test fixtures: real git repositories in temp dirs and a runner for the tools.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Variables a developer's or CI's environment may set that would change what the tools do.
+const ISOLATED_VARS: &[&str] = &[
+    "CI",
+    "PLATFORM_TAG",
+    "AZTEC_CACHE_COMMIT",
+    "REPO_PATH",
+    "NO_CACHE",
+    "NO_CACHE_UPLOAD",
+    "CACHE_LOCAL_DIR",
+    "S3_FORCE_UPLOAD",
+    "CI3_STORE",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+];
+
+/// A command with the test isolation applied: no CI variables, no user or system git config.
+pub fn command(program: impl AsRef<OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    for var in ISOLATED_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null");
+    cmd
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn line(&self) -> &str {
+        self.stdout.trim_end_matches('\n')
+    }
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    let out = cmd.stdin(Stdio::null()).output().expect("spawn");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub struct Repo {
+    pub dir: tempfile::TempDir,
+}
+
+impl Repo {
+    pub fn new() -> Repo {
+        let repo = Repo {
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo.git(&["config", "user.name", "t"]);
+        repo.git(&["config", "user.email", "t@t"]);
+        repo.git(&["config", "commit.gpgsign", "false"]);
+        repo.git(&["config", "protocol.file.allow", "always"]);
+        repo
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn join(&self, rel: impl AsRef<Path>) -> PathBuf {
+        self.path().join(rel)
+    }
+
+    pub fn write(&self, rel: impl AsRef<Path>, content: &str) {
+        let p = self.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        self.git_in(self.path(), args)
+    }
+
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
+        let out = run(command("git").current_dir(dir).args(args));
+        assert_eq!(out.code, 0, "git {args:?} failed: {}", out.stderr);
+        out.stdout
+    }
+
+    pub fn commit_all(&self, msg: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", msg]);
+    }
+
+    /// The original algorithm done with git plumbing: `git ls-tree -r -z`, the paths filtered
+    /// by `grep -zE`, the ids sorted, `git hash-object --stdin`, then `hash_str "C-P"`.
+    pub fn reference_key(&self, treeish: &str, patterns: &[&str], platform: &str) -> String {
+        reference_key(self.path(), treeish, patterns, platform)
+    }
+}
+
+pub fn reference_key(dir: &Path, treeish: &str, patterns: &[&str], platform: &str) -> String {
+    let listing = command("git")
+        .current_dir(dir)
+        .args(["ls-tree", "-r", "-z", treeish])
+        .output()
+        .unwrap();
+    assert!(listing.status.success());
+    let records: Vec<(&[u8], &[u8])> = listing
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|r| !r.is_empty())
+        .map(|r| {
+            let tab = r.iter().position(|&b| b == b'\t').unwrap();
+            let id = r[..tab].rsplit(|&b| b == b' ').next().unwrap();
+            (id, &r[tab + 1..])
+        })
+        .collect();
+    let mut grep = command("grep");
+    grep.arg("-zE");
+    for p in patterns {
+        grep.arg("-e").arg(p);
+    }
+    let mut child = grep
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = Vec::new();
+    for (_, path) in &records {
+        input.extend_from_slice(path);
+        input.push(0);
+    }
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&input).unwrap();
+    }
+    let matched = child.wait_with_output().unwrap().stdout;
+    let matched: std::collections::HashSet<&[u8]> = matched
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let mut ids: Vec<String> = records
+        .iter()
+        .filter(|(_, path)| matched.contains(path))
+        .map(|(id, _)| String::from_utf8(id.to_vec()).unwrap())
+        .collect();
+    assert!(!ids.is_empty(), "reference: nothing matched {patterns:?}");
+    ids.sort();
+    let text: String = ids.iter().map(|id| format!("{id}\n")).collect();
+    let content = hash_object(text.as_bytes());
+    hash_object(format!("{}-{platform}\n", &content[..16]).as_bytes())[..16].to_string()
+}
+
+/// `git hash-object --stdin` of `data`.
+pub fn hash_object(data: &[u8]) -> String {
+    let mut child = command("git")
+        .args(["hash-object", "--stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(data).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A path from raw bytes (for names git can store but Rust string literals make awkward).
+pub fn os(bytes: &[u8]) -> &Path {
+    Path::new(OsStr::from_bytes(bytes))
+}
