@@ -487,3 +487,76 @@ fn set_executable(path: &Path, on: bool) {
     let mode = if on { 0o755 } else { 0o644 };
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
+
+#[test]
+fn index_versions_and_layouts_give_the_same_key() {
+    let r = monorepo();
+    let v2 = key(r.path(), &["yarn-project/.rebuild_patterns"]);
+    for version in ["3", "4", "2"] {
+        r.git(&["update-index", "--index-version", version]);
+        assert_eq!(
+            key(r.path(), &["yarn-project/.rebuild_patterns"]),
+            v2,
+            "index version {version}"
+        );
+        r.write("yarn-project/with space/file name.ts", "dirty\n");
+        assert_eq!(
+            key(r.path(), &["yarn-project/.rebuild_patterns"]),
+            "disabled-cache",
+            "index version {version}"
+        );
+        r.git(&["checkout", "--", "yarn-project"]);
+    }
+    // A path of 4095 bytes or more is stored with a 0xfff length marker. It cannot exist on
+    // disk here (PATH_MAX), so it is added without a file and marked skip-worktree.
+    let long = format!("yarn-project/{}/f.ts", vec!["d".repeat(250); 17].join("/"));
+    let blob = common::hash_object(b"long\n");
+    r.write("long-content", "long\n");
+    r.git(&["hash-object", "-w", "long-content"]);
+    std::fs::remove_file(r.join("long-content")).unwrap();
+    r.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("100644,{blob},{long}"),
+    ]);
+    r.git(&["update-index", "--skip-worktree", &long]);
+    r.git(&["commit", "-q", "-m", "long path"]);
+    assert!(long.len() > 0xfff);
+    assert_eq!(
+        key(r.path(), &["^yarn-project/"]),
+        r.reference_key("HEAD", &["^yarn-project/"], PLATFORM)
+    );
+
+    r.git(&["update-index", "--split-index"]);
+    let out = cch(r.path(), &["^yarn-project/"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("split index"), "{}", out.stderr);
+}
+
+#[test]
+fn conflicts_and_intent_to_add_are_dirty() {
+    let r = monorepo();
+    r.git(&["checkout", "-q", "-b", "other"]);
+    r.write("noir/src/main.rs", "other\n");
+    r.commit_all("other");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("noir/src/main.rs", "main\n");
+    r.commit_all("main");
+    let merge = run(command("git")
+        .current_dir(r.path())
+        .args(["merge", "-q", "other"]));
+    assert_ne!(merge.code, 0, "the merge must conflict");
+    assert_eq!(key(r.path(), &["^noir/"]), "disabled-cache");
+    r.git(&["merge", "--abort"]);
+    let clean = key(r.path(), &["^noir/"]);
+    r.write("noir/src/added.rs", "new\n");
+    r.git(&["add", "-N", "noir/src/added.rs"]);
+    assert_eq!(key(r.path(), &["^noir/"]), "disabled-cache");
+    // Unrelated intent-to-add entries leave the key alone (the cached tree is then not used).
+    r.git(&["rm", "-q", "--cached", "noir/src/added.rs"]);
+    std::fs::remove_file(r.join("noir/src/added.rs")).unwrap();
+    r.write("docs/added.md", "new\n");
+    r.git(&["add", "-N", "docs/added.md"]);
+    assert_eq!(key(r.path(), &["^noir/"]), clean);
+}

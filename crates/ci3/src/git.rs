@@ -4,11 +4,11 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
-use gix::bstr::{BStr, ByteSlice};
+use anyhow::{anyhow, Context, Result};
 use gix::prelude::FindExt;
 use gix::ObjectId;
 
+use crate::index::Index;
 use crate::patterns::Matcher;
 
 /// A file-like entry of a tree, the index or the work tree.
@@ -48,21 +48,6 @@ impl Mode {
             EntryKind::BlobExecutable => Some(Mode::Executable),
             EntryKind::Link => Some(Mode::Symlink),
             EntryKind::Commit => Some(Mode::Gitlink),
-        }
-    }
-
-    pub(crate) fn from_index(mode: gix::index::entry::Mode) -> Option<Mode> {
-        use gix::index::entry::Mode as M;
-        if mode.contains(M::COMMIT) {
-            Some(Mode::Gitlink)
-        } else if mode.contains(M::SYMLINK) {
-            Some(Mode::Symlink)
-        } else if mode.contains(M::FILE_EXECUTABLE) {
-            Some(Mode::Executable)
-        } else if mode.contains(M::FILE) {
-            Some(Mode::File)
-        } else {
-            None
         }
     }
 }
@@ -205,62 +190,17 @@ impl Checkout {
     }
 
     /// Reads the index; a repository without one has an empty index.
-    pub fn index(&self) -> Result<gix::index::File> {
-        match self.repo.open_index() {
-            Ok(index) => Ok(index),
-            Err(_) if !self.repo.index_path().exists() => Ok(gix::index::File::from_state(
-                gix::index::State::new(self.repo.object_hash()),
-                self.repo.index_path(),
-            )),
-            Err(e) => bail!(
-                "cannot read the git index {}: {e}",
-                self.repo.index_path().display()
-            ),
-        }
+    pub fn index(&self) -> Result<Index> {
+        Index::open(&self.repo)
     }
 
-    /// The index entries below the hashing root.
-    pub(crate) fn rooted_entries<'i>(
-        &self,
-        index: &'i gix::index::File,
-    ) -> &'i [gix::index::Entry] {
-        index
-            .prefixed_entries(self.prefix.as_bstr())
-            .unwrap_or_default()
+    /// The positions of the index entries below the hashing root.
+    pub(crate) fn rooted_entries(&self, index: &Index) -> std::ops::Range<usize> {
+        index.prefixed(&self.prefix)
     }
 
     /// A top-level-relative path as the hashing root sees it.
-    pub(crate) fn relative<'p>(&self, path: &'p BStr) -> &'p [u8] {
+    pub(crate) fn relative<'p>(&self, path: &'p [u8]) -> &'p [u8] {
         &path[self.prefix.len()..]
-    }
-
-    /// Whether the index's cached tree for the root is valid and equals `tree`, which proves
-    /// that the index holds exactly that tree's entries.
-    pub(crate) fn index_is_tree(&self, index: &gix::index::File, tree: ObjectId) -> bool {
-        !index.is_sparse()
-            && index.link().is_none()
-            && index
-                .tree()
-                .is_some_and(|t| t.num_entries.is_some() && t.id == tree)
-            && index.entries().iter().all(|e| {
-                e.stage_raw() == 0 && !e.flags.contains(gix::index::entry::Flags::INTENT_TO_ADD)
-            })
-    }
-
-    /// The matching stage-0 index entries as tree entries.
-    pub(crate) fn index_entries(&self, index: &gix::index::File, matcher: &Matcher) -> Vec<Entry> {
-        self.rooted_entries(index)
-            .iter()
-            .filter(|e| e.stage_raw() == 0)
-            .filter_map(|e| {
-                let path = self.relative(e.path(index));
-                let mode = Mode::from_index(e.mode)?;
-                matcher.is_match(path).then(|| Entry {
-                    path: path.to_vec(),
-                    mode,
-                    id: e.id,
-                })
-            })
-            .collect()
     }
 }

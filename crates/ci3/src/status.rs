@@ -7,16 +7,16 @@
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
-use gix::bstr::{BStr, ByteSlice};
-use gix::index::entry::Flags;
 use gix::ObjectId;
 
 use crate::git::{Checkout, Entry, Mode};
 use crate::hashing;
+use crate::index::{Index, IndexEntry};
 use crate::patterns::Matcher;
+use crate::walk;
 
 /// The state of the matching paths of a checkout against HEAD.
 pub struct HeadScan {
@@ -33,10 +33,21 @@ pub struct HeadScan {
 pub fn scan_head(co: &Checkout, matcher: &Matcher, want_worktree: bool) -> Result<HeadScan> {
     let head_tree = co.tree_id("HEAD")?;
     let index = co.index()?;
-    let indexed = co.index_entries(&index, matcher);
+    let matched = matching_entries(co, &index, matcher);
+    let indexed: Vec<Entry> = matched
+        .iter()
+        .filter(|m| m.entry.stage() == 0)
+        .filter_map(|m| {
+            Some(Entry {
+                path: m.path.to_vec(),
+                mode: m.entry.mode()?,
+                id: m.entry.id,
+            })
+        })
+        .collect();
 
     let mut dirty = Vec::new();
-    let committed = if co.index_is_tree(&index, head_tree) {
+    let committed = if index.is_tree(head_tree) {
         indexed.clone()
     } else {
         let committed = co.tree_entries(head_tree, matcher)?;
@@ -44,47 +55,41 @@ pub fn scan_head(co: &Checkout, matcher: &Matcher, want_worktree: bool) -> Resul
         committed
     };
 
-    let options = StatOptions::from_config(co);
+    let disk = Disk {
+        workdir: &co.workdir,
+        index_secs: index.mtime_secs,
+        options: StatOptions::from_config(co),
+    };
+    let found = walk::walk(co, &index, matcher, &matched, &disk)?;
+
     let mut worktree = Vec::new();
-    for e in co.rooted_entries(&index) {
-        let full = e.path(&index);
-        let path = co.relative(full);
-        if !matcher.is_match(path) {
-            continue;
-        }
-        if e.stage_raw() != 0 {
-            dirty.push(path.to_vec());
-            continue;
-        }
-        let Some(mode) = Mode::from_index(e.mode) else {
-            continue;
-        };
-        let state =
-            if e.flags.contains(Flags::SKIP_WORKTREE) || e.flags.contains(Flags::ASSUME_VALID) {
-                State::Clean
-            } else {
-                worktree_state(co, &index, e, full, mode, options)?
-            };
-        let entry = |mode, id| Entry {
-            path: path.to_vec(),
-            mode,
-            id,
+    for (m, state) in matched.iter().zip(found.states) {
+        let path = m.path.to_vec();
+        let state = match state {
+            Some(state) => state,
+            // Not met on the walk (its directory is gone, or is not a directory): ask directly.
+            None => disk.state(&m.entry, &co.disk_path(m.full), None)?,
         };
         match state {
-            State::Clean => worktree.push(entry(mode, e.id)),
+            State::Clean => worktree.extend(m.entry.mode().map(|mode| Entry {
+                path,
+                mode,
+                id: m.entry.id,
+            })),
             State::Changed(mode, id) => {
-                dirty.push(path.to_vec());
-                worktree.push(entry(mode, id));
+                dirty.push(path.clone());
+                worktree.push(Entry { path, mode, id });
             }
-            State::Deleted => dirty.push(path.to_vec()),
+            State::Deleted => dirty.push(path),
         }
     }
-
-    let untracked = untracked(co, &index, matcher)?;
-    for path in untracked {
+    for path in found.untracked {
         if want_worktree {
-            let full = co.disk_path(&path_in_workdir(co, &path));
-            if let Some((mode, id)) = disk_entry(&full, options.filemode, Mode::File)? {
+            let mut full = co.prefix.clone();
+            full.extend_from_slice(&path);
+            if let Some((mode, id)) =
+                disk_entry(&co.disk_path(&full), disk.options.filemode, Mode::File)?
+            {
                 worktree.push(Entry {
                     path: path.clone(),
                     mode,
@@ -109,13 +114,57 @@ pub fn scan_head(co: &Checkout, matcher: &Matcher, want_worktree: bool) -> Resul
     })
 }
 
-/// Paths whose entry differs between the two sorted-by-path lists (added, removed or changed).
+/// An index entry whose path matches.
+pub(crate) struct Matched<'i> {
+    pub entry: IndexEntry<'i>,
+    /// Relative to the top level.
+    pub full: &'i [u8],
+    /// Relative to the hashing root.
+    pub path: &'i [u8],
+}
+
+/// The index entries below the hashing root whose path matches, in index order. When the
+/// patterns are all anchored, whole top-level directories that cannot match are skipped by
+/// binary search instead of being matched entry by entry.
+fn matching_entries<'i>(co: &Checkout, index: &'i Index, matcher: &Matcher) -> Vec<Matched<'i>> {
+    let range = co.rooted_entries(index);
+    let mut out = Vec::new();
+    let mut i = range.start;
+    let mut allowed_top: &[u8] = b"\0";
+    while i < range.end {
+        let full = index.path(i);
+        let path = co.relative(full);
+        if let Some(slash) = path.iter().position(|&b| b == b'/') {
+            let top = &path[..=slash];
+            if top != allowed_top {
+                if !matcher.may_match_under(top) {
+                    i = index.prefixed(&full[..co.prefix.len() + slash + 1]).end;
+                    continue;
+                }
+                allowed_top = top;
+            }
+        }
+        if matcher.is_match(path) {
+            out.push(Matched {
+                entry: index.entry(i),
+                full,
+                path,
+            });
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Paths whose entry differs between the two lists (added, removed or changed).
 fn staged_paths(committed: &[Entry], indexed: &[Entry], out: &mut Vec<Vec<u8>>) {
     let mut a = committed.to_vec();
     a.sort();
+    let mut b = indexed.to_vec();
+    b.sort();
     let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < indexed.len() {
-        match (a.get(i), indexed.get(j)) {
+    while i < a.len() || j < b.len() {
+        match (a.get(i), b.get(j)) {
             (Some(x), Some(y)) if x.path == y.path => {
                 if x != y {
                     out.push(x.path.clone());
@@ -140,14 +189,14 @@ fn staged_paths(committed: &[Entry], indexed: &[Entry], out: &mut Vec<Vec<u8>>) 
     }
 }
 
-enum State {
+pub(crate) enum State {
     Clean,
     Changed(Mode, ObjectId),
     Deleted,
 }
 
 #[derive(Clone, Copy)]
-struct StatOptions {
+pub(crate) struct StatOptions {
     filemode: bool,
     trust_ctime: bool,
     check_stat: bool,
@@ -166,46 +215,65 @@ impl StatOptions {
     }
 }
 
-fn worktree_state(
-    co: &Checkout,
-    index: &gix::index::File,
-    e: &gix::index::Entry,
-    full: &BStr,
-    mode: Mode,
+/// What is needed to judge an index entry against the disk; shared by the walk's threads.
+pub(crate) struct Disk<'a> {
+    workdir: &'a Path,
+    index_secs: i64,
     options: StatOptions,
-) -> Result<State> {
-    let disk = co.disk_path(full);
-    if mode == Mode::Gitlink {
-        return submodule_state(&disk, e.id);
-    }
-    if e.flags.contains(Flags::INTENT_TO_ADD) {
-        return Ok(match disk_entry(&disk, options.filemode, mode)? {
-            Some((mode, id)) => State::Changed(mode, id),
-            None => State::Deleted,
-        });
-    }
-    let md = match fs::symlink_metadata(&disk) {
-        Ok(md) => md,
-        Err(err) if is_missing(&err) => return Ok(State::Deleted),
-        Err(err) => return Err(err).with_context(|| format!("cannot stat {}", disk.display())),
-    };
-    let disk_mode = mode_of(&md, options.filemode, mode);
-    match disk_mode {
-        None => return Ok(State::Deleted),
-        Some(m) if m != mode => {
-            return disk_entry(&disk, options.filemode, mode).map(changed_or_deleted)
+}
+
+impl Disk<'_> {
+    /// Compares entry `e`, on disk at `disk`, with its index record; `md` is its `lstat` when
+    /// the caller already has it.
+    pub(crate) fn state(
+        &self,
+        e: &IndexEntry<'_>,
+        disk: &Path,
+        md: Option<fs::Metadata>,
+    ) -> Result<State> {
+        if e.stage() != 0 {
+            // An unresolved conflict is a change, whatever is on disk.
+            return Ok(State::Deleted);
         }
-        Some(_) => {}
+        let Some(mode) = e.mode() else {
+            return Ok(State::Clean);
+        };
+        if e.skip_worktree() || e.assume_valid() {
+            return Ok(State::Clean);
+        }
+        if mode == Mode::Gitlink {
+            return submodule_state(disk, e.id);
+        }
+        let filemode = self.options.filemode;
+        if e.intent_to_add() {
+            return disk_entry(disk, filemode, mode).map(changed_or_deleted);
+        }
+        let md = match md.map_or_else(|| fs::symlink_metadata(disk), Ok) {
+            Ok(md) => md,
+            Err(err) if is_missing(&err) => return Ok(State::Deleted),
+            Err(err) => return Err(err).with_context(|| format!("cannot stat {}", disk.display())),
+        };
+        match mode_of(&md, filemode, mode) {
+            None => return Ok(State::Deleted),
+            Some(m) if m != mode => {
+                return disk_entry(disk, filemode, mode).map(changed_or_deleted)
+            }
+            Some(_) => {}
+        }
+        if stat_matches(e, &md, self.options) && !is_racy(e, self.index_secs) {
+            return Ok(State::Clean);
+        }
+        let id = content_id(disk, &md)?;
+        Ok(if id == e.id {
+            State::Clean
+        } else {
+            State::Changed(mode, id)
+        })
     }
-    if stat_matches(&e.stat, &md, options) && !is_racy(&e.stat, index.timestamp().unix_seconds()) {
-        return Ok(State::Clean);
+
+    pub(crate) fn workdir(&self) -> &Path {
+        self.workdir
     }
-    let id = content_id(&disk, &md)?;
-    Ok(if id == e.id {
-        State::Clean
-    } else {
-        State::Changed(mode, id)
-    })
 }
 
 fn changed_or_deleted(found: Option<(Mode, ObjectId)>) -> State {
@@ -270,13 +338,12 @@ fn mode_of(md: &fs::Metadata, filemode: bool, indexed: Mode) -> Option<Mode> {
     if ft.is_symlink() {
         Some(Mode::Symlink)
     } else if ft.is_file() {
-        Some(if !filemode {
-            if indexed == Mode::Executable {
-                Mode::Executable
-            } else {
-                Mode::File
-            }
-        } else if md.permissions().mode() & 0o100 != 0 {
+        let executable = if filemode {
+            md.permissions().mode() & 0o100 != 0
+        } else {
+            indexed == Mode::Executable
+        };
+        Some(if executable {
             Mode::Executable
         } else {
             Mode::File
@@ -299,142 +366,24 @@ fn content_id(path: &Path, md: &fs::Metadata) -> Result<ObjectId> {
 }
 
 /// git's `ie_match_stat` without nanoseconds (git's default build ignores them).
-fn stat_matches(s: &gix::index::entry::Stat, md: &fs::Metadata, o: StatOptions) -> bool {
-    if s.mtime.secs != md.mtime() as u32 || s.size != md.len() as u32 {
+fn stat_matches(s: &IndexEntry<'_>, md: &fs::Metadata, o: StatOptions) -> bool {
+    if s.mtime_secs != md.mtime() as u32 || s.size != md.len() as u32 {
         return false;
     }
-    if o.trust_ctime && s.ctime.secs != md.ctime() as u32 {
+    if o.trust_ctime && s.ctime_secs != md.ctime() as u32 {
         return false;
     }
     !o.check_stat || (s.ino == md.ino() as u32 && s.uid == md.uid() && s.gid == md.gid())
 }
 
 /// An entry written in the same second as the index may have changed unnoticed (racy git).
-fn is_racy(s: &gix::index::entry::Stat, index_secs: i64) -> bool {
-    index_secs <= i64::from(s.mtime.secs)
+fn is_racy(s: &IndexEntry<'_>, index_secs: i64) -> bool {
+    index_secs <= i64::from(s.mtime_secs)
 }
 
-fn is_missing(err: &std::io::Error) -> bool {
+pub(crate) fn is_missing(err: &std::io::Error) -> bool {
     matches!(
         err.kind(),
         std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
     )
-}
-
-fn path_in_workdir(co: &Checkout, rel: &[u8]) -> Vec<u8> {
-    let mut p = co.prefix.clone();
-    p.extend_from_slice(rel);
-    p
-}
-
-/// Untracked, not ignored paths that match, relative to the hashing root, as
-/// `git ls-files --others --exclude-standard` lists them (an untracked nested repository is one
-/// path ending in `/`).
-fn untracked(co: &Checkout, index: &gix::index::File, matcher: &Matcher) -> Result<Vec<Vec<u8>>> {
-    let mut excludes = co
-        .repo
-        .excludes(
-            index,
-            None,
-            gix::worktree::stack::state::ignore::Source::WorktreeThenIdMappingIfNotSkipped,
-        )
-        .map_err(|e| anyhow!("cannot read the ignore rules: {e}"))?;
-    let mut walk = Walk {
-        co,
-        index,
-        matcher,
-        excludes: &mut excludes,
-        out: Vec::new(),
-    };
-    let mut dir = co.prefix.clone();
-    walk.dir(&mut dir)?;
-    Ok(walk.out)
-}
-
-struct Walk<'a, 'r> {
-    co: &'a Checkout,
-    index: &'a gix::index::File,
-    matcher: &'a Matcher,
-    excludes: &'a mut gix::AttributeStack<'r>,
-    out: Vec<Vec<u8>>,
-}
-
-impl Walk<'_, '_> {
-    fn is_excluded(&mut self, path: &[u8], is_dir: bool) -> Result<bool> {
-        let mode = is_dir.then_some(gix::index::entry::Mode::DIR);
-        let platform = self
-            .excludes
-            .at_entry(path.as_bstr(), mode)
-            .map_err(|e| anyhow!("cannot evaluate ignore rules for {}: {e}", path.as_bstr()))?;
-        Ok(platform.is_excluded())
-    }
-
-    /// Visits directory `dir` (top-level relative, empty or ending in `/`).
-    fn dir(&mut self, dir: &mut Vec<u8>) -> Result<()> {
-        let disk: PathBuf = self.co.disk_path(dir);
-        let read = match fs::read_dir(&disk) {
-            Ok(read) => read,
-            Err(err) if is_missing(&err) => return Ok(()),
-            Err(err) => return Err(err).with_context(|| format!("cannot list {}", disk.display())),
-        };
-        let mut names = Vec::new();
-        for dirent in read {
-            let dirent = dirent.with_context(|| format!("cannot list {}", disk.display()))?;
-            let is_dir = dirent.file_type().map(|t| t.is_dir()).unwrap_or(false);
-            names.push((dirent.file_name().as_bytes().to_vec(), is_dir));
-        }
-        for (name, is_dir) in names {
-            if name == b".git" {
-                continue;
-            }
-            let len = dir.len();
-            dir.extend_from_slice(&name);
-            if is_dir {
-                self.subdir(dir)?;
-            } else {
-                self.file(dir)?;
-            }
-            dir.truncate(len);
-        }
-        Ok(())
-    }
-
-    fn subdir(&mut self, path: &mut Vec<u8>) -> Result<()> {
-        if self.index.entry_index_by_path(path.as_bstr()).is_ok() {
-            // A tracked submodule (or a file replaced by a directory, which the entry reports).
-            return Ok(());
-        }
-        path.push(b'/');
-        let rel = &path[self.co.prefix.len()..];
-        if !self.matcher.may_match_under(rel) {
-            return Ok(());
-        }
-        let tracked_below = self.index.prefixed_entries(path.as_bstr()).is_some();
-        let name = &path[..path.len() - 1];
-        if self.is_excluded(name, true)? {
-            return Ok(());
-        }
-        let disk = self.co.disk_path(name);
-        if !tracked_below && disk.join(".git").exists() {
-            // An untracked nested repository is listed as a whole, not entered.
-            let rel = rel.to_vec();
-            if self.matcher.is_match(&rel) {
-                self.out.push(rel);
-            }
-            return Ok(());
-        }
-        self.dir(path)
-    }
-
-    fn file(&mut self, path: &[u8]) -> Result<()> {
-        let rel = &path[self.co.prefix.len()..];
-        if !self.matcher.is_match(rel) || self.index.entry_index_by_path(path.as_bstr()).is_ok() {
-            return Ok(());
-        }
-        if self.is_excluded(path, false)? {
-            return Ok(());
-        }
-        self.out.push(rel.to_vec());
-        Ok(())
-    }
 }
