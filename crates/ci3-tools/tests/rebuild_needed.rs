@@ -18,7 +18,11 @@ fn exit_codes_follow_the_store() {
     let store = tempfile::tempdir().unwrap();
     let url = format!("file://{}", store.path().display());
     std::fs::write(store.path().join("app-0123456789abcdef.tar.gz"), b"x").unwrap();
-    std::fs::write(store.path().join("app-0123456789abcdef.tar.gz.longer"), b"x").unwrap();
+    std::fs::write(
+        store.path().join("app-0123456789abcdef.tar.gz.longer"),
+        b"x",
+    )
+    .unwrap();
 
     let hit = rebuild_needed("app-0123456789abcdef.tar.gz", &[("CI3_STORE", &url)]);
     assert_eq!((hit.code, hit.stdout.as_str()), (1, ""), "{}", hit.stderr);
@@ -29,13 +33,23 @@ fn exit_codes_follow_the_store() {
     assert!(miss.stderr.contains("not in directory"), "{}", miss.stderr);
 
     let prefix_only = rebuild_needed("app-0123456789abcdef.tar", &[("CI3_STORE", &url)]);
-    assert_eq!(prefix_only.code, 0, "a prefix of a stored name is not a hit");
+    assert_eq!(
+        prefix_only.code, 0,
+        "a prefix of a stored name is not a hit"
+    );
 
     let sentinel = rebuild_needed("app-disabled-cache.tar.gz", &[("CI3_STORE", &url)]);
     assert_eq!(sentinel.code, 0);
-    assert!(sentinel.stderr.contains("uncommitted"), "{}", sentinel.stderr);
+    assert!(
+        sentinel.stderr.contains("uncommitted"),
+        "{}",
+        sentinel.stderr
+    );
 
-    let no_cache = rebuild_needed("app-0123456789abcdef.tar.gz", &[("CI3_STORE", &url), ("NO_CACHE", "1")]);
+    let no_cache = rebuild_needed(
+        "app-0123456789abcdef.tar.gz",
+        &[("CI3_STORE", &url), ("NO_CACHE", "1")],
+    );
     assert_eq!(no_cache.code, 0);
     assert!(no_cache.stderr.contains("NO_CACHE=1"));
 }
@@ -48,7 +62,10 @@ fn local_cache_and_default_store() {
     let xdg = home.path().to_str().unwrap();
     let local_dir = local.path().to_str().unwrap();
 
-    let hit = rebuild_needed("lib-1111.tar.zst", &[("XDG_CACHE_HOME", xdg), ("CACHE_LOCAL_DIR", local_dir)]);
+    let hit = rebuild_needed(
+        "lib-1111.tar.zst",
+        &[("XDG_CACHE_HOME", xdg), ("CACHE_LOCAL_DIR", local_dir)],
+    );
     assert_eq!(hit.code, 1);
     assert!(hit.stderr.contains("local cache"), "{}", hit.stderr);
 
@@ -57,18 +74,29 @@ fn local_cache_and_default_store() {
     std::fs::write(store.join("lib-2222.tar.zst"), b"x").unwrap();
     let hit = rebuild_needed("lib-2222.tar.zst", &[("XDG_CACHE_HOME", xdg)]);
     assert_eq!(hit.code, 1, "{}", hit.stderr);
-    assert!(hit.stderr.contains(store.to_str().unwrap()), "{}", hit.stderr);
+    assert!(
+        hit.stderr.contains(store.to_str().unwrap()),
+        "{}",
+        hit.stderr
+    );
 }
 
 #[test]
 fn an_unusable_store_never_reads_as_cached() {
     for bad in ["file://relative/dir", "ftp://host/x"] {
         let out = rebuild_needed("app-1.tar.gz", &[("CI3_STORE", bad)]);
-        assert_eq!(out.code, 0, "{bad}: a store that cannot be asked means rebuild");
+        assert_eq!(
+            out.code, 0,
+            "{bad}: a store that cannot be asked means rebuild"
+        );
         assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
         assert!(out.stderr.contains("CI3_STORE"), "{}", out.stderr);
     }
     let out = rebuild_needed("../escape", &[("CI3_STORE", "file:///tmp")]);
     assert_eq!(out.code, 0);
-    assert!(out.stderr.contains("invalid artifact name"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("invalid artifact name"),
+        "{}",
+        out.stderr
+    );
 }

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use common::{command, run, Output, Repo};
 
 fn toolbox() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ci3").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../ci3")
+        .canonicalize()
+        .unwrap()
 }
 
 /// Runs `script` as a file in `dir` with bash; the script can say `source "$CI3"`.
@@ -15,7 +18,9 @@ fn bash_script(dir: &Path, script: &str, env: &[(&str, &str)]) -> Output {
     let file = dir.join("script.sh");
     std::fs::write(&file, script).unwrap();
     let mut cmd = command("bash");
-    cmd.arg(&file).current_dir(std::env::temp_dir()).env("CI3", toolbox().join("source"));
+    cmd.arg(&file)
+        .current_dir(std::env::temp_dir())
+        .env("CI3", toolbox().join("source"));
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -53,15 +58,40 @@ echo "$PATH" | tr ':' '\n' | grep -c "^$ci3\$"
     assert_eq!(lines[0], format!("ci3={}", toolbox().display()));
     let top = r.path().canonicalize().unwrap();
     assert_eq!(lines[1], format!("root={}", top.display()));
-    assert_eq!(lines[2], format!("pwd={}", top.join("project/sub").display()), "cd into the script's dir");
+    assert_eq!(
+        lines[2],
+        format!("pwd={}", top.join("project/sub").display()),
+        "cd into the script's dir"
+    );
     assert_eq!(lines[3], "CI=0", "unset CI becomes 0");
-    assert_eq!(&lines[4..9], ["errexit", "pipefail", "nounset", "inherit_errexit", "tools-on-path"]);
-    assert_eq!(lines[9].trim(), "function function function function function");
+    assert_eq!(
+        &lines[4..9],
+        [
+            "errexit",
+            "pipefail",
+            "nounset",
+            "inherit_errexit",
+            "tools-on-path"
+        ]
+    );
+    assert_eq!(
+        lines[9].trim(),
+        "function function function function function"
+    );
     assert_eq!(lines[10].len(), 16);
-    assert!(lines[10].chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{}", lines[10]);
+    assert!(
+        lines[10]
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+        "{}",
+        lines[10]
+    );
     assert_eq!(lines[11], "8baef1b4abc47817");
     assert_eq!(lines[12], "1");
-    assert_eq!(lines[13], "1", "PATH gets the toolbox once, however often it is sourced");
+    assert_eq!(
+        lines[13], "1",
+        "PATH gets the toolbox once, however often it is sourced"
+    );
     assert!(out.stderr.contains("to-stderr"));
     assert!(!out.stdout.contains("to-stderr"));
 }
@@ -70,7 +100,11 @@ echo "$PATH" | tr ':' '\n' | grep -c "^$ci3\$"
 fn normalises_ci_and_honours_no_cd_and_root() {
     let dir = tempfile::tempdir().unwrap();
     let script = "source \"$CI3\"\necho \"$CI $PWD $root\"\n";
-    let out = bash_script(dir.path(), script, &[("CI", "true"), ("NO_CD", "1"), ("root", "/preset")]);
+    let out = bash_script(
+        dir.path(),
+        script,
+        &[("CI", "true"), ("NO_CD", "1"), ("root", "/preset")],
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     let tmp = std::env::temp_dir();
     assert_eq!(out.stdout.trim(), format!("1 {} /preset", tmp.display()));

@@ -32,7 +32,7 @@ fn main() {
             }
         }
         let store = match ci3::store::from_env() {
-            Ok(store) => store,
+            Ok(selected) => selected.store,
             Err(err) => {
                 // Never report "cached" when the cache could not even be asked.
                 eprintln!("Rebuild needed for {name}: {}", ci3::cli::one_line(&err));
@@ -53,9 +53,8 @@ fn main() {
             }
             Err(err) => {
                 eprintln!(
-                    "Rebuild needed for {name}: cannot check {}: {}",
-                    store.describe(),
-                    ci3::cli::one_line(&err)
+                    "Rebuild needed for {name}: cannot check {}: {err}",
+                    store.describe()
                 );
                 Ok(REBUILD)
             }

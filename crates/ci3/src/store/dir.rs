@@ -1,10 +1,14 @@
 //! The directory store: one file per object, the embedded default.
+//!
+//! Writes go to a temporary file in the same directory, then are published atomically: by
+//! `rename` to overwrite, by `link` to create only (it fails when the name exists), so
+//! concurrent writers never leave a torn object and exactly one create-only writer wins.
 
-use std::path::PathBuf;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
-
-use super::Store;
+use super::{check_name, Failure, Put, Store, StoreError, StoreResult};
 
 pub struct DirStore {
     root: PathBuf,
@@ -15,15 +19,53 @@ impl DirStore {
         DirStore { root }
     }
 
-    fn path(&self, name: &str) -> Result<PathBuf> {
-        if name.is_empty()
-            || name
-                .split('/')
-                .any(|c| c.is_empty() || c == "." || c == "..")
-        {
-            bail!("invalid artifact name '{name}'");
-        }
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path(&self, name: &str) -> StoreResult<PathBuf> {
+        check_name(name)?;
         Ok(self.root.join(name))
+    }
+
+    fn error(&self, what: &str, path: &Path, err: io::Error) -> StoreError {
+        let failure = if err.kind() == io::ErrorKind::PermissionDenied {
+            Failure::Denied
+        } else {
+            Failure::Other
+        };
+        StoreError::new(failure, format!("cannot {what} {}: {err}", path.display()))
+    }
+
+    /// Writes `fill`'s output to a temporary file beside `name`, then publishes it.
+    fn publish(
+        &self,
+        name: &str,
+        create_only: bool,
+        fill: impl FnOnce(&mut fs::File) -> io::Result<()>,
+    ) -> StoreResult<Put> {
+        let dest = self.path(name)?;
+        let dir = dest.parent().expect("a store path has a parent");
+        fs::create_dir_all(dir).map_err(|e| self.error("create", dir, e))?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".ci3-put-")
+            .tempfile_in(dir)
+            .map_err(|e| self.error("write into", dir, e))?;
+        fill(tmp.as_file_mut()).map_err(|e| self.error("write", &dest, e))?;
+        tmp.as_file()
+            .sync_data()
+            .map_err(|e| self.error("write", &dest, e))?;
+        if create_only {
+            match fs::hard_link(tmp.path(), &dest) {
+                Ok(()) => Ok(Put::Created),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(Put::AlreadyExists),
+                Err(e) => Err(self.error("write", &dest, e)),
+            }
+        } else {
+            tmp.persist(&dest)
+                .map_err(|e| self.error("write", &dest, e.error))?;
+            Ok(Put::Created)
+        }
     }
 }
 
@@ -32,12 +74,41 @@ impl Store for DirStore {
         format!("directory {}", self.root.display())
     }
 
-    fn exists(&self, name: &str) -> Result<bool> {
+    fn exists(&self, name: &str) -> StoreResult<bool> {
         let path = self.path(name)?;
-        match std::fs::metadata(&path) {
+        match fs::metadata(&path) {
             Ok(md) => Ok(md.is_file()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e).with_context(|| format!("cannot read store entry {}", path.display())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(self.error("read", &path, e)),
+        }
+    }
+
+    fn get(&self, name: &str, out: &mut dyn Write) -> StoreResult<bool> {
+        let path = self.path(name)?;
+        let mut file = match fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(self.error("read", &path, e)),
+        };
+        io::copy(&mut file, out).map_err(|e| self.error("read", &path, e))?;
+        Ok(true)
+    }
+
+    fn put_file(&self, name: &str, src: &Path, create_only: bool) -> StoreResult<Put> {
+        let mut input = fs::File::open(src).map_err(|e| self.error("read", src, e))?;
+        self.publish(name, create_only, |out| io::copy(&mut input, out).map(drop))
+    }
+
+    fn put_bytes(&self, name: &str, bytes: &[u8], create_only: bool) -> StoreResult<Put> {
+        self.publish(name, create_only, |out| out.write_all(bytes))
+    }
+
+    fn delete(&self, name: &str) -> StoreResult<bool> {
+        let path = self.path(name)?;
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(self.error("delete", &path, e)),
         }
     }
 }

@@ -1,52 +1,103 @@
 //! Where artifacts live: a `Store` is a flat namespace of named objects.
+//!
+//! One file per backend (`dir`, `s3`); `config` reads the environment to pick one. Failures carry
+//! a kind so that the tools can tell a miss from a denied, unreachable or corrupt store: a store
+//! that could not be asked is never reported as a plain miss.
 
+mod config;
 mod dir;
+mod s3;
 
-use std::path::PathBuf;
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
 
-use anyhow::{bail, Result};
-
+pub use config::{from_env, S3Settings, Selected};
 pub use dir::DirStore;
+pub use s3::S3Store;
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Credentials refused (HTTP 401/403) or missing where required.
+    Denied,
+    /// The store could not be reached (connection refused, timeout, 5xx after retries).
+    Unreachable,
+    /// The store answered something that makes no sense.
+    Other,
+}
+
+#[derive(Debug)]
+pub struct StoreError {
+    pub failure: Failure,
+    pub message: String,
+}
+
+impl StoreError {
+    pub fn new(failure: Failure, message: impl Into<String>) -> Self {
+        StoreError {
+            failure,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.failure {
+            Failure::Denied => "denied",
+            Failure::Unreachable => "unreachable",
+            Failure::Other => "store error",
+        };
+        write!(f, "{kind}: {}", self.message)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Put {
+    Created,
+    /// Create-only and the object was already there: nothing was written.
+    AlreadyExists,
+}
 
 pub trait Store {
     /// A short description for messages, e.g. `directory /home/u/.cache/ci3/store`.
     fn describe(&self) -> String;
+    /// Whether writes need credentials that are missing (S3 without keys).
+    fn can_write(&self) -> bool {
+        true
+    }
     /// Whether an object with exactly this name exists.
-    fn exists(&self, name: &str) -> Result<bool>;
+    fn exists(&self, name: &str) -> StoreResult<bool>;
+    /// Streams the object into `out`; `Ok(false)` when there is no such object.
+    fn get(&self, name: &str, out: &mut dyn Write) -> StoreResult<bool>;
+    /// Stores the file at `src` under `name`. With `create_only`, an existing object is kept and
+    /// `Put::AlreadyExists` returned; readers never see a partly written object.
+    fn put_file(&self, name: &str, src: &Path, create_only: bool) -> StoreResult<Put>;
+    /// Stores a small object.
+    fn put_bytes(&self, name: &str, bytes: &[u8], create_only: bool) -> StoreResult<Put>;
+    /// Deletes the object; `Ok(false)` when there was none.
+    fn delete(&self, name: &str) -> StoreResult<bool>;
 }
 
-/// The store the environment configures (spec: ci3-tools.md section 5).
-pub fn from_env() -> Result<Box<dyn Store>> {
-    if let Some(url) = crate::env::non_empty("CI3_STORE") {
-        if let Some(path) = url.strip_prefix("file://") {
-            if !path.starts_with('/') {
-                bail!("CI3_STORE={url}: a file:// store needs an absolute path (file:///abs/dir)");
-            }
-            return Ok(Box::new(DirStore::new(PathBuf::from(path))));
-        }
-        if url.starts_with("s3://") {
-            bail!("CI3_STORE={url}: the S3 store is not available in this build yet");
-        }
-        bail!("CI3_STORE={url}: unsupported store URL (use file:///abs/dir or s3://bucket/prefix)");
-    }
-    if crate::env::non_empty("CI3_S3_BUCKET").is_some()
-        || crate::env::non_empty("S3_BUILD_CACHE_AWS_PARAMS").is_some()
+/// Refuses names that could address something outside the store's namespace.
+pub fn check_name(name: &str) -> StoreResult<()> {
+    if name.is_empty()
+        || name.starts_with('/')
+        || name
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+        || name.contains('\0')
     {
-        bail!("an S3 store is configured, but the S3 store is not available in this build yet");
+        return Err(StoreError::new(
+            Failure::Other,
+            format!("invalid artifact name '{name}'"),
+        ));
     }
-    let dir = default_dir();
-    if crate::env::ci() {
-        eprintln!("Note: no store configured; using the directory store {} (not shared between machines).", dir.display());
-    }
-    Ok(Box::new(DirStore::new(dir)))
-}
-
-/// `$XDG_CACHE_HOME/ci3/store`, else `~/.cache/ci3/store`.
-fn default_dir() -> PathBuf {
-    let base = crate::env::non_empty("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/".into())).join(".cache")
-        });
-    base.join("ci3").join("store")
+    Ok(())
 }

@@ -1,0 +1,160 @@
+//! The two store backends through the `Store` trait: the directory store and a real
+//! S3-compatible server (started by `test_source`; run the tests with `bash ci3/run_tests`).
+
+use std::io::Write;
+
+use ci3::store::{DirStore, Failure, Put, S3Settings, S3Store, Store};
+
+fn s3_settings(prefix: &str) -> S3Settings {
+    let endpoint = std::env::var("CI3_S3_ENDPOINT")
+        .expect("CI3_S3_ENDPOINT is not set: run the tests with `bash ci3/run_tests` (it starts the S3 server)");
+    S3Settings {
+        bucket: std::env::var("CI3_S3_BUCKET").expect("CI3_S3_BUCKET"),
+        prefix: format!("{prefix}-{}/", std::process::id()),
+        endpoint: Some(endpoint),
+        region: "us-east-1".into(),
+    }
+}
+
+fn s3(prefix: &str) -> S3Store {
+    S3Store::new(s3_settings(prefix)).expect("S3 store")
+}
+
+fn get(store: &dyn Store, name: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    store.get(name, &mut out).unwrap().then_some(out)
+}
+
+fn contract(store: &dyn Store) {
+    assert!(!store.exists("a.tar.gz").unwrap());
+    assert_eq!(
+        get(store, "a.tar.gz"),
+        None,
+        "a miss is Ok(false), not an error"
+    );
+    assert_eq!(
+        store.put_bytes("a.tar.gz", b"first", true).unwrap(),
+        Put::Created
+    );
+    assert!(store.exists("a.tar.gz").unwrap());
+    assert!(
+        !store.exists("a.tar").unwrap(),
+        "a prefix of a stored name does not exist"
+    );
+    assert!(!store.exists("a.tar.gz.x").unwrap());
+    assert_eq!(get(store, "a.tar.gz").unwrap(), b"first");
+    assert_eq!(
+        store.put_bytes("a.tar.gz", b"second", true).unwrap(),
+        Put::AlreadyExists
+    );
+    assert_eq!(
+        get(store, "a.tar.gz").unwrap(),
+        b"first",
+        "create-only keeps the first"
+    );
+    assert_eq!(
+        store.put_bytes("a.tar.gz", b"third", false).unwrap(),
+        Put::Created
+    );
+    assert_eq!(get(store, "a.tar.gz").unwrap(), b"third");
+    assert!(store.delete("a.tar.gz").unwrap());
+    assert!(!store.delete("a.tar.gz").unwrap());
+    assert!(!store.exists("a.tar.gz").unwrap());
+    for bad in ["", "../x", "a/../b", "/abs"] {
+        assert!(store.exists(bad).is_err(), "name {bad:?} must be refused");
+    }
+
+    // A file large enough for a multipart upload round-trips, and create-only holds for it.
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    let block: Vec<u8> = (0..1024 * 1024)
+        .map(|i: u32| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    for i in 0..20u8 {
+        file.write_all(&[i]).unwrap();
+        file.write_all(&block).unwrap();
+    }
+    file.flush().unwrap();
+    let expected = std::fs::read(file.path()).unwrap();
+    assert_eq!(
+        store.put_file("big/b.tar.zst", file.path(), true).unwrap(),
+        Put::Created
+    );
+    assert_eq!(
+        store.put_file("big/b.tar.zst", file.path(), true).unwrap(),
+        Put::AlreadyExists
+    );
+    assert!(
+        get(store, "big/b.tar.zst").unwrap() == expected,
+        "large object round trip"
+    );
+    assert!(store.delete("big/b.tar.zst").unwrap());
+}
+
+#[test]
+fn directory_store_keeps_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path().join("store"));
+    contract(&store);
+    let leftovers: Vec<_> = walk(dir.path())
+        .into_iter()
+        .filter(|p| p.contains(".ci3-put-"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no temporary files left: {leftovers:?}"
+    );
+}
+
+#[test]
+fn s3_store_keeps_the_contract() {
+    contract(&s3("contract"));
+}
+
+#[test]
+fn s3_wrong_secret_is_denied_not_a_miss() {
+    let store = S3Store::with_keys(
+        s3_settings("denied"),
+        &std::env::var("AWS_ACCESS_KEY_ID").unwrap(),
+        "wrong-secret",
+    )
+    .unwrap();
+    let err = store.exists("x.tar.gz").unwrap_err();
+    assert_eq!(err.failure, Failure::Denied, "{err}");
+    assert!(err.to_string().contains("403"), "{err}");
+    let err = store.put_bytes("x.tar.gz", b"x", true).unwrap_err();
+    assert_eq!(err.failure, Failure::Denied, "{err}");
+}
+
+#[test]
+fn s3_unreachable_is_not_a_miss() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let mut settings = s3_settings("unreachable");
+    settings.endpoint = Some(format!("http://127.0.0.1:{port}"));
+    let store = S3Store::new(settings).unwrap();
+    let started = std::time::Instant::now();
+    let err = store.exists("x.tar.gz").unwrap_err();
+    assert_eq!(err.failure, Failure::Unreachable, "{err}");
+    let mut sink = Vec::new();
+    assert_eq!(
+        store.get("x.tar.gz", &mut sink).unwrap_err().failure,
+        Failure::Unreachable
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "bounded retries"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        }
+        out.push(p.display().to_string());
+    }
+    out
+}
