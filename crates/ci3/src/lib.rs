@@ -8,6 +8,7 @@ pub mod env;
 pub mod ere;
 pub mod git;
 pub mod hashing;
+pub mod helpers;
 pub mod key;
 pub mod patterns;
 pub mod platform;
