@@ -59,22 +59,34 @@ fn lines(bytes: &[u8]) -> Vec<String> {
     text(bytes).lines().map(str::to_string).collect()
 }
 
-/// Runs `tool args` under `script`, so its stdout and stderr are a terminal. None when the
-/// machine has no `script` (util-linux).
-fn on_tty(name: &str, args: &str, envs: &[(&str, &str)]) -> Option<String> {
-    let program = tool(name).get_program().to_string_lossy().into_owned();
-    let out = Command::new("script")
-        .args(["-qec", &format!("{program} {args}"), "/dev/null"])
-        .envs(envs.iter().copied())
-        .stdin(Stdio::null())
-        .output();
-    match out {
-        Ok(out) => Some(text(&out.stdout)),
-        Err(_) => {
-            eprintln!("skipped: no `script` to give the tool a terminal");
-            None
-        }
+/// `tool args` under `script`, so that its stdio is a terminal, its controlling terminal, whose
+/// foreground process group it is in (as when a person runs it), and under `timeout`, so that a
+/// helper stopped by SIGTTIN/SIGTTOU fails the test instead of hanging it. None when the machine
+/// has no `script` (util-linux).
+fn on_terminal(name: &str, args: &str, envs: &[(&str, &str)]) -> Option<Command> {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` to give the tool a terminal");
+        return None;
     }
+    let program = tool(name).get_program().to_string_lossy().into_owned();
+    let mut cmd = Command::new("timeout");
+    cmd.args([
+        "20",
+        "script",
+        "-qec",
+        &format!("{program} {args}"),
+        "/dev/null",
+    ])
+    .envs(envs.iter().copied())
+    .stdin(Stdio::null());
+    Some(cmd)
+}
+
+/// What `tool args` prints on a terminal.
+fn on_tty(name: &str, args: &str, envs: &[(&str, &str)]) -> Option<String> {
+    let out = on_terminal(name, args, envs)?.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    Some(text(&out.stdout))
 }
 
 /// The commands whose exit statuses must come back unchanged, with the status expected:
@@ -642,4 +654,68 @@ fn sigterm_stops_parallelize() {
         .map(|l| l.split('\t').nth(1).unwrap().to_string())
         .collect();
     assert_eq!(statuses, HashSet::from(["143".to_string()]));
+}
+
+// ---- run by hand, in the foreground of a terminal ----
+
+#[test]
+fn commands_run_by_hand_can_use_the_terminal() {
+    // stty changes the terminal's settings: a process outside its foreground group is stopped.
+    let cmd = "'stty -echo; stty echo; echo ok'";
+    let runs = [
+        ("denoise", vec![]),
+        ("denoise", vec![("DENOISE", "1")]),
+        ("dump_fail", vec![]),
+        ("retry", vec![]),
+    ];
+    for (name, envs) in runs {
+        let Some(mut script) = on_terminal(name, cmd, &envs) else {
+            return;
+        };
+        let out = script.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{name} {envs:?} hung or failed");
+        assert!(text(&out.stdout).contains("ok"), "{}", text(&out.stdout));
+    }
+}
+
+#[test]
+fn ctrl_c_on_the_terminal_stops_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let attempts = dir.path().join("attempts");
+    let cmd = format!("'echo x >> {}; sleep 30'", attempts.display());
+    let Some(mut script) = on_terminal("retry", &cmd, &[("RETRY_SLEEP", "0")]) else {
+        return;
+    };
+    let mut child = Running(
+        script
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !attempts.exists() {
+        assert!(Instant::now() < deadline, "retry never started its command");
+        sleep(Duration::from_millis(20));
+    }
+    sleep(Duration::from_millis(200));
+    let typed = Instant::now();
+    // What the terminal turns into SIGINT for its foreground process group.
+    child.0.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            typed.elapsed() < Duration::from_secs(5),
+            "Ctrl-C did not stop retry"
+        );
+        sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(
+        fs::read_to_string(&attempts).unwrap(),
+        "x\n",
+        "no attempt after Ctrl-C"
+    );
 }

@@ -35,7 +35,7 @@ pub fn run(cmd: &str) -> Result<i32> {
     let mut out = stdout.lock();
     writeln!(out, "Executing: {cmd}")?;
     out.flush()?;
-    let Some(pid) = process::spawn(child)? else {
+    let Some(pid) = process::spawn(child, process::Group::Interactive)? else {
         return Ok(process::signal_code());
     };
 

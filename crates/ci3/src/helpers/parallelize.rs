@@ -118,7 +118,8 @@ fn start(cmd: &[u8]) -> Result<Option<(Pid, File)>> {
         .stdin(Stdio::null())
         .stdout(output.try_clone()?)
         .stderr(output.try_clone()?);
-    Ok(process::spawn(child)?.map(|pid| (pid, output)))
+    // Always in a group of its own: fail-fast must stop everything a job started.
+    Ok(process::spawn(child, process::Group::Own)?.map(|pid| (pid, output)))
 }
 
 /// One command per line; empty (or blank) lines are skipped. Bytes, not text: a command may

@@ -1,11 +1,12 @@
 //! Running `bash -c CMD` children the way every helper needs.
 //!
-//! Each child leads its own process group, so a signal reaches everything the command started
-//! (pipelines, subshells), not only the `bash` we spawned. SIGINT, SIGTERM and SIGHUP sent to the
-//! helper are not acted on by the helper itself: from the first spawn on they are blocked in every
-//! thread and one thread takes them with `sigwait` and forwards them to the children's groups.
-//! The helper then sees its children end and exits with their status. (signal-hook is not needed
-//! for that: sigwait in a thread is all it takes, in a few lines of libc.)
+//! A child normally leads its own process group, so a signal reaches everything the command
+//! started (pipelines, subshells), not only the `bash` we spawned (see [`Group`] for the
+//! interactive exception). SIGINT, SIGTERM and SIGHUP sent to the helper are not acted on by the
+//! helper itself: from the first spawn on they are blocked in every thread and one thread takes
+//! them with `sigwait` and forwards them to the children. The helper then sees its children end
+//! and exits with their status. (signal-hook is not needed for that: a sigwait thread is all it
+//! takes, in a few lines of libc.)
 
 use std::fs::File;
 use std::io;
@@ -21,15 +22,28 @@ pub type Pid = libc::pid_t;
 
 const FORWARDED: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
+/// Where a child goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// A process group of its own.
+    Own,
+    /// Ours if we are the foreground process group of our terminal (someone runs us by hand),
+    /// else its own. In another group than the terminal's foreground one, a command reading or
+    /// configuring the terminal (a password prompt, `stty`, a pager) would be stopped by
+    /// SIGTTIN/SIGTTOU and hang; in ours it gets the terminal's Ctrl-C directly, as it did under
+    /// the original shell helpers.
+    Interactive,
+}
+
 struct State {
-    /// The process groups of the children not reaped yet (each child's pid is its group id).
-    groups: Vec<Pid>,
+    /// The children not reaped yet, and whether each leads its own group (its pid is the id).
+    children: Vec<(Pid, bool)>,
     /// The first forwarded signal the helper received.
     signal: Option<libc::c_int>,
 }
 
 static STATE: Mutex<State> = Mutex::new(State {
-    groups: Vec::new(),
+    children: Vec::new(),
     signal: None,
 });
 static SIGNALLED: Condvar = Condvar::new();
@@ -48,20 +62,53 @@ fn init() {
         // SAFETY: `set` is a valid sigset_t.
         unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
         std::thread::spawn(move || loop {
-            let mut sig = 0;
-            // SAFETY: `set` is a valid sigset_t and `sig` a valid out-pointer.
-            if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
+            let Some((sig, from_terminal)) = next_signal(&set) else {
                 continue;
-            }
+            };
             let mut st = state();
             st.signal.get_or_insert(sig);
-            for &group in &st.groups {
-                // SAFETY: kill has no memory-safety preconditions.
-                unsafe { libc::kill(-group, sig) };
+            for &(pid, own_group) in &st.children {
+                // A child in our group got the terminal's signal along with us.
+                if own_group || !from_terminal {
+                    let target = if own_group { -pid } else { pid };
+                    // SAFETY: kill has no memory-safety preconditions.
+                    unsafe { libc::kill(target, sig) };
+                }
             }
             SIGNALLED.notify_all();
         });
     });
+}
+
+/// The next forwarded signal, and whether the terminal sent it (Ctrl-C, hang-up) rather than a
+/// process (`kill`).
+fn next_signal(set: &libc::sigset_t) -> Option<(libc::c_int, bool)> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: `set` is valid; `info` is plain old data that sigwaitinfo fills in.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let sig = unsafe { libc::sigwaitinfo(set, &mut info) };
+        (sig > 0).then_some((sig, info.si_code == libc::SI_KERNEL))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let mut sig = 0;
+        // SAFETY: `set` is valid and `sig` a valid out-pointer.
+        (unsafe { libc::sigwait(set, &mut sig) } == 0).then_some((sig, false))
+    }
+}
+
+/// Whether we are the foreground process group of our controlling terminal.
+fn in_foreground() -> bool {
+    static FOREGROUND: OnceLock<bool> = OnceLock::new();
+    *FOREGROUND.get_or_init(|| {
+        use std::os::fd::AsRawFd;
+        let Ok(tty) = File::open("/dev/tty") else {
+            return false; // no controlling terminal, as in CI
+        };
+        // SAFETY: tcgetpgrp and getpgrp have no memory-safety preconditions.
+        unsafe { libc::tcgetpgrp(tty.as_raw_fd()) == libc::getpgrp() }
+    })
 }
 
 /// The signals to forward: those of `FORWARDED` the helper was not started ignoring (a script
@@ -90,11 +137,14 @@ pub fn bash(cmd: impl AsRef<std::ffi::OsStr>) -> Command {
     c
 }
 
-/// Starts `cmd` as the leader of a new process group. `None` when the helper has been signalled:
+/// Starts `cmd` in the process group `group` says. `None` when the helper has been signalled:
 /// nothing new starts then. Taking `cmd` by value closes our copies of its stdio when it returns.
-pub fn spawn(mut cmd: Command) -> Result<Option<Pid>> {
+pub fn spawn(mut cmd: Command, group: Group) -> Result<Option<Pid>> {
     init();
-    cmd.process_group(0);
+    let own_group = group == Group::Own || !in_foreground();
+    if own_group {
+        cmd.process_group(0);
+    }
     let set = forwarded();
     // A child inherits the signal mask across exec, and std leaves it as it is: unblock the
     // forwarded signals in the child, or `bash -c 'kill $$'` would not even die.
@@ -114,7 +164,7 @@ pub fn spawn(mut cmd: Command) -> Result<Option<Pid>> {
     }
     let child = cmd.spawn().context("cannot start bash")?;
     let pid = child.id() as Pid;
-    st.groups.push(pid);
+    st.children.push((pid, own_group));
     Ok(Some(pid))
 }
 
@@ -127,8 +177,8 @@ pub fn wait(pid: Option<Pid>) -> Result<(Pid, i32)> {
     };
     // SAFETY: siginfo_t is plain old data that waitid fills in.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // WNOWAIT leaves the child a zombie until it is out of `groups`: its pid, which is also its
-    // group id, cannot be reused while a forwarded signal might still be sent to it.
+    // WNOWAIT leaves the child a zombie until it is out of `children`: its pid (and group id)
+    // cannot be reused while a forwarded signal might still be sent to it.
     // SAFETY: `info` is a valid out-pointer.
     while unsafe { libc::waitid(idtype, id, &mut info, libc::WEXITED | libc::WNOWAIT) } != 0 {
         let err = io::Error::last_os_error();
@@ -138,7 +188,7 @@ pub fn wait(pid: Option<Pid>) -> Result<(Pid, i32)> {
     }
     // SAFETY: waitid succeeded with WEXITED, so si_pid is set.
     let pid = unsafe { info.si_pid() };
-    state().groups.retain(|&g| g != pid);
+    state().children.retain(|&(child, _)| child != pid);
     let mut status = 0;
     // SAFETY: `status` is a valid out-pointer; the child has exited, so this does not block.
     if unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
@@ -147,9 +197,10 @@ pub fn wait(pid: Option<Pid>) -> Result<(Pid, i32)> {
     Ok((pid, code(ExitStatus::from_raw(status))))
 }
 
-/// Runs `cmd` to the end: its exit code, or [`signal_code`] if the helper was signalled first.
+/// Runs `cmd` (as [`Group::Interactive`]) to the end: its exit code, or [`signal_code`] if the
+/// helper was signalled first.
 pub fn run(cmd: Command) -> Result<i32> {
-    Ok(match spawn(cmd)? {
+    Ok(match spawn(cmd, Group::Interactive)? {
         Some(pid) => wait(Some(pid))?.1,
         None => signal_code(),
     })
@@ -183,20 +234,22 @@ pub fn sleep(duration: Duration) -> bool {
     st.signal.is_none()
 }
 
-/// Sends SIGTERM to the group of every running child, and SIGKILL to those still running
-/// after `grace` (a job that ignores SIGTERM must not hang the run).
+/// Sends SIGTERM to every running child that leads its own group (to the whole group), and
+/// SIGKILL to those still running after `grace`: a job that ignores SIGTERM must not hang the run.
 pub fn terminate_all(grace: Duration) {
-    signal_all(libc::SIGTERM);
+    signal_groups(libc::SIGTERM);
     std::thread::spawn(move || {
         std::thread::sleep(grace);
-        signal_all(libc::SIGKILL);
+        signal_groups(libc::SIGKILL);
     });
 }
 
-fn signal_all(sig: libc::c_int) {
-    for &group in &state().groups {
-        // SAFETY: kill has no memory-safety preconditions.
-        unsafe { libc::kill(-group, sig) };
+fn signal_groups(sig: libc::c_int) {
+    for &(pid, own_group) in &state().children {
+        if own_group {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(-pid, sig) };
+        }
     }
 }
 
