@@ -9,6 +9,7 @@ pub mod ere;
 pub mod git;
 pub mod hashing;
 pub mod index;
+pub mod helpers;
 pub mod key;
 pub mod patterns;
 pub mod platform;

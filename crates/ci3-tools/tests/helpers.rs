@@ -1,0 +1,721 @@
+//! The shell helpers, run as the executables scripts call: output, exit statuses, signals.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+fn tool(name: &str) -> Command {
+    let path = match name {
+        "denoise" => env!("CARGO_BIN_EXE_denoise"),
+        "dump_fail" => env!("CARGO_BIN_EXE_dump_fail"),
+        "retry" => env!("CARGO_BIN_EXE_retry"),
+        "echo_header" => env!("CARGO_BIN_EXE_echo_header"),
+        "parallelize" => env!("CARGO_BIN_EXE_parallelize"),
+        "parallelise" => env!("CARGO_BIN_EXE_parallelise"),
+        _ => panic!("no tool {name}"),
+    };
+    let mut cmd = Command::new(path);
+    for var in ["DENOISE", "RETRY_SLEEP", "NO_FAIL_FAST", "JOBLOG"] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn run(name: &str, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    tool(name)
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn parallelize(jobs: Option<&str>, input: &str, envs: &[(&str, &str)]) -> Output {
+    let mut child = tool("parallelize")
+        .args(jobs)
+        .envs(envs.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let written = child.stdin.take().unwrap().write_all(input.as_bytes());
+    // A tool that rejects its arguments exits without reading stdin.
+    if let Err(err) = written {
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn lines(bytes: &[u8]) -> Vec<String> {
+    text(bytes).lines().map(str::to_string).collect()
+}
+
+/// `tool args` under `script`, so that its stdio is a terminal, its controlling terminal, whose
+/// foreground process group it is in (as when a person runs it), and under `timeout`, so that a
+/// helper stopped by SIGTTIN/SIGTTOU fails the test instead of hanging it. None when the machine
+/// has no `script` (util-linux).
+fn on_terminal(name: &str, args: &str, envs: &[(&str, &str)]) -> Option<Command> {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` to give the tool a terminal");
+        return None;
+    }
+    let program = tool(name).get_program().to_string_lossy().into_owned();
+    let mut cmd = Command::new("timeout");
+    cmd.args([
+        "20",
+        "script",
+        "-qec",
+        &format!("{program} {args}"),
+        "/dev/null",
+    ])
+    .envs(envs.iter().copied())
+    .stdin(Stdio::null());
+    Some(cmd)
+}
+
+/// What `tool args` prints on a terminal.
+fn on_tty(name: &str, args: &str, envs: &[(&str, &str)]) -> Option<String> {
+    let out = on_terminal(name, args, envs)?.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    Some(text(&out.stdout))
+}
+
+/// The commands whose exit statuses must come back unchanged, with the status expected:
+/// a command killed by SIGTERM is 143, never success.
+const STATUSES: [(&str, i32); 4] = [
+    ("true", 0),
+    ("exit 1", 1),
+    ("exit 42", 42),
+    ("kill -TERM $$", 143),
+];
+
+// ---- denoise ----
+
+#[test]
+fn denoise_without_denoise_just_runs() {
+    let out = run("denoise", &["echo out; echo err >&2; exit 42"], &[]);
+    assert_eq!(out.status.code(), Some(42));
+    assert_eq!(text(&out.stdout), "out\n");
+    assert_eq!(text(&out.stderr), "err\n");
+}
+
+#[test]
+fn denoise_passes_statuses_through() {
+    for denoise in ["0", "1"] {
+        for (cmd, code) in STATUSES {
+            let out = run("denoise", &[cmd], &[("DENOISE", denoise)]);
+            assert_eq!(out.status.code(), Some(code), "DENOISE={denoise} {cmd}");
+        }
+    }
+}
+
+#[test]
+fn denoise_prints_blocks_of_dots_in_a_log() {
+    let cmd = "for i in $(seq 130); do echo line $i; done";
+    let out = run("denoise", &[cmd], &[("DENOISE", "1")]);
+    assert_eq!(out.status.code(), Some(0));
+    let lines = lines(&out.stdout);
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    assert_eq!(lines[0], format!("Executing: {cmd}"));
+    assert_eq!(lines[1], format!("{} 64", ".".repeat(64)));
+    assert_eq!(lines[2], format!("{} 128", ".".repeat(64)));
+    assert_eq!(lines[3], "..");
+    assert!(
+        lines[4].starts_with("done (") && lines[4].ends_with("s)"),
+        "{}",
+        lines[4]
+    );
+    assert!(
+        !text(&out.stdout).contains("line 1\n"),
+        "the output is hidden"
+    );
+    assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn denoise_counts_a_last_line_without_newline() {
+    let out = run("denoise", &["echo a; printf b"], &[("DENOISE", "1")]);
+    assert_eq!(lines(&out.stdout)[1], "..");
+}
+
+#[test]
+fn denoise_shows_the_output_on_failure() {
+    let cmd = "echo visible; echo on-stderr >&2; exit 42";
+    let out = run("denoise", &[cmd], &[("DENOISE", "1")]);
+    assert_eq!(out.status.code(), Some(42));
+    let lines = lines(&out.stdout);
+    assert_eq!(lines[0], format!("Executing: {cmd}"));
+    assert_eq!(lines[1], "..");
+    assert!(lines[2].starts_with("failed (") && lines[2].ends_with("s)"));
+    assert_eq!(lines[3..], ["visible", "on-stderr"]);
+}
+
+#[test]
+fn denoise_shows_dots_live_on_a_terminal() {
+    let Some(out) = on_tty("denoise", "'seq 3'", &[("DENOISE", "1")]) else {
+        return;
+    };
+    assert!(out.contains("Executing: seq 3"), "{out:?}");
+    assert!(out.contains("...\r\n"), "{out:?}");
+    assert!(out.contains("\x1b[32mdone ("), "{out:?}");
+}
+
+// ---- dump_fail ----
+
+#[test]
+fn dump_fail_prints_only_stdout_on_success() {
+    let out = run("dump_fail", &["echo out; echo err >&2"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "out\n");
+    assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn dump_fail_dumps_both_streams_on_failure() {
+    let cmd = "echo out; echo err >&2; exit 42";
+    let out = run("dump_fail", &[cmd], &[]);
+    assert_eq!(out.status.code(), Some(42));
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(
+        text(&out.stderr),
+        format!("command failed: {cmd} (exit: 42)\nout\nerr\n")
+    );
+}
+
+#[test]
+fn dump_fail_passes_statuses_through() {
+    for (cmd, code) in STATUSES {
+        let out = run("dump_fail", &[cmd], &[]);
+        assert_eq!(out.status.code(), Some(code), "{cmd}");
+        if code != 0 {
+            assert!(text(&out.stderr).starts_with(&format!("command failed: {cmd} (exit: {code})")));
+        }
+    }
+}
+
+// ---- retry ----
+
+#[test]
+fn retry_tries_three_times_with_a_pause() {
+    let dir = tempfile::tempdir().unwrap();
+    let attempts = dir.path().join("attempts");
+    let cmd = format!("echo x >> {}; exit 42", attempts.display());
+    let start = Instant::now();
+    let out = run("retry", &[&cmd], &[("RETRY_SLEEP", "0.1")]);
+    let took = start.elapsed();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(fs::read_to_string(&attempts).unwrap(), "x\nx\nx\n");
+    assert_eq!(
+        text(&out.stderr),
+        format!("Failed after 3 attempts: {cmd}\n")
+    );
+    assert!(took >= Duration::from_millis(200), "two pauses: {took:?}");
+    assert!(
+        took < Duration::from_secs(3),
+        "no pause after the last: {took:?}"
+    );
+}
+
+#[test]
+fn retry_stops_at_the_first_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let attempts = dir.path().join("attempts");
+    let cmd = format!(
+        "echo x >> {0}; [ $(wc -l < {0}) -ge 2 ] && echo ok",
+        attempts.display()
+    );
+    let out = run("retry", &[&cmd], &[("RETRY_SLEEP", "0.1")]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(fs::read_to_string(&attempts).unwrap(), "x\nx\n");
+    assert_eq!(text(&out.stdout), "ok\n");
+    assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn retry_counts_a_signal_as_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let attempts = dir.path().join("attempts");
+    let cmd = format!("echo x >> {}; kill -TERM $$", attempts.display());
+    let out = run("retry", &[&cmd], &[("RETRY_SLEEP", "0.1")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(fs::read_to_string(&attempts).unwrap(), "x\nx\nx\n");
+}
+
+#[test]
+fn retry_statuses() {
+    assert_eq!(run("retry", &["true"], &[]).status.code(), Some(0));
+    let out = run("retry", &["exit 1"], &[("RETRY_SLEEP", "0")]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn retry_rejects_a_bad_sleep() {
+    let out = run("retry", &["true"], &[("RETRY_SLEEP", "soon")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("RETRY_SLEEP=soon"));
+}
+
+// ---- echo_header ----
+
+#[test]
+fn echo_header_is_plain_in_a_log() {
+    let out = run("echo_header", &["Building", "the thing"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "--- Building the thing ---\n");
+}
+
+#[test]
+fn echo_header_is_highlighted_on_a_terminal() {
+    let Some(out) = on_tty("echo_header", "Building it", &[]) else {
+        return;
+    };
+    assert_eq!(out, "\x1b[1;34m--- Building it ---\x1b[0m\r\n");
+}
+
+// ---- parallelize ----
+
+fn completed_line(out: &Output) -> String {
+    lines(&out.stdout).pop().unwrap_or_default()
+}
+
+/// N and S of the closing `Completed run of N tests in Ss.`
+fn completed(out: &Output) -> (usize, u64) {
+    let line = completed_line(out);
+    let parsed = line
+        .strip_prefix("Completed run of ")
+        .and_then(|rest| rest.strip_suffix("s."))
+        .and_then(|rest| rest.split_once(" tests in "))
+        .and_then(|(n, s)| Some((n.parse().ok()?, s.parse().ok()?)));
+    parsed.unwrap_or_else(|| panic!("no closing line: {line:?}"))
+}
+
+#[test]
+fn parallelize_runs_every_command_and_says_so() {
+    let out = parallelize(Some("2"), "echo a\n\n\necho b\n  \necho c", &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let mut lines = lines(&out.stdout);
+    lines.pop();
+    assert_eq!(completed(&out), (3, 0));
+    lines.sort();
+    assert_eq!(lines, ["a", "b", "c"]);
+}
+
+#[test]
+fn parallelise_is_the_same_tool() {
+    let mut child = tool("parallelise")
+        .arg("1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"echo hi\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "hi\nCompleted run of 1 tests in 0s.\n");
+}
+
+#[test]
+fn parallelize_never_runs_more_than_jobs_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, counts) = (dir.path().join("running"), dir.path().join("counts"));
+    fs::create_dir(&running).unwrap();
+    // Each job marks itself running, counts the marks (its own included), and unmarks at the end.
+    let input: String = (0..9)
+        .map(|i| {
+            format!(
+                "touch {r}/{i}; ls {r} | wc -l >> {c}; sleep 0.5; rm {r}/{i}\n",
+                r = running.display(),
+                c = counts.display()
+            )
+        })
+        .collect();
+    let out = parallelize(Some("3"), &input, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let seen: Vec<usize> = fs::read_to_string(&counts)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert_eq!(seen.len(), 9);
+    assert_eq!(
+        seen.iter().max(),
+        Some(&3),
+        "at most 3, and 3 were used: {seen:?}"
+    );
+    let (n, secs) = completed(&out);
+    assert_eq!(n, 9);
+    assert!((1..5).contains(&secs), "three rounds of 0.5 s: {secs}");
+}
+
+#[test]
+fn parallelize_keeps_each_jobs_output_together() {
+    let job = |name: &str| {
+        format!("for i in 1 2 3; do echo {name}$i; echo {name}-err$i >&2; sleep 0.1; done")
+    };
+    let out = parallelize(Some("2"), &format!("{}\n{}\n", job("a"), job("b")), &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    for name in ["a", "b"] {
+        let together =
+            format!("{name}1\n{name}-err1\n{name}2\n{name}-err2\n{name}3\n{name}-err3\n");
+        assert!(stdout.contains(&together), "{stdout}");
+    }
+}
+
+#[test]
+fn parallelize_fails_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    let joblog = dir.path().join("joblog");
+    let queued: String = (0..5)
+        .map(|i| format!("touch {}/queued{i}\n", dir.path().display()))
+        .collect();
+    let input = format!("sleep 30\nsleep 30\nsleep 0.3; exit 3\n{queued}");
+    let start = Instant::now();
+    let out = parallelize(Some("3"), &input, &[("JOBLOG", joblog.to_str().unwrap())]);
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(completed(&out).0, 3);
+    let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "no queued job started: {left:?}");
+    let log = fs::read_to_string(&joblog).unwrap();
+    let mut statuses: Vec<&str> = log.lines().map(|l| l.split('\t').nth(1).unwrap()).collect();
+    statuses.sort();
+    assert_eq!(statuses, ["143", "143", "3"], "{log}");
+    assert!(text(&out.stderr).contains("job 3 failed (exit 3)"));
+}
+
+#[test]
+fn parallelize_runs_everything_with_no_fail_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let input = format!("exit 1\ntouch {d}/a\nexit 42\ntouch {d}/b\n");
+    let out = parallelize(Some("1"), &input, &[("NO_FAIL_FAST", "1")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(dir.path().join("a").exists() && dir.path().join("b").exists());
+    assert_eq!(completed(&out).0, 4);
+}
+
+#[test]
+fn parallelize_writes_the_joblog() {
+    let dir = tempfile::tempdir().unwrap();
+    let joblog = dir.path().join("joblog");
+    let input = "true\nexit 42\necho hi\nkill -TERM $$\n";
+    let out = parallelize(
+        Some("2"),
+        input,
+        &[("NO_FAIL_FAST", "1"), ("JOBLOG", joblog.to_str().unwrap())],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let mut rows: Vec<(usize, i32, String)> = fs::read_to_string(&joblog)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            assert_eq!(fields.len(), 4, "{line}");
+            let secs: f64 = fields[2].parse().unwrap();
+            assert!((0.0..10.0).contains(&secs), "{line}");
+            (
+                fields[0].parse().unwrap(),
+                fields[1].parse().unwrap(),
+                fields[3].to_string(),
+            )
+        })
+        .collect();
+    rows.sort();
+    let expected = [
+        (1, 0, "true"),
+        (2, 42, "exit 42"),
+        (3, 0, "echo hi"),
+        (4, 143, "kill -TERM $$"),
+    ];
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|&(seq, code, cmd)| (seq, code, cmd.to_string()))
+        .collect();
+    assert_eq!(rows, expected);
+}
+
+#[test]
+fn parallelize_tells_where_its_own_joblog_is() {
+    let out = parallelize(Some("1"), "true\n", &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    let path = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("parallelize: joblog: "))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let log = fs::read_to_string(path).unwrap();
+    fs::remove_file(path).unwrap();
+    assert!(
+        log.starts_with("1\t0\t") && log.ends_with("\ttrue\n"),
+        "{log}"
+    );
+}
+
+#[test]
+fn parallelize_default_jobs_and_bad_jobs() {
+    let out = parallelize(None, "exit 0\necho x\n", &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(completed(&out).0, 2);
+    assert_eq!(parallelize(Some("0"), "true\n", &[]).status.code(), Some(2));
+}
+
+#[test]
+fn parallelize_shows_progress_on_a_terminal() {
+    let Some(out) = on_tty("parallelize", "1 <<< 'true'", &[]) else {
+        return;
+    };
+    assert!(out.contains("0/1 done, 1 running, 0 failed"), "{out:?}");
+    assert!(out.contains("Completed run of 1 tests"), "{out:?}");
+}
+
+// ---- signals ----
+
+/// The pids of the live (not zombie) processes in process group `pgid`.
+fn live_in_group(pgid: u32) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid pgrp ...: comm may hold spaces, so split after its ')'.
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = after.split(' ').collect();
+        if fields[0] != "Z" && fields[2] == pgid.to_string() {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// A helper under test, killed and reaped if the test fails before it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `name CMD` where CMD writes its shell's pid (the leader of the job's own process
+/// group) to a file and then sleeps 30 s; returns the helper and that pid once it runs.
+fn start_sleeper(name: &str, envs: &[(&str, &str)], dir: &Path) -> (Running, u32) {
+    let pidfile = dir.join("pid");
+    let cmd = format!(
+        "echo $$ > {}.tmp; mv {0}.tmp {0}; sleep 30; echo after",
+        pidfile.display()
+    );
+    let child = Running(
+        tool(name)
+            .arg(&cmd)
+            .envs(envs.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(pid) = fs::read_to_string(&pidfile) {
+            // Give bash the moment it needs to start the sleep.
+            sleep(Duration::from_millis(200));
+            return (child, pid.trim().parse().unwrap());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} never started its command"
+        );
+        sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal_ends_it(name: &str, envs: &[(&str, &str)], signal: &str, code: i32) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut running, group) = start_sleeper(name, envs, dir.path());
+    let child = &mut running.0;
+    assert!(!live_in_group(group).is_empty());
+    let sent = Instant::now();
+    let kill = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if sent.elapsed() > Duration::from_secs(5) {
+            panic!("{name} {envs:?} still running 5 s after SIG{signal}");
+        }
+        sleep(Duration::from_millis(20));
+    };
+    assert_eq!(
+        status.code(),
+        Some(code),
+        "{name} {envs:?} after SIG{signal}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !live_in_group(group).is_empty() {
+        assert!(Instant::now() < deadline, "{name} left its command running");
+        sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigterm_ends_retry_and_its_command() {
+    signal_ends_it("retry", &[("RETRY_SLEEP", "0.1")], "TERM", 143);
+}
+
+#[test]
+fn sigterm_ends_denoise_and_its_command() {
+    signal_ends_it("denoise", &[], "TERM", 143);
+    signal_ends_it("denoise", &[("DENOISE", "1")], "TERM", 143);
+}
+
+#[test]
+fn sigint_ends_denoise_and_dump_fail() {
+    signal_ends_it("denoise", &[("DENOISE", "1")], "INT", 130);
+    signal_ends_it("dump_fail", &[], "INT", 130);
+}
+
+#[test]
+fn sigterm_during_retrys_pause_ends_it() {
+    let start = Instant::now();
+    let mut child = tool("retry")
+        .arg("false")
+        .env("RETRY_SLEEP", "30")
+        .spawn()
+        .unwrap();
+    sleep(Duration::from_millis(300));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert_eq!(status.code(), Some(143));
+}
+
+#[test]
+fn sigterm_stops_parallelize() {
+    let dir = tempfile::tempdir().unwrap();
+    let joblog = dir.path().join("joblog");
+    let mut child = tool("parallelize")
+        .arg("2")
+        .env("JOBLOG", &joblog)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let input = format!(
+        "sleep 30\nsleep 30\ntouch {}/queued\n",
+        dir.path().display()
+    );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    sleep(Duration::from_millis(500));
+    let start = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert_eq!(out.status.code(), Some(143));
+    assert!(!dir.path().join("queued").exists());
+    assert_eq!(completed(&out).0, 2);
+    let statuses: HashSet<String> = fs::read_to_string(&joblog)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').nth(1).unwrap().to_string())
+        .collect();
+    assert_eq!(statuses, HashSet::from(["143".to_string()]));
+}
+
+// ---- run by hand, in the foreground of a terminal ----
+
+#[test]
+fn commands_run_by_hand_can_use_the_terminal() {
+    // stty changes the terminal's settings: a process outside its foreground group is stopped.
+    let cmd = "'stty -echo; stty echo; echo ok'";
+    let runs = [
+        ("denoise", vec![]),
+        ("denoise", vec![("DENOISE", "1")]),
+        ("dump_fail", vec![]),
+        ("retry", vec![]),
+    ];
+    for (name, envs) in runs {
+        let Some(mut script) = on_terminal(name, cmd, &envs) else {
+            return;
+        };
+        let out = script.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{name} {envs:?} hung or failed");
+        assert!(text(&out.stdout).contains("ok"), "{}", text(&out.stdout));
+    }
+}
+
+#[test]
+fn ctrl_c_on_the_terminal_stops_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let attempts = dir.path().join("attempts");
+    let cmd = format!("'echo x >> {}; sleep 30'", attempts.display());
+    let Some(mut script) = on_terminal("retry", &cmd, &[("RETRY_SLEEP", "0")]) else {
+        return;
+    };
+    let mut child = Running(
+        script
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !attempts.exists() {
+        assert!(Instant::now() < deadline, "retry never started its command");
+        sleep(Duration::from_millis(20));
+    }
+    sleep(Duration::from_millis(200));
+    let typed = Instant::now();
+    // What the terminal turns into SIGINT for its foreground process group.
+    child.0.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            typed.elapsed() < Duration::from_secs(5),
+            "Ctrl-C did not stop retry"
+        );
+        sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(
+        fs::read_to_string(&attempts).unwrap(),
+        "x\n",
+        "no attempt after Ctrl-C"
+    );
+}

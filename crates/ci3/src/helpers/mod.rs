@@ -1,0 +1,33 @@
+//! The shell helpers real ci3 scripts call around their commands (spec section 11).
+//!
+//! Each runs `bash -c CMD` children through [`process`], which forwards signals to them and
+//! reports a child killed by a signal as 128+signal, never as success.
+
+mod cpus;
+pub mod denoise;
+pub mod dump_fail;
+pub mod echo_header;
+pub mod parallelize;
+pub mod process;
+pub mod retry;
+
+pub use cpus::cpus;
+
+use std::io::{self, Write};
+
+const BOLD_BLUE: &str = "\x1b[1;34m";
+const GREEN: &str = "\x1b[32m";
+const RED: &str = "\x1b[31m";
+const RESET: &str = "\x1b[0m";
+
+/// Writes `text` in an ANSI `style` when `tty`: colour is for people, not for logs.
+fn styled(out: &mut impl Write, tty: bool, style: &str, text: &[u8]) -> io::Result<()> {
+    if tty {
+        out.write_all(style.as_bytes())?;
+    }
+    out.write_all(text)?;
+    if tty {
+        out.write_all(RESET.as_bytes())?;
+    }
+    Ok(())
+}

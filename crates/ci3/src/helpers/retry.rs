@@ -1,0 +1,39 @@
+//! `retry CMD`: up to 3 attempts, `RETRY_SLEEP` seconds apart (default 5).
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use super::process;
+
+const ATTEMPTS: u32 = 3;
+
+pub fn run(cmd: &str) -> Result<i32> {
+    let pause = pause()?;
+    for attempt in 1..=ATTEMPTS {
+        let code = process::run(process::bash(cmd))?;
+        if code == 0 {
+            return Ok(0);
+        }
+        // Someone asked retry itself to stop: no more attempts, and the child's status is ours.
+        if process::interrupted().is_some() {
+            return Ok(code);
+        }
+        if attempt < ATTEMPTS && !process::sleep(pause) {
+            return Ok(process::signal_code());
+        }
+    }
+    eprintln!("Failed after {ATTEMPTS} attempts: {cmd}");
+    Ok(1)
+}
+
+fn pause() -> Result<Duration> {
+    let Some(value) = crate::env::non_empty("RETRY_SLEEP") else {
+        return Ok(Duration::from_secs(5));
+    };
+    value
+        .parse::<f64>()
+        .ok()
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .with_context(|| format!("RETRY_SLEEP={value}: not a number of seconds"))
+}
