@@ -136,9 +136,8 @@ impl<'a> Translator<'a> {
             .map(|(_, c)| c)
             .take_while(|&c| c != '}')
             .collect();
-        if self.chars.clone().nth(rest.chars().count()).is_none() {
-            return None;
-        }
+        // There must be a closing brace after the candidate interval.
+        self.chars.clone().nth(rest.chars().count())?;
         let (lo, hi) = match rest.split_once(',') {
             Some((lo, hi)) => (lo, Some(hi)),
             None => (rest.as_str(), None),

@@ -137,6 +137,9 @@ impl Pruner {
         };
         for &b in prefix {
             match self.dfa.next_state(&mut cache, sid, b) {
+                // Matches are reported one byte late, and a leftmost-first DFA dies right after
+                // one: a match within the prefix means every path below it matches.
+                Ok(next) if next.is_match() => return true,
                 Ok(next) if next.is_dead() => return false,
                 Ok(next) if next.is_quit() => return true,
                 Ok(next) => sid = next,
