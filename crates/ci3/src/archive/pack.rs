@@ -101,7 +101,9 @@ impl<W: Write> Encoder<W> {
                 let mut enc = zstd::stream::write::Encoder::new(out, 3)?;
                 // The frame checksum lets archives be checked even when a trailer is absent.
                 enc.include_checksum(true)?;
-                let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+                // Each worker buffers a job of several MiB: capped so memory stays modest on
+                // big machines, where 8 workers already outrun disks and networks.
+                let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
                 enc.multithread(workers as u32)?;
                 Encoder::Zstd(enc)
             }
