@@ -1,0 +1,107 @@
+//! The name and link checks of safe extraction (spec 8; anchors 4.1-4.3).
+//!
+//! These checks are lexical and exact because extraction keeps the rest structurally true:
+//! every directory an entry passes through is one this archive created (never a symlink, since
+//! symlinks are only created after all other entries), and a staged directory never lands on a
+//! pre-existing symlink in OUT_DIR. So a path that is lexically beneath the root really is.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// An entry name as a path relative to OUT_DIR: `Ok(None)` for the root itself (`./`, which
+/// GNU tar writes for `tar -C dir .`), `Err(reason)` for a name that must be refused.
+///
+/// Absolute names are refused rather than stripped: GNU tar strips a leading `/` when it
+/// creates archives (and so does `pack`), so only `tar -P` archives carry one, and that is
+/// what cache-poisoning attacks use.
+pub(crate) fn entry_path(name: &[u8]) -> Result<Option<PathBuf>, String> {
+    if name.is_empty() {
+        return Err("empty name".into());
+    }
+    if name[0] == b'/' {
+        return Err("absolute path".into());
+    }
+    let mut path = PathBuf::new();
+    for part in name.split(|&b| b == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." => return Err("'..' component".into()),
+            _ => path.push(OsStr::from_bytes(part)),
+        }
+    }
+    Ok((!path.as_os_str().is_empty()).then_some(path))
+}
+
+/// Whether a symlink at `link` (relative to OUT_DIR) may point at `target`.
+///
+/// A target must be relative, and `..` may only lead it: `../../lib/x` is fine while there are
+/// enough directories above the link, `a/../..` is refused even where it would stay inside,
+/// because `a` could be a symlink (now, or after a later extraction) and then `..` climbs from
+/// wherever it points. With only leading `..`, the climb goes through the link's own parent
+/// directories, which are real directories beneath OUT_DIR.
+pub(crate) fn check_symlink(link: &Path, target: &[u8]) -> Result<(), String> {
+    let shown = String::from_utf8_lossy(target);
+    if target.is_empty() {
+        return Err("symlink with an empty target".into());
+    }
+    if target[0] == b'/' {
+        return Err(format!("symlink to the absolute path '{shown}'"));
+    }
+    let depth = link.parent().map_or(0, |p| p.components().count());
+    let mut climbs = 0usize;
+    let mut descended = false;
+    for part in target.split(|&b| b == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." if descended => {
+                return Err(format!(
+                "symlink target '{shown}' has '..' after a name (only leading '..' are accepted)"
+            ))
+            }
+            b".." => {
+                climbs += 1;
+                if climbs > depth {
+                    return Err(format!(
+                        "symlink target '{shown}' points outside the output directory"
+                    ));
+                }
+            }
+            _ => descended = true,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_names() {
+        let ok = |n: &str| entry_path(n.as_bytes()).unwrap();
+        assert_eq!(ok("a/b/c"), Some(PathBuf::from("a/b/c")));
+        assert_eq!(ok("./a//b/"), Some(PathBuf::from("a/b")));
+        assert_eq!(ok("./"), None);
+        assert_eq!(ok("."), None);
+        for bad in ["", "/etc/passwd", "//x", "../x", "a/../../x", "a/.."] {
+            assert!(entry_path(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn symlink_targets() {
+        let check = |link: &str, t: &str| check_symlink(Path::new(link), t.as_bytes());
+        assert!(check("lib/libx.so", "libx.so.1").is_ok());
+        assert!(check("a/b/l", "../../c/d").is_ok());
+        assert!(check("a/b/l", "./../x").is_ok());
+        assert!(check("node_modules/.bin/x", "../pkg/bin/x").is_ok());
+        assert!(check("l", ".").is_ok());
+        assert!(check("l", "..").is_err());
+        assert!(check("a/l", "../..").is_err());
+        assert!(check("a/l", "/").is_err());
+        assert!(check("a/l", "/etc/passwd").is_err());
+        assert!(check("a/l", "b/../c").is_err());
+        assert!(check("a/l", "").is_err());
+    }
+}
