@@ -18,3 +18,13 @@ pub fn one_line(err: &anyhow::Error) -> String {
     s.retain(|c| c != '\n');
     s
 }
+
+/// The positional arguments, or a usage line on stderr and exit 1 when there are too few.
+pub fn args_or_usage(tool: &str, min: usize, synopsis: &str) -> Vec<String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() < min || args.first().is_some_and(|a| a == "--help" || a == "-h") {
+        eprintln!("Usage: {tool} {synopsis}");
+        std::process::exit(1);
+    }
+    args
+}

@@ -3,6 +3,7 @@
 //! Each module is one concern; the executables in `ci3-tools` are thin mains over them.
 
 pub mod archive;
+pub mod cache;
 pub mod cli;
 pub mod content;
 pub mod env;

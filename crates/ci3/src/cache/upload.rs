@@ -1,0 +1,100 @@
+//! `cache_upload NAME PATH...` (ci3-tools.md section 6).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use super::{is_disabled, local_dir, seconds};
+use crate::archive::{self, Compression};
+use crate::env::{ci, flag, non_empty};
+use crate::store::{self, Put};
+
+/// Runs the upload decision order; returns the exit code. Only a missing input path is an error:
+/// a build never fails because the cache is unavailable.
+pub fn upload(name: &str, paths: &[PathBuf], cwd: &Path) -> Result<i32> {
+    if is_disabled(name) {
+        eprintln!("Skipping upload of {name} due to uncommitted changes/files.");
+        return Ok(0);
+    }
+    if flag("NO_CACHE_UPLOAD") {
+        eprintln!("Skipping upload of {name} because NO_CACHE_UPLOAD=1.");
+        return Ok(0);
+    }
+    let force = non_empty("S3_FORCE_UPLOAD").is_some();
+    let remote = match store::from_env() {
+        Err(err) => {
+            eprintln!("Skipping remote upload of {name}: {}", crate::cli::one_line(&err));
+            None
+        }
+        Ok(selected) if !selected.is_dir && !ci() && !force => {
+            eprintln!("Skipping S3 upload because CI=0 and S3_FORCE_UPLOAD not set.");
+            None
+        }
+        Ok(selected) if !selected.store.can_write() => {
+            eprintln!("Skipping S3 upload, no AWS credentials found.");
+            None
+        }
+        Ok(selected) if force => Some(selected.store),
+        Ok(selected) => match selected.store.exists(name) {
+            Ok(true) => {
+                eprintln!("Skipping S3 upload, already exists: {name}");
+                None
+            }
+            Ok(false) => Some(selected.store),
+            Err(err) => {
+                eprintln!("Skipping upload of {name} to {}: {err}", selected.store.describe());
+                None
+            }
+        },
+    };
+    let local = local_dir();
+    if remote.is_none() && local.is_none() {
+        eprintln!("Skipping upload: no S3 upload to do and no CACHE_LOCAL_DIR to save into.");
+        return Ok(0);
+    }
+
+    let start = Instant::now();
+    // Archive next to where it will be saved, so saving is a rename.
+    let local_ok = local.as_ref().filter(|dir| std::fs::create_dir_all(dir).is_ok());
+    let scratch = match local_ok {
+        Some(dir) => tempfile::Builder::new().prefix(".ci3-upload-").tempfile_in(dir),
+        None => tempfile::Builder::new().prefix(".ci3-upload-").tempfile(),
+    }
+    .context("cannot create a temporary archive file")?;
+    let writer = std::io::BufWriter::with_capacity(1 << 20, scratch.as_file());
+    if let Err(err) = archive::pack(paths, cwd, Compression::for_name(name), writer) {
+        if matches!(archive::archive_error(&err), Some(archive::ArchiveError::MissingInput(_))) {
+            return Err(err);
+        }
+        // Outputs that cannot be archived safely (say, a symlink out of the tree) are not cached,
+        // but the build that made them did not fail.
+        eprintln!("Cache upload of {name} failed. {}", crate::cli::one_line(&err));
+        return Ok(0);
+    }
+
+    if let Some(dir) = &local {
+        let saved = local_ok.is_some() && std::fs::hard_link(scratch.path(), dir.join(name)).or_else(|e| {
+            // An existing copy is replaced: the new archive is as good and was just built.
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                std::fs::remove_file(dir.join(name)).and_then(|()| std::fs::hard_link(scratch.path(), dir.join(name)))
+            } else {
+                Err(e)
+            }
+        }).is_ok();
+        if saved {
+            eprintln!("Saved {name} to local cache.");
+        } else {
+            eprintln!("Warning: Cannot create local cache dir {} or save into it, skipping local cache.", dir.display());
+        }
+    }
+
+    if let Some(store) = remote {
+        match store.put_file(name, scratch.path(), !force) {
+            Ok(Put::Created) => eprintln!("Cache upload of {name} complete in {}s.", seconds(start)),
+            Ok(Put::AlreadyExists) => eprintln!("Skipping S3 upload, already exists: {name}"),
+            Err(err) => eprintln!("Cache upload of {name} failed. {err}"),
+        }
+    }
+    Ok(0)
+}
