@@ -13,7 +13,10 @@ fn main() {
             eprintln!("cache_ls: {name} is not in the cache.");
             return Ok(1);
         };
-        let entries = archive::list(std::io::BufReader::new(file.reopen()?), Compression::for_name(name))?;
+        let entries = archive::list(
+            std::io::BufReader::new(file.reopen()?),
+            Compression::for_name(name),
+        )?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for e in entries {
             out.write_all(e.path.as_os_str().as_bytes())?;

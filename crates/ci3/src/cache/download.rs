@@ -32,7 +32,10 @@ pub fn download(name: &str, out_dir: &Path) -> Result<i32> {
     let local = local_dir().filter(|dir| {
         let usable = std::fs::create_dir_all(dir).is_ok();
         if !usable {
-            eprintln!("Warning: Cannot create local cache dir {}, skipping local cache.", dir.display());
+            eprintln!(
+                "Warning: Cannot create local cache dir {}, skipping local cache.",
+                dir.display()
+            );
         }
         usable
     });
@@ -41,18 +44,30 @@ pub fn download(name: &str, out_dir: &Path) -> Result<i32> {
         let cached = dir.join(name);
         if cached.is_file() {
             eprintln!("Local cache hit for {name}.");
-            match File::open(&cached).map_err(anyhow::Error::from).and_then(|f| archive::unpack(io::BufReader::new(f), compression, out_dir)) {
+            match File::open(&cached)
+                .map_err(anyhow::Error::from)
+                .and_then(|f| archive::unpack(io::BufReader::new(f), compression, out_dir))
+            {
                 Ok(_) => {
-                    eprintln!("Cache download and extraction of {name} complete in {}s.", seconds(start));
+                    eprintln!(
+                        "Cache download and extraction of {name} complete in {}s.",
+                        seconds(start)
+                    );
                     return Ok(0);
                 }
                 Err(err) if archive::archive_error(&err).is_some_and(|e| e.is_corrupt()) => {
                     // A damaged copy must not keep counting as a hit.
                     let _ = std::fs::remove_file(&cached);
-                    eprintln!("Local cache copy of {name} is {}; removed it, downloading from remote.", crate::cli::one_line(&err));
+                    eprintln!(
+                        "Local cache copy of {name} is {}; removed it, downloading from remote.",
+                        crate::cli::one_line(&err)
+                    );
                 }
                 Err(err) => {
-                    eprintln!("Cache download of {name} failed. {}", crate::cli::one_line(&err));
+                    eprintln!(
+                        "Cache download of {name} failed. {}",
+                        crate::cli::one_line(&err)
+                    );
                     return Ok(1);
                 }
             }
@@ -64,51 +79,101 @@ pub fn download(name: &str, out_dir: &Path) -> Result<i32> {
     let selected = match store::from_env() {
         Ok(selected) => selected,
         Err(err) => {
-            eprintln!("Cache download of {name} failed. {}", crate::cli::one_line(&err));
+            eprintln!(
+                "Cache download of {name} failed. {}",
+                crate::cli::one_line(&err)
+            );
             return Ok(1);
         }
     };
     let keep = match &local {
-        Some(dir) => Some(tempfile::Builder::new().prefix(".ci3-download-").tempfile_in(dir).context("cannot write into the local cache")?),
+        Some(dir) => Some(
+            tempfile::Builder::new()
+                .prefix(".ci3-download-")
+                .tempfile_in(dir)
+                .context("cannot write into the local cache")?,
+        ),
         None => None,
     };
-    match fetch_and_unpack(selected.store.as_ref(), name, compression, out_dir, keep.as_ref().map(|t| t.as_file())) {
+    match fetch_and_unpack(
+        selected.store.as_ref(),
+        name,
+        compression,
+        out_dir,
+        keep.as_ref().map(|t| t.as_file()),
+    ) {
         Ok(true) => {
             if let (Some(tmp), Some(dir)) = (keep, &local) {
                 if let Err(err) = tmp.persist(dir.join(name)) {
-                    eprintln!("Warning: could not save {name} into the local cache: {}", err.error);
+                    eprintln!(
+                        "Warning: could not save {name} into the local cache: {}",
+                        err.error
+                    );
                 }
             }
-            eprintln!("Cache download and extraction of {name} complete in {}s.", seconds(start));
+            eprintln!(
+                "Cache download and extraction of {name} complete in {}s.",
+                seconds(start)
+            );
             Ok(0)
         }
         Ok(false) => {
-            eprintln!("Cache download of {name} failed. Not in {}.", selected.store.describe());
+            eprintln!(
+                "Cache download of {name} failed. Not in {}.",
+                selected.store.describe()
+            );
             Ok(1)
         }
         Err(err) => {
-            eprintln!("Cache download of {name} failed. {}", crate::cli::one_line(&err));
+            eprintln!(
+                "Cache download of {name} failed. {}",
+                crate::cli::one_line(&err)
+            );
             Ok(1)
         }
     }
 }
 
 /// Streams `name` from `store` into `archive::unpack`; `Ok(false)` on a miss.
-fn fetch_and_unpack(store: &dyn Store, name: &str, compression: Compression, out_dir: &Path, keep: Option<&File>) -> Result<bool> {
+fn fetch_and_unpack(
+    store: &dyn Store,
+    name: &str,
+    compression: Compression,
+    out_dir: &Path,
+    keep: Option<&File>,
+) -> Result<bool> {
     let (reader, writer) = io::pipe().context("cannot create a pipe")?;
     let out = out_dir.to_path_buf();
-    let extractor = std::thread::spawn(move || archive::unpack(io::BufReader::with_capacity(1 << 20, reader), compression, &out));
-    let mut sink = Tee { pipe: Some(writer), keep };
+    let extractor = std::thread::spawn(move || {
+        archive::unpack(
+            io::BufReader::with_capacity(1 << 20, reader),
+            compression,
+            &out,
+        )
+    });
+    let mut sink = Tee {
+        pipe: Some(writer),
+        keep,
+    };
     let fetched = store.get(name, &mut sink);
     drop(sink); // end of stream for the extractor
-    let unpacked = extractor.join().map_err(|_| anyhow!("the extraction thread panicked"))?;
+    let unpacked = extractor
+        .join()
+        .map_err(|_| anyhow!("the extraction thread panicked"))?;
     match fetched {
         Ok(false) => Ok(false),
         Ok(true) => unpacked.map(|_| true),
         // A refused entry closes the pipe under the download: that refusal is the real story.
         // Anything else the extractor saw (a truncated stream) follows from the store's failure.
         Err(err) => match unpacked {
-            Err(unpack_err) if matches!(archive::archive_error(&unpack_err), Some(archive::ArchiveError::Unsafe { .. })) => Err(unpack_err),
+            Err(unpack_err)
+                if matches!(
+                    archive::archive_error(&unpack_err),
+                    Some(archive::ArchiveError::Unsafe { .. })
+                ) =>
+            {
+                Err(unpack_err)
+            }
             _ => Err(err.into()),
         },
     }

@@ -28,9 +28,16 @@ pub fn upload_flag(name: &str) -> Result<i32> {
         unix_time(),
         head_commit().unwrap_or_else(|| "(unknown)".into()),
     );
-    match store::from_env().and_then(|s| s.store.put_bytes(&object(name), body.as_bytes(), false).map_err(Into::into)) {
+    match store::from_env().and_then(|s| {
+        s.store
+            .put_bytes(&object(name), body.as_bytes(), false)
+            .map_err(Into::into)
+    }) {
         Ok(_) => eprintln!("Uploaded test flag {name}."),
-        Err(err) => eprintln!("Could not upload test flag {name}: {}", crate::cli::one_line(&err)),
+        Err(err) => eprintln!(
+            "Could not upload test flag {name}: {}",
+            crate::cli::one_line(&err)
+        ),
     }
     Ok(0)
 }
@@ -80,7 +87,9 @@ fn hostname() -> String {
 }
 
 fn unix_time() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn head_commit() -> Option<String> {

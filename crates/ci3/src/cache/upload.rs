@@ -24,7 +24,10 @@ pub fn upload(name: &str, paths: &[PathBuf], cwd: &Path) -> Result<i32> {
     let force = non_empty("S3_FORCE_UPLOAD").is_some();
     let remote = match store::from_env() {
         Err(err) => {
-            eprintln!("Skipping remote upload of {name}: {}", crate::cli::one_line(&err));
+            eprintln!(
+                "Skipping remote upload of {name}: {}",
+                crate::cli::one_line(&err)
+            );
             None
         }
         Ok(selected) if !selected.is_dir && !ci() && !force => {
@@ -43,7 +46,10 @@ pub fn upload(name: &str, paths: &[PathBuf], cwd: &Path) -> Result<i32> {
             }
             Ok(false) => Some(selected.store),
             Err(err) => {
-                eprintln!("Skipping upload of {name} to {}: {err}", selected.store.describe());
+                eprintln!(
+                    "Skipping upload of {name} to {}: {err}",
+                    selected.store.describe()
+                );
                 None
             }
         },
@@ -56,42 +62,61 @@ pub fn upload(name: &str, paths: &[PathBuf], cwd: &Path) -> Result<i32> {
 
     let start = Instant::now();
     // Archive next to where it will be saved, so saving is a rename.
-    let local_ok = local.as_ref().filter(|dir| std::fs::create_dir_all(dir).is_ok());
+    let local_ok = local
+        .as_ref()
+        .filter(|dir| std::fs::create_dir_all(dir).is_ok());
     let scratch = match local_ok {
-        Some(dir) => tempfile::Builder::new().prefix(".ci3-upload-").tempfile_in(dir),
+        Some(dir) => tempfile::Builder::new()
+            .prefix(".ci3-upload-")
+            .tempfile_in(dir),
         None => tempfile::Builder::new().prefix(".ci3-upload-").tempfile(),
     }
     .context("cannot create a temporary archive file")?;
     let writer = std::io::BufWriter::with_capacity(1 << 20, scratch.as_file());
     if let Err(err) = archive::pack(paths, cwd, Compression::for_name(name), writer) {
-        if matches!(archive::archive_error(&err), Some(archive::ArchiveError::MissingInput(_))) {
+        if matches!(
+            archive::archive_error(&err),
+            Some(archive::ArchiveError::MissingInput(_))
+        ) {
             return Err(err);
         }
         // Outputs that cannot be archived safely (say, a symlink out of the tree) are not cached,
         // but the build that made them did not fail.
-        eprintln!("Cache upload of {name} failed. {}", crate::cli::one_line(&err));
+        eprintln!(
+            "Cache upload of {name} failed. {}",
+            crate::cli::one_line(&err)
+        );
         return Ok(0);
     }
 
     if let Some(dir) = &local {
-        let saved = local_ok.is_some() && std::fs::hard_link(scratch.path(), dir.join(name)).or_else(|e| {
-            // An existing copy is replaced: the new archive is as good and was just built.
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                std::fs::remove_file(dir.join(name)).and_then(|()| std::fs::hard_link(scratch.path(), dir.join(name)))
-            } else {
-                Err(e)
-            }
-        }).is_ok();
+        let saved = local_ok.is_some()
+            && std::fs::hard_link(scratch.path(), dir.join(name))
+                .or_else(|e| {
+                    // An existing copy is replaced: the new archive is as good and was just built.
+                    if e.kind() == std::io::ErrorKind::AlreadyExists {
+                        std::fs::remove_file(dir.join(name))
+                            .and_then(|()| std::fs::hard_link(scratch.path(), dir.join(name)))
+                    } else {
+                        Err(e)
+                    }
+                })
+                .is_ok();
         if saved {
             eprintln!("Saved {name} to local cache.");
         } else {
-            eprintln!("Warning: Cannot create local cache dir {} or save into it, skipping local cache.", dir.display());
+            eprintln!(
+                "Warning: Cannot create local cache dir {} or save into it, skipping local cache.",
+                dir.display()
+            );
         }
     }
 
     if let Some(store) = remote {
         match store.put_file(name, scratch.path(), !force) {
-            Ok(Put::Created) => eprintln!("Cache upload of {name} complete in {}s.", seconds(start)),
+            Ok(Put::Created) => {
+                eprintln!("Cache upload of {name} complete in {}s.", seconds(start))
+            }
             Ok(Put::AlreadyExists) => eprintln!("Skipping S3 upload, already exists: {name}"),
             Err(err) => eprintln!("Cache upload of {name} failed. {err}"),
         }
