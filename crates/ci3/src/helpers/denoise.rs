@@ -92,7 +92,7 @@ impl Dots {
         if self.tty {
             out.write_all(b".")?;
         }
-        if self.lines % BLOCK == 0 {
+        if self.lines.is_multiple_of(BLOCK) {
             if !self.tty {
                 out.write_all(&[b'.'; BLOCK as usize])?;
             }
