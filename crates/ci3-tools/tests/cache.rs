@@ -483,7 +483,8 @@ fn flags_and_test_should_run() {
     }
 
     // test_should_run: TEST=0 never; neither TEST=1 nor CI=1 never; flag present never.
-    let matrix: &[(&[(&str, &str)], &str, i32)] = &[
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, i32);
+    let matrix: &[Case] = &[
         (&[("TEST", "0"), ("CI", "1")], "tests-new", 1),
         (&[], "tests-new", 1),
         (&[("TEST", "1")], "tests-new", 0),
@@ -695,7 +696,8 @@ fn hostile_archives_are_refused() {
     let store = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
     let env = Env::new(Where::Dir(store.path().to_path_buf()), work.path());
-    let cases: Vec<(&str, Vec<(tar::EntryType, &[u8], Option<&[u8]>)>)> = vec![
+    type Raw<'a> = (tar::EntryType, &'a [u8], Option<&'a [u8]>);
+    let cases: Vec<(&str, Vec<Raw>)> = vec![
         ("dotdot", vec![(tar::EntryType::Regular, b"../x", None)]),
         (
             "absolute",
