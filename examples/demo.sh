@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The main job: the demo monorepo of examples/monorepo built twice on the embedded directory
+# store. The first build compiles every project and fills the cache; the second, in a fresh
+# clone, restores every project from the cache and compiles nothing.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+toolbox="$(dirname "$here")/ci3"
+NO_CD=1 source "$toolbox/source"   # builds the ci3 tools on first use
+set +x
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/ci3-demo.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+# The embedded default store ($XDG_CACHE_HOME/ci3/store), fresh for this demo.
+export XDG_CACHE_HOME="$work/cache"
+unset CI3_STORE CI3_S3_BUCKET S3_BUILD_CACHE_AWS_PARAMS CACHE_LOCAL_DIR NO_CACHE NO_CACHE_UPLOAD
+export CI=0
+
+git_quiet() { git -c user.name=demo -c user.email=demo@example.invalid -c init.defaultBranch=main "$@" >/dev/null; }
+cp -r "$here/monorepo" "$work/repo"
+ln -s "$toolbox" "$work/repo/ci3"   # the monorepo vendors the toolbox as ci3/
+git_quiet -C "$work/repo" init
+git_quiet -C "$work/repo" add -A
+git_quiet -C "$work/repo" commit -m "demo monorepo"
+
+run_build() {
+  local dir=$1 log=$2
+  (cd "$dir" && ./bootstrap.sh) >"$log" 2>"$log.err" || { cat "$log" "$log.err" >&2; return 1; }
+  cat "$log"
+}
+
+echo "=== Build 1: empty cache ($XDG_CACHE_HOME/ci3/store)"
+start=$SECONDS
+run_build "$work/repo" "$work/build1.log"
+echo "    took $((SECONDS - start))s; store holds: $(ls "$XDG_CACHE_HOME/ci3/store" | tr '\n' ' ')"
+
+git_quiet clone -q "$work/repo" "$work/clone"
+echo "=== Build 2: a fresh clone, same inputs"
+start=$SECONDS
+run_build "$work/clone" "$work/build2.log"
+echo "    took $((SECONDS - start))s"
+
+built1=$(grep -c ': built' "$work/build1.log" || true)
+restored2=$(grep -c ': restored from cache' "$work/build2.log" || true)
+built2=$(grep -c ': built' "$work/build2.log" || true)
+echo "=== The restored outputs run:"
+"$work/clone/app/build/app" ci3
+"$work/clone/tool/build/tool" restored from the cache
+echo "=== Summary: build 1 built $built1 projects; build 2 restored $restored2 and built $built2."
+if [ "$built1" -ne 3 ] || [ "$restored2" -ne 3 ] || [ "$built2" -ne 0 ]; then
+  echo "demo: expected 3 built, then 3 restored and 0 built" >&2
+  exit 1
+fi
