@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Benchmark: cache_upload / cache_download against the shell pipeline doing the same job on the
+# same local S3 server (started by test_source):
+#   upload:   tar -c DIR | zstd -T0 > FILE && aws s3 cp FILE s3://...
+#   download: aws s3 cp s3://... - | zstd -d | tar -x -C OUT
+# on a tree of mixed files (compressible sources and incompressible blobs), 1 GiB by default.
+# Prints both times, the ratios, and peak memory.
+# Usage: bench/cache.sh [SIZE_MIB]     Targets (issue 3): ours no slower; peak memory < 256 MiB.
+set -euo pipefail
+size_mib="${1:-1024}"
+here="$(cd "$(dirname "$0")/.." && pwd)"
+NO_CD=1 source "$here/test_source"
+set +e +o pipefail
+if ! command -v aws >/dev/null 2>&1 || ! aws --version >/dev/null 2>&1; then
+  echo "Installing the aws CLI from PyPI..." >&2
+  python3 -m pip install -q awscli >&2 || { echo "bench: cannot install the aws CLI" >&2; exit 1; }
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/ci3-bench-cache.XXXXXX")"
+trap 'rm -rf "$work"; ci3_test_s3_stop' EXIT
+tree="$work/src/out"
+echo "Generating a ${size_mib} MiB tree of mixed files in $tree..." >&2
+python3 - "$tree" "$size_mib" <<'PY'
+import os, sys, random
+root, total = sys.argv[1], int(sys.argv[2]) << 20
+rng = random.Random(42)
+words = [bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz_") for _ in range(rng.randint(3, 12))) for _ in range(5000)]
+written, n = 0, 0
+while written < total:
+    d = os.path.join(root, f"pkg{n % 64:02d}", f"mod{(n // 64) % 16:02d}")
+    os.makedirs(d, exist_ok=True)
+    if n % 4 == 0:   # an incompressible blob, 1 to 8 MiB
+        data = os.urandom(rng.randint(1, 8) << 20)
+        name = f"blob{n}.bin"
+    else:            # a compressible source-like file, 4 to 256 KiB
+        want = rng.randint(4, 256) << 10
+        parts, size = [], 0
+        while size < want:
+            line = b" ".join(rng.choice(words) for _ in range(rng.randint(3, 10))) + b";\n"
+            parts.append(line); size += len(line)
+        data = b"".join(parts)
+        name = f"src{n}.c"
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+    written += len(data); n += 1
+print(f"{n} files, {written >> 20} MiB", file=sys.stderr)
+PY
+
+export CI=1 AWS_DEFAULT_REGION=us-east-1
+bucket="s3://$CI3_S3_BUCKET"
+aws_s3() { aws --endpoint-url "$CI3_S3_ENDPOINT" s3 "$@" --only-show-errors; }
+export -f aws_s3
+# Peak RSS of a command (largest process), and its wall time.
+measure() {
+  local label=$1; shift
+  local t0 t1 rss
+  sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+  t0=${EPOCHREALTIME/./}
+  rss=$(/usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1)
+  t1=${EPOCHREALTIME/./}
+  echo "$label $(( (t1 - t0) / 1000 )) $rss"
+}
+
+cd "$work/src"
+ours_up=$(measure ours-upload cache_upload bench.tar.zst out)
+theirs_up=$(measure pipeline-upload bash -c "tar -c out | zstd -q -T0 > $work/pipeline.tar.zst && aws_s3 cp $work/pipeline.tar.zst $bucket/pipeline/bench.tar.zst")
+mkdir -p "$work/ours-out" "$work/pipeline-out"
+ours_down=$(measure ours-download cache_download bench.tar.zst "$work/ours-out")
+theirs_down=$(measure pipeline-download bash -c "aws_s3 cp $bucket/pipeline/bench.tar.zst - | zstd -q -d | tar -x -C $work/pipeline-out")
+diff -r "$work/ours-out/out" out >/dev/null || { echo "bench: our restored tree differs from the source" >&2; exit 1; }
+diff -r "$work/pipeline-out/out" out >/dev/null || { echo "bench: the pipeline's restored tree differs" >&2; exit 1; }
+
+ours_size=$(stat -c %s "$CI3_TEST_S3_DATA/store/$CI3_S3_BUCKET/build-cache/bench.tar.zst" 2>/dev/null || echo 0)
+theirs_size=$(stat -c %s "$work/pipeline.tar.zst")
+report() {
+  local ours=($1) theirs=($2)
+  printf '  %-9s ours %6d ms (peak %4d MiB)   pipeline %6d ms (peak %4d MiB)   ours/pipeline %.2f\n' \
+    "$3" "${ours[1]}" $((ours[2] / 1024)) "${theirs[1]}" $((theirs[2] / 1024)) "$(awk -v a="${ours[1]}" -v b="${theirs[1]}" 'BEGIN {print a / b}')"
+}
+echo "tree: $(du -sm out | cut -f1) MiB; artifact: ours $((ours_size >> 20)) MiB, pipeline $((theirs_size >> 20)) MiB (zstd)"
+report "$ours_up" "$theirs_up" upload
+report "$ours_down" "$theirs_down" download
+echo "  targets: ours/pipeline <= 1.00 for both; our peak memory < 256 MiB"
