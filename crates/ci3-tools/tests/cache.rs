@@ -55,7 +55,12 @@ impl Env {
     }
 
     fn cmd(&self, tool: &str, args: &[&str]) -> Command {
-        let mut cmd = command(exe(tool));
+        self.cmd_any(exe(tool), args)
+    }
+
+    /// A command for any executable, with this environment.
+    fn cmd_any(&self, program: &str, args: &[&str]) -> Command {
+        let mut cmd = command(program);
         cmd.current_dir(&self.cwd).args(args);
         for var in [
             "CI3_S3_BUCKET",
@@ -932,4 +937,86 @@ fn gnu_tar_reads_ours_and_we_read_gnu_tars() {
         assert_eq!(down.code, 0, "{name}: {}", down.stderr);
         assert_eq!(snapshot(&dest.join("build")), snapshot(&built), "{name}");
     }
+}
+
+#[test]
+fn manifests_explain_what_changed() {
+    let repo = common::Repo::new();
+    repo.write("proj/src/a.c", "a\n");
+    repo.write("proj/src/b.c", "b\n");
+    repo.write("proj/src/gone.c", "gone\n");
+    repo.write("proj/run.sh", "run\n");
+    repo.commit_all("v1");
+    let store = tempfile::tempdir().unwrap();
+    let cache_home = tempfile::tempdir().unwrap();
+    let env = Env::new(Where::Dir(store.path().to_path_buf()), repo.path())
+        .var("XDG_CACHE_HOME", cache_home.path().to_str().unwrap());
+    let hash = |env: &Env| {
+        let out = run(&mut env.cmd_any(env!("CARGO_BIN_EXE_cache_content_hash"), &["^proj/"]));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.line().to_string()
+    };
+    let v1 = format!("proj-{}.tar.gz", hash(&env));
+    assert_eq!(env.run("cache_upload", &[&v1, "proj/src"]).code, 0);
+    let manifest = store.path().join(format!(".ci3/manifest/{v1}.json"));
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    assert_eq!(stored["patterns"], serde_json::json!(["^proj/"]));
+    assert_eq!(stored["entries"].as_array().unwrap().len(), 4);
+
+    repo.write("proj/src/b.c", "b changed\n");
+    repo.write("proj/src/new.c", "new\n");
+    std::fs::remove_file(repo.join("proj/src/gone.c")).unwrap();
+    std::fs::set_permissions(
+        repo.join("proj/run.sh"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    repo.commit_all("v2");
+    let v2 = format!("proj-{}.tar.gz", hash(&env));
+    assert_ne!(v1, v2);
+
+    let out = run(&mut env.cmd_any(env!("CARGO_BIN_EXE_rebuild_needed"), &["--explain", &v2]));
+    assert_eq!(out.code, 0, "rebuild needed: {}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr
+            .contains(&format!("Changed inputs since {v1}: 4")),
+        "{}",
+        out.stderr
+    );
+    for line in [
+        "M proj/src/b.c",
+        "+ proj/src/new.c",
+        "- proj/src/gone.c",
+        "T proj/run.sh (100644 -> 100755)",
+    ] {
+        assert!(
+            out.stderr.lines().any(|l| l == line),
+            "{line} in {}",
+            out.stderr
+        );
+    }
+    let out = run(&mut env.cmd_any(
+        env!("CARGO_BIN_EXE_content_hash"),
+        &["--explain", &v1, "^proj/"],
+    ));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "T proj/run.sh (100644 -> 100755)\nM proj/src/b.c\n- proj/src/gone.c\n+ proj/src/new.c\n"
+    );
+
+    // Without a manifest there is nothing to compare with, and the tools say so.
+    let out = run(&mut env.cmd_any(
+        env!("CARGO_BIN_EXE_content_hash"),
+        &["--explain", "other-0123456789abcdef.tar.gz", "^proj/"],
+    ));
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("no input manifest stored for other-0123456789abcdef.tar.gz"),
+        "{}",
+        out.stderr
+    );
 }

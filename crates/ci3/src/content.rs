@@ -11,8 +11,8 @@ use crate::{env, status};
 
 /// What a content hash is computed from.
 pub enum Resolved {
-    /// The matched entries (never empty).
-    Entries(Vec<Entry>),
+    /// The matched entries (never empty) and the pattern lines that matched them.
+    Entries(Vec<Entry>, Vec<String>),
     /// Matching paths have uncommitted changes: caching is disabled.
     Dirty(Vec<Vec<u8>>),
 }
@@ -29,7 +29,11 @@ pub enum Source {
 /// Resolves the entries for `args` (pattern files or regexes) from the environment:
 /// `REPO_PATH`, `AZTEC_CACHE_COMMIT`.
 pub fn resolve(args: &[OsString], source: Source) -> Result<Resolved> {
-    let patterns = patterns::load(args)?;
+    resolve_patterns(patterns::load(args)?, source)
+}
+
+/// Like `resolve`, for pattern lines already read (from a stored manifest, say).
+pub fn resolve_patterns(patterns: Vec<patterns::Pattern>, source: Source) -> Result<Resolved> {
     let matcher = Matcher::new(&patterns)?;
     let (dir, dir_is_root) = match std::env::var_os("REPO_PATH").filter(|p| !p.is_empty()) {
         Some(p) => (PathBuf::from(p), true),
@@ -58,7 +62,10 @@ pub fn resolve(args: &[OsString], source: Source) -> Result<Resolved> {
             list.join(", ")
         );
     }
-    Ok(Resolved::Entries(entries))
+    Ok(Resolved::Entries(
+        entries,
+        patterns.into_iter().map(|p| p.text).collect(),
+    ))
 }
 
 /// The sentinel for dirty inputs outside CI; with `CI=1` uncommitted inputs are an error.

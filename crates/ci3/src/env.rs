@@ -14,3 +14,14 @@ pub fn flag(name: &str) -> bool {
 pub fn non_empty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
+
+/// `$XDG_CACHE_HOME/ci3`, else `~/.cache/ci3`: the machine-local state of the tools.
+pub fn cache_home() -> std::path::PathBuf {
+    let base = non_empty("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/".into()))
+                .join(".cache")
+        });
+    base.join("ci3")
+}

@@ -13,6 +13,7 @@ pub mod hashing;
 pub mod helpers;
 pub mod index;
 pub mod key;
+pub mod manifest;
 pub mod patterns;
 pub mod platform;
 pub mod status;

@@ -10,7 +10,14 @@ fn main() {
             anyhow::bail!("Error: No arguments provided.");
         }
         let key = match content::resolve(&args, Source::Committed)? {
-            Resolved::Entries(entries) => ci3::key::ci3(&entries, &ci3::platform::tag()),
+            Resolved::Entries(entries, patterns) => {
+                let platform = ci3::platform::tag();
+                let key = ci3::key::ci3(&entries, &platform);
+                ci3::manifest::remember(&ci3::manifest::Manifest::new(
+                    &key, &platform, &patterns, &entries,
+                ));
+                key
+            }
             Resolved::Dirty(paths) => content::dirty_key(&paths)?,
         };
         println!("{key}");

@@ -1,9 +1,10 @@
-//! `content_hash [--worktree] [--json] PATTERN_FILE_OR_REGEX...`: a 128-bit key over the path,
-//! mode and object id of every matching file.
+//! `content_hash [--worktree] [--json] [--explain NAME] PATTERN_FILE_OR_REGEX...`: a 128-bit key
+//! over the path, mode and object id of every matching file.
 
 use std::ffi::OsString;
 
 use ci3::content::{self, Resolved, Source};
+use ci3::manifest::{self, Manifest};
 use clap::Parser;
 use serde_json::json;
 
@@ -17,6 +18,10 @@ struct Args {
     /// Print the matched entries and the key as JSON.
     #[arg(long)]
     json: bool,
+    /// Instead of a key, print how the inputs on disk differ from those of artifact NAME:
+    /// `M path` (content), `T path (mode)`, `+ path` (added), `- path` (removed).
+    #[arg(long, value_name = "NAME")]
+    explain: Option<String>,
     /// Pattern files or POSIX extended regexes, matched against repo-relative paths.
     #[arg(required = true, allow_hyphen_values = true)]
     patterns: Vec<OsString>,
@@ -25,6 +30,9 @@ struct Args {
 fn main() {
     let args = Args::parse();
     ci3::cli::run("content_hash", || {
+        if let Some(name) = &args.explain {
+            return explain(name, &args.patterns);
+        }
         let source = if args.worktree {
             Source::Worktree
         } else {
@@ -32,25 +40,20 @@ fn main() {
         };
         let platform = ci3::platform::tag();
         match content::resolve(&args.patterns, source)? {
-            Resolved::Entries(entries) => {
+            Resolved::Entries(entries, patterns) => {
                 let key = ci3::key::strong(&entries, &platform);
+                let manifest = Manifest::new(&key, &platform, &patterns, &entries);
                 if args.json {
-                    let list: Vec<_> = entries
-                        .iter()
-                        .map(|e| json!({"path": lossy(&e.path), "mode": e.mode.octal(), "id": e.id.to_string()}))
-                        .collect();
-                    println!(
-                        "{}",
-                        json!({"key": key, "platform": platform, "entries": list})
-                    );
+                    println!("{}", serde_json::to_string(&manifest)?);
                 } else {
                     println!("{key}");
                 }
+                manifest::remember(&manifest);
             }
             Resolved::Dirty(paths) => {
                 let key = content::dirty_key(&paths)?;
                 if args.json {
-                    let dirty: Vec<_> = paths.iter().map(|p| lossy(p)).collect();
+                    let dirty: Vec<_> = paths.iter().map(|p| String::from_utf8_lossy(p)).collect();
                     println!(
                         "{}",
                         json!({"key": key, "platform": platform, "dirty": dirty})
@@ -64,6 +67,22 @@ fn main() {
     })
 }
 
-fn lossy(p: &[u8]) -> String {
-    String::from_utf8_lossy(p).into_owned()
+fn explain(name: &str, patterns: &[OsString]) -> anyhow::Result<i32> {
+    let now = match content::resolve(patterns, Source::Worktree)? {
+        Resolved::Entries(entries, texts) => Manifest::new("", "", &texts, &entries).entries,
+        Resolved::Dirty(_) => unreachable!("work tree resolution has no dirty state"),
+    };
+    let store = ci3::store::from_env()?.store;
+    let Some(then) = manifest::find(name, store.as_ref())? else {
+        anyhow::bail!(
+            "no input manifest stored for {name} in {}",
+            store.describe()
+        );
+    };
+    let changes = manifest::diff(&then.entries, &now);
+    if changes.is_empty() {
+        eprintln!("The inputs on disk are those of {name}.");
+    }
+    print!("{}", manifest::render(&changes));
+    Ok(0)
 }

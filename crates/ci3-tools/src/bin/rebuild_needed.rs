@@ -8,6 +8,10 @@ use clap::Parser;
 struct Args {
     /// The artifact name (the cache key), e.g. from cache_content_hash.
     name: String,
+    /// When a rebuild is needed, list the inputs that changed since the newest stored
+    /// artifact of the same project (same name before the key): `M`, `T`, `+`, `-` lines.
+    #[arg(long)]
+    explain: bool,
 }
 
 const REBUILD: i32 = 0;
@@ -49,6 +53,9 @@ fn main() {
             }
             Ok(false) => {
                 eprintln!("Rebuild needed for {name}: not in {}.", store.describe());
+                if args.explain {
+                    explain(name, store.as_ref());
+                }
                 Ok(REBUILD)
             }
             Err(err) => {
@@ -60,4 +67,34 @@ fn main() {
             }
         }
     })
+}
+
+/// Says on stderr what changed since the nearest stored manifest; never changes the verdict.
+fn explain(name: &str, store: &dyn ci3::store::Store) {
+    let nearest = match ci3::manifest::nearest(name, store) {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            return eprintln!(
+                "No earlier build of this project with an input manifest to compare with."
+            )
+        }
+        Err(err) => {
+            return eprintln!(
+                "Cannot look for an earlier build: {}",
+                ci3::cli::one_line(&err)
+            )
+        }
+    };
+    let (artifact, manifest) = nearest;
+    match ci3::manifest::current(&manifest.patterns) {
+        Ok(now) => {
+            let changes = ci3::manifest::diff(&manifest.entries, &now);
+            eprintln!("Changed inputs since {artifact}: {}", changes.len());
+            eprint!("{}", ci3::manifest::render(&changes));
+        }
+        Err(err) => eprintln!(
+            "Cannot compare with {artifact}: {}",
+            ci3::cli::one_line(&err)
+        ),
+    }
 }

@@ -115,7 +115,8 @@ pub fn upload(name: &str, paths: &[PathBuf], cwd: &Path) -> Result<i32> {
     if let Some(store) = remote {
         match store.put_file(name, scratch.path(), !force) {
             Ok(Put::Created) => {
-                eprintln!("Cache upload of {name} complete in {}s.", seconds(start))
+                crate::manifest::upload_for(name, store.as_ref());
+                eprintln!("Cache upload of {name} complete in {}s.", seconds(start));
             }
             Ok(Put::AlreadyExists) => eprintln!("Skipping S3 upload, already exists: {name}"),
             Err(err) => eprintln!("Cache upload of {name} failed. {err}"),

@@ -105,10 +105,5 @@ pub fn from_env() -> Result<Selected> {
 
 /// `$XDG_CACHE_HOME/ci3/store`, else `~/.cache/ci3/store`.
 fn default_dir() -> PathBuf {
-    let base = non_empty("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/".into())).join(".cache")
-        });
-    base.join("ci3").join("store")
+    crate::env::cache_home().join("store")
 }

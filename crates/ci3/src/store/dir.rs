@@ -52,6 +52,10 @@ impl DirStore {
             .tempfile_in(dir)
             .map_err(|e| self.error("write into", dir, e))?;
         fill(tmp.as_file_mut()).map_err(|e| self.error("write", &dest, e))?;
+        // Temporary files are private; a store is shared like any cache directory.
+        tmp.as_file()
+            .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .map_err(|e| self.error("write", &dest, e))?;
         tmp.as_file()
             .sync_data()
             .map_err(|e| self.error("write", &dest, e))?;
@@ -101,6 +105,40 @@ impl Store for DirStore {
 
     fn put_bytes(&self, name: &str, bytes: &[u8], create_only: bool) -> StoreResult<Put> {
         self.publish(name, create_only, |out| out.write_all(bytes))
+    }
+
+    fn list(&self, prefix: &str) -> StoreResult<Vec<String>> {
+        let (dir, start) = prefix
+            .rsplit_once('/')
+            .map_or(("", prefix), |(d, s)| (d, s));
+        let path = if dir.is_empty() {
+            self.root.clone()
+        } else {
+            self.path(dir)?
+        };
+        let read = match fs::read_dir(&path) {
+            Ok(read) => read,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(self.error("list", &path, e)),
+        };
+        let mut found = Vec::new();
+        for entry in read.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let modified = entry.metadata().and_then(|m| m.modified()).ok();
+            if name.starts_with(start)
+                && !name.starts_with(".ci3-put-")
+                && entry.file_type().is_ok_and(|t| t.is_file())
+            {
+                let full = if dir.is_empty() {
+                    name
+                } else {
+                    format!("{dir}/{name}")
+                };
+                found.push((modified, full));
+            }
+        }
+        found.sort();
+        Ok(found.into_iter().map(|(_, name)| name).collect())
     }
 
     fn delete(&self, name: &str) -> StoreResult<bool> {

@@ -83,6 +83,8 @@ pub trait Store {
     fn put_bytes(&self, name: &str, bytes: &[u8], create_only: bool) -> StoreResult<Put>;
     /// Deletes the object; `Ok(false)` when there was none.
     fn delete(&self, name: &str) -> StoreResult<bool>;
+    /// The objects whose name starts with `prefix`, oldest first.
+    fn list(&self, prefix: &str) -> StoreResult<Vec<String>>;
 }
 
 /// Refuses names that could address something outside the store's namespace.

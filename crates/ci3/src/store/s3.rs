@@ -252,6 +252,26 @@ impl Store for S3Store {
         })
     }
 
+    fn list(&self, prefix: &str) -> StoreResult<Vec<String>> {
+        let key = format!("{}{prefix}", self.prefix);
+        let pages = self
+            .run(|| self.meta.list(key.clone(), None))
+            .map_err(|e| self.fail("list", &key, e))?;
+        // RFC 3339 times in one format sort as text.
+        let mut found: Vec<(String, String)> = pages
+            .into_iter()
+            .flat_map(|page| page.contents)
+            .filter_map(|o| {
+                Some((
+                    o.last_modified,
+                    o.key.strip_prefix(&self.prefix)?.to_string(),
+                ))
+            })
+            .collect();
+        found.sort();
+        Ok(found.into_iter().map(|(_, name)| name).collect())
+    }
+
     fn delete(&self, name: &str) -> StoreResult<bool> {
         let key = self.key(name)?;
         // S3 answers 204 whether or not the object existed: ask first, for an honest answer.
