@@ -17,6 +17,12 @@ const ISOLATED_VARS: &[&str] = &[
     "CACHE_LOCAL_DIR",
     "S3_FORCE_UPLOAD",
     "CI3_STORE",
+    // test_source (through ci3/source) exports these: `root` would be kept by a nested
+    // `source ci3/source`, and the S3 ones would select S3 over the default store.
+    "root",
+    "CI3_S3_BUCKET",
+    "CI3_S3_PREFIX",
+    "S3_BUILD_CACHE_AWS_PARAMS",
     "GIT_DIR",
     "GIT_WORK_TREE",
     "GIT_INDEX_FILE",

@@ -1,8 +1,10 @@
 //! The shell helpers real ci3 scripts call around their commands (spec section 11).
 //!
-//! Each runs `bash -c CMD` children through [`process`], which forwards signals to them and
-//! reports a child killed by a signal as 128+signal, never as success.
+//! Each that runs a command runs `bash -c CMD` children through [`process`], which forwards
+//! signals to them and reports a child killed by a signal as 128+signal, never as success.
+//! `cache_log` keeps stdin as a log object in the store.
 
+pub mod cache_log;
 mod cpus;
 pub mod denoise;
 pub mod dump_fail;

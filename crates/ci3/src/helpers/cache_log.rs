@@ -1,0 +1,251 @@
+//! `cache_log NAME [KEY]`: keep what arrives on stdin as a log object in the store.
+//!
+//! Where it goes: the object `.ci3/logs/KEY.log` beside the artifacts (under the S3 prefix, or in
+//! the store directory). Artifact names are file names a script chooses (`noir-<hash>.tar.gz`),
+//! flags are `NAME.flag`; a name inside the hidden `.ci3/` directory is the project's own
+//! namespace (spec section 5), so a log never shadows an artifact or a flag, whatever KEY is.
+//! KEY is the handle a script can print or link to before the log exists (`key=$(uuid)`), so the
+//! object is found from KEY alone; NAME is free text (`"Build noir"`) and only appears in the
+//! message. A second log with the same KEY replaces the first, as the original's log server did.
+//!
+//! When it is stored follows the artifact upload rule (spec section 6, step 3): always in a
+//! directory store, in S3 only with `CI=1` or a non-empty `S3_FORCE_UPLOAD`, and never in S3
+//! without credentials. The original only kept logs in CI; a developer's run therefore does not
+//! fill the shared bucket, while a local directory store keeps their logs where they can read
+//! them. `NO_CACHE_UPLOAD` is about cache entries and does not apply: a log is never read back
+//! as one.
+//!
+//! Whatever happens to the store, stdin is read to its end (the writer of the pipe never gets
+//! SIGPIPE), copied to stdout as it arrives with `DUP=1`, and the exit status is 0: a build
+//! never fails because logging is unavailable. It is spooled to a temporary file and uploaded
+//! from there, so memory stays bounded whatever the log's size.
+
+use std::fs::File;
+use std::io::{self, ErrorKind, Read, Write};
+
+use anyhow::{bail, Context, Result};
+
+use crate::store::{self, Store};
+
+/// Where logs live in the store; see the module documentation.
+pub const LOG_DIR: &str = ".ci3/logs";
+
+/// The object name of the log KEY.
+pub fn object_name(key: &str) -> String {
+    format!("{LOG_DIR}/{key}.log")
+}
+
+/// A KEY must be one plain name component: it becomes part of an object name.
+pub fn check_key(key: &str) -> Result<()> {
+    if key.is_empty() || key == "." || key == ".." || key.contains(['/', '\0']) {
+        bail!("invalid KEY '{key}': it must be a non-empty name without '/'");
+    }
+    Ok(())
+}
+
+/// A new random key: 16 lowercase hex chars, like `uuid` in `ci3/source`.
+pub fn new_key() -> Result<String> {
+    let mut bytes = [0u8; 8];
+    File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("cannot read /dev/urandom for a new log key")?;
+    Ok(hex::encode(bytes))
+}
+
+/// The tool: NAME and KEY from the command line, the store and flags from the environment.
+pub fn run(name: &str, key: Option<&str>) -> Result<i32> {
+    let key = match key {
+        Some(key) => {
+            check_key(key)?;
+            key.to_string()
+        }
+        None => new_key()?,
+    };
+    let dup = crate::env::flag("DUP");
+    let stdin = io::stdin();
+    let stdout = io::stdout();
+    let mut input = stdin.lock();
+    let mut output = dup.then(|| stdout.lock());
+    let target = match target() {
+        Ok(target) => target,
+        Err(skip) => {
+            // Nothing will be stored: pass the log through (or drain it) without spooling.
+            copy(
+                &mut input,
+                None,
+                output.as_mut().map(|o| o as &mut dyn Write),
+            );
+            match skip {
+                Skip::Policy(reason) => eprintln!("Log {name} not stored: {reason}."),
+                Skip::Broken(err) => eprintln!("Warning: log {name} not stored: {err}"),
+            }
+            return Ok(0);
+        }
+    };
+    let mut spool = match tempfile::NamedTempFile::new() {
+        Ok(spool) => Some(spool),
+        Err(err) => {
+            eprintln!("Warning: log {name} not stored: cannot create a temporary file: {err}");
+            None
+        }
+    };
+    let spool_failed = copy(
+        &mut input,
+        spool.as_mut().map(|s| s.as_file_mut() as &mut dyn Write),
+        output.as_mut().map(|o| o as &mut dyn Write),
+    );
+    if let Some(err) = spool_failed {
+        eprintln!("Warning: log {name} not stored: cannot write its temporary file: {err}");
+        return Ok(0);
+    }
+    let Some(spool) = spool else {
+        return Ok(0);
+    };
+    let object = object_name(&key);
+    match target.put_file(&object, spool.path(), false) {
+        Ok(_) => eprintln!("Log {name} stored as {object} in {}.", target.describe()),
+        Err(err) => eprintln!(
+            "Warning: log {name} not stored in {}: {err}",
+            target.describe()
+        ),
+    }
+    Ok(0)
+}
+
+/// Why no log is stored.
+enum Skip {
+    /// The upload rule says no: a note.
+    Policy(&'static str),
+    /// The store configuration is unusable: a warning.
+    Broken(String),
+}
+
+/// The store to write the log into, or why there is none.
+fn target() -> Result<Box<dyn Store>, Skip> {
+    let selected = store::from_env().map_err(|err| Skip::Broken(crate::cli::one_line(&err)))?;
+    if selected.is_dir {
+        return Ok(selected.store);
+    }
+    if !crate::env::ci() && crate::env::non_empty("S3_FORCE_UPLOAD").is_none() {
+        return Err(Skip::Policy("CI=0 and S3_FORCE_UPLOAD not set"));
+    }
+    if !selected.store.can_write() {
+        return Err(Skip::Policy("no AWS credentials found"));
+    }
+    Ok(selected.store)
+}
+
+/// Reads `input` to its end, writing every chunk to `spool` and, as soon as it is read, to
+/// `dup`. A failing `dup` (a closed pipe: `| head`) only stops the copy to it; a failing spool
+/// stops the spooling and is returned, but the input is still read to its end.
+fn copy(
+    input: &mut dyn Read,
+    mut spool: Option<&mut dyn Write>,
+    mut dup: Option<&mut dyn Write>,
+) -> Option<io::Error> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut spool_error = None;
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(err) if err.kind() == ErrorKind::Interrupted => continue,
+            Err(err) => {
+                // What was read so far is still worth keeping.
+                eprintln!("Warning: cannot read standard input: {err}");
+                break;
+            }
+        };
+        if let Some(out) = dup.as_mut() {
+            if out.write_all(&buf[..n]).and_then(|()| out.flush()).is_err() {
+                dup = None;
+            }
+        }
+        if let Some(file) = spool.as_mut() {
+            if let Err(err) = file.write_all(&buf[..n]) {
+                spool = None;
+                spool_error = Some(err);
+            }
+        }
+    }
+    if let Some(file) = spool {
+        if let Err(err) = file.flush() {
+            spool_error.get_or_insert(err);
+        }
+    }
+    spool_error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_one_component() {
+        for good in ["0123456789abcdef", "build-42", "a.b"] {
+            assert!(check_key(good).is_ok(), "{good}");
+        }
+        for bad in ["", ".", "..", "a/b", "/x", "a\0b"] {
+            assert!(check_key(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(object_name("k"), ".ci3/logs/k.log");
+        store::check_name(&object_name("0123456789abcdef")).unwrap();
+    }
+
+    #[test]
+    fn new_keys_are_16_lowercase_hex_and_differ() {
+        let a = new_key().unwrap();
+        assert_eq!(a.len(), 16);
+        assert!(a
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert_ne!(a, new_key().unwrap());
+    }
+
+    /// A writer that fails after `left` bytes, like a pipe whose reader went away.
+    struct Closing {
+        got: Vec<u8>,
+        left: usize,
+    }
+
+    impl Write for Closing {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.left == 0 {
+                return Err(io::Error::from(ErrorKind::BrokenPipe));
+            }
+            let n = buf.len().min(self.left);
+            self.got.extend_from_slice(&buf[..n]);
+            self.left -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_dup_or_spool_does_not_stop_the_reading() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
+        let mut spool = Vec::new();
+        let mut dup = Closing {
+            got: Vec::new(),
+            left: 1000,
+        };
+        let mut input = &data[..];
+        let err = copy(&mut input, Some(&mut spool), Some(&mut dup));
+        assert!(err.is_none());
+        assert_eq!(spool, data, "the whole log is spooled");
+        assert_eq!(dup.got, &data[..1000]);
+
+        let mut spool = Closing {
+            got: Vec::new(),
+            left: 70_000,
+        };
+        let mut dup = Vec::new();
+        let mut input = &data[..];
+        let err = copy(&mut input, Some(&mut spool), Some(&mut dup));
+        assert_eq!(err.unwrap().kind(), ErrorKind::BrokenPipe);
+        assert_eq!(dup, data, "the whole log is duplicated");
+        assert!(input.is_empty(), "the input is read to its end");
+    }
+}
