@@ -36,6 +36,12 @@ pub fn command(program: impl AsRef<OsStr>) -> Command {
     }
     cmd.env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null");
+    // The tools keep manifests and the default store under $XDG_CACHE_HOME: never the
+    // developer's own.
+    cmd.env(
+        "XDG_CACHE_HOME",
+        std::env::temp_dir().join(format!("ci3-tests-{}", std::process::id())),
+    );
     cmd
 }
 
