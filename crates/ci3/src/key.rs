@@ -6,14 +6,15 @@ use crate::hashing;
 /// The original ci3 key: the blob id of the sorted entry ids (one per line), cut to 16 hex chars,
 /// joined with the platform tag and passed through `hash_str`. Paths and modes do not count.
 pub fn ci3(entries: &[Entry], platform: &str) -> String {
-    let mut ids: Vec<String> = entries.iter().map(|e| e.id.to_string()).collect();
+    // Lowercase hex sorts like the bytes it encodes, so the raw ids are sorted.
+    let mut ids: Vec<&gix::ObjectId> = entries.iter().map(|e| &e.id).collect();
     ids.sort_unstable();
-    let mut text = String::with_capacity(ids.len() * 41);
-    for id in &ids {
-        text.push_str(id);
-        text.push('\n');
+    let mut text = Vec::with_capacity(ids.len() * 41);
+    for id in ids {
+        text.extend_from_slice(id.to_hex().to_string().as_bytes());
+        text.push(b'\n');
     }
-    let content = hashing::short(&hashing::blob_id(text.as_bytes()));
+    let content = hashing::short(&hashing::blob_id(&text));
     hashing::hash_str(&[format!("{content}-{platform}")])
 }
 

@@ -57,12 +57,14 @@ fn local_path(key: &str) -> PathBuf {
         .join(format!("{key}.json"))
 }
 
-/// Keeps the manifest of `key` on this machine, once; failures only cost the explanation.
-pub fn remember(manifest: &Manifest) {
-    let path = local_path(&manifest.key);
+/// Keeps the manifest of `key` on this machine, once (it is built only then); failures only
+/// cost the explanation.
+pub fn remember(key: &str, build: impl FnOnce() -> Manifest) {
+    let path = local_path(key);
     if path.exists() {
         return;
     }
+    let manifest = &build();
     let write = || -> std::io::Result<()> {
         let dir = path.parent().expect("manifests dir");
         std::fs::create_dir_all(dir)?;

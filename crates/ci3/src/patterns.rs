@@ -73,20 +73,27 @@ impl Matcher {
         for p in patterns {
             let translated = crate::ere::translate(&p.text)
                 .map_err(|e| anyhow::anyhow!("invalid pattern '{}' ({}): {e}", p.text, p.origin))?;
-            regex::bytes::Regex::new(&translated).map_err(|e| {
-                anyhow::anyhow!(
-                    "invalid pattern '{}' ({}): {}",
-                    p.text,
-                    p.origin,
-                    first_line(&e)
-                )
-            })?;
             if !combined.is_empty() {
                 combined.push('|');
             }
             combined.push_str(&translated);
         }
-        Self::from_regex(&combined)
+        Self::from_regex(&combined).map_err(|err| {
+            // Name the pattern at fault: compile them one by one only now.
+            patterns
+                .iter()
+                .find_map(|p| {
+                    let e =
+                        regex::bytes::Regex::new(&crate::ere::translate(&p.text).ok()?).err()?;
+                    Some(anyhow::anyhow!(
+                        "invalid pattern '{}' ({}): {}",
+                        p.text,
+                        p.origin,
+                        first_line(&e)
+                    ))
+                })
+                .unwrap_or(err)
+        })
     }
 
     /// A matcher that accepts every path.

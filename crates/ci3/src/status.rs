@@ -48,7 +48,7 @@ pub fn scan_head(co: &Checkout, matcher: &Matcher, want_worktree: bool) -> Resul
 
     let mut dirty = Vec::new();
     let committed = if index.is_tree(head_tree) {
-        indexed.clone()
+        indexed
     } else {
         let committed = co.tree_entries(head_tree, matcher)?;
         staged_paths(&committed, &indexed, &mut dirty);
@@ -62,25 +62,31 @@ pub fn scan_head(co: &Checkout, matcher: &Matcher, want_worktree: bool) -> Resul
     };
     let found = walk::walk(co, &index, matcher, &matched, &disk)?;
 
+    // Only changes cost an allocation unless the work-tree entries are asked for.
     let mut worktree = Vec::new();
     for (m, state) in matched.iter().zip(found.states) {
-        let path = m.path.to_vec();
         let state = match state {
             Some(state) => state,
             // Not met on the walk (its directory is gone, or is not a directory): ask directly.
             None => disk.state(&m.entry, &co.disk_path(m.full), None)?,
         };
-        match state {
-            State::Clean => worktree.extend(m.entry.mode().map(|mode| Entry {
-                path,
-                mode,
-                id: m.entry.id,
-            })),
+        let on_disk = match state {
+            State::Clean => m.entry.mode().map(|mode| (mode, m.entry.id)),
             State::Changed(mode, id) => {
-                dirty.push(path.clone());
-                worktree.push(Entry { path, mode, id });
+                dirty.push(m.path.to_vec());
+                Some((mode, id))
             }
-            State::Deleted => dirty.push(path),
+            State::Deleted => {
+                dirty.push(m.path.to_vec());
+                None
+            }
+        };
+        if let (true, Some((mode, id))) = (want_worktree, on_disk) {
+            worktree.push(Entry {
+                path: m.path.to_vec(),
+                mode,
+                id,
+            });
         }
     }
     for path in found.untracked {
@@ -102,11 +108,7 @@ pub fn scan_head(co: &Checkout, matcher: &Matcher, want_worktree: bool) -> Resul
 
     dirty.sort();
     dirty.dedup();
-    if want_worktree {
-        worktree.sort();
-    } else {
-        worktree.clear();
-    }
+    worktree.sort();
     Ok(HeadScan {
         committed,
         dirty,
@@ -269,6 +271,17 @@ impl Disk<'_> {
         } else {
             State::Changed(mode, id)
         })
+    }
+
+    /// The common case decided from `lstat` alone: the entry is unchanged.
+    pub(crate) fn unchanged(&self, e: &IndexEntry<'_>, md: &fs::Metadata) -> bool {
+        e.stage() == 0
+            && !e.intent_to_add()
+            && e.mode().is_some_and(|mode| {
+                mode != Mode::Gitlink && mode_of(md, self.options.filemode, mode) == Some(mode)
+            })
+            && stat_matches(e, md, self.options)
+            && !is_racy(e, self.index_secs)
     }
 
     pub(crate) fn workdir(&self) -> &Path {

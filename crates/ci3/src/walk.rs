@@ -174,6 +174,7 @@ impl Walker {
                     sh.disk.state(entry, &disk_dir.join(&file_name), None)?
                 } else {
                     match dirent.metadata() {
+                        Ok(md) if sh.disk.unchanged(entry, &md) => State::Clean,
                         Ok(md) => sh.disk.state(entry, &disk_dir.join(&file_name), Some(md))?,
                         Err(err) if is_missing(&err) => State::Deleted,
                         Err(err) => {

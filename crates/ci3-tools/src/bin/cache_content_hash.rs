@@ -13,9 +13,9 @@ fn main() {
             Resolved::Entries(entries, patterns) => {
                 let platform = ci3::platform::tag();
                 let key = ci3::key::ci3(&entries, &platform);
-                ci3::manifest::remember(&ci3::manifest::Manifest::new(
-                    &key, &platform, &patterns, &entries,
-                ));
+                ci3::manifest::remember(&key, || {
+                    ci3::manifest::Manifest::new(&key, &platform, &patterns, &entries)
+                });
                 key
             }
             Resolved::Dirty(paths) => content::dirty_key(&paths)?,

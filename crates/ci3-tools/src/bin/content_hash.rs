@@ -48,7 +48,7 @@ fn main() {
                 } else {
                     println!("{key}");
                 }
-                manifest::remember(&manifest);
+                manifest::remember(&key, || manifest.clone());
             }
             Resolved::Dirty(paths) => {
                 let key = content::dirty_key(&paths)?;
