@@ -101,10 +101,6 @@ impl Checkout {
         self.workdir.join(os_path(path))
     }
 
-    pub fn repo(&self) -> &gix::Repository {
-        &self.repo
-    }
-
     /// The id of the tree that `treeish` names.
     pub fn tree_id(&self, treeish: &str) -> Result<ObjectId> {
         let id = self

@@ -96,11 +96,6 @@ impl Matcher {
         })
     }
 
-    /// A matcher that accepts every path.
-    pub fn all() -> Self {
-        Self::from_regex("").expect("empty regex compiles")
-    }
-
     fn from_regex(combined: &str) -> Result<Self> {
         let regex = regex::bytes::RegexBuilder::new(combined)
             .size_limit(64 << 20)

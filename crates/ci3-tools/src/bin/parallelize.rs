@@ -12,7 +12,7 @@ struct Args {
     jobs: Option<u32>,
 }
 
-fn main() {
+pub fn main() {
     let args = Args::parse();
     ci3::cli::run("parallelize", || {
         ci3::helpers::parallelize::run(args.jobs.map(|n| n as usize))

@@ -19,10 +19,6 @@ impl DirStore {
         DirStore { root }
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     fn path(&self, name: &str) -> StoreResult<PathBuf> {
         check_name(name)?;
         Ok(self.root.join(name))
