@@ -1,6 +1,8 @@
 //! `cache_upload NAME PATH...` (ci3-tools.md section 6).
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -8,7 +10,7 @@ use anyhow::{Context, Result};
 use super::{is_disabled, local_dir, seconds};
 use crate::archive::{self, Compression};
 use crate::env::{ci, flag, non_empty};
-use crate::store::{self, Put};
+use crate::store::{self, Failure, Put};
 
 /// Runs the upload decision order; returns the exit code. Only a missing input path is an error:
 /// a build never fails because the cache is unavailable.
@@ -72,8 +74,46 @@ pub fn upload(name: &str, paths: &[PathBuf], cwd: &Path) -> Result<i32> {
         None => tempfile::Builder::new().prefix(".ci3-upload-").tempfile(),
     }
     .context("cannot create a temporary archive file")?;
-    let writer = std::io::BufWriter::with_capacity(1 << 20, scratch.as_file());
-    if let Err(err) = archive::pack(paths, cwd, Compression::for_name(name), writer) {
+    let compression = Compression::for_name(name);
+    let mut file = std::io::BufWriter::with_capacity(1 << 20, scratch.as_file());
+    // With a remote upload the archive streams to the store while it is made; the scratch file
+    // gets every byte too (the local-cache copy, and what a retry sends).
+    let (packed, streamed) = match &remote {
+        None => (
+            archive::pack(paths, cwd, compression, &mut file).and_then(|_| Ok(file.flush()?)),
+            None,
+        ),
+        Some(store) => {
+            let (reader, writer) = std::io::pipe().context("cannot create a pipe")?;
+            let failed = AtomicBool::new(false);
+            std::thread::scope(|s| {
+                let packer = s.spawn(|| {
+                    let mut tee = Tee {
+                        file: &mut file,
+                        pipe: Some(writer),
+                    };
+                    let packed = archive::pack(paths, cwd, compression, &mut tee)
+                        .and_then(|_| Ok(tee.file.flush()?));
+                    // The reader must know the stream failed before it sees its end.
+                    failed.store(packed.is_err(), Ordering::SeqCst);
+                    drop(tee.pipe.take());
+                    packed
+                });
+                let mut stream = Guarded {
+                    inner: reader,
+                    failed: &failed,
+                };
+                let put = store.put_reader(name, &mut stream, !force);
+                drop(stream); // a store that gave up must not leave the packer blocked
+                (
+                    packer.join().expect("the archiving thread panicked"),
+                    Some(put),
+                )
+            })
+        }
+    };
+    drop(file);
+    if let Err(err) = packed {
         if matches!(
             archive::archive_error(&err),
             Some(archive::ArchiveError::MissingInput(_))
@@ -112,8 +152,15 @@ pub fn upload(name: &str, paths: &[PathBuf], cwd: &Path) -> Result<i32> {
         }
     }
 
-    if let Some(store) = remote {
-        match store.put_file(name, scratch.path(), !force) {
+    if let (Some(store), Some(put)) = (remote, streamed) {
+        let put = match put {
+            // The stream cannot be replayed; the complete file can, with the store's retries.
+            Err(err) if err.failure == Failure::Unreachable => {
+                store.put_file(name, scratch.path(), !force)
+            }
+            other => other,
+        };
+        match put {
             Ok(Put::Created) => {
                 crate::manifest::upload_for(name, store.as_ref());
                 eprintln!("Cache upload of {name} complete in {}s.", seconds(start));
@@ -123,4 +170,45 @@ pub fn upload(name: &str, paths: &[PathBuf], cwd: &Path) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// Writes the archive to the scratch file and, while the store reads, to the upload pipe. A
+/// store that stopped reading only stops the second copy.
+struct Tee<'a, F: Write> {
+    file: &'a mut F,
+    pipe: Option<std::io::PipeWriter>,
+}
+
+impl<F: Write> Write for Tee<'_, F> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write_all(buf)?;
+        if let Some(pipe) = &mut self.pipe {
+            if pipe.write_all(buf).is_err() {
+                self.pipe = None;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// The upload's view of the pipe: the end of a stream whose archiving failed is an error, so a
+/// truncated archive is never stored as a complete object.
+struct Guarded<'a> {
+    inner: std::io::PipeReader,
+    failed: &'a AtomicBool,
+}
+
+impl Read for Guarded<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.inner.read(buf)? {
+            0 if !buf.is_empty() && self.failed.load(Ordering::SeqCst) => {
+                Err(std::io::Error::other("archiving failed"))
+            }
+            n => Ok(n),
+        }
+    }
 }

@@ -99,6 +99,15 @@ impl Store for DirStore {
         self.publish(name, create_only, |out| io::copy(&mut input, out).map(drop))
     }
 
+    fn put_reader(
+        &self,
+        name: &str,
+        reader: &mut dyn io::Read,
+        create_only: bool,
+    ) -> StoreResult<Put> {
+        self.publish(name, create_only, |out| io::copy(reader, out).map(drop))
+    }
+
     fn put_bytes(&self, name: &str, bytes: &[u8], create_only: bool) -> StoreResult<Put> {
         self.publish(name, create_only, |out| out.write_all(bytes))
     }

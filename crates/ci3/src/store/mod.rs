@@ -79,6 +79,14 @@ pub trait Store {
     /// Stores the file at `src` under `name`. With `create_only`, an existing object is kept and
     /// `Put::AlreadyExists` returned; readers never see a partly written object.
     fn put_file(&self, name: &str, src: &Path, create_only: bool) -> StoreResult<Put>;
+    /// Stores what `reader` yields, streamed; one attempt (a stream cannot be replayed).
+    /// A read error fails the write, and nothing is published.
+    fn put_reader(
+        &self,
+        name: &str,
+        reader: &mut dyn std::io::Read,
+        create_only: bool,
+    ) -> StoreResult<Put>;
     /// Stores a small object.
     fn put_bytes(&self, name: &str, bytes: &[u8], create_only: bool) -> StoreResult<Put>;
     /// Deletes the object; `Ok(false)` when there was none.

@@ -6,7 +6,7 @@
 //! parts, so memory stays bounded whatever the artifact size.
 
 use std::future::Future;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
@@ -20,8 +20,14 @@ use super::config::S3Settings;
 use super::{check_name, Failure, Put, Store, StoreError, StoreResult};
 
 const ATTEMPTS: u32 = 3;
-/// Concurrent 8 MiB parts per multipart upload: bounds memory to a few tens of MiB.
-const PARTS_IN_FLIGHT: usize = 4;
+/// Concurrent 8 MiB parts per multipart upload: bounds memory to under 100 MiB.
+const PARTS_IN_FLIGHT: usize = 8;
+/// Large objects are downloaded as ranges of this size, several at once (as the aws CLI does):
+/// one HTTP stream is far from what a store serves.
+const RANGE: u64 = 8 << 20;
+/// Multipart part size (S3 wants at least 5 MiB for all but the last).
+const PART: usize = 8 << 20;
+const RANGES_IN_FLIGHT: usize = 6;
 
 pub struct S3Store {
     /// Short requests (HEAD, small objects, DELETE): a short timeout.
@@ -174,6 +180,76 @@ impl S3Store {
         }
     }
 
+    /// Uploads what `reader` yields: one PUT when it is under a part, else a multipart upload
+    /// with each part uploaded in a task of its own, `PARTS_IN_FLIGHT` at a time. Nothing
+    /// becomes visible unless every byte arrived (a failed multipart upload is aborted).
+    fn upload(&self, key: &str, reader: &mut dyn Read, create_only: bool) -> Result<(), S3Error> {
+        const TYPE: &str = "application/octet-stream";
+        let first = read_part(reader)?;
+        if first.len() < PART {
+            return self.runtime.block_on(async {
+                let mut request = self
+                    .bulk
+                    .put_object_builder(key, &first)
+                    .with_content_type(TYPE);
+                if create_only {
+                    request = request.with_header("if-none-match", "*")?;
+                }
+                request.execute().await.map(drop)
+            });
+        }
+        let upload_id = self
+            .runtime
+            .block_on(self.bulk.initiate_multipart_upload(key, TYPE))?
+            .upload_id;
+        let result = (|| {
+            let mut in_flight: std::collections::VecDeque<
+                tokio::task::JoinHandle<Result<s3::serde_types::Part, S3Error>>,
+            > = std::collections::VecDeque::new();
+            let mut parts = Vec::new();
+            let mut chunk = first;
+            for number in 1.. {
+                if in_flight.len() >= PARTS_IN_FLIGHT {
+                    parts.push(
+                        self.runtime
+                            .block_on(in_flight.pop_front().expect("in flight"))
+                            .map_err(join_error)??,
+                    );
+                }
+                let (bucket, key, id) = (self.bulk.clone(), key.to_string(), upload_id.clone());
+                in_flight.push_back(
+                    self.runtime
+                        .spawn(async move { put_part(&bucket, &key, &id, number, chunk).await }),
+                );
+                chunk = read_part(reader)?;
+                if chunk.is_empty() {
+                    break;
+                }
+            }
+            for handle in in_flight {
+                parts.push(self.runtime.block_on(handle).map_err(join_error)??);
+            }
+            let mut finish = self.bulk.clone();
+            if create_only {
+                let mut headers = http::HeaderMap::new();
+                headers.insert(
+                    http::header::IF_NONE_MATCH,
+                    http::HeaderValue::from_static("*"),
+                );
+                *finish = self.bulk.with_extra_headers(headers)?;
+            }
+            self.runtime
+                .block_on(finish.complete_multipart_upload(key, &upload_id, parts))
+                .map(drop)
+        })();
+        if result.is_err() {
+            let _ = self
+                .runtime
+                .block_on(self.meta.abort_upload(key, &upload_id));
+        }
+        result
+    }
+
     fn head(&self, key: &str) -> StoreResult<bool> {
         match self.run(|| self.meta.head_object(key)) {
             Ok(_) => Ok(true),
@@ -198,42 +274,77 @@ impl Store for S3Store {
 
     fn get(&self, name: &str, out: &mut dyn Write) -> StoreResult<bool> {
         let key = self.key(name)?;
-        let mut stream = match self.run(|| self.bulk.get_object_stream(&key)) {
-            Ok(stream) => stream,
+        let head = match self.run(|| self.meta.head_object(&key)) {
+            Ok((head, _)) => head,
             Err(S3Error::HttpFailWithBody(404, _)) => return Ok(false),
             Err(e) => return Err(self.fail("download", &key, e)),
         };
-        // Once bytes have reached `out` a retry would duplicate them: a broken transfer fails.
-        self.runtime.block_on(async {
-            while let Some(chunk) = stream.bytes().next().await {
-                let chunk = chunk.map_err(|e| self.fail("download", &key, e))?;
-                out.write_all(&chunk).map_err(|e| {
-                    StoreError::new(
-                        Failure::Other,
-                        format!("cannot write download of {key}: {e}"),
-                    )
-                })?;
+        let write_err = |e: std::io::Error| {
+            StoreError::new(
+                Failure::Other,
+                format!("cannot write download of {key}: {e}"),
+            )
+        };
+        match head.content_length.and_then(|l| u64::try_from(l).ok()) {
+            Some(len) if len > 2 * RANGE => {
+                // Every range must come from the object the HEAD saw: a concurrent overwrite
+                // makes the download fail (412) instead of splicing two versions.
+                let mut headers = http::HeaderMap::new();
+                if let Some(etag) = head.e_tag.as_deref().and_then(|t| t.parse().ok()) {
+                    headers.insert(http::header::IF_MATCH, etag);
+                }
+                let pinned = self
+                    .bulk
+                    .with_extra_headers(headers)
+                    .map_err(|e| self.fail("download", &key, e))?;
+                self.runtime.block_on(async {
+                    let ranges = (0..len)
+                        .step_by(RANGE as usize)
+                        .map(|start| (start, (start + RANGE).min(len) - 1));
+                    let mut parts = futures_util::stream::iter(ranges)
+                        .map(|(start, end)| fetch_range(&pinned, &key, start, end))
+                        .buffered(RANGES_IN_FLIGHT);
+                    while let Some(part) = parts.next().await {
+                        out.write_all(&part.map_err(|e| self.fail("download", &key, e))?)
+                            .map_err(write_err)?;
+                    }
+                    Ok(true)
+                })
             }
-            Ok(true)
-        })
+            _ => {
+                let mut stream = match self.run(|| self.bulk.get_object_stream(&key)) {
+                    Ok(stream) => stream,
+                    Err(S3Error::HttpFailWithBody(404, _)) => return Ok(false),
+                    Err(e) => return Err(self.fail("download", &key, e)),
+                };
+                // Once bytes have reached `out` a retry would duplicate them: a broken transfer fails.
+                self.runtime.block_on(async {
+                    while let Some(chunk) = stream.bytes().next().await {
+                        out.write_all(&chunk.map_err(|e| self.fail("download", &key, e))?)
+                            .map_err(write_err)?;
+                    }
+                    Ok(true)
+                })
+            }
+        }
     }
 
     fn put_file(&self, name: &str, src: &Path, create_only: bool) -> StoreResult<Put> {
         let key = self.key(name)?;
         self.put_with(&key, create_only, || {
-            self.runtime.block_on(async {
-                let mut file = tokio::fs::File::open(src).await?;
-                let mut request = self
-                    .bulk
-                    .put_object_stream_builder(&key)
-                    .with_content_type("application/octet-stream")
-                    .with_max_concurrent_chunks(PARTS_IN_FLIGHT);
-                if create_only {
-                    request = request.with_header(http::header::IF_NONE_MATCH, "*")?;
-                }
-                request.execute_stream(&mut file).await.map(drop)
-            })
+            let mut file = std::fs::File::open(src)?;
+            self.upload(&key, &mut file, create_only)
         })
+    }
+
+    fn put_reader(&self, name: &str, reader: &mut dyn Read, create_only: bool) -> StoreResult<Put> {
+        let key = self.key(name)?;
+        // A stream cannot be replayed: one attempt, and the caller retries from its file.
+        match self.upload(&key, reader, create_only) {
+            Ok(()) => Ok(Put::Created),
+            Err(S3Error::HttpFailWithBody(412, _)) if create_only => Ok(Put::AlreadyExists),
+            Err(e) => Err(self.fail("upload", &key, e)),
+        }
     }
 
     fn put_bytes(&self, name: &str, bytes: &[u8], create_only: bool) -> StoreResult<Put> {
@@ -279,6 +390,81 @@ impl Store for S3Store {
         match self.run(|| self.meta.delete_object(&key)) {
             Ok(_) => Ok(existed),
             Err(e) => Err(self.fail("delete", &key, e)),
+        }
+    }
+}
+
+/// Uploads one part through a presigned URL: the payload is not hashed by the client (rust-s3
+/// would compute both an MD5 and a SHA-256 of it) nor checked again by the server. The artifact's
+/// own BLAKE3 trailer is what proves its bytes, end to end.
+async fn put_part(
+    bucket: &Bucket,
+    key: &str,
+    upload_id: &str,
+    number: u32,
+    chunk: Vec<u8>,
+) -> Result<s3::serde_types::Part, S3Error> {
+    let query = std::collections::HashMap::from([
+        ("partNumber".to_string(), number.to_string()),
+        ("uploadId".to_string(), upload_id.to_string()),
+    ]);
+    let url = bucket.presign_put(key, 3600, None, Some(query)).await?;
+    let response = bucket.http_client().put(url).body(chunk).send().await?;
+    let status = response.status().as_u16();
+    if !response.status().is_success() {
+        return Err(S3Error::HttpFailWithBody(
+            status,
+            response.text().await.unwrap_or_default(),
+        ));
+    }
+    let etag = response
+        .headers()
+        .get(http::header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let etag = etag
+        .ok_or_else(|| S3Error::HttpFailWithBody(status, "no ETag for an uploaded part".into()))?;
+    Ok(s3::serde_types::Part {
+        part_number: number,
+        etag,
+    })
+}
+
+/// Up to one part's worth of bytes; fewer only at the end of the stream.
+fn read_part(reader: &mut dyn Read) -> std::io::Result<Vec<u8>> {
+    let mut chunk = Vec::with_capacity(PART);
+    reader.take(PART as u64).read_to_end(&mut chunk)?;
+    Ok(chunk)
+}
+
+fn join_error(e: tokio::task::JoinError) -> S3Error {
+    S3Error::Io(std::io::Error::other(format!("upload task failed: {e}")))
+}
+
+/// Bytes `start..=end` of `key`, retried on transient failures.
+async fn fetch_range(
+    bucket: &Bucket,
+    key: &str,
+    start: u64,
+    end: u64,
+) -> Result<bytes::Bytes, S3Error> {
+    let mut attempt = 1;
+    loop {
+        match bucket.get_object_range(key, start, Some(end)).await {
+            Ok(data) if data.bytes().len() as u64 == end - start + 1 => {
+                return Ok(data.bytes().clone())
+            }
+            Ok(data) => {
+                return Err(S3Error::HttpFailWithBody(
+                    data.status_code(),
+                    "short range response".into(),
+                ))
+            }
+            Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
+                tokio::time::sleep(Duration::from_millis(150 * 4u64.pow(attempt - 1))).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
         }
     }
 }
