@@ -1020,3 +1020,53 @@ fn manifests_explain_what_changed() {
         out.stderr
     );
 }
+
+#[test]
+fn unarchivable_outputs_store_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    // 20 MB of incompressible bytes and a FIFO, which the archiver refuses.
+    let noise: Vec<u8> = (0..20_000_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+        .collect();
+    std::fs::write(out.join("a_big.bin"), noise).unwrap();
+    let fifo = std::ffi::CString::new(out.join("z_fifo").to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc_mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    let at = s3_prefix("midway");
+    let env = Env::new(at.clone(), work.path()).var("CI", "1");
+    let up = env.run("cache_upload", &["midway.tar.zst", "out"]);
+    assert_eq!(
+        up.code, 0,
+        "a build never fails because its outputs cannot be cached"
+    );
+    assert!(
+        up.stderr.contains("Cache upload of midway.tar.zst failed."),
+        "{}",
+        up.stderr
+    );
+    assert_eq!(
+        env.run("cache_exists", &["midway.tar.zst"]).code,
+        1,
+        "no truncated object"
+    );
+
+    // A symlink out of the tree cannot be restored safely, so it is not stored either.
+    let work2 = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(work2.path().join("out")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", work2.path().join("out/escape")).unwrap();
+    let env = Env::new(at, work2.path()).var("CI", "1");
+    let up = env.run("cache_upload", &["escape.tar.gz", "out"]);
+    assert_eq!(up.code, 0);
+    assert!(
+        up.stderr.contains("Cache upload of escape.tar.gz failed."),
+        "{}",
+        up.stderr
+    );
+    assert_eq!(env.run("cache_exists", &["escape.tar.gz"]).code, 1);
+}
+
+extern "C" {
+    #[link_name = "mkfifo"]
+    fn libc_mkfifo(path: *const std::ffi::c_char, mode: u32) -> i32;
+}

@@ -90,11 +90,49 @@ fn contract(store: &dyn Store) {
     assert!(store.delete("big/b.tar.zst").unwrap());
 }
 
+/// Yields `len` bytes, then fails: a stream whose producer broke down.
+struct FailsAfter {
+    len: usize,
+}
+
+impl std::io::Read for FailsAfter {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.len == 0 {
+            return Err(std::io::Error::other("producer failed"));
+        }
+        let n = buf.len().min(self.len);
+        buf[..n].fill(0x5a);
+        self.len -= n;
+        Ok(n)
+    }
+}
+
+fn failed_streams_publish_nothing(store: &dyn Store) {
+    for len in [1000, 20 << 20] {
+        let err = store.put_reader("broken.tar.zst", &mut FailsAfter { len }, true);
+        assert!(
+            err.is_err(),
+            "{len} bytes then an error must fail the write"
+        );
+        assert!(
+            !store.exists("broken.tar.zst").unwrap(),
+            "{len}: nothing published"
+        );
+    }
+    let mut ok = std::io::Cursor::new(vec![7u8; 9 << 20]);
+    assert_eq!(
+        store.put_reader("streamed.tar.zst", &mut ok, true).unwrap(),
+        Put::Created
+    );
+    assert_eq!(get(store, "streamed.tar.zst").unwrap(), vec![7u8; 9 << 20]);
+}
+
 #[test]
 fn directory_store_keeps_the_contract() {
     let dir = tempfile::tempdir().unwrap();
     let store = DirStore::new(dir.path().join("store"));
     contract(&store);
+    failed_streams_publish_nothing(&store);
     let leftovers: Vec<_> = walk(dir.path())
         .into_iter()
         .filter(|p| p.contains(".ci3-put-"))
@@ -108,6 +146,7 @@ fn directory_store_keeps_the_contract() {
 #[test]
 fn s3_store_keeps_the_contract() {
     contract(&s3("contract"));
+    failed_streams_publish_nothing(&s3("streams"));
 }
 
 #[test]

@@ -212,3 +212,28 @@ impl Read for Guarded<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(failed: bool) -> std::io::Result<Vec<u8>> {
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        writer.write_all(b"partial archive").unwrap();
+        drop(writer);
+        let flag = AtomicBool::new(failed);
+        let mut out = Vec::new();
+        Guarded {
+            inner: reader,
+            failed: &flag,
+        }
+        .read_to_end(&mut out)
+        .map(|_| out)
+    }
+
+    #[test]
+    fn the_end_of_a_failed_archive_is_an_error() {
+        assert_eq!(drain(false).unwrap(), b"partial archive");
+        assert!(drain(true).is_err());
+    }
+}
