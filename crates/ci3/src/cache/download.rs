@@ -6,7 +6,7 @@
 //! cached copy only when extraction succeeded: a corrupt or partial download is never kept.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -207,7 +207,7 @@ pub fn fetch(name: &str) -> Result<Option<tempfile::NamedTempFile>> {
         let cached: PathBuf = dir.join(name);
         if cached.is_file() {
             let mut tmp = tempfile::NamedTempFile::new()?;
-            io::copy(&mut File::open(&cached)?.take(u64::MAX), tmp.as_file_mut())?;
+            io::copy(&mut File::open(&cached)?, tmp.as_file_mut())?;
             return Ok(Some(tmp));
         }
     }
