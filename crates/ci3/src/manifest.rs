@@ -169,6 +169,11 @@ pub fn current(patterns: &[String]) -> anyhow::Result<Vec<ManifestEntry>> {
             origin: "manifest".into(),
         })
         .collect();
+    on_disk(patterns)
+}
+
+/// The entries `patterns` match now, as the files are on disk, in manifest form.
+pub fn on_disk(patterns: Vec<crate::patterns::Pattern>) -> anyhow::Result<Vec<ManifestEntry>> {
     match crate::content::resolve_patterns(patterns, crate::content::Source::Worktree)? {
         crate::content::Resolved::Entries(entries, texts) => {
             Ok(Manifest::new("", "", &texts, &entries).entries)

@@ -68,10 +68,7 @@ fn main() {
 }
 
 fn explain(name: &str, patterns: &[OsString]) -> anyhow::Result<i32> {
-    let now = match content::resolve(patterns, Source::Worktree)? {
-        Resolved::Entries(entries, texts) => Manifest::new("", "", &texts, &entries).entries,
-        Resolved::Dirty(_) => unreachable!("work tree resolution has no dirty state"),
-    };
+    let now = manifest::on_disk(ci3::patterns::load(patterns)?)?;
     let store = ci3::store::from_env()?.store;
     let Some(then) = manifest::find(name, store.as_ref())? else {
         anyhow::bail!(

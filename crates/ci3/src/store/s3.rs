@@ -117,7 +117,7 @@ impl S3Store {
         loop {
             match self.runtime.block_on(op()) {
                 Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
-                    std::thread::sleep(Duration::from_millis(150 * 4u64.pow(attempt - 1)));
+                    std::thread::sleep(backoff(attempt));
                     attempt += 1;
                 }
                 result => return result,
@@ -175,7 +175,7 @@ impl S3Store {
                 Err(e) if attempt < ATTEMPTS && is_transient(&e) => {}
                 Err(e) => return Err(self.fail("upload", key, e)),
             }
-            std::thread::sleep(Duration::from_millis(150 * 4u64.pow(attempt - 1)));
+            std::thread::sleep(backoff(attempt));
             attempt += 1;
         }
     }
@@ -461,7 +461,7 @@ async fn fetch_range(
                 ))
             }
             Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
-                tokio::time::sleep(Duration::from_millis(150 * 4u64.pow(attempt - 1))).await;
+                tokio::time::sleep(backoff(attempt)).await;
                 attempt += 1;
             }
             Err(e) => return Err(e),
@@ -488,6 +488,11 @@ fn credentials() -> Result<(Credentials, bool)> {
         }
     }
     Ok((Credentials::anonymous()?, false))
+}
+
+/// The pause before attempt `attempt + 1`: 150 ms, then 600 ms.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(150 * 4u64.pow(attempt - 1))
 }
 
 fn is_transient(e: &S3Error) -> bool {
