@@ -81,6 +81,9 @@ fn on_terminal(name: &str, args: &str, envs: &[(&str, &str)]) -> Option<Command>
         &format!("{program} {args}"),
         "/dev/null",
     ])
+    // `script` runs the line with $SHELL; pin the POSIX shell so the test means the same on
+    // every machine (CI's $SHELL is not the developer's).
+    .env("SHELL", "/bin/sh")
     .envs(envs.iter().copied())
     .stdin(Stdio::null());
     Some(cmd)
@@ -480,7 +483,10 @@ fn parallelize_default_jobs_and_bad_jobs() {
 
 #[test]
 fn parallelize_shows_progress_on_a_terminal() {
-    let Some(out) = on_tty("parallelize", "1 <<< 'true'", &[]) else {
+    let dir = tempfile::tempdir().unwrap();
+    let commands = dir.path().join("commands");
+    fs::write(&commands, "true\n").unwrap();
+    let Some(out) = on_tty("parallelize", &format!("1 < {}", commands.display()), &[]) else {
         return;
     };
     assert!(out.contains("0/1 done, 1 running, 0 failed"), "{out:?}");
