@@ -57,7 +57,6 @@ pipeline() {
 }
 export -f pipeline
 
-now() { echo "${EPOCHREALTIME/./}"; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # Median wall times (microseconds) of two commands over $runs runs, interleaved (A, B, A, B...)
 # so that both see the same machine: drift on a shared host then cannot favour either side.
@@ -65,8 +64,9 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 paired_medians() {
   local t0 t1 i a=() b=()
   for ((i = 0; i < runs; i++)); do
-    t0=$(now); eval "$1" >/dev/null; t1=$(now); a+=($((t1 - t0)))
-    t0=$(now); eval "$2" >/dev/null; t1=$(now); b+=($((t1 - t0)))
+    # Read the clock in this shell: a $(...) would add a fork to every measurement.
+    t0=${EPOCHREALTIME/./}; eval "$1" >/dev/null; t1=${EPOCHREALTIME/./}; a+=($((t1 - t0)))
+    t0=${EPOCHREALTIME/./}; eval "$2" >/dev/null; t1=${EPOCHREALTIME/./}; b+=($((t1 - t0)))
   done
   a_us=$(printf '%s\n' "${a[@]}" | median)
   b_us=$(printf '%s\n' "${b[@]}" | median)

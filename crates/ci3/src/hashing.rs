@@ -8,6 +8,16 @@ use sha1::{Digest, Sha1};
 /// The sentinel that disables caching wherever it appears in a name.
 pub const SENTINEL: &str = "disabled-cache";
 
+/// Appends the lowercase hex of `bytes`.
+pub fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.extend(
+        bytes
+            .iter()
+            .flat_map(|&b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]]),
+    );
+}
+
 /// The git blob id of `data`: SHA-1 of `"blob <len>\0" + data`, as `git hash-object` computes it.
 pub fn blob_id(data: &[u8]) -> ObjectId {
     let mut h = Sha1::new();

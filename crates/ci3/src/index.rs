@@ -13,6 +13,7 @@ use gix::ObjectId;
 use memmap2::Mmap;
 
 use crate::git::Mode;
+use crate::index_table::{self, Scan, Table};
 
 /// The file's bytes: mapped in place, or re-encoded.
 enum Bytes {
@@ -24,7 +25,7 @@ enum Bytes {
 pub struct Index {
     bytes: Bytes,
     /// Where each entry starts, in index order (sorted by path, then stage).
-    offsets: Vec<u32>,
+    offsets: Offsets,
     hash_len: usize,
     /// The root tree id the cached-tree extension records, when valid.
     tree: Option<ObjectId>,
@@ -32,6 +33,27 @@ pub struct Index {
     has_special: bool,
     /// Modification time of the file, seconds: the racy-git reference.
     pub mtime_secs: i64,
+}
+
+enum Offsets {
+    Scanned(Vec<u32>),
+    Saved(Table),
+}
+
+impl Offsets {
+    fn len(&self) -> usize {
+        match self {
+            Offsets::Scanned(v) => v.len(),
+            Offsets::Saved(t) => t.len(),
+        }
+    }
+
+    fn get(&self, i: usize) -> usize {
+        match self {
+            Offsets::Scanned(v) => v[i] as usize,
+            Offsets::Saved(t) => t.get(i) as usize,
+        }
+    }
 }
 
 /// One entry's fields, read on demand.
@@ -91,8 +113,14 @@ fn be16(b: &[u8], at: usize) -> u16 {
 }
 
 impl Index {
-    /// Reads the index of `repo`; a repository without one has an empty index.
+    /// Reads the index of `repo`; a repository without one has an empty index. Entry offsets
+    /// are remembered in the tools' cache directory (see `index_table`).
     pub fn open(repo: &gix::Repository) -> Result<Index> {
+        Self::open_with_tables(repo, &crate::env::cache_home().join("index"))
+    }
+
+    /// Like `open`, with the offset tables kept in `table_dir`.
+    pub fn open_with_tables(repo: &gix::Repository, table_dir: &Path) -> Result<Index> {
         let path = repo.index_path();
         let hash_len = repo.object_hash().len_in_bytes();
         let file = match std::fs::File::open(&path) {
@@ -100,7 +128,7 @@ impl Index {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Index {
                     bytes: Bytes::Empty,
-                    offsets: Vec::new(),
+                    offsets: Offsets::Scanned(Vec::new()),
                     hash_len,
                     tree: None,
                     has_special: false,
@@ -137,15 +165,36 @@ impl Index {
         };
         let mut index = Index {
             bytes,
-            offsets: Vec::new(),
+            offsets: Offsets::Scanned(Vec::new()),
             hash_len,
             tree: None,
             has_special: false,
             mtime_secs,
         };
-        index
-            .scan()
+        let data = index.data();
+        let count = be32(data, 8) as usize;
+        // The checksum names this exact content; without one (skipHash) there is nothing to key on.
+        let checksum = data
+            .len()
+            .checked_sub(hash_len)
+            .map(|at| &data[at..])
+            .filter(|sum| matches!(index.bytes, Bytes::Mapped(_)) && sum.iter().any(|&b| b != 0));
+        if let Some(table) =
+            checksum.and_then(|sum| index_table::load(table_dir, &path, sum, count))
+        {
+            index.tree = table.tree;
+            index.has_special = table.has_special;
+            index.offsets = Offsets::Saved(table);
+            return Ok(index);
+        }
+        let scan = scan(data, hash_len)
             .with_context(|| format!("{}: corrupt git index", path.display()))?;
+        if let Some(sum) = checksum {
+            index_table::save(table_dir, &path, sum, &scan);
+        }
+        index.tree = scan.tree;
+        index.has_special = scan.has_special;
+        index.offsets = Offsets::Scanned(scan.offsets);
         Ok(index)
     }
 
@@ -157,71 +206,22 @@ impl Index {
         }
     }
 
-    /// Records entry offsets, then reads the extensions that matter.
-    fn scan(&mut self) -> Result<()> {
-        let data = self.data();
-        let count = be32(data, 8) as usize;
-        let fixed = 40 + self.hash_len + 2;
-        let mut offsets = Vec::with_capacity(count);
-        let mut has_special = false;
-        let mut at = 12;
-        for _ in 0..count {
-            let flags_at = at + 40 + self.hash_len;
-            if flags_at + 2 > data.len() {
-                bail!("truncated entries");
-            }
-            let flags = be16(data, flags_at);
-            let ext = if flags & EXTENDED != 0 { 2 } else { 0 };
-            if ext != 0 && be16(data, flags_at + 2) & INTENT_TO_ADD != 0 || (flags >> 12) & 3 != 0 {
-                has_special = true;
-            }
-            let name_at = at + fixed + ext;
-            let name_len = match (flags & 0xfff) as usize {
-                0xfff => data
-                    .get(name_at..)
-                    .and_then(|d| d.iter().position(|&b| b == 0))
-                    .ok_or_else(|| anyhow!("truncated path"))?,
-                n => n,
-            };
-            offsets.push(u32::try_from(at).context("index larger than 4 GiB")?);
-            // Entries are NUL-padded to a multiple of 8 bytes, with at least one NUL.
-            at += (fixed + ext + name_len + 8) & !7;
-        }
-        if at > data.len() {
-            bail!("truncated entries");
-        }
-        let end = data.len().saturating_sub(self.hash_len);
-        let mut tree = None;
-        while at + 8 <= end {
-            let (sig, size) = (&data[at..at + 4], be32(data, at + 4) as usize);
-            let body = data
-                .get(at + 8..at + 8 + size)
-                .ok_or_else(|| anyhow!("truncated extension"))?;
-            match sig {
-                b"TREE" => tree = root_tree(body, self.hash_len),
-                b"link" => bail!("split indexes (core.splitIndex) are not supported; run `git update-index --no-split-index`"),
-                b"sdir" => bail!("sparse indexes are not supported; run `git sparse-checkout init --no-sparse-index`"),
-                _ => {}
-            }
-            at += 8 + size;
-        }
-        self.offsets = offsets;
-        self.tree = tree;
-        self.has_special = has_special;
-        Ok(())
-    }
-
     pub fn len(&self) -> usize {
         self.offsets.len()
     }
 
+    /// Whether the entry offsets came from a table saved by an earlier run.
+    pub fn offsets_were_saved(&self) -> bool {
+        matches!(self.offsets, Offsets::Saved(_))
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.offsets.is_empty()
+        self.offsets.len() == 0
     }
 
     pub fn path(&self, i: usize) -> &[u8] {
         let data = self.data();
-        let at = self.offsets[i] as usize;
+        let at = self.offsets.get(i);
         let flags_at = at + 40 + self.hash_len;
         let flags = be16(data, flags_at);
         let name_at = flags_at + 2 + if flags & EXTENDED != 0 { 2 } else { 0 };
@@ -234,7 +234,7 @@ impl Index {
 
     pub fn entry(&self, i: usize) -> IndexEntry<'_> {
         let data = self.data();
-        let at = self.offsets[i] as usize;
+        let at = self.offsets.get(i);
         let flags_at = at + 40 + self.hash_len;
         let flags = be16(data, flags_at);
         IndexEntry {
@@ -288,6 +288,60 @@ impl Index {
     pub fn is_tree(&self, tree: ObjectId) -> bool {
         !self.has_special && self.tree == Some(tree)
     }
+}
+
+/// Records entry offsets, then reads the extensions that matter.
+fn scan(data: &[u8], hash_len: usize) -> Result<Scan> {
+    let count = be32(data, 8) as usize;
+    let fixed = 40 + hash_len + 2;
+    let mut offsets = Vec::with_capacity(count);
+    let mut has_special = false;
+    let mut at = 12;
+    for _ in 0..count {
+        let flags_at = at + 40 + hash_len;
+        if flags_at + 2 > data.len() {
+            bail!("truncated entries");
+        }
+        let flags = be16(data, flags_at);
+        let ext = if flags & EXTENDED != 0 { 2 } else { 0 };
+        if ext != 0 && be16(data, flags_at + 2) & INTENT_TO_ADD != 0 || (flags >> 12) & 3 != 0 {
+            has_special = true;
+        }
+        let name_at = at + fixed + ext;
+        let name_len = match (flags & 0xfff) as usize {
+            0xfff => data
+                .get(name_at..)
+                .and_then(|d| d.iter().position(|&b| b == 0))
+                .ok_or_else(|| anyhow!("truncated path"))?,
+            n => n,
+        };
+        offsets.push(u32::try_from(at).context("index larger than 4 GiB")?);
+        // Entries are NUL-padded to a multiple of 8 bytes, with at least one NUL.
+        at += (fixed + ext + name_len + 8) & !7;
+    }
+    if at > data.len() {
+        bail!("truncated entries");
+    }
+    let end = data.len().saturating_sub(hash_len);
+    let mut tree = None;
+    while at + 8 <= end {
+        let (sig, size) = (&data[at..at + 4], be32(data, at + 4) as usize);
+        let body = data
+            .get(at + 8..at + 8 + size)
+            .ok_or_else(|| anyhow!("truncated extension"))?;
+        match sig {
+                b"TREE" => tree = root_tree(body, hash_len),
+                b"link" => bail!("split indexes (core.splitIndex) are not supported; run `git update-index --no-split-index`"),
+                b"sdir" => bail!("sparse indexes are not supported; run `git sparse-checkout init --no-sparse-index`"),
+                _ => {}
+            }
+        at += 8 + size;
+    }
+    Ok(Scan {
+        offsets,
+        has_special,
+        tree,
+    })
 }
 
 /// The root id of a cached-tree extension, when the root is valid (entry count not -1).

@@ -6,12 +6,23 @@ use crate::hashing;
 /// The original ci3 key: the blob id of the sorted entry ids (one per line), cut to 16 hex chars,
 /// joined with the platform tag and passed through `hash_str`. Paths and modes do not count.
 pub fn ci3(entries: &[Entry], platform: &str) -> String {
-    // Lowercase hex sorts like the bytes it encodes, so the raw ids are sorted.
-    let mut ids: Vec<&gix::ObjectId> = entries.iter().map(|e| &e.id).collect();
+    // Lowercase hex sorts like the bytes it encodes, so the raw ids are sorted; as pairs of
+    // big-endian integers they sort the same and compare without a call per comparison.
+    let mut ids: Vec<(u128, u128, &[u8])> = entries
+        .iter()
+        .map(|e| {
+            let bytes = e.id.as_bytes();
+            let (high, low) = bytes.split_at(16.min(bytes.len()));
+            let mut padded = [0u8; 16];
+            padded[..low.len().min(16)].copy_from_slice(&low[..low.len().min(16)]);
+            let high = u128::from_be_bytes(high.try_into().expect("ids have 16 bytes or more"));
+            (high, u128::from_be_bytes(padded), bytes)
+        })
+        .collect();
     ids.sort_unstable();
-    let mut text = Vec::with_capacity(ids.len() * 41);
-    for id in ids {
-        text.extend_from_slice(id.to_hex().to_string().as_bytes());
+    let mut text = Vec::with_capacity(ids.len() * 65);
+    for (_, _, id) in ids {
+        hashing::push_hex(&mut text, id);
         text.push(b'\n');
     }
     let content = hashing::short(&hashing::blob_id(&text));

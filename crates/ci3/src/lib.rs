@@ -12,6 +12,7 @@ pub mod git;
 pub mod hashing;
 pub mod helpers;
 pub mod index;
+mod index_table;
 pub mod key;
 pub mod manifest;
 pub mod patterns;

@@ -3,12 +3,13 @@
 
 use std::ffi::OsString;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use anyhow::{bail, Context, Result};
 use regex_automata::hybrid::dfa::{Cache, DFA};
+use regex_automata::nfa::thompson;
 use regex_automata::util::start;
-use regex_automata::Anchored;
+use regex_automata::{Anchored, Input};
 use regex_syntax::hir::Look;
 
 /// One pattern line and where it was read from, for error messages.
@@ -56,15 +57,17 @@ pub fn load(args: &[OsString]) -> Result<Vec<Pattern>> {
 }
 
 /// Matches repo-relative paths against a set of POSIX ERE patterns, unanchored.
+///
+/// One lazy DFA does both jobs, matching paths and judging directories: compiling a second
+/// engine would cost a short-lived tool more than all its matching. The full regex engine is
+/// built only if the DFA gives up (its cache thrashing, or a Unicode word boundary on non-ASCII).
 pub struct Matcher {
-    regex: regex::bytes::Regex,
-    /// Present when every pattern is anchored at the start, so whole directories can be skipped.
-    pruner: Option<Pruner>,
-}
-
-struct Pruner {
     dfa: DFA,
     cache: Mutex<Cache>,
+    /// Whether every pattern starts with `^`, so a directory's path can rule out what is below.
+    anchored: bool,
+    combined: String,
+    fallback: OnceLock<regex::bytes::Regex>,
 }
 
 impl Matcher {
@@ -78,7 +81,7 @@ impl Matcher {
             }
             combined.push_str(&translated);
         }
-        Self::from_regex(&combined).map_err(|err| {
+        Self::from_regex(combined).map_err(|err| {
             // Name the pattern at fault: compile them one by one only now.
             patterns
                 .iter()
@@ -96,60 +99,90 @@ impl Matcher {
         })
     }
 
-    fn from_regex(combined: &str) -> Result<Self> {
-        let regex = regex::bytes::RegexBuilder::new(combined)
-            .size_limit(64 << 20)
-            .build()
-            .map_err(|e| anyhow::anyhow!("patterns do not compile together: {}", first_line(&e)))?;
+    fn from_regex(combined: String) -> Result<Self> {
+        let fail = |e: &dyn std::fmt::Display| {
+            let text = e.to_string();
+            let last = text.lines().last().unwrap_or_default().trim().to_string();
+            anyhow::anyhow!("patterns do not compile together: {last}")
+        };
+        let hir = regex_syntax::parse(&combined).map_err(|e| fail(&e))?;
+        let dfa = DFA::builder()
+            .thompson(thompson::Config::new().nfa_size_limit(Some(SIZE_LIMIT)))
+            .build(&combined)
+            .map_err(|e| fail(&e))?;
         Ok(Matcher {
-            regex,
-            pruner: Pruner::new(combined),
+            cache: Mutex::new(dfa.create_cache()),
+            dfa,
+            anchored: hir.properties().look_set_prefix().contains(Look::Start),
+            combined,
+            fallback: OnceLock::new(),
         })
     }
 
     pub fn is_match(&self, path: &[u8]) -> bool {
-        self.regex.is_match(path)
+        let input = Input::new(path).earliest(true);
+        let found = {
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            self.dfa.try_search_fwd(&mut cache, &input)
+        };
+        match found {
+            Ok(m) => m.is_some(),
+            Err(_) => self.fallback().is_match(path),
+        }
+    }
+
+    fn fallback(&self) -> &regex::bytes::Regex {
+        self.fallback.get_or_init(|| {
+            regex::bytes::RegexBuilder::new(&self.combined)
+                .size_limit(SIZE_LIMIT)
+                .build()
+                .expect("the patterns compiled into a DFA")
+        })
     }
 
     /// False only when no path starting with `dir_prefix` (a directory path ending in `/`) can match.
     pub fn may_match_under(&self, dir_prefix: &[u8]) -> bool {
-        self.pruner
-            .as_ref()
-            .is_none_or(|p| p.may_match_under(dir_prefix))
+        self.under(dir_prefix) != Under::None
     }
-}
 
-impl Pruner {
-    fn new(combined: &str) -> Option<Self> {
-        let hir = regex_syntax::parse(combined).ok()?;
-        // Only patterns that all start with `^` can rule out a directory by its name.
-        if !hir.properties().look_set_prefix().contains(Look::Start) {
-            return None;
+    /// What the patterns say of every path starting with `dir_prefix` (a directory path ending
+    /// in `/`), when that can be told from the prefix alone.
+    pub fn under(&self, dir_prefix: &[u8]) -> Under {
+        if !self.anchored {
+            return Under::Some;
         }
-        let dfa = DFA::new(combined).ok()?;
-        let cache = Mutex::new(dfa.create_cache());
-        Some(Pruner { dfa, cache })
-    }
-
-    fn may_match_under(&self, prefix: &[u8]) -> bool {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         let config = start::Config::new().anchored(Anchored::Yes);
         let Ok(mut sid) = self.dfa.start_state(&mut cache, &config) else {
-            return true;
+            return Under::Some;
         };
-        for &b in prefix {
+        for &b in dir_prefix {
             match self.dfa.next_state(&mut cache, sid, b) {
                 // Matches are reported one byte late, and a leftmost-first DFA dies right after
                 // one: a match within the prefix means every path below it matches.
-                Ok(next) if next.is_match() => return true,
-                Ok(next) if next.is_dead() => return false,
-                Ok(next) if next.is_quit() => return true,
+                Ok(next) if next.is_match() => return Under::All,
+                Ok(next) if next.is_dead() => return Under::None,
+                Ok(next) if next.is_quit() => return Under::Some,
                 Ok(next) => sid = next,
-                Err(_) => return true,
+                Err(_) => return Under::Some,
             }
         }
-        true
+        Under::Some
     }
+}
+
+/// How large the compiled patterns may grow.
+const SIZE_LIMIT: usize = 64 << 20;
+
+/// Which paths below a directory match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Under {
+    /// None can.
+    None,
+    /// Every one does: the directory's path alone is a match.
+    All,
+    /// It depends on the rest of the path.
+    Some,
 }
 
 fn first_line(e: &regex::Error) -> String {
@@ -185,6 +218,14 @@ mod tests {
         assert!(!m.may_match_under(b"a/c/"));
         assert!(m.may_match_under(b"c/deep/"));
         assert!(!m.may_match_under(b"d/"));
+        assert_eq!(
+            m.under(b"a/b/"),
+            Under::Some,
+            "the match ends one byte later"
+        );
+        assert_eq!(m.under(b"a/b/x/"), Under::All);
+        assert_eq!(m.under(b"c/deep/"), Under::Some);
+        assert_eq!(m.under(b"d/"), Under::None);
         let m = matcher(&["^a"]);
         assert!(m.may_match_under(b"a/"));
         assert!(m.may_match_under(b"ab/c/"));
@@ -195,6 +236,7 @@ mod tests {
     fn one_unanchored_pattern_disables_pruning() {
         let m = matcher(&["^a/", "Cargo\\.lock"]);
         assert!(m.may_match_under(b"zzz/"));
+        assert_eq!(m.under(b"a/b/"), Under::Some, "unknown without a pruner");
         let m = matcher(&["^a/|b"]);
         assert!(m.may_match_under(b"zzz/"));
     }

@@ -15,7 +15,7 @@ use gix::ObjectId;
 use crate::git::{Checkout, Entry, Mode};
 use crate::hashing;
 use crate::index::{Index, IndexEntry};
-use crate::patterns::Matcher;
+use crate::patterns::{Matcher, Under};
 use crate::walk;
 
 /// The state of the matching paths of a checkout against HEAD.
@@ -126,27 +126,36 @@ pub(crate) struct Matched<'i> {
 }
 
 /// The index entries below the hashing root whose path matches, in index order. When the
-/// patterns are all anchored, whole top-level directories that cannot match are skipped by
-/// binary search instead of being matched entry by entry.
+/// patterns are all anchored, each directory is judged once by its path: a directory no path
+/// below can match is skipped by binary search, and one whose path alone matches is taken whole,
+/// so only the rest is matched entry by entry.
 fn matching_entries<'i>(co: &Checkout, index: &'i Index, matcher: &Matcher) -> Vec<Matched<'i>> {
     let range = co.rooted_entries(index);
-    let mut out = Vec::new();
+    // Room for all: pages never written are never faulted in, and growing by copying is not free.
+    let mut out = Vec::with_capacity(range.len());
     let mut i = range.start;
-    let mut allowed_top: &[u8] = b"\0";
+    // The directory of the previous entry and what the patterns say below it.
+    let mut judged: (&[u8], Under) = (b"\0", Under::Some);
     while i < range.end {
         let full = index.path(i);
         let path = co.relative(full);
-        if let Some(slash) = path.iter().position(|&b| b == b'/') {
-            let top = &path[..=slash];
-            if top != allowed_top {
-                if !matcher.may_match_under(top) {
-                    i = index.prefixed(&full[..co.prefix.len() + slash + 1]).end;
-                    continue;
-                }
-                allowed_top = top;
+        let dir = &path[..path.iter().rposition(|&b| b == b'/').map_or(0, |p| p + 1)];
+        if dir != judged.0 {
+            judged = (dir, matcher.under(dir));
+            if judged.1 == Under::None {
+                // Skip from the highest directory nothing below can match.
+                let top = dir
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &b)| b == b'/')
+                    .map(|(p, _)| &dir[..=p])
+                    .find(|d| matcher.under(d) == Under::None)
+                    .unwrap_or(dir);
+                i = index.prefixed(&full[..co.prefix.len() + top.len()]).end;
+                continue;
             }
         }
-        if matcher.is_match(path) {
+        if judged.1 == Under::All || matcher.is_match(path) {
             out.push(Matched {
                 entry: index.entry(i),
                 full,

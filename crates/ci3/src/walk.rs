@@ -156,20 +156,41 @@ impl Walker {
             .buckets
             .get(dir.as_slice())
             .map_or(&[][..], Vec::as_slice);
-        let mut subdirs = Vec::new();
-        let mut path = dir.clone();
+        // Sorted by name, the listing meets the bucket (in index order, so sorted too) in one
+        // merge instead of a binary search per file.
+        let mut listing = Vec::new();
         for dirent in read {
             let dirent = dirent.with_context(|| format!("cannot list {}", disk_dir.display()))?;
             let file_name = dirent.file_name();
-            let name = file_name.as_bytes();
-            if name == b".git" {
-                continue;
+            if file_name.as_bytes() != b".git" {
+                listing.push((file_name, dirent));
             }
+        }
+        listing.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let mut pending = bucket.iter().peekable();
+        let mut subdirs = Vec::new();
+        let mut path = dir.clone();
+        for (file_name, dirent) in listing {
+            let name = file_name.as_bytes();
             path.truncate(dir.len());
             path.extend_from_slice(name);
 
-            if let Ok(k) = bucket.binary_search_by(|&i| sh.matched[i].full[dir.len()..].cmp(name)) {
-                let entry = &sh.matched[bucket[k]].entry;
+            let mut tracked = None;
+            while let Some(&&i) = pending.peek() {
+                match sh.matched[i].full[dir.len()..].cmp(name) {
+                    std::cmp::Ordering::Less => {
+                        pending.next();
+                    }
+                    std::cmp::Ordering::Equal => {
+                        tracked = Some(i);
+                        pending.next();
+                        break;
+                    }
+                    std::cmp::Ordering::Greater => break,
+                }
+            }
+            if let Some(i) = tracked {
+                let entry = &sh.matched[i].entry;
                 let state = if entry.mode() == Some(Mode::Gitlink) {
                     sh.disk.state(entry, &disk_dir.join(&file_name), None)?
                 } else {
@@ -184,7 +205,7 @@ impl Walker {
                         }
                     }
                 };
-                self.states.push((bucket[k], state));
+                self.states.push((i, state));
                 continue;
             }
 
