@@ -32,6 +32,8 @@ enum Where {
     S3(String),
     /// An S3 endpoint where nothing listens.
     Closed,
+    /// Anonymous reads from `CI3_PUBLIC_URL`, with no credentials anywhere.
+    Public(String),
 }
 
 struct Env {
@@ -91,6 +93,19 @@ impl Env {
                     .port();
                 cmd.env("CI3_STORE", "s3://nowhere/p")
                     .env("CI3_S3_ENDPOINT", format!("http://127.0.0.1:{port}"));
+            }
+            Where::Public(url) => {
+                for var in [
+                    "AWS_ACCESS_KEY_ID",
+                    "AWS_SECRET_ACCESS_KEY",
+                    "AWS_SESSION_TOKEN",
+                ] {
+                    cmd.env_remove(var);
+                }
+                // No shared credentials file either.
+                cmd.env("CI3_PUBLIC_URL", url)
+                    .env("HOME", std::env::temp_dir().join("ci3-tests-no-home"))
+                    .env_remove("AWS_PROFILE");
             }
         }
         for (k, v) in &self.vars {
@@ -1069,4 +1084,148 @@ fn unarchivable_outputs_store_nothing() {
 extern "C" {
     #[link_name = "mkfifo"]
     fn libc_mkfifo(path: *const std::ffi::c_char, mode: u32) -> i32;
+}
+
+/// A plain static HTTP server (Python's `http.server`) over a directory, stopped on drop.
+struct HttpServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl HttpServer {
+    fn start(root: &Path) -> HttpServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .arg("--directory")
+            .arg(root)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 runs the static HTTP server");
+        let server = HttpServer {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "http.server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn public_url_reads_without_credentials() {
+    let work = tempfile::tempdir().unwrap();
+    let built = make_tree(work.path());
+    // What a public bucket serves: `<url>/<prefix><name>`, the prefix being `build-cache/`.
+    let bucket = tempfile::tempdir().unwrap();
+    let name = "pub-0123456789abcdef.tar.gz";
+    let writer = Env::new(Where::Dir(bucket.path().join("build-cache")), work.path());
+    assert_eq!(writer.run("cache_upload", &[name, "build"]).code, 0);
+    let server = HttpServer::start(bucket.path());
+
+    let public = Env::new(Where::Public(server.url.clone()), work.path());
+    assert_eq!(public.run("cache_exists", &[name]).code, 0);
+    assert_eq!(public.run("cache_exists", &["pub-missing.tar.gz"]).code, 1);
+    let down = public.run("cache_download", &[name, "restored"]);
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    assert!(
+        down.stderr.contains(&format!(
+            "Cache download and extraction of {name} complete in"
+        )),
+        "{}",
+        down.stderr
+    );
+    assert_eq!(
+        snapshot(&work.path().join("restored/build")),
+        snapshot(&built)
+    );
+
+    let miss = public.run("cache_download", &["pub-missing.tar.gz", "missed"]);
+    assert_eq!(miss.code, 1);
+    assert!(
+        miss.stderr.contains(
+            "Cache download of pub-missing.tar.gz failed. Not in public http://127.0.0.1:"
+        ),
+        "{}",
+        miss.stderr
+    );
+
+    // Reads only: an upload is skipped as the original skipped it without credentials.
+    let up = Env::new(Where::Public(server.url.clone()), work.path())
+        .var("CI", "1")
+        .run("cache_upload", &["pub-new.tar.gz", "build"]);
+    assert_eq!(up.code, 0);
+    assert!(
+        up.stderr
+            .contains("Skipping S3 upload, no AWS credentials found."),
+        "{}",
+        up.stderr
+    );
+    assert!(!bucket.path().join("build-cache/pub-new.tar.gz").exists());
+
+    // S3 configured but no credentials: reads go to the public URL (the S3 endpoint is dead).
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let fallback = Env::new(Where::Public(server.url.clone()), work.path())
+        .var("CI3_S3_BUCKET", "some-bucket")
+        .var("CI3_S3_ENDPOINT", &format!("http://127.0.0.1:{dead}"));
+    let down = fallback.run("cache_download", &[name, "via-fallback"]);
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    // With credentials, S3 it is: the dead endpoint answers for itself.
+    let keyed = fallback
+        .var("AWS_ACCESS_KEY_ID", "k")
+        .var("AWS_SECRET_ACCESS_KEY", "s");
+    let down = keyed.run("cache_download", &[name, "via-s3"]);
+    assert_eq!(down.code, 1);
+    assert!(down.stderr.contains("unreachable"), "{}", down.stderr);
+
+    let bad = Env::new(Where::Public("ftp://example.invalid".into()), work.path());
+    let down = bad.run("cache_download", &[name, "bad"]);
+    assert_eq!(down.code, 1);
+    assert!(
+        down.stderr.contains("CI3_PUBLIC_URL=ftp://example.invalid"),
+        "{}",
+        down.stderr
+    );
+
+    let url = server.url.clone();
+    drop(server);
+    let gone = Env::new(Where::Public(url), work.path());
+    let down = gone.run("cache_download", &[name, "gone"]);
+    assert_eq!(down.code, 1);
+    assert!(down.stderr.contains("unreachable"), "{}", down.stderr);
+    assert!(
+        !work.path().join("gone").exists()
+            || std::fs::read_dir(work.path().join("gone"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
 }

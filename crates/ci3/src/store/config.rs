@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 
-use super::{DirStore, S3Store, Store};
+use super::{s3, DirStore, PublicStore, S3Store, Store};
 use crate::env::non_empty;
 
 /// The configured store and whether it is the embedded default.
@@ -23,7 +23,8 @@ pub struct S3Settings {
 }
 
 /// The store the environment configures, highest precedence first: `CI3_STORE`, then S3 when
-/// `CI3_S3_BUCKET` or `S3_BUILD_CACHE_AWS_PARAMS` is set, else `$XDG_CACHE_HOME/ci3/store`.
+/// `CI3_S3_BUCKET` or `S3_BUILD_CACHE_AWS_PARAMS` is set (read through `CI3_PUBLIC_URL` when
+/// there are no credentials), then `CI3_PUBLIC_URL` alone, else `$XDG_CACHE_HOME/ci3/store`.
 pub fn from_env() -> Result<Selected> {
     let compat_params = non_empty("S3_BUILD_CACHE_AWS_PARAMS");
     let aws_words: Vec<String> = compat_params
@@ -70,10 +71,7 @@ pub fn from_env() -> Result<Selected> {
                 endpoint,
                 region,
             };
-            return Ok(Selected {
-                store: Box::new(S3Store::new(settings)?),
-                is_dir: false,
-            });
+            return s3_or_public(settings);
         }
         bail!("CI3_STORE={url}: unsupported store URL (use file:///abs/dir or s3://BUCKET/PREFIX)");
     }
@@ -83,14 +81,15 @@ pub fn from_env() -> Result<Selected> {
         let settings = S3Settings {
             // The original scripts' bucket, only when their variable is what selected S3.
             bucket: bucket.unwrap_or_else(|| "aztec-ci-artifacts".into()),
-            prefix: std::env::var("CI3_S3_PREFIX").unwrap_or_else(|_| "build-cache/".into()),
+            prefix: default_prefix(),
             endpoint,
             region,
         };
-        return Ok(Selected {
-            store: Box::new(S3Store::new(settings)?),
-            is_dir: false,
-        });
+        return s3_or_public(settings);
+    }
+
+    if let Some(url) = non_empty("CI3_PUBLIC_URL") {
+        return public(&url, &default_prefix());
     }
 
     let dir = default_dir();
@@ -101,6 +100,30 @@ pub fn from_env() -> Result<Selected> {
         store: Box::new(DirStore::new(dir)),
         is_dir: true,
     })
+}
+
+/// S3 with credentials; without any, the public read endpoint when `CI3_PUBLIC_URL` gives one
+/// (as the original scripts fell back to `curl` from the bucket's public address).
+fn s3_or_public(settings: S3Settings) -> Result<Selected> {
+    if let (false, Some(url)) = (s3::has_credentials(), non_empty("CI3_PUBLIC_URL")) {
+        return public(&url, &settings.prefix);
+    }
+    Ok(Selected {
+        store: Box::new(S3Store::new(settings)?),
+        is_dir: false,
+    })
+}
+
+fn public(url: &str, prefix: &str) -> Result<Selected> {
+    Ok(Selected {
+        store: Box::new(PublicStore::new(url, prefix)?),
+        is_dir: false,
+    })
+}
+
+/// `CI3_S3_PREFIX`, else the original scripts' `build-cache/`.
+fn default_prefix() -> String {
+    std::env::var("CI3_S3_PREFIX").unwrap_or_else(|_| "build-cache/".into())
 }
 
 /// `$XDG_CACHE_HOME/ci3/store`, else `~/.cache/ci3/store`.

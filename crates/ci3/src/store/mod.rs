@@ -6,14 +6,17 @@
 
 mod config;
 mod dir;
+mod public;
 mod s3;
 
 use std::fmt;
 use std::io::Write;
 use std::path::Path;
+use std::time::Duration;
 
 pub use config::{from_env, S3Settings, Selected};
 pub use dir::DirStore;
+pub use public::PublicStore;
 pub use s3::S3Store;
 
 /// Why a store operation failed.
@@ -93,6 +96,23 @@ pub trait Store {
     fn delete(&self, name: &str) -> StoreResult<bool>;
     /// The objects whose name starts with `prefix`, oldest first.
     fn list(&self, prefix: &str) -> StoreResult<Vec<String>>;
+}
+
+/// Tries per request for transient failures (connection, timeout, 5xx, 429).
+pub(crate) const ATTEMPTS: u32 = 3;
+
+/// The pause before attempt `attempt + 1`: 150 ms, then 600 ms.
+pub(crate) fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(150 * 4u64.pow(attempt - 1))
+}
+
+/// A request timeout: `var` in seconds when set to a number, else `default_secs`.
+/// `CI3_S3_TIMEOUT` bounds short requests, `CI3_S3_TRANSFER_TIMEOUT` transfers of artifacts.
+pub(crate) fn timeout(var: &str, default_secs: u64) -> Duration {
+    let secs = crate::env::non_empty(var)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default_secs);
+    Duration::from_secs(secs)
 }
 
 /// Refuses names that could address something outside the store's namespace.

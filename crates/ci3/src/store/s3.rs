@@ -8,7 +8,6 @@
 use std::future::Future;
 use std::io::{Read, Write};
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 use futures_util::StreamExt;
@@ -17,9 +16,8 @@ use s3::error::S3Error;
 use s3::{Bucket, Region};
 
 use super::config::S3Settings;
-use super::{check_name, Failure, Put, Store, StoreError, StoreResult};
+use super::{backoff, check_name, timeout, Failure, Put, Store, StoreError, StoreResult, ATTEMPTS};
 
-const ATTEMPTS: u32 = 3;
 /// Concurrent 8 MiB parts per multipart upload: bounds memory to under 100 MiB.
 const PARTS_IN_FLIGHT: usize = 8;
 /// Large objects are downloaded as ranges of this size, several at once (as the aws CLI does):
@@ -74,17 +72,8 @@ impl S3Store {
             // Custom endpoints (MinIO, s3s, Garage...) are addressed path-style.
             bucket = bucket.with_path_style();
         }
-        let seconds = |var: &str, default: u64| {
-            crate::env::non_empty(var)
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(default)
-        };
-        let meta =
-            bucket.with_request_timeout(Duration::from_secs(seconds("CI3_S3_TIMEOUT", 30)))?;
-        let bulk = bucket.with_request_timeout(Duration::from_secs(seconds(
-            "CI3_S3_TRANSFER_TIMEOUT",
-            3600,
-        )))?;
+        let meta = bucket.with_request_timeout(timeout("CI3_S3_TIMEOUT", 30))?;
+        let bulk = bucket.with_request_timeout(timeout("CI3_S3_TRANSFER_TIMEOUT", 3600))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -469,6 +458,11 @@ async fn fetch_range(
     }
 }
 
+/// Whether the environment holds S3 credentials (keys, or a profile in the shared file).
+pub(super) fn has_credentials() -> bool {
+    credentials().is_ok_and(|(_, found)| found)
+}
+
 /// Credentials from `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`, else the
 /// shared credentials file (profile `AWS_PROFILE`), else anonymous. Never the instance metadata
 /// service: a build machine must not make surprise network calls.
@@ -488,11 +482,6 @@ fn credentials() -> Result<(Credentials, bool)> {
         }
     }
     Ok((Credentials::anonymous()?, false))
-}
-
-/// The pause before attempt `attempt + 1`: 150 ms, then 600 ms.
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(150 * 4u64.pow(attempt - 1))
 }
 
 fn is_transient(e: &S3Error) -> bool {
