@@ -1,8 +1,9 @@
 //! A lazy reader of git's index file for the hot path of the dirty check.
 //!
 //! Decoding every entry of a 100,000-file index (what `gix-index` does) costs more than the rest
-//! of a clean-tree check; here the file is mapped, one pass records where each entry starts,
-//! and an entry's fields are read only when it is looked at. Versions 2 and 3 are read in place;
+//! of a clean-tree check; here the file is mapped, one pass records where each entry starts (or
+//! the table an earlier pass saved is used, see `index_table`), and an entry's fields are read
+//! only when it is looked at. Versions 2 and 3 are read in place;
 //! version 4 (prefix-compressed paths) is decoded by gix and re-encoded as version 3 in memory,
 //! so there is one reader. The trailing checksum is not verified (Turborepo skips it too).
 
@@ -330,11 +331,11 @@ fn scan(data: &[u8], hash_len: usize) -> Result<Scan> {
             .get(at + 8..at + 8 + size)
             .ok_or_else(|| anyhow!("truncated extension"))?;
         match sig {
-                b"TREE" => tree = root_tree(body, hash_len),
-                b"link" => bail!("split indexes (core.splitIndex) are not supported; run `git update-index --no-split-index`"),
-                b"sdir" => bail!("sparse indexes are not supported; run `git sparse-checkout init --no-sparse-index`"),
-                _ => {}
-            }
+            b"TREE" => tree = root_tree(body, hash_len),
+            b"link" => bail!("split indexes (core.splitIndex) are not supported; run `git update-index --no-split-index`"),
+            b"sdir" => bail!("sparse indexes are not supported; run `git sparse-checkout init --no-sparse-index`"),
+            _ => {}
+        }
         at += 8 + size;
     }
     Ok(Scan {
