@@ -19,4 +19,5 @@ pub mod patterns;
 pub mod platform;
 pub mod status;
 pub mod store;
+pub mod tasks;
 mod walk;

@@ -1,0 +1,462 @@
+//! Loading `.baur.toml` and `.app.toml` files: parse, expand templates, merge includes,
+//! validate. Every error is one line starting with the file (relative to the root) and
+//! naming the field, so a user can fix it without reading code.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use anyhow::{anyhow, bail, Result};
+
+use super::model::*;
+use super::paths;
+use super::raw::{self, AppFile, IncludeFile, InputDef, OutputDef, RepoFile, TaskDef, VersionOnly};
+use super::template::Context;
+
+pub const REPO_CONFIG: &str = ".baur.toml";
+pub const APP_CONFIG: &str = ".app.toml";
+pub const CONFIG_VERSION: i64 = 7;
+pub const MAX_SEARCH_DEPTH: i64 = 10;
+
+/// Reads `ROOT/.baur.toml`.
+pub fn load_repo_config(root: &Path) -> Result<RepoConfig> {
+    let shown = REPO_CONFIG;
+    let text = read(&root.join(REPO_CONFIG), shown)?;
+    let version: VersionOnly = raw::parse(shown, &text).map_err(|e| anyhow!(e))?;
+    match version.config_version {
+        Some(toml::Value::Integer(CONFIG_VERSION)) => {}
+        None => bail!("{shown}: config_version: missing (expected {CONFIG_VERSION})"),
+        Some(v) => {
+            bail!("{shown}: config_version: {v} is not supported (expected {CONFIG_VERSION})")
+        }
+    }
+    let file: RepoFile = raw::parse(shown, &text).map_err(|e| anyhow!(e))?;
+    let d = file.discover;
+    if d.application_dirs.is_empty() {
+        bail!("{shown}: Discover.application_dirs: must not be empty");
+    }
+    let mut application_dirs = Vec::new();
+    for (i, dir) in d.application_dirs.iter().enumerate() {
+        match paths::join(".", dir).filter(|_| !dir.is_empty() && !dir.starts_with('/')) {
+            Some(dir) => application_dirs.push(dir),
+            None => bail!(
+                "{shown}: Discover.application_dirs[{i}]: \"{dir}\" is not a directory inside the repository"
+            ),
+        }
+    }
+    if !(0..=MAX_SEARCH_DEPTH).contains(&d.search_depth) {
+        bail!(
+            "{shown}: Discover.search_depth: {} is out of range 0..={MAX_SEARCH_DEPTH}",
+            d.search_depth
+        );
+    }
+    let mut notices = Vec::new();
+    if file.database.is_some() {
+        notices.push(format!(
+            "notice: [Database] in {shown} is ignored: runs are recorded in the store"
+        ));
+    }
+    Ok(RepoConfig {
+        application_dirs,
+        search_depth: d.search_depth as u32,
+        notices,
+    })
+}
+
+/// Loads every app found by discovery, in the same order.
+pub fn load_apps(ctx: &Context, apps: &[AppDir]) -> Result<Vec<App>> {
+    apps.iter().map(|a| load_app(ctx, a)).collect()
+}
+
+/// Loads one app: its tasks with templates expanded (`ctx` gives the root and the git
+/// commit) and includes merged.
+pub fn load_app(ctx: &Context, app: &AppDir) -> Result<App> {
+    let source = Source {
+        shown: paths::shown(ctx.root(), &app.config_file),
+        path: app.config_file.clone(),
+    };
+    let def: AppFile = parse_file(&source)?;
+    check_name(&source.shown, "name", &def.name)?;
+    let mut loader = Loader {
+        ctx,
+        app_name: &def.name,
+        app_dir: &app.dir,
+        app_file: &source,
+        includes: HashMap::new(),
+    };
+    // (task, where it came from: for duplicate messages)
+    let mut tasks: Vec<(Task, String)> = Vec::new();
+    for (i, t) in def.tasks.iter().enumerate() {
+        let label = format!("Task[{i}]");
+        if t.include_id.is_some() {
+            bail!(
+                "{}: {label}.include_id: only tasks of include files have an include id",
+                source.shown
+            );
+        }
+        tasks.push((loader.task(t, &source, &label)?, format!("{label}.name")));
+    }
+    for (i, reference) in def.includes.iter().enumerate() {
+        let field = format!("includes[{i}]");
+        let (inc, id) = loader.reference(&source, &field, reference)?;
+        let found: Vec<(usize, &TaskDef)> = inc
+            .def
+            .tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.include_id.as_deref() == Some(id.as_str()))
+            .collect();
+        if found.is_empty() {
+            bail!(
+                "{}: {field}: no [[Task]] with include_id \"{id}\" in {}",
+                source.shown,
+                inc.source.shown
+            );
+        }
+        for (j, t) in found {
+            tasks.push((
+                loader.task(t, &inc.source, &format!("Task[{j}]"))?,
+                field.clone(),
+            ));
+        }
+    }
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for (task, origin) in &tasks {
+        if let Some(first) = seen.insert(&task.name, origin) {
+            bail!(
+                "{}: {origin}: duplicate task name \"{}\" (also {first})",
+                source.shown,
+                task.name
+            );
+        }
+    }
+    Ok(App {
+        name: def.name.clone(),
+        dir: app.dir.clone(),
+        tasks: tasks.into_iter().map(|(t, _)| t).collect(),
+    })
+}
+
+/// Reads only what discovery needs (the name), validating the whole file on the way so that a
+/// broken app is reported before anything runs.
+pub(super) fn app_name(root: &Path, config_file: &Path) -> Result<String> {
+    let source = Source {
+        shown: paths::shown(root, config_file),
+        path: config_file.to_path_buf(),
+    };
+    let def: AppFile = parse_file(&source)?;
+    check_name(&source.shown, "name", &def.name)?;
+    Ok(def.name)
+}
+
+/// A configuration file: where it is, and how messages name it.
+struct Source {
+    path: PathBuf,
+    shown: String,
+}
+
+struct Included {
+    source: Source,
+    def: IncludeFile,
+}
+
+/// The state of loading one app: include files are read once however often they are used.
+struct Loader<'a> {
+    ctx: &'a Context<'a>,
+    app_name: &'a str,
+    app_dir: &'a str,
+    app_file: &'a Source,
+    includes: HashMap<PathBuf, Rc<Included>>,
+}
+
+impl Loader<'_> {
+    fn expand(&self, src: &Source, field: &str, text: &str) -> Result<String> {
+        self.ctx
+            .expand(text, self.app_name)
+            .map_err(|e| anyhow!("{}: {field}: {e}", src.shown))
+    }
+
+    /// A task defined in `src` (the app file or an include file); `label` names it by
+    /// position until its name is known.
+    fn task(&mut self, def: &TaskDef, src: &Source, label: &str) -> Result<Task> {
+        check_name(&src.shown, &format!("{label}.name"), &def.name)?;
+        let p = format!("Task \"{}\"", def.name);
+        if def.command.is_empty() {
+            bail!("{}: {p}.command: must not be empty", src.shown);
+        }
+        let mut command = Vec::new();
+        for (i, arg) in def.command.iter().enumerate() {
+            command.push(self.expand(src, &format!("{p}.command[{i}]"), arg)?);
+        }
+        if command[0].is_empty() {
+            bail!("{}: {p}.command[0]: must not be empty", src.shown);
+        }
+        let mut config_files = vec![self.app_file.shown.clone()];
+        add_once(&mut config_files, &src.shown);
+        let mut inputs = Inputs::default();
+        let mut outputs = Outputs::default();
+        if let Some(input) = &def.input {
+            if input.include_id.is_some() {
+                bail!(
+                    "{}: {p}.Input.include_id: only [[Input]] of include files has an include id",
+                    src.shown
+                );
+            }
+            self.input(input, src, &format!("{p}.Input"), &mut inputs)?;
+        }
+        if let Some(output) = &def.output {
+            if output.include_id.is_some() {
+                bail!(
+                    "{}: {p}.Output.include_id: only [[Output]] of include files has an include id",
+                    src.shown
+                );
+            }
+            self.output(output, src, &format!("{p}.Output"), &mut outputs)?;
+        }
+        for (i, reference) in def.includes.iter().enumerate() {
+            let field = format!("{p}.includes[{i}]");
+            let (inc, id) = self.reference(src, &field, reference)?;
+            let mut used = false;
+            for (j, input) in inc.def.inputs.iter().enumerate() {
+                if input.include_id.as_deref() == Some(id.as_str()) {
+                    self.input(input, &inc.source, &format!("Input[{j}]"), &mut inputs)?;
+                    used = true;
+                }
+            }
+            for (j, output) in inc.def.outputs.iter().enumerate() {
+                if output.include_id.as_deref() == Some(id.as_str()) {
+                    self.output(output, &inc.source, &format!("Output[{j}]"), &mut outputs)?;
+                    used = true;
+                }
+            }
+            if !used {
+                bail!(
+                    "{}: {field}: no [[Input]] or [[Output]] with include_id \"{id}\" in {}",
+                    src.shown,
+                    inc.source.shown
+                );
+            }
+            add_once(&mut config_files, &inc.source.shown);
+        }
+        Ok(Task {
+            name: def.name.clone(),
+            command,
+            inputs,
+            outputs,
+            config_files,
+        })
+    }
+
+    fn input(&self, def: &InputDef, src: &Source, p: &str, out: &mut Inputs) -> Result<()> {
+        let shown = &src.shown;
+        if def.golang_sources.is_some() {
+            bail!("{shown}: {p}.GolangSources: not supported (baur's Go source inputs); list the Go files under Files instead");
+        }
+        for (i, files) in def.files.iter().enumerate() {
+            let field = format!("{p}.Files[{i}].paths");
+            if files.paths.is_empty() {
+                bail!("{shown}: {field}: must not be empty");
+            }
+            out.files.push(FileInput {
+                paths: self.input_paths(src, &field, &files.paths)?,
+                optional: files.optional,
+                git_tracked_only: files.git_tracked_only,
+            });
+        }
+        if let Some(excluded) = &def.excluded_files {
+            let field = format!("{p}.ExcludedFiles.paths");
+            let paths = self.input_paths(src, &field, &excluded.paths)?;
+            out.excluded.extend(paths);
+        }
+        for (i, vars) in def.env_vars.iter().enumerate() {
+            let field = format!("{p}.EnvironmentVariables[{i}].names");
+            if vars.names.is_empty() {
+                bail!("{shown}: {field}: must not be empty");
+            }
+            let mut names = Vec::new();
+            for (j, name) in vars.names.iter().enumerate() {
+                let field = format!("{field}[{j}]");
+                let name = self.expand(src, &field, name)?;
+                if name.is_empty() {
+                    bail!("{shown}: {field}: must not be empty");
+                }
+                names.push(name);
+            }
+            out.env_vars.push(EnvVarInput {
+                names,
+                optional: vars.optional,
+            });
+        }
+        Ok(())
+    }
+
+    /// Globs written relative to the app dir (also in include files: an include is textual),
+    /// returned relative to the root.
+    fn input_paths(&self, src: &Source, field: &str, written: &[String]) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for (i, path) in written.iter().enumerate() {
+            let field = format!("{field}[{i}]");
+            let path = self.expand(src, &field, path)?;
+            let rel = paths::in_repo(self.ctx.root(), self.app_dir, &path)
+                .map_err(|e| anyhow!("{}: {field}: {e}", src.shown))?;
+            out.push(rel);
+        }
+        Ok(out)
+    }
+
+    fn output(&self, def: &OutputDef, src: &Source, p: &str, out: &mut Outputs) -> Result<()> {
+        let text = |field: String, value: &str| -> Result<String> {
+            let v = self.expand(src, &field, value)?;
+            if v.is_empty() {
+                bail!("{}: {field}: must not be empty", src.shown);
+            }
+            Ok(v)
+        };
+        for (i, f) in def.files.iter().enumerate() {
+            let fp = format!("{p}.File[{i}]");
+            let mut file_copy = Vec::new();
+            for (j, c) in f.file_copy.iter().enumerate() {
+                file_copy.push(FileCopy {
+                    path: text(format!("{fp}.FileCopy[{j}].path"), &c.path)?,
+                });
+            }
+            let mut s3_upload = Vec::new();
+            for (j, s) in f.s3_upload.iter().enumerate() {
+                s3_upload.push(S3Upload {
+                    bucket: text(format!("{fp}.S3Upload[{j}].bucket"), &s.bucket)?,
+                    key: text(format!("{fp}.S3Upload[{j}].key"), &s.key)?,
+                });
+            }
+            out.files.push(FileOutput {
+                path: text(format!("{fp}.path"), &f.path)?,
+                file_copy,
+                s3_upload,
+            });
+        }
+        for (i, d) in def.docker_images.iter().enumerate() {
+            let dp = format!("{p}.DockerImage[{i}]");
+            let mut registry_upload = Vec::new();
+            for (j, r) in d.registry_upload.iter().enumerate() {
+                let rp = format!("{dp}.RegistryUpload[{j}]");
+                registry_upload.push(RegistryUpload {
+                    registry: self.expand(src, &format!("{rp}.registry"), &r.registry)?,
+                    repository: text(format!("{rp}.repository"), &r.repository)?,
+                    tag: text(format!("{rp}.tag"), &r.tag)?,
+                });
+            }
+            out.docker_images.push(DockerImageOutput {
+                idfile: text(format!("{dp}.idfile"), &d.idfile)?,
+                registry_upload,
+            });
+        }
+        Ok(())
+    }
+
+    /// Resolves `PATH#ID` written in `src`: a relative PATH is relative to `src`'s directory.
+    fn reference(
+        &mut self,
+        src: &Source,
+        field: &str,
+        written: &str,
+    ) -> Result<(Rc<Included>, String)> {
+        let expanded = self.expand(src, field, written)?;
+        let Some((path, id)) = expanded
+            .rsplit_once('#')
+            .filter(|(p, id)| !p.is_empty() && !id.is_empty())
+        else {
+            bail!(
+                "{}: {field}: \"{expanded}\" is not of the form PATH#ID",
+                src.shown
+            );
+        };
+        let dir = src.path.parent().unwrap_or(Path::new("/"));
+        let path = paths::normalize(&dir.join(path));
+        let root = self.ctx.root();
+        if !path.starts_with(root) {
+            bail!(
+                "{}: {field}: include file {} is outside the repository",
+                src.shown,
+                path.display()
+            );
+        }
+        if let Some(inc) = self.includes.get(&path) {
+            return Ok((inc.clone(), id.to_string()));
+        }
+        let source = Source {
+            shown: paths::shown(root, &path),
+            path: path.clone(),
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| anyhow!("{}: {field}: cannot read {}: {e}", src.shown, source.shown))?;
+        let def: IncludeFile = raw::parse(&source.shown, &text).map_err(|e| anyhow!(e))?;
+        check_include_ids(
+            &source.shown,
+            "Input",
+            def.inputs.iter().map(|d| &d.include_id),
+        )?;
+        check_include_ids(
+            &source.shown,
+            "Output",
+            def.outputs.iter().map(|d| &d.include_id),
+        )?;
+        check_include_ids(
+            &source.shown,
+            "Task",
+            def.tasks.iter().map(|d| &d.include_id),
+        )?;
+        let inc = Rc::new(Included { source, def });
+        self.includes.insert(path, inc.clone());
+        Ok((inc, id.to_string()))
+    }
+}
+
+/// Every entry of an include file needs an id, and one id names one entry of a kind.
+fn check_include_ids<'a>(
+    shown: &str,
+    kind: &str,
+    ids: impl Iterator<Item = &'a Option<String>>,
+) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for (i, id) in ids.enumerate() {
+        match id.as_deref() {
+            None | Some("") => bail!("{shown}: {kind}[{i}].include_id: must not be empty"),
+            Some(id) if !seen.insert(id) => {
+                bail!("{shown}: {kind}[{i}].include_id: duplicate include id \"{id}\"")
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// App and task names make up targets (`APP.TASK`, `*.TASK`, `APP.TASK^`), so the characters
+/// of that syntax cannot be part of them.
+fn check_name(shown: &str, field: &str, name: &str) -> Result<()> {
+    if name.is_empty() {
+        bail!("{shown}: {field}: missing or empty");
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| matches!(c, '.' | '*' | '^' | '/' | '#') || c.is_whitespace())
+    {
+        bail!(
+            "{shown}: {field}: \"{name}\" contains {c:?}; names may not contain '.', '*', '^', '/', '#' or white space"
+        );
+    }
+    Ok(())
+}
+
+fn add_once(list: &mut Vec<String>, item: &str) {
+    if !list.iter().any(|x| x == item) {
+        list.push(item.to_string());
+    }
+}
+
+fn read(path: &Path, shown: &str) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| anyhow!("{shown}: cannot read: {e}"))
+}
+
+fn parse_file<T: serde::de::DeserializeOwned>(src: &Source) -> Result<T> {
+    let text = read(&src.path, &src.shown)?;
+    raw::parse(&src.shown, &text).map_err(|e| anyhow!(e))
+}

@@ -1,0 +1,24 @@
+//! The task runner's configuration: baur's `.baur.toml`, `.app.toml` and include files
+//! (format version 7), read and validated before anything runs.
+//!
+//! The format is kept so existing repositories work unchanged; what differs is stricter
+//! checking (unknown keys and bad paths are errors, every error one line naming file and
+//! field) and no database: a `[Database]` section is accepted and ignored with a notice.
+//!
+//! Typical use: [`find_root`], [`load_repo_config`], [`discover_apps`], then [`load_apps`]
+//! with a [`Context`] that supplies the git commit for `{{ gitCommit }}` when asked.
+
+mod config;
+mod discover;
+mod model;
+mod paths;
+mod raw;
+mod template;
+
+pub use config::{
+    load_app, load_apps, load_repo_config, APP_CONFIG, CONFIG_VERSION, MAX_SEARCH_DEPTH,
+    REPO_CONFIG,
+};
+pub use discover::{discover_apps, find_root};
+pub use model::*;
+pub use template::Context;

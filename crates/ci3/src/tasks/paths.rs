@@ -1,0 +1,104 @@
+//! Paths as the configuration writes them (`/`-separated, relative to a directory of the
+//! repository) and as messages show them (relative to the root).
+
+use std::path::{Component, Path, PathBuf};
+
+/// `path` relative to `root` for messages (`"."` for the root itself), or as is when outside.
+pub(super) fn shown(root: &Path, path: &Path) -> String {
+    match path.strip_prefix(root) {
+        Ok(rel) if rel.as_os_str().is_empty() => ".".into(),
+        Ok(rel) => rel.to_string_lossy().into_owned(),
+        Err(_) => path.display().to_string(),
+    }
+}
+
+/// `base/rel` (both relative to the root) without `.` and `..` components, or `None` when
+/// it climbs above the root. Purely textual: globs are not files yet.
+pub(super) fn join(base: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in base.split('/').chain(rel.split('/')) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    })
+}
+
+/// A path of the repository written in a configuration file: relative to `base` (a directory
+/// relative to the root), or absolute inside the root as `{{ .Root }}/...` produces.
+pub(super) fn in_repo(root: &Path, base: &str, written: &str) -> Result<String, String> {
+    if written.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if Path::new(written).is_absolute() {
+        return match Path::new(written).strip_prefix(root) {
+            Ok(rel) => join(".", &rel.to_string_lossy())
+                .ok_or_else(|| format!("\"{written}\" leaves the repository")),
+            Err(_) => Err(format!("\"{written}\" is outside the repository")),
+        };
+    }
+    join(base, written).ok_or_else(|| format!("\"{written}\" leaves the repository"))
+}
+
+/// `path` without `.` and `..` components, without touching the file system (include files
+/// are named, then read; symlinks among them are taken as they are).
+pub(super) fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_normalises_and_refuses_climbing_out() {
+        assert_eq!(
+            join("apps/calc", "src/**/*.c").as_deref(),
+            Some("apps/calc/src/**/*.c")
+        );
+        assert_eq!(
+            join("apps/calc", "../lib/./x.h").as_deref(),
+            Some("apps/lib/x.h")
+        );
+        assert_eq!(join(".", "x").as_deref(), Some("x"));
+        assert_eq!(join("a", "..").as_deref(), Some("."));
+        assert_eq!(join("a", "../../x"), None);
+    }
+
+    #[test]
+    fn in_repo_takes_absolute_paths_under_the_root_only() {
+        let root = Path::new("/r");
+        assert_eq!(in_repo(root, "a", "/r/go.mod").unwrap(), "go.mod");
+        assert_eq!(
+            in_repo(root, "a", "/etc/passwd").unwrap_err(),
+            "\"/etc/passwd\" is outside the repository"
+        );
+        assert_eq!(in_repo(root, "a", "").unwrap_err(), "must not be empty");
+    }
+
+    #[test]
+    fn shown_is_root_relative() {
+        let root = Path::new("/r");
+        assert_eq!(shown(root, Path::new("/r")), ".");
+        assert_eq!(shown(root, Path::new("/r/a/.app.toml")), "a/.app.toml");
+        assert_eq!(shown(root, Path::new("/x")), "/x");
+    }
+}
