@@ -92,7 +92,7 @@ impl Matcher {
                         "invalid pattern '{}' ({}): {}",
                         p.text,
                         p.origin,
-                        first_line(&e)
+                        problem(&e)
                     ))
                 })
                 .unwrap_or(err)
@@ -101,9 +101,7 @@ impl Matcher {
 
     fn from_regex(combined: String) -> Result<Self> {
         let fail = |e: &dyn std::fmt::Display| {
-            let text = e.to_string();
-            let last = text.lines().last().unwrap_or_default().trim().to_string();
-            anyhow::anyhow!("patterns do not compile together: {last}")
+            anyhow::anyhow!("patterns do not compile together: {}", problem(e))
         };
         let hir = regex_syntax::parse(&combined).map_err(|e| fail(&e))?;
         let dfa = DFA::builder()
@@ -185,7 +183,8 @@ pub enum Under {
     Some,
 }
 
-fn first_line(e: &regex::Error) -> String {
+/// The line of a regex error that says what is wrong (the others draw the pattern).
+fn problem(e: &dyn std::fmt::Display) -> String {
     e.to_string()
         .lines()
         .last()
