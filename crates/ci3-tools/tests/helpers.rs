@@ -81,9 +81,10 @@ fn on_terminal(name: &str, args: &str, envs: &[(&str, &str)]) -> Option<Command>
         &format!("{program} {args}"),
         "/dev/null",
     ])
-    // `script` runs the line with $SHELL; pin the POSIX shell so the test means the same on
-    // every machine (CI's $SHELL is not the developer's).
-    .env("SHELL", "/bin/sh")
+    // `script` runs the line with $SHELL: pin bash (what ci3 scripts run in) so the test means
+    // the same on every machine (CI's $SHELL is /bin/sh, a developer's is not). bash runs a
+    // single command by exec, so the tool itself is what the terminal signals.
+    .env("SHELL", "/bin/bash")
     .envs(envs.iter().copied())
     .stdin(Stdio::null());
     Some(cmd)
