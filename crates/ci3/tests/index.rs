@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use ci3::index::Index;
+use ci3::git::Index;
 
 fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")

@@ -1,7 +1,7 @@
 //! `cache_content_hash PATTERN_FILE_OR_REGEX...`: the original ci3 content hash of the committed
 //! files matching the patterns, or `disabled-cache` when some of them have uncommitted changes.
 
-use ci3::content::{self, Resolved, Source};
+use ci3::hash::{self as content, Resolved, Source};
 
 fn main() {
     ci3::cli::run("cache_content_hash", || {
@@ -12,9 +12,9 @@ fn main() {
         let key = match content::resolve(&args, Source::Committed)? {
             Resolved::Entries(entries, patterns) => {
                 let platform = ci3::platform::tag();
-                let key = ci3::key::ci3(&entries, &platform);
-                ci3::manifest::remember(&key, || {
-                    ci3::manifest::Manifest::new(&key, &platform, &patterns, &entries)
+                let key = ci3::hash::ci3(&entries, &platform);
+                ci3::hash::manifest::remember(&key, || {
+                    ci3::hash::manifest::Manifest::new(&key, &platform, &patterns, &entries)
                 });
                 key
             }

@@ -6,7 +6,7 @@ fn main() {
     let args = ci3::cli::args_or_usage("cache_exists", 1, "NAME");
     ci3::cli::run("cache_exists", || {
         let name = &args[0];
-        if name.contains(ci3::hashing::SENTINEL) || flag("NO_CACHE") {
+        if name.contains(ci3::hash::SENTINEL) || flag("NO_CACHE") {
             return Ok(1);
         }
         let selected = ci3::store::from_env()?;

@@ -3,8 +3,8 @@
 
 use std::ffi::OsString;
 
-use ci3::content::{self, Resolved, Source};
-use ci3::manifest::{self, Manifest};
+use ci3::hash::{self as content, Resolved, Source};
+use ci3::hash::manifest::{self, Manifest};
 use clap::Parser;
 use serde_json::json;
 
@@ -41,7 +41,7 @@ fn main() {
         let platform = ci3::platform::tag();
         match content::resolve(&args.patterns, source)? {
             Resolved::Entries(entries, patterns) => {
-                let key = ci3::key::strong(&entries, &platform);
+                let key = ci3::hash::strong(&entries, &platform);
                 let manifest = Manifest::new(&key, &platform, &patterns, &entries);
                 if args.json {
                     println!("{}", serde_json::to_string(&manifest)?);
@@ -68,7 +68,7 @@ fn main() {
 }
 
 fn explain(name: &str, patterns: &[OsString]) -> anyhow::Result<i32> {
-    let now = manifest::on_disk(ci3::patterns::load(patterns)?)?;
+    let now = manifest::on_disk(ci3::hash::patterns::load(patterns)?)?;
     let store = ci3::store::from_env()?.store;
     let Some(then) = manifest::find(name, store.as_ref())? else {
         anyhow::bail!(

@@ -8,7 +8,7 @@ fn main() {
             .skip(1)
             .map(OsStringExt::into_vec)
             .collect();
-        println!("{}", ci3::hashing::hash_str(&args));
+        println!("{}", ci3::hash::hash_str(&args));
         Ok(0)
     })
 }

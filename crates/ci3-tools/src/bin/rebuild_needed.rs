@@ -21,7 +21,7 @@ fn main() {
     let args = Args::parse();
     ci3::cli::run("rebuild_needed", || {
         let name = &args.name;
-        if name.contains(ci3::hashing::SENTINEL) {
+        if name.contains(ci3::hash::SENTINEL) {
             eprintln!("Rebuild needed for {name}: uncommitted changes disable the cache.");
             return Ok(REBUILD);
         }
@@ -71,7 +71,7 @@ fn main() {
 
 /// Says on stderr what changed since the nearest stored manifest; never changes the verdict.
 fn explain(name: &str, store: &dyn ci3::store::Store) {
-    let nearest = match ci3::manifest::nearest(name, store) {
+    let nearest = match ci3::hash::manifest::nearest(name, store) {
         Ok(Some(found)) => found,
         Ok(None) => {
             return eprintln!(
@@ -86,11 +86,11 @@ fn explain(name: &str, store: &dyn ci3::store::Store) {
         }
     };
     let (artifact, manifest) = nearest;
-    match ci3::manifest::current(&manifest.patterns) {
+    match ci3::hash::manifest::current(&manifest.patterns) {
         Ok(now) => {
-            let changes = ci3::manifest::diff(&manifest.entries, &now);
+            let changes = ci3::hash::manifest::diff(&manifest.entries, &now);
             eprintln!("Changed inputs since {artifact}: {}", changes.len());
-            eprint!("{}", ci3::manifest::render(&changes));
+            eprint!("{}", ci3::hash::manifest::render(&changes));
         }
         Err(err) => eprintln!(
             "Cannot compare with {artifact}: {}",

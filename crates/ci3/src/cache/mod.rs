@@ -13,7 +13,7 @@ pub use flags::{download_flags, test_should_run, upload_flag};
 pub use upload::upload;
 
 use crate::env::non_empty;
-use crate::hashing::SENTINEL;
+use crate::hash::SENTINEL;
 
 pub(crate) fn is_disabled(name: &str) -> bool {
     name.contains(SENTINEL)

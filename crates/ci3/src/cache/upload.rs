@@ -162,7 +162,7 @@ pub fn upload(name: &str, paths: &[PathBuf], cwd: &Path) -> Result<i32> {
         };
         match put {
             Ok(Put::Created) => {
-                crate::manifest::upload_for(name, store.as_ref());
+                crate::hash::manifest::upload_for(name, store.as_ref());
                 eprintln!("Cache upload of {name} complete in {}s.", seconds(start));
             }
             Ok(Put::AlreadyExists) => eprintln!("Skipping S3 upload, already exists: {name}"),

@@ -1,6 +1,5 @@
 //! Reading a checkout in-process: the committed tree, the index and their entries.
 
-use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -8,49 +7,9 @@ use anyhow::{anyhow, Context, Result};
 use gix::prelude::FindExt;
 use gix::ObjectId;
 
-use crate::index::Index;
-use crate::patterns::Matcher;
-
-/// A file-like entry of a tree, the index or the work tree.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Entry {
-    /// Slash-separated, relative to the hashing root.
-    pub path: Vec<u8>,
-    pub mode: Mode,
-    pub id: ObjectId,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Mode {
-    File,
-    Executable,
-    Symlink,
-    /// A submodule, recorded by its pinned commit.
-    Gitlink,
-}
-
-impl Mode {
-    /// The mode as `git ls-tree` prints it.
-    pub fn octal(self) -> &'static str {
-        match self {
-            Mode::File => "100644",
-            Mode::Executable => "100755",
-            Mode::Symlink => "120000",
-            Mode::Gitlink => "160000",
-        }
-    }
-
-    fn from_tree(mode: gix::object::tree::EntryMode) -> Option<Mode> {
-        use gix::object::tree::EntryKind;
-        match mode.kind() {
-            EntryKind::Tree => None,
-            EntryKind::Blob => Some(Mode::File),
-            EntryKind::BlobExecutable => Some(Mode::Executable),
-            EntryKind::Link => Some(Mode::Symlink),
-            EntryKind::Commit => Some(Mode::Gitlink),
-        }
-    }
-}
+use super::entry::{os_path, Entry, Mode};
+use super::filter::PathFilter;
+use super::index::Index;
 
 /// A git work tree, seen from the directory whose paths are hashed (the top level, or the
 /// directory `REPO_PATH` names inside it).
@@ -59,11 +18,6 @@ pub struct Checkout {
     pub(crate) workdir: PathBuf,
     /// The hashing root relative to the top level, with a trailing `/`, or empty.
     pub(crate) prefix: Vec<u8>,
-}
-
-/// A path given as git's bytes (paths are bytes on unix; git never reencodes them).
-pub fn os_path(bytes: &[u8]) -> &Path {
-    Path::new(OsStr::from_bytes(bytes))
 }
 
 impl Checkout {
@@ -115,7 +69,7 @@ impl Checkout {
     }
 
     /// The entries of tree `tree` (recursively) whose hashing-root-relative path matches.
-    pub fn tree_entries(&self, tree: ObjectId, matcher: &Matcher) -> Result<Vec<Entry>> {
+    pub fn tree_entries(&self, tree: ObjectId, matcher: &dyn PathFilter) -> Result<Vec<Entry>> {
         let mut out = Vec::new();
         let Some(root) = self.subtree(tree)? else {
             return Ok(out);
@@ -151,7 +105,7 @@ impl Checkout {
         &self,
         tree: ObjectId,
         path: &mut Vec<u8>,
-        matcher: &Matcher,
+        matcher: &dyn PathFilter,
         out: &mut Vec<Entry>,
     ) -> Result<()> {
         let mut buf = Vec::new();

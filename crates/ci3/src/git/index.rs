@@ -13,8 +13,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use gix::ObjectId;
 use memmap2::Mmap;
 
-use crate::git::Mode;
-use crate::index_table::{self, Scan, Table};
+use super::entry::Mode;
+use super::index_table::{self, Scan, Table};
 
 /// The file's bytes: mapped in place, or re-encoded.
 enum Bytes {

@@ -1,7 +1,8 @@
 //! The two cache keys computed from matched entries.
 
 use crate::git::Entry;
-use crate::hashing;
+use super::hash_str as hashing;
+use crate::git::blob_id;
 
 /// The original ci3 key: the blob id of the sorted entry ids (one per line), cut to 16 hex chars,
 /// joined with the platform tag and passed through `hash_str`. Paths and modes do not count.
@@ -25,7 +26,7 @@ pub fn ci3(entries: &[Entry], platform: &str) -> String {
         hashing::push_hex(&mut text, id);
         text.push(b'\n');
     }
-    let content = hashing::short(&hashing::blob_id(&text));
+    let content = hashing::short(&blob_id(&text));
     hashing::hash_str(&[format!("{content}-{platform}")])
 }
 
@@ -57,7 +58,7 @@ mod tests {
         Entry {
             path: path.into(),
             mode,
-            id: hashing::blob_id(content.as_bytes()),
+            id: blob_id(content.as_bytes()),
         }
     }
 

@@ -164,7 +164,7 @@ pub fn nearest(
 pub fn current(patterns: &[String]) -> anyhow::Result<Vec<ManifestEntry>> {
     let patterns = patterns
         .iter()
-        .map(|t| crate::patterns::Pattern {
+        .map(|t| super::patterns::Pattern {
             text: t.clone(),
             origin: "manifest".into(),
         })
@@ -173,12 +173,12 @@ pub fn current(patterns: &[String]) -> anyhow::Result<Vec<ManifestEntry>> {
 }
 
 /// The entries `patterns` match now, as the files are on disk, in manifest form.
-pub fn on_disk(patterns: Vec<crate::patterns::Pattern>) -> anyhow::Result<Vec<ManifestEntry>> {
-    match crate::content::resolve_patterns(patterns, crate::content::Source::Worktree)? {
-        crate::content::Resolved::Entries(entries, texts) => {
+pub fn on_disk(patterns: Vec<super::patterns::Pattern>) -> anyhow::Result<Vec<ManifestEntry>> {
+    match super::content::resolve_patterns(patterns, super::content::Source::Worktree)? {
+        super::content::Resolved::Entries(entries, texts) => {
             Ok(Manifest::new("", "", &texts, &entries).entries)
         }
-        crate::content::Resolved::Dirty(_) => {
+        super::content::Resolved::Dirty(_) => {
             unreachable!("work tree resolution has no dirty state")
         }
     }

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 
-use crate::git::{Checkout, Entry};
-use crate::patterns::{self, Matcher};
-use crate::{env, status};
+use super::patterns::{self, Matcher};
+use crate::env;
+use crate::git::{self, Checkout, Entry};
 
 /// What a content hash is computed from.
 pub enum Resolved {
@@ -43,7 +43,7 @@ pub fn resolve_patterns(patterns: Vec<patterns::Pattern>, source: Source) -> Res
     let treeish = env::non_empty("AZTEC_CACHE_COMMIT").unwrap_or_else(|| "HEAD".into());
 
     let entries = if treeish == "HEAD" {
-        let scan = status::scan_head(&checkout, &matcher, source == Source::Worktree)?;
+        let scan = git::scan_head(&checkout, &matcher, source == Source::Worktree)?;
         match source {
             Source::Worktree => scan.worktree,
             Source::Committed if !scan.dirty.is_empty() => return Ok(Resolved::Dirty(scan.dirty)),
@@ -80,5 +80,5 @@ pub fn dirty_key(paths: &[Vec<u8>]) -> Result<String> {
             list.join(", ")
         );
     }
-    Ok(crate::hashing::SENTINEL.to_string())
+    Ok(super::SENTINEL.to_string())
 }

@@ -12,6 +12,8 @@ use regex_automata::util::start;
 use regex_automata::{Anchored, Input};
 use regex_syntax::hir::Look;
 
+use crate::git::{PathFilter, Under};
+
 /// One pattern line and where it was read from, for error messages.
 #[derive(Debug, Clone)]
 pub struct Pattern {
@@ -74,7 +76,7 @@ impl Matcher {
     pub fn new(patterns: &[Pattern]) -> Result<Self> {
         let mut combined = String::new();
         for p in patterns {
-            let translated = crate::ere::translate(&p.text)
+            let translated = super::ere::translate(&p.text)
                 .map_err(|e| anyhow::anyhow!("invalid pattern '{}' ({}): {e}", p.text, p.origin))?;
             if !combined.is_empty() {
                 combined.push('|');
@@ -87,7 +89,7 @@ impl Matcher {
                 .iter()
                 .find_map(|p| {
                     let e =
-                        regex::bytes::Regex::new(&crate::ere::translate(&p.text).ok()?).err()?;
+                        regex::bytes::Regex::new(&super::ere::translate(&p.text).ok()?).err()?;
                     Some(anyhow::anyhow!(
                         "invalid pattern '{}' ({}): {}",
                         p.text,
@@ -138,11 +140,6 @@ impl Matcher {
         })
     }
 
-    /// False only when no path starting with `dir_prefix` (a directory path ending in `/`) can match.
-    pub fn may_match_under(&self, dir_prefix: &[u8]) -> bool {
-        self.under(dir_prefix) != Under::None
-    }
-
     /// What the patterns say of every path starting with `dir_prefix` (a directory path ending
     /// in `/`), when that can be told from the prefix alone.
     pub fn under(&self, dir_prefix: &[u8]) -> Under {
@@ -169,19 +166,18 @@ impl Matcher {
     }
 }
 
+impl PathFilter for Matcher {
+    fn is_match(&self, path: &[u8]) -> bool {
+        Matcher::is_match(self, path)
+    }
+
+    fn under(&self, dir_prefix: &[u8]) -> Under {
+        Matcher::under(self, dir_prefix)
+    }
+}
+
 /// How large the compiled patterns may grow.
 const SIZE_LIMIT: usize = 64 << 20;
-
-/// Which paths below a directory match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Under {
-    /// None can.
-    None,
-    /// Every one does: the directory's path alone is a match.
-    All,
-    /// It depends on the rest of the path.
-    Some,
-}
 
 /// The line of a regex error that says what is wrong (the others draw the pattern).
 fn problem(e: &dyn std::fmt::Display) -> String {

@@ -14,10 +14,11 @@ use std::sync::{Condvar, Mutex};
 use anyhow::{anyhow, Context, Result};
 use gix::bstr::ByteSlice;
 
-use crate::git::{os_path, Checkout, Mode};
-use crate::index::Index;
-use crate::patterns::Matcher;
-use crate::status::{is_missing, Disk, Matched, State};
+use super::checkout::Checkout;
+use super::disk::{is_missing, Disk, State};
+use super::entry::{os_path, Mode};
+use super::filter::{Matched, PathFilter};
+use super::index::Index;
 
 /// What the walk saw: the state of each matched entry (by position; `None` when its directory
 /// was not met) and the untracked matching paths, relative to the hashing root.
@@ -30,7 +31,7 @@ pub(crate) struct Found {
 struct Shared<'a> {
     prefix: &'a [u8],
     index: &'a Index,
-    matcher: &'a Matcher,
+    matcher: &'a dyn PathFilter,
     matched: &'a [Matched<'a>],
     disk: &'a Disk<'a>,
     /// Positions in `matched` of the entries directly in each directory (`dir/`, or the root prefix).
@@ -46,7 +47,7 @@ type Job = (Vec<u8>, bool);
 pub(crate) fn walk(
     co: &Checkout,
     index: &Index,
-    matcher: &Matcher,
+    matcher: &dyn PathFilter,
     matched: &[Matched<'_>],
     disk: &Disk<'_>,
 ) -> Result<Found> {
