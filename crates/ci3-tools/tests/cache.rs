@@ -32,7 +32,7 @@ enum Where {
     S3(String),
     /// An S3 endpoint where nothing listens.
     Closed,
-    /// Anonymous reads from `CI3_PUBLIC_URL`, with no credentials anywhere.
+    /// Anonymous reads from `CI3_PUBLIC_CACHE_URL`, with no credentials anywhere.
     Public(String),
 }
 
@@ -103,7 +103,7 @@ impl Env {
                     cmd.env_remove(var);
                 }
                 // No shared credentials file either.
-                cmd.env("CI3_PUBLIC_URL", url)
+                cmd.env("CI3_PUBLIC_CACHE_URL", url)
                     .env("HOME", std::env::temp_dir().join("ci3-tests-no-home"))
                     .env_remove("AWS_PROFILE");
             }
@@ -488,13 +488,21 @@ fn flags_and_test_should_run() {
 
     // The flag body records what passed.
     if let Where::S3(prefix) = &at {
-        let store = ci3::store::S3Store::new(ci3::store::S3Settings {
+        let s3 = ci3::store::S3Settings {
             bucket: s3_var("CI3_S3_BUCKET"),
             prefix: prefix.clone(),
             endpoint: Some(s3_var("CI3_S3_ENDPOINT")),
             region: "us-east-1".into(),
-        })
-        .unwrap();
+            keys: Some(ci3::store::S3Keys {
+                access_key: s3_var("AWS_ACCESS_KEY_ID"),
+                secret_key: s3_var("AWS_SECRET_ACCESS_KEY"),
+                session_token: None,
+            }),
+            profile: None,
+            request_timeout: std::time::Duration::from_secs(30),
+            transfer_timeout: std::time::Duration::from_secs(600),
+        };
+        let store = ci3::store::S3Store::new(s3, std::sync::Arc::new(ci3::report::Silent)).unwrap();
         let mut body = Vec::new();
         use ci3::store::Store;
         assert!(store.get("tests-abc.flag", &mut body).unwrap());
@@ -1208,9 +1216,11 @@ fn public_url_reads_without_credentials() {
 
     let bad = Env::new(Where::Public("ftp://example.invalid".into()), work.path());
     let down = bad.run("cache_download", &[name, "bad"]);
-    assert_eq!(down.code, 1);
+    // A configuration that cannot be right is a usage error of every tool: exit 2.
+    assert_eq!(down.code, 2);
     assert!(
-        down.stderr.contains("CI3_PUBLIC_URL=ftp://example.invalid"),
+        down.stderr
+            .contains("CI3_PUBLIC_CACHE_URL=ftp://example.invalid"),
         "{}",
         down.stderr
     );

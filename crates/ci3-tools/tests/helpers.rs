@@ -740,7 +740,7 @@ const STORE_VARS: &[&str] = &[
     "CI3_S3_BUCKET",
     "CI3_S3_PREFIX",
     "CI3_S3_ENDPOINT",
-    "CI3_PUBLIC_URL",
+    "CI3_PUBLIC_CACHE_URL",
     "S3_BUILD_CACHE_AWS_PARAMS",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -1057,8 +1057,16 @@ impl S3Env {
             prefix: self.prefix(tag),
             endpoint: Some(self.endpoint.clone()),
             region: "us-east-1".into(),
+            keys: Some(ci3::store::S3Keys {
+                access_key: self.access_key.clone(),
+                secret_key: self.secret_key.clone(),
+                session_token: None,
+            }),
+            profile: None,
+            request_timeout: std::time::Duration::from_secs(30),
+            transfer_timeout: std::time::Duration::from_secs(600),
         };
-        ci3::store::S3Store::with_keys(settings, &self.access_key, &self.secret_key).unwrap()
+        ci3::store::S3Store::new(settings, std::sync::Arc::new(ci3::report::Silent)).unwrap()
     }
 }
 

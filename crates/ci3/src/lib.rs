@@ -1,14 +1,19 @@
 //! The ci3 toolbox: skip the projects of a git monorepo whose inputs did not change.
 //!
-//! Each module is one concern; the executables in `ci3-tools` are thin mains over them.
+//! Each module is one concern; the executables in `ci3-tools` are thin mains over them. Settings
+//! come in once (`settings`), errors go out as one type (`error`), and what an operation has to
+//! say while it runs goes to a `report::Reporter`: the library itself never prints.
 
 pub mod archive;
 pub mod cache;
-pub mod cli;
-pub mod env;
+pub mod error;
 pub mod git;
 pub mod hash;
 pub mod helpers;
 pub mod platform;
+pub mod report;
+pub mod settings;
 pub mod store;
 pub mod tasks;
+
+pub use error::{Error, Kind, Result};

@@ -2,15 +2,14 @@
 
 use std::ffi::CStr;
 
+use crate::settings::HashVars;
+
 /// `PLATFORM_TAG` if set, else `<ostype>-<machine>` as bash's `$OSTYPE` and `uname -m` give them.
-pub fn tag() -> String {
-    if let Ok(tag) = std::env::var("PLATFORM_TAG") {
-        return tag;
+pub fn tag(vars: &HashVars) -> String {
+    if let Some(tag) = &vars.platform_tag {
+        return tag.clone();
     }
-    let ostype = std::env::var("OSTYPE")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(ostype);
+    let ostype = vars.ostype.clone().unwrap_or_else(ostype);
     format!("{ostype}-{}", uname().machine)
 }
 

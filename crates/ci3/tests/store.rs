@@ -3,7 +3,12 @@
 
 use std::io::Write;
 
-use ci3::store::{DirStore, Failure, Put, S3Settings, S3Store, Store};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ci3::report::Silent;
+use ci3::store::{DirStore, Put, S3Keys, S3Settings, S3Store, Store};
+use ci3::Kind;
 
 fn s3_settings(prefix: &str) -> S3Settings {
     let endpoint = std::env::var("CI3_S3_ENDPOINT")
@@ -13,11 +18,19 @@ fn s3_settings(prefix: &str) -> S3Settings {
         prefix: format!("{prefix}-{}/", std::process::id()),
         endpoint: Some(endpoint),
         region: "us-east-1".into(),
+        keys: Some(S3Keys {
+            access_key: std::env::var("AWS_ACCESS_KEY_ID").expect("AWS_ACCESS_KEY_ID"),
+            secret_key: std::env::var("AWS_SECRET_ACCESS_KEY").expect("AWS_SECRET_ACCESS_KEY"),
+            session_token: None,
+        }),
+        profile: None,
+        request_timeout: Duration::from_secs(30),
+        transfer_timeout: Duration::from_secs(3600),
     }
 }
 
 fn s3(prefix: &str) -> S3Store {
-    S3Store::new(s3_settings(prefix)).expect("S3 store")
+    S3Store::new(s3_settings(prefix), Arc::new(Silent)).expect("S3 store")
 }
 
 fn get(store: &dyn Store, name: &str) -> Option<Vec<u8>> {
@@ -151,17 +164,14 @@ fn s3_store_keeps_the_contract() {
 
 #[test]
 fn s3_wrong_secret_is_denied_not_a_miss() {
-    let store = S3Store::with_keys(
-        s3_settings("denied"),
-        &std::env::var("AWS_ACCESS_KEY_ID").unwrap(),
-        "wrong-secret",
-    )
-    .unwrap();
+    let mut settings = s3_settings("denied");
+    settings.keys.as_mut().unwrap().secret_key = "wrong-secret".into();
+    let store = S3Store::new(settings, Arc::new(Silent)).unwrap();
     let err = store.exists("x.tar.gz").unwrap_err();
-    assert_eq!(err.failure, Failure::Denied, "{err}");
+    assert_eq!(err.kind(), Kind::Denied, "{err}");
     assert!(err.to_string().contains("403"), "{err}");
     let err = store.put_bytes("x.tar.gz", b"x", true).unwrap_err();
-    assert_eq!(err.failure, Failure::Denied, "{err}");
+    assert_eq!(err.kind(), Kind::Denied, "{err}");
 }
 
 #[test]
@@ -171,14 +181,14 @@ fn s3_unreachable_is_not_a_miss() {
     drop(listener);
     let mut settings = s3_settings("unreachable");
     settings.endpoint = Some(format!("http://127.0.0.1:{port}"));
-    let store = S3Store::new(settings).unwrap();
+    let store = S3Store::new(settings, Arc::new(Silent)).unwrap();
     let started = std::time::Instant::now();
     let err = store.exists("x.tar.gz").unwrap_err();
-    assert_eq!(err.failure, Failure::Unreachable, "{err}");
+    assert_eq!(err.kind(), Kind::Unreachable, "{err}");
     let mut sink = Vec::new();
     assert_eq!(
-        store.get("x.tar.gz", &mut sink).unwrap_err().failure,
-        Failure::Unreachable
+        store.get("x.tar.gz", &mut sink).unwrap_err().kind(),
+        Kind::Unreachable
     );
     assert!(
         started.elapsed() < std::time::Duration::from_secs(10),

@@ -21,8 +21,15 @@ fn repo(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
     (dir, root)
 }
 
+/// The environment the tools would see (templates read `{{ env "NAME" }}` from it).
+fn settings() -> &'static ci3::settings::Settings {
+    static SETTINGS: std::sync::LazyLock<ci3::settings::Settings> =
+        std::sync::LazyLock::new(ci3::settings::Settings::from_env);
+    &SETTINGS
+}
+
 fn ctx(root: &Path) -> Context<'static> {
-    Context::new(root, || Ok("0123abcd".into()))
+    Context::new(root, settings(), || Ok("0123abcd".into()))
 }
 
 /// Loads the app in `dir` (relative to the root) the way a tool would.
@@ -234,7 +241,7 @@ fn the_commit_is_not_asked_for_unless_used() {
         "a/.app.toml",
         "name = \"a\"\n[[Task]]\nname = \"t\"\ncommand = [\"{{ .Root }}/x\"]\n",
     )]);
-    let ctx = Context::new(&root, || anyhow::bail!("not a commit"));
+    let ctx = Context::new(&root, settings(), || anyhow::bail!("not a commit"));
     let app = AppDir {
         name: "a".into(),
         dir: "a".into(),

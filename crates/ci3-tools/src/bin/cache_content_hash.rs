@@ -1,24 +1,56 @@
 //! `cache_content_hash PATTERN_FILE_OR_REGEX...`: the original ci3 content hash of the committed
 //! files matching the patterns, or `disabled-cache` when some of them have uncommitted changes.
 
-use ci3::hash::{self as content, Resolved, Source};
+use std::ffi::OsString;
+
+use ci3::hash::{self, manifest, Resolved, Source};
+use ci3_tools::Tool;
+use clap::Parser;
+
+/// Prints the original ci3 key of the committed files matching the patterns: 16 hex chars, or
+/// "disabled-cache" when a matching file is modified, staged or untracked.
+///
+/// Each argument is a pattern file (its lines are POSIX EREs, matched unanchored against
+/// repo-relative paths), a regex starting with ^, or a directory (covering that directory).
+#[derive(Parser)]
+#[command(name = "cache_content_hash", version, after_help = HELP)]
+struct Args {
+    /// Pattern files, ^regexes or directories.
+    #[arg(required = true, allow_hyphen_values = true)]
+    patterns: Vec<OsString>,
+}
+
+const HELP: &str = "\
+Environment:
+  CI=1                 uncommitted changes to matching files are an error
+  AZTEC_CACHE_COMMIT   the tree-ish to hash instead of HEAD
+  REPO_PATH            hash inside this checkout (relative to the cwd)
+  PLATFORM_TAG         replaces the platform tag (default: $OSTYPE-$(uname -m))
+  XDG_CACHE_HOME       where index tables and input manifests are kept
+
+Exit status:
+  0  a key (or disabled-cache for uncommitted changes) on stdout
+  1  usage error, a missing pattern file or directory, no file matched, or CI=1 with changes";
 
 fn main() {
-    ci3::cli::run("cache_content_hash", || {
-        let args: Vec<_> = std::env::args_os().skip(1).collect();
-        if args.is_empty() {
-            anyhow::bail!("Error: No arguments provided.");
-        }
-        let key = match content::resolve(&args, Source::Committed)? {
+    let args: Args = ci3_tools::parse(1);
+    let tool = Tool::new("cache_content_hash");
+    ci3_tools::run(tool.name, || {
+        let settings = &tool.settings;
+        let resolved = hash::resolve(settings, &args.patterns, Source::Committed)
+            .map_err(ci3_tools::from_anyhow)?;
+        let key = match resolved {
             Resolved::Entries(entries, patterns) => {
-                let platform = ci3::platform::tag();
-                let key = ci3::hash::ci3(&entries, &platform);
-                ci3::hash::manifest::remember(&key, || {
-                    ci3::hash::manifest::Manifest::new(&key, &platform, &patterns, &entries)
+                let platform = ci3::platform::tag(&settings.hashing);
+                let key = hash::ci3(&entries, &platform);
+                manifest::remember(&manifest::local_dir(settings), &key, || {
+                    manifest::Manifest::new(&key, &platform, &patterns, &entries)
                 });
                 key
             }
-            Resolved::Dirty(paths) => content::dirty_key(&paths)?,
+            Resolved::Dirty(paths) => {
+                hash::dirty_key(settings, &paths).map_err(ci3_tools::from_anyhow)?
+            }
         };
         println!("{key}");
         Ok(0)

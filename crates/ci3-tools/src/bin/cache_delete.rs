@@ -1,15 +1,36 @@
 //! `cache_delete NAME`: delete artifact NAME from the store; exit 1 when it was not there.
 
+use ci3_tools::{Tool, STORE_ENV};
+use clap::Parser;
+
+/// Deletes artifact NAME from the store. Nothing on stdout.
+#[derive(Parser)]
+#[command(name = "cache_delete", version, after_help = help())]
+struct Args {
+    /// The artifact name.
+    name: String,
+}
+
+fn help() -> String {
+    format!(
+        "Environment:\n{STORE_ENV}\n\n\
+         Exit status:\n  0  deleted\n  1  it was not there, usage error, or the store failed\n  \
+         2  a store configuration that cannot be right"
+    )
+}
+
 fn main() {
-    let args = ci3::cli::args_or_usage("cache_delete", 1, "NAME");
-    ci3::cli::run("cache_delete", || {
-        let name = &args[0];
-        let selected = ci3::store::from_env()?;
-        if selected.store.delete(name)? {
-            eprintln!("Deleted {name} from {}.", selected.store.describe());
+    let args: Args = ci3_tools::parse(1);
+    let tool = Tool::new("cache_delete");
+    let selected = tool.store();
+    ci3_tools::run(tool.name, || {
+        let name = &args.name;
+        let store = selected.store.as_ref();
+        if store.delete(name)? {
+            tool.say(&format!("Deleted {name} from {}.", store.describe()));
             Ok(0)
         } else {
-            eprintln!("{name} is not in {}.", selected.store.describe());
+            tool.say(&format!("{name} is not in {}.", store.describe()));
             Ok(1)
         }
     })

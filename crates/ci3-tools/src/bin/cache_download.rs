@@ -1,13 +1,68 @@
 //! `cache_download NAME [OUT_DIR]`: extract artifact NAME into OUT_DIR (default `.`); exit 1 on a miss.
 
-use std::path::Path;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use ci3::cache::{self, Downloaded};
+use ci3_tools::{Tool, STORE_ENV};
+use clap::Parser;
+
+/// Extracts artifact NAME into OUT_DIR (created if missing), from CACHE_LOCAL_DIR when it has a
+/// copy, else from the store. The archive's digest is checked and the tree staged before
+/// anything is put in place; entries that would escape OUT_DIR are refused. Nothing on stdout.
+#[derive(Parser)]
+#[command(name = "cache_download", version, after_help = help())]
+struct Args {
+    /// The artifact name (the cache key).
+    name: String,
+    /// Where to extract (default: the current directory).
+    #[arg(default_value = ".")]
+    out_dir: PathBuf,
+}
+
+fn help() -> String {
+    format!(
+        "Environment:\n  NO_CACHE=1                   always a miss\n  CACHE_LOCAL_DIR              local tarball cache\n{STORE_ENV}\n\n\
+         Exit status:\n  0  extracted\n  1  usage error, miss, \"disabled-cache\" name, NO_CACHE=1, or any failure (named on stderr)\n  \
+         2  a store configuration that cannot be right"
+    )
+}
 
 fn main() {
-    let args = ci3::cli::args_or_usage("cache_download", 1, "NAME [OUT_DIR]");
-    ci3::cli::run("cache_download", || {
-        let out_dir = args
-            .get(1)
-            .map_or(Path::new("."), |d| Path::new(d.as_str()));
-        ci3::cache::download(&args[0], out_dir)
-    })
+    let args: Args = ci3_tools::parse(1);
+    let tool = Tool::new("cache_download");
+    let selected = tool.store();
+    let name = &args.name;
+    let ctx = cache::Context {
+        settings: &tool.settings,
+        selected: &selected,
+        reporter: tool.reporter.as_ref(),
+    };
+    let start = Instant::now();
+    let code = match cache::download(&ctx, name, &args.out_dir) {
+        Ok(Downloaded::Hit(_)) => {
+            tool.say(&format!(
+                "Cache download and extraction of {name} complete in {}s.",
+                start.elapsed().as_secs()
+            ));
+            0
+        }
+        Ok(Downloaded::Skipped(_)) => 1,
+        Ok(Downloaded::Miss) => {
+            tool.say(&format!(
+                "Cache download of {name} failed. Not in {}.",
+                selected.store.describe()
+            ));
+            1
+        }
+        Err(err) if err.kind() == ci3::Kind::Usage => {
+            tool.say(&format!("cache_download: {err}"));
+            1
+        }
+        Err(err) => {
+            tool.say(&format!("Cache download of {name} failed. {err}"));
+            1
+        }
+    };
+    std::process::exit(code)
 }

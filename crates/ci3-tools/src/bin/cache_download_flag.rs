@@ -1,6 +1,44 @@
 //! `cache_download_flag NAME...`: exit 0 when every flag NAME is recorded, else 1.
 
+use ci3::cache;
+use ci3_tools::{Tool, STORE_ENV};
+use clap::Parser;
+
+/// Checks that every success flag NAME (the objects NAME.flag) is in the store, so a deploy step
+/// can require all projects' flags of a commit at once. Nothing on stdout.
+#[derive(Parser)]
+#[command(name = "cache_download_flag", version, after_help = help())]
+struct Args {
+    /// Flag names.
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+fn help() -> String {
+    format!(
+        "Environment:\n  NO_CACHE=1                   every flag is absent\n{STORE_ENV}\n\n\
+         Exit status:\n  0  every flag exists\n  1  one is missing, usage error, or the store cannot be asked\n  \
+         2  a store configuration that cannot be right"
+    )
+}
+
 fn main() {
-    let args = ci3::cli::args_or_usage("cache_download_flag", 1, "NAME...");
-    ci3::cli::run("cache_download_flag", || ci3::cache::download_flags(&args))
+    let args: Args = ci3_tools::parse(1);
+    let tool = Tool::new("cache_download_flag");
+    let selected = tool.store();
+    ci3_tools::run(tool.name, || {
+        let ctx = cache::Context {
+            settings: &tool.settings,
+            selected: &selected,
+            reporter: tool.reporter.as_ref(),
+        };
+        match cache::download_flags(&ctx, &args.names) {
+            Ok(all) => Ok(if all { 0 } else { 1 }),
+            Err(err) if err.kind() == ci3::Kind::Usage => Err(err),
+            Err(err) => {
+                tool.say(&format!("Cannot check test flags: {err}"));
+                Ok(1)
+            }
+        }
+    })
 }

@@ -1,13 +1,14 @@
 //! `cache_log NAME [KEY]`: keep stdin as the log object `.ci3/logs/KEY.log` in the store.
 
+use ci3::cache::{self, log};
+use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 
 /// Reads stdin to its end and stores it as the log `.ci3/logs/KEY.log` in the configured store
 /// (always for a directory store; for S3 only with CI=1 or S3_FORCE_UPLOAD set). Says where it
-/// went on stderr. DUP=1 also copies stdin to stdout as it arrives. Exit 0 even when the store
-/// fails: a build never fails because logging is unavailable.
+/// went on stderr. DUP=1 also copies stdin to stdout as it arrives.
 #[derive(Parser)]
-#[command(name = "cache_log", version)]
+#[command(name = "cache_log", version, after_help = help())]
 struct Args {
     /// What the log is, for the message (free text, e.g. "Build noir").
     name: String,
@@ -15,9 +16,34 @@ struct Args {
     key: Option<String>,
 }
 
+fn help() -> String {
+    format!(
+        "Environment:\n  DUP=1                        copy stdin to stdout\n  \
+         CI=1, S3_FORCE_UPLOAD        allow storing in S3\n{STORE_ENV}\n\n\
+         Exit status:\n  0  read to its end (stored or not: a build never fails because logging is unavailable)\n  \
+         1  usage error (a bad KEY)\n  2  a store configuration that cannot be right"
+    )
+}
+
 fn main() {
-    let args = Args::parse();
-    ci3::cli::run("cache_log", || {
-        ci3::helpers::cache_log::run(&args.name, args.key.as_deref())
+    let args: Args = ci3_tools::parse(1);
+    let tool = Tool::new("cache_log");
+    let selected = tool.store();
+    ci3_tools::run(tool.name, || {
+        let ctx = cache::Context {
+            settings: &tool.settings,
+            selected: &selected,
+            reporter: tool.reporter.as_ref(),
+        };
+        let stdout = std::io::stdout();
+        let mut dup = tool.settings.helpers.dup.then(|| stdout.lock());
+        log::store_log(
+            &ctx,
+            &args.name,
+            args.key.as_deref(),
+            &mut std::io::stdin().lock(),
+            dup.as_mut().map(|o| o as &mut dyn std::io::Write),
+        )?;
+        Ok(0)
     })
 }

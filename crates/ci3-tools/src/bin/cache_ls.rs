@@ -3,29 +3,58 @@
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 
-use ci3::archive::{self, Compression, EntryKind};
+use ci3::archive::EntryKind;
+use ci3::cache;
+use ci3_tools::{Tool, STORE_ENV};
+use clap::Parser;
+
+/// Lists the entries of artifact NAME (gzip and zstd alike), one path per line on stdout;
+/// directories end in "/". Reads CACHE_LOCAL_DIR's copy when there is one.
+#[derive(Parser)]
+#[command(name = "cache_ls", version, after_help = help())]
+struct Args {
+    /// The artifact name.
+    name: String,
+}
+
+fn help() -> String {
+    format!(
+        "Environment:\n  CACHE_LOCAL_DIR              local tarball cache\n{STORE_ENV}\n\n\
+         Exit status:\n  0  listed\n  1  not in the cache, usage error, or any failure\n  \
+         2  a store configuration that cannot be right"
+    )
+}
 
 fn main() {
-    let args = ci3::cli::args_or_usage("cache_ls", 1, "NAME");
-    ci3::cli::run("cache_ls", || {
-        let name = &args[0];
-        let Some(file) = ci3::cache::fetch(name)? else {
-            eprintln!("cache_ls: {name} is not in the cache.");
+    let args: Args = ci3_tools::parse(1);
+    let tool = Tool::new("cache_ls");
+    let selected = tool.store();
+    ci3_tools::run(tool.name, || {
+        let name = &args.name;
+        let ctx = cache::Context {
+            settings: &tool.settings,
+            selected: &selected,
+            reporter: tool.reporter.as_ref(),
+        };
+        let Some(entries) = cache::list(&ctx, name)? else {
+            tool.say(&format!("cache_ls: {name} is not in the cache."));
             return Ok(1);
         };
-        let entries = archive::list(
-            std::io::BufReader::new(file.reopen()?),
-            Compression::for_name(name),
-        )?;
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        for e in entries {
-            out.write_all(e.path.as_os_str().as_bytes())?;
-            if e.kind == EntryKind::Dir && !e.path.as_os_str().as_bytes().ends_with(b"/") {
-                out.write_all(b"/")?;
+        let write = || -> std::io::Result<()> {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for e in entries {
+                let path = e.path.as_os_str().as_bytes();
+                out.write_all(path)?;
+                if e.kind == EntryKind::Dir && !path.ends_with(b"/") {
+                    out.write_all(b"/")?;
+                }
+                out.write_all(b"\n")?;
             }
-            out.write_all(b"\n")?;
-        }
-        out.flush()?;
+            out.flush()
+        };
+        write().map_err(|e| {
+            ci3::Error::new(ci3::Kind::Io, format!("cannot write the listing: {e}"))
+        })?;
         Ok(0)
     })
 }

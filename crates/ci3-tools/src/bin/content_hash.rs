@@ -3,14 +3,14 @@
 
 use std::ffi::OsString;
 
-use ci3::hash::{self as content, Resolved, Source};
-use ci3::hash::manifest::{self, Manifest};
+use ci3::hash::{self, manifest, Resolved, Source};
+use ci3_tools::{from_anyhow, Tool, STORE_ENV};
 use clap::Parser;
 use serde_json::json;
 
 /// Prints a cache key covering path, mode and content of every file matching the patterns.
 #[derive(Parser)]
-#[command(name = "content_hash", version)]
+#[command(name = "content_hash", version, after_help = help())]
 struct Args {
     /// Hash the files as they are on disk (dirty, staged and untracked-not-ignored included).
     #[arg(long)]
@@ -22,36 +22,52 @@ struct Args {
     /// `M path` (content), `T path (mode)`, `+ path` (added), `- path` (removed).
     #[arg(long, value_name = "NAME")]
     explain: Option<String>,
-    /// Pattern files or POSIX extended regexes, matched against repo-relative paths.
+    /// Pattern files, ^regexes or directories, as for cache_content_hash.
     #[arg(required = true, allow_hyphen_values = true)]
     patterns: Vec<OsString>,
 }
 
+fn help() -> String {
+    format!(
+        "Environment:\n  CI=1, AZTEC_CACHE_COMMIT, REPO_PATH, PLATFORM_TAG   as for cache_content_hash\n\
+         With --explain, the store that holds the manifests:\n{STORE_ENV}\n\n\
+         Exit status:\n  0  a key (or the explanation) on stdout\n  1  usage error, nothing matched, or any failure\n  \
+         2  a store configuration that cannot be right (--explain)"
+    )
+}
+
 fn main() {
-    let args = Args::parse();
-    ci3::cli::run("content_hash", || {
-        if let Some(name) = &args.explain {
-            return explain(name, &args.patterns);
-        }
+    let args: Args = ci3_tools::parse(2);
+    let tool = Tool::new("content_hash");
+    if let Some(name) = &args.explain {
+        let selected = tool.store();
+        ci3_tools::run(tool.name, || {
+            explain(&tool, selected.store.as_ref(), name, &args.patterns)
+        });
+    }
+    ci3_tools::run(tool.name, || {
+        let settings = &tool.settings;
         let source = if args.worktree {
             Source::Worktree
         } else {
             Source::Committed
         };
-        let platform = ci3::platform::tag();
-        match content::resolve(&args.patterns, source)? {
+        let platform = ci3::platform::tag(&settings.hashing);
+        match hash::resolve(settings, &args.patterns, source).map_err(from_anyhow)? {
             Resolved::Entries(entries, patterns) => {
-                let key = ci3::hash::strong(&entries, &platform);
-                let manifest = Manifest::new(&key, &platform, &patterns, &entries);
+                let key = hash::strong(&entries, &platform);
+                let manifest = manifest::Manifest::new(&key, &platform, &patterns, &entries);
                 if args.json {
-                    println!("{}", serde_json::to_string(&manifest)?);
+                    let text = serde_json::to_string(&manifest)
+                        .map_err(|e| ci3::Error::new(ci3::Kind::Io, e.to_string()))?;
+                    println!("{text}");
                 } else {
                     println!("{key}");
                 }
-                manifest::remember(&key, || manifest.clone());
+                manifest::remember(&manifest::local_dir(settings), &key, || manifest.clone());
             }
             Resolved::Dirty(paths) => {
-                let key = content::dirty_key(&paths)?;
+                let key = hash::dirty_key(settings, &paths).map_err(from_anyhow)?;
                 if args.json {
                     let dirty: Vec<_> = paths.iter().map(|p| String::from_utf8_lossy(p)).collect();
                     println!(
@@ -67,18 +83,32 @@ fn main() {
     })
 }
 
-fn explain(name: &str, patterns: &[OsString]) -> anyhow::Result<i32> {
-    let now = manifest::on_disk(ci3::hash::patterns::load(patterns)?)?;
-    let store = ci3::store::from_env()?.store;
-    let Some(then) = manifest::find(name, store.as_ref())? else {
-        anyhow::bail!(
-            "no input manifest stored for {name} in {}",
-            store.describe()
-        );
+fn explain(
+    tool: &Tool,
+    store: &dyn ci3::store::Store,
+    name: &str,
+    patterns: &[OsString],
+) -> Result<i32, ci3::Error> {
+    let settings = &tool.settings;
+    let now = manifest::on_disk(
+        settings,
+        hash::patterns::load(patterns).map_err(from_anyhow)?,
+    )
+    .map_err(from_anyhow)?;
+    let Some(then) =
+        manifest::find(name, store, &manifest::local_dir(settings)).map_err(from_anyhow)?
+    else {
+        return Err(ci3::Error::new(
+            ci3::Kind::Miss,
+            format!(
+                "no input manifest stored for {name} in {}",
+                store.describe()
+            ),
+        ));
     };
     let changes = manifest::diff(&then.entries, &now);
     if changes.is_empty() {
-        eprintln!("The inputs on disk are those of {name}.");
+        tool.say(&format!("The inputs on disk are those of {name}."));
     }
     print!("{}", manifest::render(&changes));
     Ok(0)

@@ -1,17 +1,12 @@
-//! `denoise CMD`: run `bash -c CMD`; with DENOISE=1, dots instead of its output unless it fails.
-
-use clap::Parser;
-
-/// Runs `bash -c CMD`. With DENOISE=1 prints a dot per output line, and the output only if it fails.
-#[derive(Parser)]
-#[command(name = "denoise", version)]
-struct Args {
-    /// The shell command, as one argument.
-    #[arg(allow_hyphen_values = true)]
-    command: String,
-}
+//! `denoise CMD...`: run `bash -c CMD`; with DENOISE=1, dots instead of its output unless it fails.
+//!
+//! Every argument is data, as in the original: `denoise --help` runs a command called `--help`.
+//! Several arguments are joined with spaces into one command (older scripts pass them unquoted).
 
 fn main() {
-    let args = Args::parse();
-    ci3::cli::run("denoise", || ci3::helpers::denoise::run(&args.command))
+    let tool = ci3_tools::Tool::new("denoise");
+    let command = ci3_tools::command_words("denoise");
+    ci3_tools::run(tool.name, || {
+        ci3::helpers::denoise::run(&tool.settings, &command).map_err(ci3_tools::from_anyhow)
+    })
 }

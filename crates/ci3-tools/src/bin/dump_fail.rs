@@ -1,17 +1,11 @@
-//! `dump_fail CMD`: run `bash -c CMD` quietly; its output goes to stderr only if it fails.
-
-use clap::Parser;
-
-/// Runs `bash -c CMD`: on success prints its stdout; on failure prints both streams on stderr.
-#[derive(Parser)]
-#[command(name = "dump_fail", version)]
-struct Args {
-    /// The shell command, as one argument.
-    #[arg(allow_hyphen_values = true)]
-    command: String,
-}
+//! `dump_fail CMD...`: run `bash -c CMD` quietly; its output goes to stderr only if it fails.
+//!
+//! Every argument is data, as in the original: `dump_fail --help` runs a command called `--help`.
+//! Several arguments are joined with spaces into one command (older scripts pass them unquoted).
 
 fn main() {
-    let args = Args::parse();
-    ci3::cli::run("dump_fail", || ci3::helpers::dump_fail::run(&args.command))
+    let command = ci3_tools::command_words("dump_fail");
+    ci3_tools::run("dump_fail", || {
+        ci3::helpers::dump_fail::run(&command).map_err(ci3_tools::from_anyhow)
+    })
 }

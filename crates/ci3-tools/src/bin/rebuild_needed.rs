@@ -1,10 +1,15 @@
 //! `rebuild_needed NAME`: exit 0 when artifact NAME must be rebuilt, 1 when the cache has it.
 
+use ci3::cache::policy::{self, ReadSkip};
+use ci3::hash::manifest;
+use ci3::store::{Layered, LocalCache, Source};
+use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 
 /// Tells whether artifact NAME must be rebuilt: exit 0 = rebuild, 1 = cached. Says why on stderr.
+/// A store that cannot be asked means "rebuild", never "cached".
 #[derive(Parser)]
-#[command(name = "rebuild_needed", version)]
+#[command(name = "rebuild_needed", version, after_help = help())]
 struct Args {
     /// The artifact name (the cache key), e.g. from cache_content_hash.
     name: String,
@@ -14,55 +19,81 @@ struct Args {
     explain: bool,
 }
 
+fn help() -> String {
+    format!(
+        "Environment:\n  NO_CACHE=1                   always rebuild\n  CACHE_LOCAL_DIR              local tarball cache\n{STORE_ENV}\n\n\
+         Exit status:\n  0  rebuild needed\n  1  cached (in the local cache or the store), or usage error\n  \
+         2  a store configuration that cannot be right"
+    )
+}
+
 const REBUILD: i32 = 0;
 const CACHED: i32 = 1;
 
 fn main() {
-    let args = Args::parse();
-    ci3::cli::run("rebuild_needed", || {
+    let args: Args = ci3_tools::parse(1);
+    let tool = Tool::new("rebuild_needed");
+    let selected = tool.store();
+    ci3_tools::run(tool.name, || {
         let name = &args.name;
-        if name.contains(ci3::hash::SENTINEL) {
-            eprintln!("Rebuild needed for {name}: uncommitted changes disable the cache.");
-            return Ok(REBUILD);
-        }
-        if ci3::env::flag("NO_CACHE") {
-            eprintln!("Rebuild needed for {name}: NO_CACHE=1.");
-            return Ok(REBUILD);
-        }
-        if let Some(dir) = ci3::env::non_empty("CACHE_LOCAL_DIR") {
-            if std::path::Path::new(&dir).join(name).is_file() {
-                eprintln!("No rebuild needed for {name}: found in local cache {dir}.");
-                return Ok(CACHED);
-            }
-        }
-        let store = match ci3::store::from_env() {
-            Ok(selected) => selected.store,
-            Err(err) => {
-                // Never report "cached" when the cache could not even be asked.
-                eprintln!("Rebuild needed for {name}: {}", ci3::cli::one_line(&err));
+        match policy::read_skip(&tool.settings, name) {
+            Some(ReadSkip::Sentinel) => {
+                tool.say(&format!(
+                    "Rebuild needed for {name}: uncommitted changes disable the cache."
+                ));
                 return Ok(REBUILD);
             }
+            Some(ReadSkip::NoCache) => {
+                tool.say(&format!("Rebuild needed for {name}: NO_CACHE=1."));
+                return Ok(REBUILD);
+            }
+            None => {}
+        }
+        let store = selected.store.as_ref();
+        let layered = Layered {
+            local: tool
+                .settings
+                .local_cache
+                .as_deref()
+                .map(LocalCache::existing),
+            store: Some(store),
+            reporter: tool.reporter.as_ref(),
         };
-        match store.exists(name) {
-            Ok(true) => {
-                eprintln!(
-                    "No rebuild needed for {name}: found in {}.",
-                    store.describe()
-                );
+        match layered.exists(name) {
+            Ok(Some(Source::Local)) => {
+                let dir = layered
+                    .local
+                    .as_ref()
+                    .map(|l| l.dir().display().to_string());
+                tool.say(&format!(
+                    "No rebuild needed for {name}: found in local cache {}.",
+                    dir.unwrap_or_default()
+                ));
                 Ok(CACHED)
             }
-            Ok(false) => {
-                eprintln!("Rebuild needed for {name}: not in {}.", store.describe());
+            Ok(Some(Source::Store)) => {
+                tool.say(&format!(
+                    "No rebuild needed for {name}: found in {}.",
+                    store.describe()
+                ));
+                Ok(CACHED)
+            }
+            Ok(None) => {
+                tool.say(&format!(
+                    "Rebuild needed for {name}: not in {}.",
+                    store.describe()
+                ));
                 if args.explain {
-                    explain(name, store.as_ref());
+                    explain(&tool, name, store);
                 }
                 Ok(REBUILD)
             }
+            Err(err) if err.kind() == ci3::Kind::Usage => Err(err),
             Err(err) => {
-                eprintln!(
+                tool.say(&format!(
                     "Rebuild needed for {name}: cannot check {}: {err}",
                     store.describe()
-                );
+                ));
                 Ok(REBUILD)
             }
         }
@@ -70,31 +101,34 @@ fn main() {
 }
 
 /// Says on stderr what changed since the nearest stored manifest; never changes the verdict.
-fn explain(name: &str, store: &dyn ci3::store::Store) {
-    let nearest = match ci3::hash::manifest::nearest(name, store) {
+fn explain(tool: &Tool, name: &str, store: &dyn ci3::store::Store) {
+    let (artifact, manifest) = match manifest::nearest(name, store) {
         Ok(Some(found)) => found,
         Ok(None) => {
-            return eprintln!(
-                "No earlier build of this project with an input manifest to compare with."
-            )
+            return tool
+                .say("No earlier build of this project with an input manifest to compare with.")
         }
         Err(err) => {
-            return eprintln!(
+            return tool.say(&format!(
                 "Cannot look for an earlier build: {}",
-                ci3::cli::one_line(&err)
-            )
+                ci3::error::one_line(&err)
+            ))
         }
     };
-    let (artifact, manifest) = nearest;
-    match ci3::hash::manifest::current(&manifest.patterns) {
+    match manifest::current(&tool.settings, &manifest.patterns) {
         Ok(now) => {
-            let changes = ci3::hash::manifest::diff(&manifest.entries, &now);
-            eprintln!("Changed inputs since {artifact}: {}", changes.len());
-            eprint!("{}", ci3::hash::manifest::render(&changes));
+            let changes = manifest::diff(&manifest.entries, &now);
+            tool.say(&format!(
+                "Changed inputs since {artifact}: {}",
+                changes.len()
+            ));
+            for line in manifest::render(&changes).lines() {
+                tool.say(line);
+            }
         }
-        Err(err) => eprintln!(
+        Err(err) => tool.say(&format!(
             "Cannot compare with {artifact}: {}",
-            ci3::cli::one_line(&err)
-        ),
+            ci3::error::one_line(&err)
+        )),
     }
 }

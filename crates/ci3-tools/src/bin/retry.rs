@@ -1,17 +1,12 @@
-//! `retry CMD`: run `bash -c CMD` up to 3 times, `RETRY_SLEEP` seconds apart (default 5).
-
-use clap::Parser;
-
-/// Runs `bash -c CMD` up to 3 times, RETRY_SLEEP seconds apart (default 5); exit 1 if all fail.
-#[derive(Parser)]
-#[command(name = "retry", version)]
-struct Args {
-    /// The shell command, as one argument.
-    #[arg(allow_hyphen_values = true)]
-    command: String,
-}
+//! `retry CMD...`: run `bash -c CMD` up to 3 times, `RETRY_SLEEP` seconds apart (default 5).
+//!
+//! Every argument is data, as in the original: `retry --help` runs a command called `--help`.
+//! Several arguments are joined with spaces into one command (older scripts pass them unquoted).
 
 fn main() {
-    let args = Args::parse();
-    ci3::cli::run("retry", || ci3::helpers::retry::run(&args.command))
+    let tool = ci3_tools::Tool::new("retry");
+    let command = ci3_tools::command_words("retry");
+    ci3_tools::run(tool.name, || {
+        ci3::helpers::retry::run(&tool.settings, &command).map_err(ci3_tools::from_anyhow)
+    })
 }

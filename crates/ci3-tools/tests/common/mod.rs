@@ -17,7 +17,7 @@ const ISOLATED_VARS: &[&str] = &[
     "CACHE_LOCAL_DIR",
     "S3_FORCE_UPLOAD",
     "CI3_STORE",
-    "CI3_PUBLIC_URL",
+    "CI3_PUBLIC_CACHE_URL",
     // test_source (through ci3/source) exports these: `root` would be kept by a nested
     // `source ci3/source`, and the S3 ones would select S3 over the default store.
     "root",

@@ -1,98 +1,109 @@
-//! Success flags: `NAME.flag` objects recording that a test or deploy passed (section 9).
+//! Success flags: `NAME.flag` objects recording that a test or deploy passed.
 
-use anyhow::Result;
+use super::policy;
+use super::Context;
+use crate::error::{Error, Result};
+use crate::store::names;
 
-use super::is_disabled;
-use crate::env::{ci, flag, non_empty};
-use crate::store;
-
-/// The object name of flag NAME (compat key layout).
-fn object(name: &str) -> String {
-    format!("{name}.flag")
+/// What `upload_flag` did.
+#[derive(Debug)]
+pub enum FlagUpload {
+    /// Not recorded: the name carries the sentinel.
+    Sentinel,
+    /// Not recorded: flags are only written in CI.
+    NotInCi,
+    Recorded,
+    /// The store refused or could not be reached; the build goes on.
+    Failed(Error),
 }
 
-/// `cache_upload_flag NAME`: records success in CI; never fails the build.
-pub fn upload_flag(name: &str) -> Result<i32> {
-    if is_disabled(name) {
-        eprintln!("Not uploading test flag {name} due to uncommitted changes/files.");
-        return Ok(0);
+/// `cache_upload_flag NAME`: records success in CI, with what passed (run URL, host, time,
+/// commit) as the body.
+pub fn upload_flag(ctx: &Context<'_>, name: &str, commit: Option<&str>) -> Result<FlagUpload> {
+    if policy::is_disabled(name) {
+        return Ok(FlagUpload::Sentinel);
     }
-    if !ci() {
-        eprintln!("Not uploading test flag {name} because CI=0.");
-        return Ok(0);
+    let object = names::flag(name)?;
+    if !ctx.settings.ci {
+        return Ok(FlagUpload::NotInCi);
     }
     let body = format!(
         "run: {}\nhost: {}\ntime: {}\ncommit: {}\n",
-        non_empty("GITHUB_RUN_URL").unwrap_or_else(|| "(none)".into()),
-        hostname(),
+        ctx.settings.run_url.as_deref().unwrap_or("(none)"),
+        hostname(ctx),
         unix_time(),
-        head_commit().unwrap_or_else(|| "(unknown)".into()),
+        commit.unwrap_or("(unknown)"),
     );
-    match store::from_env().and_then(|s| {
-        s.store
-            .put_bytes(&object(name), body.as_bytes(), false)
-            .map_err(Into::into)
-    }) {
-        Ok(_) => eprintln!("Uploaded test flag {name}."),
-        Err(err) => eprintln!(
-            "Could not upload test flag {name}: {}",
-            crate::cli::one_line(&err)
-        ),
-    }
-    Ok(0)
+    Ok(
+        match ctx
+            .selected
+            .store
+            .put_bytes(&object, body.as_bytes(), false)
+        {
+            Ok(_) => FlagUpload::Recorded,
+            Err(err) => FlagUpload::Failed(err),
+        },
+    )
 }
 
-/// `cache_download_flag NAME...`: 0 when every flag exists (so a deploy step can require all
-/// projects' flags at once), 1 otherwise.
-pub fn download_flags(names: &[String]) -> Result<i32> {
+/// `cache_download_flag NAME...`: whether every flag exists (so a deploy step can require all
+/// projects' flags at once). A store that cannot be asked is an error, never a yes.
+pub fn download_flags(ctx: &Context<'_>, names: &[String]) -> Result<bool> {
+    if names
+        .iter()
+        .any(|name| policy::read_skip(ctx.settings, name).is_some())
+    {
+        return Ok(false);
+    }
     for name in names {
-        if is_disabled(name) || flag("NO_CACHE") {
-            return Ok(1);
+        if !ctx.selected.store.exists(&names::flag(name)?)? {
+            return Ok(false);
         }
     }
-    let selected = store::from_env()?;
-    for name in names {
-        match selected.store.exists(&object(name)) {
-            Ok(true) => {}
-            Ok(false) => return Ok(1),
-            Err(err) => {
-                eprintln!("Cannot check test flag {name}: {err}");
-                return Ok(1);
-            }
+    Ok(true)
+}
+
+/// Whether a test runs here and now, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShouldRun {
+    /// `TEST=0`.
+    TestOff,
+    /// Neither `TEST=1` nor `CI=1`.
+    NotInCi,
+    /// Its flag exists: it already passed.
+    AlreadyPassed,
+    Run,
+}
+
+/// `test_should_run NAME`.
+pub fn test_should_run(ctx: &Context<'_>, name: &str) -> Result<ShouldRun> {
+    match ctx.settings.test.as_deref() {
+        Some("0") => return Ok(ShouldRun::TestOff),
+        Some("1") => {}
+        _ if ctx.settings.ci => {}
+        _ => return Ok(ShouldRun::NotInCi),
+    }
+    Ok(match download_flags(ctx, &[name.to_string()]) {
+        Ok(true) => ShouldRun::AlreadyPassed,
+        Ok(false) => ShouldRun::Run,
+        Err(err) => {
+            ctx.reporter
+                .note(&format!("Cannot check test flag {name}: {err}"));
+            ShouldRun::Run
         }
-    }
-    Ok(0)
+    })
 }
 
-/// `test_should_run NAME`: 0 when the test must run here and now.
-pub fn test_should_run(name: &str) -> Result<i32> {
-    match std::env::var("TEST").as_deref() {
-        Ok("0") => return Ok(1),
-        Ok("1") => {}
-        _ if ci() => {}
-        _ => return Ok(1),
-    }
-    if download_flags(&[name.to_string()])? == 0 {
-        eprintln!("Not running {name}: it already passed (flag found).");
-        return Ok(1);
-    }
-    Ok(0)
-}
-
-fn hostname() -> String {
+fn hostname(ctx: &Context<'_>) -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_else(|_| "(unknown)".into())
+        .ok()
+        .or_else(|| ctx.settings.hostname.clone())
+        .unwrap_or_else(|| "(unknown)".into())
 }
 
 fn unix_time() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-fn head_commit() -> Option<String> {
-    let repo = gix::discover(".").ok()?;
-    Some(repo.head_id().ok()?.to_string())
 }

@@ -1,30 +1,41 @@
-//! The cache flows the compat tools run: upload, download, flags. Their decision orders and
-//! stderr phrases are the contract of ci3-tools.md sections 6, 7 and 9; scripts rely on them.
+//! The cache flows the compat tools run over a store: upload, download, flags and logs.
+//!
+//! Each returns a typed outcome (what happened, or why it was skipped) and hands the phrases
+//! scripts rely on to a `Reporter` as it goes; the executables print and pick exit codes.
+//! What is decided before any store is touched lives in `policy`.
 
 mod download;
 mod flags;
+pub mod log;
+pub mod policy;
 mod upload;
 
-use std::path::PathBuf;
-use std::time::Instant;
+pub use download::{download, list, Downloaded};
+pub use flags::{download_flags, test_should_run, upload_flag, FlagUpload, ShouldRun};
+pub use upload::{upload, Uploaded};
 
-pub use download::{download, fetch};
-pub use flags::{download_flags, test_should_run, upload_flag};
-pub use upload::upload;
+use crate::report::Reporter;
+use crate::settings::Settings;
+use crate::store::{LocalCache, Selected};
 
-use crate::env::non_empty;
-use crate::hash::SENTINEL;
-
-pub(crate) fn is_disabled(name: &str) -> bool {
-    name.contains(SENTINEL)
+/// What every flow works with: the settings, the store they select, and who hears the notes.
+pub struct Context<'a> {
+    pub settings: &'a Settings,
+    pub selected: &'a Selected,
+    pub reporter: &'a dyn Reporter,
 }
 
-/// `CACHE_LOCAL_DIR`, when set.
-pub(crate) fn local_dir() -> Option<PathBuf> {
-    non_empty("CACHE_LOCAL_DIR").map(PathBuf::from)
-}
-
-/// Whole seconds since `start`, as the original scripts print them.
-pub(crate) fn seconds(start: Instant) -> u64 {
-    start.elapsed().as_secs()
+impl Context<'_> {
+    /// The local cache, when `CACHE_LOCAL_DIR` is set and can be created; `warning` is what to
+    /// say when it cannot (upload and download word it differently).
+    fn local_cache(&self, warning: impl Fn(&std::path::Path) -> String) -> Option<LocalCache> {
+        let dir = self.settings.local_cache.as_deref()?;
+        match LocalCache::open(dir) {
+            Ok(local) => Some(local),
+            Err(_) => {
+                self.reporter.note(&warning(dir));
+                None
+            }
+        }
+    }
 }

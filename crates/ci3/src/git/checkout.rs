@@ -18,12 +18,29 @@ pub struct Checkout {
     pub(crate) workdir: PathBuf,
     /// The hashing root relative to the top level, with a trailing `/`, or empty.
     pub(crate) prefix: Vec<u8>,
+    index_tables: PathBuf,
+}
+
+/// The top level of the work tree containing `dir`, with symlinks resolved.
+pub fn toplevel(dir: &Path) -> Result<PathBuf> {
+    let repo = gix::discover(dir)
+        .map_err(|e| anyhow!("{}: not inside a git work tree ({e})", dir.display()))?;
+    let workdir = repo
+        .workdir()
+        .with_context(|| format!("{}: the repository has no work tree", dir.display()))?;
+    std::fs::canonicalize(workdir).with_context(|| format!("{}", workdir.display()))
+}
+
+/// The commit HEAD points at in the repository containing `dir`.
+pub fn head_commit(dir: &Path) -> Option<String> {
+    let repo = gix::discover(dir).ok()?;
+    Some(repo.head_id().ok()?.to_string())
 }
 
 impl Checkout {
     /// Opens the repository containing `dir`; paths are then relative to `dir` when `dir_is_root`,
-    /// else to the top level.
-    pub fn open(dir: &Path, dir_is_root: bool) -> Result<Self> {
+    /// else to the top level. The offsets of the index entries are remembered in `index_tables`.
+    pub fn open(dir: &Path, dir_is_root: bool, index_tables: &Path) -> Result<Self> {
         let repo = gix::discover(dir)
             .map_err(|e| anyhow!("{}: not inside a git work tree ({e})", dir.display()))?;
         let workdir = repo
@@ -47,6 +64,7 @@ impl Checkout {
             repo,
             workdir,
             prefix,
+            index_tables: index_tables.to_path_buf(),
         })
     }
 
@@ -141,7 +159,7 @@ impl Checkout {
 
     /// Reads the index; a repository without one has an empty index.
     pub fn index(&self) -> Result<Index> {
-        Index::open(&self.repo)
+        Index::open_with_tables(&self.repo, &self.index_tables)
     }
 
     /// The positions of the index entries below the hashing root.

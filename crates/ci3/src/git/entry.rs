@@ -51,4 +51,3 @@ impl Mode {
 pub fn os_path(bytes: &[u8]) -> &Path {
     Path::new(OsStr::from_bytes(bytes))
 }
-

@@ -34,4 +34,3 @@ pub(crate) struct Matched<'i> {
     /// Relative to the hashing root.
     pub path: &'i [u8],
 }
-

@@ -115,12 +115,7 @@ fn be16(b: &[u8], at: usize) -> u16 {
 
 impl Index {
     /// Reads the index of `repo`; a repository without one has an empty index. Entry offsets
-    /// are remembered in the tools' cache directory (see `index_table`).
-    pub fn open(repo: &gix::Repository) -> Result<Index> {
-        Self::open_with_tables(repo, &crate::env::cache_home().join("index"))
-    }
-
-    /// Like `open`, with the offset tables kept in `table_dir`.
+    /// are remembered in `table_dir` (see `index_table`).
     pub fn open_with_tables(repo: &gix::Repository, table_dir: &Path) -> Result<Index> {
         let path = repo.index_path();
         let hash_len = repo.object_hash().len_in_bytes();

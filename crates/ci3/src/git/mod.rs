@@ -13,7 +13,7 @@ mod object;
 mod status;
 mod walk;
 
-pub use checkout::Checkout;
+pub use checkout::{head_commit, toplevel, Checkout};
 pub use entry::{os_path, Entry, Mode};
 pub use filter::{PathFilter, Under};
 pub use index::Index;

@@ -35,7 +35,6 @@ pub fn blob_id_of_reader(mut reader: impl Read, len: u64) -> std::io::Result<Obj
     Ok(ObjectId::from_bytes_or_panic(&h.finalize()))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,9 +84,7 @@ pub fn scan_head(co: &Checkout, matcher: &dyn PathFilter, want_worktree: bool) -
         if want_worktree {
             let mut full = co.prefix.clone();
             full.extend_from_slice(&path);
-            if let Some((mode, id)) =
-                disk.untracked(&co.disk_path(&full))?
-            {
+            if let Some((mode, id)) = disk.untracked(&co.disk_path(&full))? {
                 worktree.push(Entry {
                     path: path.clone(),
                     mode,
@@ -111,7 +109,11 @@ pub fn scan_head(co: &Checkout, matcher: &dyn PathFilter, want_worktree: bool) -
 /// patterns are all anchored, each directory is judged once by its path: a directory no path
 /// below can match is skipped by binary search, and one whose path alone matches is taken whole,
 /// so only the rest is matched entry by entry.
-fn matching_entries<'i>(co: &Checkout, index: &'i Index, matcher: &dyn PathFilter) -> Vec<Matched<'i>> {
+fn matching_entries<'i>(
+    co: &Checkout,
+    index: &'i Index,
+    matcher: &dyn PathFilter,
+) -> Vec<Matched<'i>> {
     let range = co.rooted_entries(index);
     // Room for all: pages never written are never faulted in, and growing by copying is not free.
     let mut out = Vec::with_capacity(range.len());
@@ -181,4 +183,3 @@ fn staged_paths(committed: &[Entry], indexed: &[Entry], out: &mut Vec<Vec<u8>>) 
         }
     }
 }
-

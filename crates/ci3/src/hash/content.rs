@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 
 use super::patterns::{self, Matcher};
-use crate::env;
 use crate::git::{self, Checkout, Entry};
+use crate::settings::Settings;
 
 /// What a content hash is computed from.
 pub enum Resolved {
@@ -26,21 +26,30 @@ pub enum Source {
     Worktree,
 }
 
-/// Resolves the entries for `args` (pattern files or regexes) from the environment:
-/// `REPO_PATH`, `AZTEC_CACHE_COMMIT`.
-pub fn resolve(args: &[OsString], source: Source) -> Result<Resolved> {
-    resolve_patterns(patterns::load(args)?, source)
+/// Resolves the entries for `args` (pattern files, regexes, directories) in the checkout the
+/// settings name (`REPO_PATH`, else the cwd's) at their tree-ish (`AZTEC_CACHE_COMMIT`, else
+/// `HEAD` with the dirty check).
+pub fn resolve(settings: &Settings, args: &[OsString], source: Source) -> Result<Resolved> {
+    resolve_patterns(settings, patterns::load(args)?, source)
 }
 
 /// Like `resolve`, for pattern lines already read (from a stored manifest, say).
-pub fn resolve_patterns(patterns: Vec<patterns::Pattern>, source: Source) -> Result<Resolved> {
+pub fn resolve_patterns(
+    settings: &Settings,
+    patterns: Vec<patterns::Pattern>,
+    source: Source,
+) -> Result<Resolved> {
     let matcher = Matcher::new(&patterns)?;
-    let (dir, dir_is_root) = match std::env::var_os("REPO_PATH").filter(|p| !p.is_empty()) {
-        Some(p) => (PathBuf::from(p), true),
-        None => (std::env::current_dir()?, false),
+    let (dir, dir_is_root) = match &settings.hashing.repo_path {
+        Some(p) => (p.clone(), true),
+        None => (PathBuf::from("."), false),
     };
-    let checkout = Checkout::open(&dir, dir_is_root)?;
-    let treeish = env::non_empty("AZTEC_CACHE_COMMIT").unwrap_or_else(|| "HEAD".into());
+    let checkout = Checkout::open(&dir, dir_is_root, &settings.cache_home.join("index"))?;
+    let treeish = settings
+        .hashing
+        .commit
+        .clone()
+        .unwrap_or_else(|| "HEAD".into());
 
     let entries = if treeish == "HEAD" {
         let scan = git::scan_head(&checkout, &matcher, source == Source::Worktree)?;
@@ -69,8 +78,8 @@ pub fn resolve_patterns(patterns: Vec<patterns::Pattern>, source: Source) -> Res
 }
 
 /// The sentinel for dirty inputs outside CI; with `CI=1` uncommitted inputs are an error.
-pub fn dirty_key(paths: &[Vec<u8>]) -> Result<String> {
-    if env::ci() {
+pub fn dirty_key(settings: &Settings, paths: &[Vec<u8>]) -> Result<String> {
+    if settings.ci {
         let list: Vec<String> = paths
             .iter()
             .map(|p| String::from_utf8_lossy(p).into_owned())

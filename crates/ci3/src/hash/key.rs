@@ -1,8 +1,8 @@
 //! The two cache keys computed from matched entries.
 
-use crate::git::Entry;
 use super::hash_str as hashing;
 use crate::git::blob_id;
+use crate::git::Entry;
 
 /// The original ci3 key: the blob id of the sorted entry ids (one per line), cut to 16 hex chars,
 /// joined with the platform tag and passed through `hash_str`. Paths and modes do not count.

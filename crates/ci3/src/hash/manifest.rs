@@ -7,11 +7,13 @@
 //! artifact, as `.ci3/manifest/NAME.json`: a name no build script chooses for an artifact.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::git::Entry;
+use crate::settings::Settings;
+use crate::store::{names, Store};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
@@ -51,16 +53,19 @@ impl Manifest {
     }
 }
 
-fn local_path(key: &str) -> PathBuf {
-    crate::env::cache_home()
-        .join("manifests")
-        .join(format!("{key}.json"))
+/// Where the manifests of this machine's keys are remembered.
+pub fn local_dir(settings: &Settings) -> PathBuf {
+    settings.cache_home.join("manifests")
+}
+
+fn local_path(dir: &Path, key: &str) -> PathBuf {
+    dir.join(format!("{key}.json"))
 }
 
 /// Keeps the manifest of `key` on this machine, once (it is built only then); failures only
 /// cost the explanation.
-pub fn remember(key: &str, build: impl FnOnce() -> Manifest) {
-    let path = local_path(key);
+pub fn remember(dir: &Path, key: &str, build: impl FnOnce() -> Manifest) {
+    let path = local_path(dir, key);
     if path.exists() {
         return;
     }
@@ -77,14 +82,9 @@ pub fn remember(key: &str, build: impl FnOnce() -> Manifest) {
 }
 
 /// The manifest remembered on this machine for `key`.
-pub fn recall(key: &str) -> Option<Manifest> {
-    let bytes = std::fs::read(local_path(key)).ok()?;
+pub fn recall(dir: &Path, key: &str) -> Option<Manifest> {
+    let bytes = std::fs::read(local_path(dir, key)).ok()?;
     serde_json::from_slice(&bytes).ok()
-}
-
-/// The store object that holds the manifest of artifact `name`.
-pub fn object_name(artifact: &str) -> String {
-    format!(".ci3/manifest/{artifact}.json")
 }
 
 /// The keys a name may carry: runs of 16 or 32 hex digits between other characters.
@@ -124,33 +124,30 @@ pub fn diff(then: &[ManifestEntry], now: &[ManifestEntry]) -> Vec<(char, String)
 }
 
 /// The manifest of artifact `name`: stored beside it, else remembered here by its key.
-pub fn find(name: &str, store: &dyn crate::store::Store) -> anyhow::Result<Option<Manifest>> {
+pub fn find(name: &str, store: &dyn Store, dir: &Path) -> anyhow::Result<Option<Manifest>> {
     let mut bytes = Vec::new();
-    if store.get(&object_name(name), &mut bytes)? {
+    if store.get(&names::manifest(name)?, &mut bytes)? {
         return Ok(Some(serde_json::from_slice(&bytes).map_err(|e| {
             anyhow::anyhow!("manifest of {name} is malformed: {e}")
         })?));
     }
-    Ok(keys_in(name).find_map(recall))
+    Ok(keys_in(name).find_map(|key| recall(dir, key)))
 }
 
 /// The newest manifest stored for another artifact of the same project as `name` (same name
 /// before the key), with that artifact's name.
-pub fn nearest(
-    name: &str,
-    store: &dyn crate::store::Store,
-) -> anyhow::Result<Option<(String, Manifest)>> {
+pub fn nearest(name: &str, store: &dyn Store) -> anyhow::Result<Option<(String, Manifest)>> {
     let Some(stem) = stem(name) else {
         return Ok(None);
     };
-    let own = object_name(name);
-    let listed = store.list(object_name(stem).trim_end_matches(".json"))?;
+    let own = names::manifest(name)?;
+    let listed = store.list(&format!("{}{stem}", names::MANIFESTS))?;
     for object in listed.iter().rev().filter(|o| **o != own) {
         let mut bytes = Vec::new();
         if store.get(object, &mut bytes)? {
             if let Ok(m) = serde_json::from_slice::<Manifest>(&bytes) {
                 let artifact = object
-                    .trim_start_matches(".ci3/manifest/")
+                    .trim_start_matches(names::MANIFESTS)
                     .trim_end_matches(".json")
                     .to_string();
                 return Ok(Some((artifact, m)));
@@ -161,7 +158,7 @@ pub fn nearest(
 }
 
 /// The entries the manifest's patterns match now, as the files are on disk.
-pub fn current(patterns: &[String]) -> anyhow::Result<Vec<ManifestEntry>> {
+pub fn current(settings: &Settings, patterns: &[String]) -> anyhow::Result<Vec<ManifestEntry>> {
     let patterns = patterns
         .iter()
         .map(|t| super::patterns::Pattern {
@@ -169,12 +166,15 @@ pub fn current(patterns: &[String]) -> anyhow::Result<Vec<ManifestEntry>> {
             origin: "manifest".into(),
         })
         .collect();
-    on_disk(patterns)
+    on_disk(settings, patterns)
 }
 
 /// The entries `patterns` match now, as the files are on disk, in manifest form.
-pub fn on_disk(patterns: Vec<super::patterns::Pattern>) -> anyhow::Result<Vec<ManifestEntry>> {
-    match super::content::resolve_patterns(patterns, super::content::Source::Worktree)? {
+pub fn on_disk(
+    settings: &Settings,
+    patterns: Vec<super::patterns::Pattern>,
+) -> anyhow::Result<Vec<ManifestEntry>> {
+    match super::content::resolve_patterns(settings, patterns, super::content::Source::Worktree)? {
         super::content::Resolved::Entries(entries, texts) => {
             Ok(Manifest::new("", "", &texts, &entries).entries)
         }
@@ -185,14 +185,13 @@ pub fn on_disk(patterns: Vec<super::patterns::Pattern>) -> anyhow::Result<Vec<Ma
 }
 
 /// Stores the manifest of the key in `name` beside artifact `name`, when one is remembered.
-pub fn upload_for(name: &str, store: &dyn crate::store::Store) {
-    if let Some(manifest) = keys_in(name).find_map(recall) {
+pub fn upload_for(name: &str, store: &dyn Store, dir: &Path) -> crate::Result<()> {
+    if let Some(manifest) = keys_in(name).find_map(|key| recall(dir, key)) {
         if let Ok(json) = serde_json::to_vec(&manifest) {
-            if let Err(err) = store.put_bytes(&object_name(name), &json, false) {
-                eprintln!("Warning: could not store the input manifest of {name}: {err}");
-            }
+            store.put_bytes(&names::manifest(name)?, &json, false)?;
         }
     }
+    Ok(())
 }
 
 /// One line per change: `M path` (content), `T path (mode -> mode)`, `+ path`, `- path`.

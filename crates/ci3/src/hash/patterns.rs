@@ -21,13 +21,20 @@ pub struct Pattern {
     pub origin: String,
 }
 
-/// Reads the patterns of `cache_content_hash`'s arguments: an argument naming an existing file
-/// (relative to the cwd) contributes its lines, any other argument is itself a pattern; empty
-/// lines are dropped and there is no comment syntax.
+/// Reads the patterns of `cache_content_hash`'s arguments, relative to the cwd: an existing
+/// file contributes its lines; an argument starting with `^` is itself a pattern; an existing
+/// directory contributes its path relative to the git top level (so `../other` covers that
+/// project); anything else is an error, so a mistyped pattern-file path fails instead of
+/// silently becoming a regex. Empty lines are dropped and there is no comment syntax.
 pub fn load(args: &[OsString]) -> Result<Vec<Pattern>> {
     let mut out = Vec::new();
+    let mut toplevel = None;
     for arg in args {
         let path = Path::new(arg);
+        let text = || {
+            arg.to_str()
+                .with_context(|| format!("pattern argument {arg:?} is not valid UTF-8"))
+        };
         if path.is_file() {
             let bytes = std::fs::read(path)
                 .with_context(|| format!("cannot read pattern file {}", path.display()))?;
@@ -40,16 +47,35 @@ pub fn load(args: &[OsString]) -> Result<Vec<Pattern>> {
                     .map_err(|_| anyhow::anyhow!("pattern at {origin} is not valid UTF-8"))?;
                 out.push(Pattern { text, origin });
             }
-        } else {
-            let text = arg
+        } else if arg.as_encoded_bytes().starts_with(b"^") {
+            out.push(Pattern {
+                text: text()?.to_string(),
+                origin: "argument".into(),
+            });
+        } else if path.is_dir() {
+            let top = match &toplevel {
+                Some(top) => top,
+                None => toplevel.insert(crate::git::toplevel(Path::new("."))?),
+            };
+            let here = std::fs::canonicalize(path)
+                .with_context(|| format!("cannot resolve directory {}", path.display()))?;
+            let rel = here.strip_prefix(top).map_err(|_| {
+                anyhow::anyhow!("directory {} is outside the git work tree", path.display())
+            })?;
+            let rel = rel
                 .to_str()
-                .with_context(|| format!("pattern argument {arg:?} is not valid UTF-8"))?;
-            if !text.is_empty() {
-                out.push(Pattern {
-                    text: text.to_string(),
-                    origin: "argument".into(),
-                });
-            }
+                .with_context(|| format!("directory {arg:?} is not valid UTF-8"))?;
+            out.push(Pattern {
+                // The top level itself is `.`, as realpath --relative-to prints it.
+                text: if rel.is_empty() {
+                    ".".into()
+                } else {
+                    rel.into()
+                },
+                origin: format!("directory {}", path.display()),
+            });
+        } else {
+            bail!("Error: Directory '{}' does not exist.", text()?);
         }
     }
     if out.is_empty() {

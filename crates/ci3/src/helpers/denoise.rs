@@ -12,8 +12,8 @@ use super::{process, styled, GREEN, RED};
 /// Dots per line, and how often a line count is shown.
 const BLOCK: u64 = 64;
 
-pub fn run(cmd: &str) -> Result<i32> {
-    if !crate::env::flag("DENOISE") {
+pub fn run(settings: &crate::settings::Settings, cmd: &str) -> Result<i32> {
+    if !settings.helpers.denoise {
         return process::run(process::bash(cmd));
     }
     let dir = tempfile::Builder::new()

@@ -1,10 +1,9 @@
-//! The shell helpers real ci3 scripts call around their commands (spec section 11).
+//! The shell helpers real ci3 scripts call around their commands; like the originals, they
+//! write to the terminal themselves.
 //!
 //! Each that runs a command runs `bash -c CMD` children through [`process`], which forwards
 //! signals to them and reports a child killed by a signal as 128+signal, never as success.
-//! `cache_log` keeps stdin as a log object in the store.
 
-pub mod cache_log;
 mod cpus;
 pub mod denoise;
 pub mod dump_fail;

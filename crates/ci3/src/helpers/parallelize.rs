@@ -25,13 +25,13 @@ pub fn default_jobs() -> usize {
     (super::cpus() / 2).max(1)
 }
 
-pub fn run(jobs: Option<usize>) -> Result<i32> {
+pub fn run(settings: &crate::settings::Settings, jobs: Option<usize>) -> Result<i32> {
     let began = Instant::now();
     let jobs = jobs.unwrap_or_else(default_jobs).max(1);
     let commands = read_commands(io::stdin().lock())?;
     let mut run = Run {
-        joblog: open_joblog()?,
-        fail_fast: !crate::env::flag("NO_FAIL_FAST"),
+        joblog: open_joblog(settings.helpers.joblog.as_deref())?,
+        fail_fast: !settings.helpers.no_fail_fast,
         stopping: false,
         total: commands.len(),
         started: 0,
@@ -66,7 +66,7 @@ pub fn run(jobs: Option<usize>) -> Result<i32> {
                 Ok(None) => run.stopping = true,
                 Err(err) => {
                     run.started += 1;
-                    eprintln!("parallelize: {}", crate::cli::one_line(&err));
+                    eprintln!("parallelize: {}", crate::error::one_line(&err));
                     // Counted like a shell's "cannot execute", so fail-fast applies as well.
                     run.finished(seq, 126, Duration::ZERO, cmd)?;
                 }
@@ -136,9 +136,10 @@ fn read_commands(input: impl BufRead) -> Result<Vec<Vec<u8>>> {
 }
 
 /// `$JOBLOG`, else a file kept in the temp dir whose path is told on stderr.
-fn open_joblog() -> Result<File> {
-    if let Some(path) = crate::env::non_empty("JOBLOG") {
-        return File::create(&path).with_context(|| format!("JOBLOG={path}: cannot create it"));
+fn open_joblog(path: Option<&std::path::Path>) -> Result<File> {
+    if let Some(path) = path {
+        return File::create(path)
+            .with_context(|| format!("JOBLOG={}: cannot create it", path.display()));
     }
     let (file, path): (File, PathBuf) = tempfile::Builder::new()
         .prefix("parallelize-")

@@ -8,8 +8,8 @@ use super::process;
 
 const ATTEMPTS: u32 = 3;
 
-pub fn run(cmd: &str) -> Result<i32> {
-    let pause = pause()?;
+pub fn run(settings: &crate::settings::Settings, cmd: &str) -> Result<i32> {
+    let pause = pause(settings.helpers.retry_sleep.as_deref())?;
     for attempt in 1..=ATTEMPTS {
         let code = process::run(process::bash(cmd))?;
         if code == 0 {
@@ -27,8 +27,8 @@ pub fn run(cmd: &str) -> Result<i32> {
     Ok(1)
 }
 
-fn pause() -> Result<Duration> {
-    let Some(value) = crate::env::non_empty("RETRY_SLEEP") else {
+fn pause(value: Option<&str>) -> Result<Duration> {
+    let Some(value) = value else {
         return Ok(Duration::from_secs(5));
     };
     value

@@ -1,55 +1,103 @@
-//! Which store the environment selects (spec: ci3-tools.md section 5).
+//! Which store the settings select, and the one-line refusal of a configuration that cannot be
+//! right (an unknown scheme, a relative path, a bucket S3 would refuse, an endpoint that is no URL).
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::{bail, Result};
+use super::{DirStore, PublicStore, S3Store, Store};
+use crate::error::{Error, Result};
+use crate::report::Reporter;
+use crate::settings::{Settings, StoreVars};
 
-use super::{s3, DirStore, PublicStore, S3Store, Store};
-use crate::env::non_empty;
-
-/// The configured store and whether it is the embedded default.
+/// The configured store and what the upload policy needs to know of it.
 pub struct Selected {
     pub store: Box<dyn Store>,
-    /// True for a directory store (configured or default): uploads go there even at `CI=0`.
+    /// A directory store (configured or the default): uploads go there even at `CI=0`.
     pub is_dir: bool,
 }
 
-/// S3 settings read from the environment.
+/// Where an S3 store is and how long its requests may take.
+#[derive(Clone, Debug)]
 pub struct S3Settings {
     pub bucket: String,
     pub prefix: String,
     pub endpoint: Option<String>,
     pub region: String,
+    pub keys: Option<S3Keys>,
+    /// The profile of the shared credentials file, when no keys are given.
+    pub profile: Option<String>,
+    pub request_timeout: Duration,
+    pub transfer_timeout: Duration,
 }
 
-/// The store the environment configures, highest precedence first: `CI3_STORE`, then S3 when
-/// `CI3_S3_BUCKET` or `S3_BUILD_CACHE_AWS_PARAMS` is set (read through `CI3_PUBLIC_URL` when
-/// there are no credentials), then `CI3_PUBLIC_URL` alone, else `$XDG_CACHE_HOME/ci3/store`.
-pub fn from_env() -> Result<Selected> {
-    let compat_params = non_empty("S3_BUILD_CACHE_AWS_PARAMS");
-    let aws_words: Vec<String> = compat_params
+#[derive(Clone)]
+pub struct S3Keys {
+    pub access_key: String,
+    pub secret_key: String,
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for S3Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never a secret in a message or a log.
+        write!(f, "S3Keys({})", self.access_key)
+    }
+}
+
+/// The store the settings configure, highest precedence first: `CI3_STORE`, then S3 when
+/// `CI3_S3_BUCKET` or `S3_BUILD_CACHE_AWS_PARAMS` is set (read through `CI3_PUBLIC_CACHE_URL`
+/// when there are no credentials), then `CI3_PUBLIC_CACHE_URL` alone, else the directory store
+/// `$XDG_CACHE_HOME/ci3/store`. `reporter` hears the stores' retry notices.
+pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected> {
+    let vars = &settings.store;
+    let aws_words: Vec<&str> = vars
+        .aws_params
         .as_deref()
         .unwrap_or_default()
         .split_whitespace()
-        .map(String::from)
         .collect();
     let aws_flag = |flag: &str| {
         aws_words.iter().enumerate().find_map(|(i, w)| {
             w.strip_prefix(&format!("{flag}="))
                 .map(String::from)
-                .or_else(|| (w == flag).then(|| aws_words.get(i + 1).cloned()).flatten())
+                .or_else(|| {
+                    (*w == flag)
+                        .then(|| aws_words.get(i + 1).map(|s| s.to_string()))
+                        .flatten()
+                })
         })
     };
     let region = aws_flag("--region")
-        .or_else(|| non_empty("AWS_REGION"))
-        .or_else(|| non_empty("AWS_DEFAULT_REGION"))
+        .or_else(|| vars.region.clone())
         .unwrap_or_else(|| "us-east-1".into());
-    let endpoint = non_empty("CI3_S3_ENDPOINT").or_else(|| aws_flag("--endpoint-url"));
+    let endpoint = match (&vars.endpoint, aws_flag("--endpoint-url")) {
+        (Some(url), _) => Some(check_url("CI3_S3_ENDPOINT", url)?),
+        (None, Some(url)) => Some(check_url("S3_BUILD_CACHE_AWS_PARAMS", &url)?),
+        (None, None) => None,
+    };
+    let public = match &vars.public_url {
+        Some(url) => Some(check_url("CI3_PUBLIC_CACHE_URL", url)?),
+        None => None,
+    };
+    let s3 = |bucket: String, prefix: String| S3Settings {
+        bucket,
+        prefix,
+        endpoint: endpoint.clone(),
+        region: region.clone(),
+        keys: keys(vars),
+        profile: vars.profile.clone(),
+        request_timeout: vars.request_timeout,
+        transfer_timeout: vars.transfer_timeout,
+    };
 
-    if let Some(url) = non_empty("CI3_STORE") {
+    if let Some(url) = &vars.url {
+        let bad = |why: &str| Error::config(format!("CI3_STORE={url}: {why}"));
         if let Some(path) = url.strip_prefix("file://") {
             if !path.starts_with('/') {
-                bail!("CI3_STORE={url}: a file:// store needs an absolute path (file:///abs/dir)");
+                return Err(bad(
+                    "a file:// store needs an absolute path (file:///abs/dir)",
+                ));
             }
             return Ok(Selected {
                 store: Box::new(DirStore::new(PathBuf::from(path))),
@@ -58,43 +106,48 @@ pub fn from_env() -> Result<Selected> {
         }
         if let Some(rest) = url.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            if bucket.is_empty() {
-                bail!("CI3_STORE={url}: no bucket (use s3://BUCKET/PREFIX)");
+            if let Some(why) = bucket_problem(bucket) {
+                return Err(bad(&why));
             }
             let mut prefix = prefix.to_string();
             if !prefix.is_empty() && !prefix.ends_with('/') {
                 prefix.push('/');
             }
-            let settings = S3Settings {
-                bucket: bucket.into(),
-                prefix,
-                endpoint,
-                region,
-            };
-            return s3_or_public(settings);
+            return s3_or_public(s3(bucket.into(), prefix), public.as_deref(), reporter);
         }
-        bail!("CI3_STORE={url}: unsupported store URL (use file:///abs/dir or s3://BUCKET/PREFIX)");
+        return Err(bad(
+            "unsupported store URL (use file:///abs/dir or s3://BUCKET/PREFIX)",
+        ));
     }
 
-    let bucket = non_empty("CI3_S3_BUCKET");
-    if bucket.is_some() || compat_params.is_some() {
-        let settings = S3Settings {
-            // The original scripts' bucket, only when their variable is what selected S3.
-            bucket: bucket.unwrap_or_else(|| "aztec-ci-artifacts".into()),
-            prefix: default_prefix(),
-            endpoint,
-            region,
-        };
-        return s3_or_public(settings);
+    if vars.bucket.is_some() || vars.aws_params.is_some() {
+        // The original scripts' bucket, only when their variable is what selected S3.
+        let bucket = vars
+            .bucket
+            .clone()
+            .unwrap_or_else(|| "aztec-ci-artifacts".into());
+        if let Some(why) = bucket_problem(&bucket) {
+            return Err(Error::config(format!("CI3_S3_BUCKET={bucket}: {why}")));
+        }
+        let settings = s3(bucket, default_prefix(vars));
+        return s3_or_public(settings, public.as_deref(), reporter);
     }
 
-    if let Some(url) = non_empty("CI3_PUBLIC_URL") {
-        return public(&url, &default_prefix());
+    if let Some(url) = public {
+        return public_store(
+            &url,
+            &default_prefix(vars),
+            (vars.request_timeout, vars.transfer_timeout),
+            reporter,
+        );
     }
 
-    let dir = default_dir();
-    if crate::env::ci() {
-        eprintln!("Note: no store configured; using the directory store {} (not shared between machines).", dir.display());
+    let dir = settings.cache_home.join("store");
+    if settings.ci {
+        reporter.note(&format!(
+            "Note: no store configured; using the directory store {} (not shared between machines).",
+            dir.display()
+        ));
     }
     Ok(Selected {
         store: Box::new(DirStore::new(dir)),
@@ -102,31 +155,154 @@ pub fn from_env() -> Result<Selected> {
     })
 }
 
-/// S3 with credentials; without any, the public read endpoint when `CI3_PUBLIC_URL` gives one
-/// (as the original scripts fell back to `curl` from the bucket's public address).
-fn s3_or_public(settings: S3Settings) -> Result<Selected> {
-    if let (false, Some(url)) = (s3::has_credentials(), non_empty("CI3_PUBLIC_URL")) {
-        return public(&url, &settings.prefix);
+/// S3 with credentials; without any, the public read endpoint when one is given (as the original
+/// scripts fell back to `curl` from the bucket's public address).
+fn s3_or_public(
+    settings: S3Settings,
+    public: Option<&str>,
+    reporter: Arc<dyn Reporter>,
+) -> Result<Selected> {
+    if let Some(url) = public {
+        if !S3Store::has_credentials(&settings) {
+            return public_store(
+                url,
+                &settings.prefix,
+                (settings.request_timeout, settings.transfer_timeout),
+                reporter,
+            );
+        }
     }
     Ok(Selected {
-        store: Box::new(S3Store::new(settings)?),
+        store: Box::new(S3Store::new(settings, reporter)?),
         is_dir: false,
     })
 }
 
-fn public(url: &str, prefix: &str) -> Result<Selected> {
+fn public_store(
+    url: &str,
+    prefix: &str,
+    timeouts: (Duration, Duration),
+    reporter: Arc<dyn Reporter>,
+) -> Result<Selected> {
     Ok(Selected {
-        store: Box::new(PublicStore::new(url, prefix)?),
+        store: Box::new(PublicStore::new(url, prefix, timeouts, reporter)?),
         is_dir: false,
+    })
+}
+
+fn keys(vars: &StoreVars) -> Option<S3Keys> {
+    Some(S3Keys {
+        access_key: vars.access_key.clone()?,
+        secret_key: vars.secret_key.clone()?,
+        session_token: vars.session_token.clone(),
     })
 }
 
 /// `CI3_S3_PREFIX`, else the original scripts' `build-cache/`.
-fn default_prefix() -> String {
-    std::env::var("CI3_S3_PREFIX").unwrap_or_else(|_| "build-cache/".into())
+fn default_prefix(vars: &StoreVars) -> String {
+    vars.prefix.clone().unwrap_or_else(|| "build-cache/".into())
 }
 
-/// `$XDG_CACHE_HOME/ci3/store`, else `~/.cache/ci3/store`.
-fn default_dir() -> PathBuf {
-    crate::env::cache_home().join("store")
+/// An `http://` or `https://` URL with a host, without a trailing `/`.
+fn check_url(var: &str, url: &str) -> Result<String> {
+    let host = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .map(|rest| rest.split('/').next().unwrap_or_default());
+    match host {
+        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
+            Ok(url.trim_end_matches('/').to_string())
+        }
+        _ => Err(Error::config(format!(
+            "{var}={url}: not an http:// or https:// URL"
+        ))),
+    }
+}
+
+/// Why S3 would refuse this bucket name, if it would: 3 to 63 lowercase letters, digits, dots
+/// and hyphens, starting and ending with a letter or digit.
+fn bucket_problem(bucket: &str) -> Option<String> {
+    let ok_chars = bucket
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    let ends_ok = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if bucket.is_empty() {
+        Some("no bucket (use s3://BUCKET/PREFIX)".into())
+    } else if !(3..=63).contains(&bucket.len())
+        || !ok_chars
+        || !ends_ok(bucket.bytes().next())
+        || !ends_ok(bucket.bytes().last())
+    {
+        Some(format!(
+            "'{bucket}' is not a valid S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)"
+        ))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Kind;
+    use crate::report::Silent;
+
+    fn open_with(vars: &[(&str, &str)]) -> Result<Selected> {
+        let mut all = vec![("HOME", "/tmp/ci3-config-test")];
+        all.extend_from_slice(vars);
+        open(&Settings::from_vars(all.iter().copied()), Arc::new(Silent))
+    }
+
+    fn refusal(vars: &[(&str, &str)]) -> String {
+        let err = open_with(vars).err().expect("refused");
+        assert_eq!(err.kind(), Kind::Config);
+        err.to_string()
+    }
+
+    #[test]
+    fn configurations_that_cannot_be_right_name_variable_and_value() {
+        assert!(refusal(&[("CI3_STORE", "bogus://x")]).starts_with("CI3_STORE=bogus://x: "));
+        assert!(refusal(&[("CI3_STORE", "file://relative/dir")]).contains("absolute path"));
+        assert!(refusal(&[("CI3_STORE", "s3://Bad_Bucket/p")]).contains("'Bad_Bucket'"));
+        assert!(refusal(&[("CI3_S3_BUCKET", "x")]).starts_with("CI3_S3_BUCKET=x: "));
+        assert!(refusal(&[
+            ("CI3_S3_BUCKET", "ok-bucket"),
+            ("CI3_S3_ENDPOINT", "localhost:9000")
+        ])
+        .starts_with("CI3_S3_ENDPOINT=localhost:9000: "));
+        assert!(
+            refusal(&[("S3_BUILD_CACHE_AWS_PARAMS", "--endpoint-url nope")])
+                .starts_with("S3_BUILD_CACHE_AWS_PARAMS=nope: ")
+        );
+        assert!(
+            refusal(&[("CI3_PUBLIC_CACHE_URL", "ftp://x")]).starts_with("CI3_PUBLIC_CACHE_URL=")
+        );
+    }
+
+    #[test]
+    fn selection_order() {
+        let dir = open_with(&[("CI3_STORE", "file:///srv/cache")]).unwrap();
+        assert!(dir.is_dir);
+        assert_eq!(dir.store.describe(), "directory /srv/cache");
+        let default = open_with(&[]).unwrap();
+        assert!(default.is_dir);
+        assert!(default
+            .store
+            .describe()
+            .ends_with("/tmp/ci3-config-test/.cache/ci3/store"));
+        let s3 = open_with(&[
+            (
+                "S3_BUILD_CACHE_AWS_PARAMS",
+                "--endpoint-url http://127.0.0.1:9 --region eu-west-1",
+            ),
+            ("AWS_ACCESS_KEY_ID", "k"),
+            ("AWS_SECRET_ACCESS_KEY", "s"),
+        ])
+        .unwrap();
+        assert!(!s3.is_dir);
+        assert_eq!(
+            s3.store.describe(),
+            "s3://aztec-ci-artifacts/build-cache/ at http://127.0.0.1:9"
+        );
+    }
 }

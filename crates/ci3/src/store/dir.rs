@@ -8,7 +8,8 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::{check_name, Failure, Put, Store, StoreError, StoreResult};
+use super::{check_name, Put, Store};
+use crate::error::{Error, Kind, Result};
 
 pub struct DirStore {
     root: PathBuf,
@@ -19,18 +20,18 @@ impl DirStore {
         DirStore { root }
     }
 
-    fn path(&self, name: &str) -> StoreResult<PathBuf> {
+    fn path(&self, name: &str) -> Result<PathBuf> {
         check_name(name)?;
         Ok(self.root.join(name))
     }
 
-    fn error(&self, what: &str, path: &Path, err: io::Error) -> StoreError {
+    fn error(&self, what: &str, path: &Path, err: io::Error) -> Error {
         let failure = if err.kind() == io::ErrorKind::PermissionDenied {
-            Failure::Denied
+            Kind::Denied
         } else {
-            Failure::Other
+            Kind::Store
         };
-        StoreError::new(failure, format!("cannot {what} {}: {err}", path.display()))
+        Error::new(failure, format!("cannot {what} {}: {err}", path.display()))
     }
 
     /// Writes `fill`'s output to a temporary file beside `name`, then publishes it.
@@ -39,7 +40,7 @@ impl DirStore {
         name: &str,
         create_only: bool,
         fill: impl FnOnce(&mut fs::File) -> io::Result<()>,
-    ) -> StoreResult<Put> {
+    ) -> Result<Put> {
         let dest = self.path(name)?;
         let dir = dest.parent().expect("a store path has a parent");
         fs::create_dir_all(dir).map_err(|e| self.error("create", dir, e))?;
@@ -74,7 +75,7 @@ impl Store for DirStore {
         format!("directory {}", self.root.display())
     }
 
-    fn exists(&self, name: &str) -> StoreResult<bool> {
+    fn exists(&self, name: &str) -> Result<bool> {
         let path = self.path(name)?;
         match fs::metadata(&path) {
             Ok(md) => Ok(md.is_file()),
@@ -83,36 +84,42 @@ impl Store for DirStore {
         }
     }
 
-    fn get(&self, name: &str, out: &mut dyn Write) -> StoreResult<bool> {
+    fn get(&self, name: &str, out: &mut dyn Write) -> Result<bool> {
         let path = self.path(name)?;
         let mut file = match fs::File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(self.error("read", &path, e)),
         };
-        io::copy(&mut file, out).map_err(|e| self.error("read", &path, e))?;
-        Ok(true)
+        // A failure to pass the bytes on is the reader's, not the store's.
+        let mut buf = vec![0u8; 256 << 10];
+        loop {
+            let n = match io::Read::read(&mut file, &mut buf) {
+                Ok(0) => return Ok(true),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.error("read", &path, e)),
+            };
+            out.write_all(&buf[..n]).map_err(|e| {
+                Error::new(Kind::Io, format!("cannot pass on {}: {e}", path.display()))
+            })?;
+        }
     }
 
-    fn put_file(&self, name: &str, src: &Path, create_only: bool) -> StoreResult<Put> {
+    fn put_file(&self, name: &str, src: &Path, create_only: bool) -> Result<Put> {
         let mut input = fs::File::open(src).map_err(|e| self.error("read", src, e))?;
         self.publish(name, create_only, |out| io::copy(&mut input, out).map(drop))
     }
 
-    fn put_reader(
-        &self,
-        name: &str,
-        reader: &mut dyn io::Read,
-        create_only: bool,
-    ) -> StoreResult<Put> {
+    fn put_reader(&self, name: &str, reader: &mut dyn io::Read, create_only: bool) -> Result<Put> {
         self.publish(name, create_only, |out| io::copy(reader, out).map(drop))
     }
 
-    fn put_bytes(&self, name: &str, bytes: &[u8], create_only: bool) -> StoreResult<Put> {
+    fn put_bytes(&self, name: &str, bytes: &[u8], create_only: bool) -> Result<Put> {
         self.publish(name, create_only, |out| out.write_all(bytes))
     }
 
-    fn list(&self, prefix: &str) -> StoreResult<Vec<String>> {
+    fn list(&self, prefix: &str) -> Result<Vec<String>> {
         let (dir, start) = prefix
             .rsplit_once('/')
             .map_or(("", prefix), |(d, s)| (d, s));
@@ -146,7 +153,7 @@ impl Store for DirStore {
         Ok(found.into_iter().map(|(_, name)| name).collect())
     }
 
-    fn delete(&self, name: &str) -> StoreResult<bool> {
+    fn delete(&self, name: &str) -> Result<bool> {
         let path = self.path(name)?;
         match fs::remove_file(&path) {
             Ok(()) => Ok(true),

@@ -1,46 +1,52 @@
-//! Anonymous reads over plain HTTP(S) from `CI3_PUBLIC_URL`: what a machine without credentials
+//! Anonymous reads over plain HTTP(S) from `CI3_PUBLIC_CACHE_URL`: what a machine without credentials
 //! uses to download from a cache whose objects are public, as the original scripts did with
 //! `curl` from the bucket's public address. Objects are at `<url>/<prefix><name>`; writes are
 //! refused.
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::{anyhow, Result};
-
-use super::{backoff, check_name, timeout, Failure, Put, Store, StoreError, StoreResult, ATTEMPTS};
+use super::retry::{network_cause, retry, Attempt};
+use super::{check_name, Put, Store};
+use crate::error::{Error, Kind, Result};
+use crate::report::Reporter;
 
 pub struct PublicStore {
     base: String,
     prefix: String,
     client: reqwest::Client,
+    /// Short requests, and whole transfers.
+    timeouts: (Duration, Duration),
     runtime: tokio::runtime::Runtime,
+    reporter: Arc<dyn Reporter>,
 }
 
 impl PublicStore {
     /// A store reading `<base>/<prefix><name>`.
-    pub fn new(base: &str, prefix: &str) -> Result<Self> {
+    pub fn new(
+        base: &str,
+        prefix: &str,
+        timeouts: (Duration, Duration),
+        reporter: Arc<dyn Reporter>,
+    ) -> Result<Self> {
         let base = base.trim_end_matches('/').to_string();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(anyhow!(
-                "CI3_PUBLIC_URL={base}: not an http:// or https:// URL"
-            ));
-        }
         let client = reqwest::Client::builder()
-            .connect_timeout(timeout("CI3_S3_TIMEOUT", 30))
-            .build()?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
+            .connect_timeout(timeouts.0)
+            .build()
+            .map_err(|e| Error::config(format!("cannot set up an HTTP client: {e}")))?;
         Ok(PublicStore {
             base,
             prefix: prefix.to_string(),
             client,
-            runtime,
+            timeouts,
+            runtime: super::runtime()?,
+            reporter,
         })
     }
 
-    fn url(&self, name: &str) -> StoreResult<String> {
+    fn url(&self, name: &str) -> Result<String> {
         check_name(name)?;
         Ok(format!("{}/{}{name}", self.base, self.prefix))
     }
@@ -52,46 +58,47 @@ impl PublicStore {
         what: &str,
         url: &str,
         make: impl Fn() -> reqwest::RequestBuilder,
-    ) -> StoreResult<Option<reqwest::Response>> {
-        let mut attempt = 1;
-        loop {
-            // Built inside the runtime: a request with a timeout arms a tokio timer as it is made.
-            let result = self.runtime.block_on(async { make().send().await });
-            let transient = match &result {
-                Ok(r) => r.status().is_server_error() || r.status().as_u16() == 429,
-                Err(e) => e.is_connect() || e.is_timeout() || e.is_request(),
-            };
-            if transient && attempt < ATTEMPTS {
-                std::thread::sleep(backoff(attempt));
-                attempt += 1;
-                continue;
-            }
-            return match result {
-                Ok(r) if r.status().is_success() => Ok(Some(r)),
-                Ok(r) if r.status().as_u16() == 404 => Ok(None),
-                Ok(r) => {
-                    let status = r.status();
-                    let failure = match status.as_u16() {
-                        401 | 403 => Failure::Denied,
-                        s if s >= 500 || s == 429 => Failure::Unreachable,
-                        _ => Failure::Other,
-                    };
-                    Err(StoreError::new(
-                        failure,
-                        format!("{what} {url}: HTTP {status}"),
-                    ))
+    ) -> Result<Option<reqwest::Response>> {
+        // Either way the last answer is what counts: a transient one when attempts ran out.
+        let last: Result<Result<reqwest::Response, String>, Result<reqwest::Response, String>> =
+            retry(&|line| self.reporter.note(line), || {
+                // Built inside the runtime: a request with a timeout arms a tokio timer as it is made.
+                match self.runtime.block_on(async { make().send().await }) {
+                    Ok(r) if r.status().is_server_error() || r.status().as_u16() == 429 => {
+                        let cause = format!("{what} {url}: HTTP {}", r.status());
+                        Attempt::Transient(Ok(r), cause)
+                    }
+                    Ok(r) => Attempt::Done(Ok(Ok(r))),
+                    Err(e) => {
+                        let message = format!("{what} {url}: {}", network_cause(&e));
+                        if e.is_connect() || e.is_timeout() || e.is_request() {
+                            Attempt::Transient(Err(message.clone()), message)
+                        } else {
+                            Attempt::Done(Ok(Err(message)))
+                        }
+                    }
                 }
-                Err(e) => Err(StoreError::new(
-                    Failure::Unreachable,
-                    format!("{what} {url}: {}", crate::cli::one_line(&anyhow!(e))),
-                )),
-            };
+            });
+        let (Ok(answer) | Err(answer)) = last;
+        match answer {
+            Ok(r) if r.status().is_success() => Ok(Some(r)),
+            Ok(r) if r.status().as_u16() == 404 => Ok(None),
+            Ok(r) => {
+                let status = r.status();
+                let kind = match status.as_u16() {
+                    401 | 403 => Kind::Denied,
+                    s if s >= 500 || s == 429 => Kind::Unreachable,
+                    _ => Kind::Store,
+                };
+                Err(Error::new(kind, format!("{what} {url}: HTTP {status}")))
+            }
+            Err(message) => Err(Error::new(Kind::Unreachable, message)),
         }
     }
 
-    fn read_only(&self, what: &str) -> StoreError {
-        StoreError::new(
-            Failure::Denied,
+    fn read_only(&self, what: &str) -> Error {
+        Error::new(
+            Kind::Denied,
             format!(
                 "cannot {what}: {} is read-only (writes need S3 credentials)",
                 self.describe()
@@ -109,16 +116,16 @@ impl Store for PublicStore {
         false
     }
 
-    fn exists(&self, name: &str) -> StoreResult<bool> {
+    fn exists(&self, name: &str) -> Result<bool> {
         let url = self.url(name)?;
-        let meta = timeout("CI3_S3_TIMEOUT", 30);
+        let meta = self.timeouts.0;
         let found = self.send("check", &url, || self.client.head(&url).timeout(meta))?;
         Ok(found.is_some())
     }
 
-    fn get(&self, name: &str, out: &mut dyn Write) -> StoreResult<bool> {
+    fn get(&self, name: &str, out: &mut dyn Write) -> Result<bool> {
         let url = self.url(name)?;
-        let bulk = timeout("CI3_S3_TRANSFER_TIMEOUT", 3600);
+        let bulk = self.timeouts.1;
         let Some(mut response) =
             self.send("download", &url, || self.client.get(&url).timeout(bulk))?
         else {
@@ -127,15 +134,15 @@ impl Store for PublicStore {
         // Once bytes have reached `out` a retry would duplicate them: a broken transfer fails.
         self.runtime.block_on(async {
             while let Some(chunk) = response.chunk().await.map_err(|e| {
-                StoreError::new(
-                    Failure::Unreachable,
-                    format!("download {url}: {}", crate::cli::one_line(&anyhow!(e))),
+                Error::new(
+                    Kind::Unreachable,
+                    format!("download {url}: {}", network_cause(&e)),
                 )
             })? {
                 out.write_all(&chunk).map_err(|e| {
-                    StoreError::new(
-                        Failure::Other,
-                        format!("cannot write download of {url}: {e}"),
+                    Error::new(
+                        Kind::Io,
+                        format!("cannot pass on the download of {url}: {e}"),
                     )
                 })?;
             }
@@ -143,7 +150,7 @@ impl Store for PublicStore {
         })
     }
 
-    fn put_file(&self, _name: &str, _src: &Path, _create_only: bool) -> StoreResult<Put> {
+    fn put_file(&self, _name: &str, _src: &Path, _create_only: bool) -> Result<Put> {
         Err(self.read_only("upload"))
     }
 
@@ -152,19 +159,19 @@ impl Store for PublicStore {
         _name: &str,
         _reader: &mut dyn std::io::Read,
         _create_only: bool,
-    ) -> StoreResult<Put> {
+    ) -> Result<Put> {
         Err(self.read_only("upload"))
     }
 
-    fn put_bytes(&self, _name: &str, _bytes: &[u8], _create_only: bool) -> StoreResult<Put> {
+    fn put_bytes(&self, _name: &str, _bytes: &[u8], _create_only: bool) -> Result<Put> {
         Err(self.read_only("upload"))
     }
 
-    fn delete(&self, _name: &str) -> StoreResult<bool> {
+    fn delete(&self, _name: &str) -> Result<bool> {
         Err(self.read_only("delete"))
     }
 
-    fn list(&self, _prefix: &str) -> StoreResult<Vec<String>> {
+    fn list(&self, _prefix: &str) -> Result<Vec<String>> {
         Err(self.read_only("list"))
     }
 }

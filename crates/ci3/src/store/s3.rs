@@ -9,14 +9,18 @@ use std::future::Future;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use anyhow::{anyhow, Result};
+use std::sync::Arc;
+
 use futures_util::StreamExt;
 use s3::creds::Credentials;
 use s3::error::S3Error;
 use s3::{Bucket, Region};
 
-use super::config::S3Settings;
-use super::{backoff, check_name, timeout, Failure, Put, Store, StoreError, StoreResult, ATTEMPTS};
+use super::config::{S3Keys, S3Settings};
+use super::retry::{backoff, network_cause, retry, Attempt, ATTEMPTS};
+use super::{check_name, Put, Store};
+use crate::error::{Error, Kind, Result};
+use crate::report::Reporter;
 
 /// Concurrent 8 MiB parts per multipart upload: bounds memory to under 100 MiB.
 const PARTS_IN_FLIGHT: usize = 8;
@@ -36,26 +40,16 @@ pub struct S3Store {
     url: String,
     has_credentials: bool,
     runtime: tokio::runtime::Runtime,
+    reporter: Arc<dyn Reporter>,
 }
 
 impl S3Store {
-    /// A store with the credentials of the environment (see `credentials`).
-    pub fn new(s: S3Settings) -> Result<Self> {
-        let (credentials, has_credentials) = credentials()?;
-        Self::with_credentials(s, credentials, has_credentials)
-    }
-
-    /// A store with explicit keys.
-    pub fn with_keys(s: S3Settings, access_key: &str, secret_key: &str) -> Result<Self> {
-        let credentials = Credentials::new(Some(access_key), Some(secret_key), None, None, None)?;
-        Self::with_credentials(s, credentials, true)
-    }
-
-    fn with_credentials(
-        s: S3Settings,
-        credentials: Credentials,
-        has_credentials: bool,
-    ) -> Result<Self> {
+    /// A store with the keys of `s`, else those of the shared credentials file, else anonymous.
+    /// `reporter` hears the retry notices.
+    pub fn new(s: S3Settings, reporter: Arc<dyn Reporter>) -> Result<Self> {
+        let (credentials, has_credentials) = credentials(&s)?;
+        let config =
+            |e: &dyn std::fmt::Display| Error::config(format!("S3 bucket {}: {e}", s.bucket));
         let region = match &s.endpoint {
             Some(endpoint) => Region::Custom {
                 region: s.region.clone(),
@@ -64,19 +58,19 @@ impl S3Store {
             None => s
                 .region
                 .parse()
-                .map_err(|e| anyhow!("invalid AWS region '{}': {e}", s.region))?,
+                .map_err(|e| Error::config(format!("invalid AWS region '{}': {e}", s.region)))?,
         };
-        let mut bucket = Bucket::new(&s.bucket, region, credentials)
-            .map_err(|e| anyhow!("S3 bucket {}: {e}", s.bucket))?;
+        let mut bucket = Bucket::new(&s.bucket, region, credentials).map_err(|e| config(&e))?;
         if s.endpoint.is_some() {
             // Custom endpoints (MinIO, s3s, Garage...) are addressed path-style.
             bucket = bucket.with_path_style();
         }
-        let meta = bucket.with_request_timeout(timeout("CI3_S3_TIMEOUT", 30))?;
-        let bulk = bucket.with_request_timeout(timeout("CI3_S3_TRANSFER_TIMEOUT", 3600))?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
+        let meta = bucket
+            .with_request_timeout(s.request_timeout)
+            .map_err(|e| config(&e))?;
+        let bulk = bucket
+            .with_request_timeout(s.transfer_timeout)
+            .map_err(|e| config(&e))?;
         let url = match &s.endpoint {
             Some(endpoint) => format!("s3://{}/{} at {endpoint}", s.bucket, s.prefix),
             None => format!("s3://{}/{}", s.bucket, s.prefix),
@@ -87,11 +81,17 @@ impl S3Store {
             prefix: s.prefix,
             url,
             has_credentials,
-            runtime,
+            runtime: super::runtime()?,
+            reporter,
         })
     }
 
-    fn key(&self, name: &str) -> StoreResult<String> {
+    /// Whether `s` or the shared credentials file give keys.
+    pub fn has_credentials(s: &S3Settings) -> bool {
+        credentials(s).is_ok_and(|(_, found)| found)
+    }
+
+    fn key(&self, name: &str) -> Result<String> {
         check_name(name)?;
         Ok(format!("{}{name}", self.prefix))
     }
@@ -102,40 +102,45 @@ impl S3Store {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, S3Error>>,
     {
-        let mut attempt = 1;
-        loop {
+        retry(&|line| self.reporter.note(line), || {
             match self.runtime.block_on(op()) {
-                Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
-                    std::thread::sleep(backoff(attempt));
-                    attempt += 1;
+                Err(e) if is_transient(&e) => {
+                    let cause = format!("{}: {}", self.url, detail(&e));
+                    Attempt::Transient(e, cause)
                 }
-                result => return result,
+                result => Attempt::Done(result),
             }
-        }
+        })
     }
 
-    fn fail(&self, what: &str, key: &str, e: S3Error) -> StoreError {
-        let failure = match &e {
-            S3Error::HttpFailWithBody(401 | 403, _) | S3Error::Credentials(_) => Failure::Denied,
-            e if is_transient(e) => Failure::Unreachable,
-            _ => Failure::Other,
+    fn fail(&self, what: &str, key: &str, e: S3Error) -> Error {
+        let kind = match &e {
+            S3Error::HttpFailWithBody(401 | 403, _) | S3Error::Credentials(_) => Kind::Denied,
+            S3Error::HttpFailWithBody(status, _) if *status >= 500 || *status == 429 => {
+                Kind::Unreachable
+            }
+            e if is_transient(e) => Kind::Unreachable,
+            _ => Kind::Store,
         };
-        let detail = match &e {
-            S3Error::HttpFailWithBody(status, body) => match xml_code(body) {
-                Some(code) => format!("HTTP {status} {code}"),
-                None => format!("HTTP {status}"),
-            },
-            other => other.to_string(),
-        };
-        let hint = if failure == Failure::Denied && !self.has_credentials {
+        let hint = if kind == Kind::Denied && !self.has_credentials {
             " (no AWS credentials found)"
         } else {
             ""
         };
-        StoreError::new(
-            failure,
-            format!("{what} s3://{}/{key}: {detail}{hint}", self.meta.name()),
+        Error::new(
+            kind,
+            format!(
+                "{what} s3://{}/{key} at {}: {}{hint}",
+                self.meta.name(),
+                self.endpoint(),
+                detail(&e)
+            ),
         )
+    }
+
+    /// Where requests go, for messages.
+    fn endpoint(&self) -> String {
+        self.meta.url()
     }
 
     fn put_with(
@@ -143,30 +148,34 @@ impl S3Store {
         key: &str,
         create_only: bool,
         upload: impl Fn() -> Result<(), S3Error>,
-    ) -> StoreResult<Put> {
-        let mut attempt = 1;
-        loop {
-            match upload() {
-                Ok(()) => return Ok(Put::Created),
-                Err(S3Error::HttpFailWithBody(412, _)) if create_only => {
-                    return Ok(Put::AlreadyExists)
-                }
-                Err(e) if create_only && is_transient(&e) => {
-                    // A server refusing a create-only write may close the connection before
-                    // reading the body: then only a HEAD tells whether someone else won.
-                    if self.head(key)? {
-                        return Ok(Put::AlreadyExists);
-                    }
-                    if attempt >= ATTEMPTS {
-                        return Err(self.fail("upload", key, e));
-                    }
-                }
-                Err(e) if attempt < ATTEMPTS && is_transient(&e) => {}
-                Err(e) => return Err(self.fail("upload", key, e)),
+    ) -> Result<Put> {
+        let mut last = None;
+        let put = retry(&|line| self.reporter.note(line), || match upload() {
+            Ok(()) => Attempt::Done(Ok(Put::Created)),
+            Err(S3Error::HttpFailWithBody(412, _)) if create_only => {
+                Attempt::Done(Ok(Put::AlreadyExists))
             }
-            std::thread::sleep(backoff(attempt));
-            attempt += 1;
-        }
+            Err(e) if is_transient(&e) => {
+                // A server refusing a create-only write may close the connection before
+                // reading the body: then only a HEAD tells whether someone else won.
+                if create_only {
+                    match self.head(key) {
+                        Ok(true) => return Attempt::Done(Ok(Put::AlreadyExists)),
+                        Ok(false) => {}
+                        Err(err) => return Attempt::Done(Err(Some(err))),
+                    }
+                }
+                let cause = format!("upload to {}: {}", self.url, detail(&e));
+                last = Some(e);
+                Attempt::Transient(None, cause)
+            }
+            Err(e) => Attempt::Done(Err(Some(self.fail("upload", key, e)))),
+        });
+        put.map_err(|e: Option<Error>| match (e, last.take()) {
+            (Some(e), _) => e,
+            (None, Some(s3)) => self.fail("upload", key, s3),
+            (None, None) => Error::new(Kind::Unreachable, format!("upload {key}: failed")),
+        })
     }
 
     /// Uploads what `reader` yields: one PUT when it is under a part, else a multipart upload
@@ -239,7 +248,7 @@ impl S3Store {
         result
     }
 
-    fn head(&self, key: &str) -> StoreResult<bool> {
+    fn head(&self, key: &str) -> Result<bool> {
         match self.run(|| self.meta.head_object(key)) {
             Ok(_) => Ok(true),
             Err(S3Error::HttpFailWithBody(404, _)) => Ok(false),
@@ -257,11 +266,11 @@ impl Store for S3Store {
         self.has_credentials
     }
 
-    fn exists(&self, name: &str) -> StoreResult<bool> {
+    fn exists(&self, name: &str) -> Result<bool> {
         self.head(&self.key(name)?)
     }
 
-    fn get(&self, name: &str, out: &mut dyn Write) -> StoreResult<bool> {
+    fn get(&self, name: &str, out: &mut dyn Write) -> Result<bool> {
         let key = self.key(name)?;
         let head = match self.run(|| self.meta.head_object(&key)) {
             Ok((head, _)) => head,
@@ -269,9 +278,9 @@ impl Store for S3Store {
             Err(e) => return Err(self.fail("download", &key, e)),
         };
         let write_err = |e: std::io::Error| {
-            StoreError::new(
-                Failure::Other,
-                format!("cannot write download of {key}: {e}"),
+            Error::new(
+                Kind::Io,
+                format!("cannot pass on the download of {key}: {e}"),
             )
         };
         match head.content_length.and_then(|l| u64::try_from(l).ok()) {
@@ -318,7 +327,7 @@ impl Store for S3Store {
         }
     }
 
-    fn put_file(&self, name: &str, src: &Path, create_only: bool) -> StoreResult<Put> {
+    fn put_file(&self, name: &str, src: &Path, create_only: bool) -> Result<Put> {
         let key = self.key(name)?;
         self.put_with(&key, create_only, || {
             let mut file = std::fs::File::open(src)?;
@@ -326,7 +335,7 @@ impl Store for S3Store {
         })
     }
 
-    fn put_reader(&self, name: &str, reader: &mut dyn Read, create_only: bool) -> StoreResult<Put> {
+    fn put_reader(&self, name: &str, reader: &mut dyn Read, create_only: bool) -> Result<Put> {
         let key = self.key(name)?;
         // A stream cannot be replayed: one attempt, and the caller retries from its file.
         match self.upload(&key, reader, create_only) {
@@ -336,7 +345,7 @@ impl Store for S3Store {
         }
     }
 
-    fn put_bytes(&self, name: &str, bytes: &[u8], create_only: bool) -> StoreResult<Put> {
+    fn put_bytes(&self, name: &str, bytes: &[u8], create_only: bool) -> Result<Put> {
         let key = self.key(name)?;
         self.put_with(&key, create_only, || {
             self.runtime.block_on(async {
@@ -352,7 +361,7 @@ impl Store for S3Store {
         })
     }
 
-    fn list(&self, prefix: &str) -> StoreResult<Vec<String>> {
+    fn list(&self, prefix: &str) -> Result<Vec<String>> {
         let key = format!("{}{prefix}", self.prefix);
         let pages = self
             .run(|| self.meta.list(key.clone(), None))
@@ -372,7 +381,7 @@ impl Store for S3Store {
         Ok(found.into_iter().map(|(_, name)| name).collect())
     }
 
-    fn delete(&self, name: &str) -> StoreResult<bool> {
+    fn delete(&self, name: &str) -> Result<bool> {
         let key = self.key(name)?;
         // S3 answers 204 whether or not the object existed: ask first, for an honest answer.
         let existed = self.head(&key)?;
@@ -458,30 +467,47 @@ async fn fetch_range(
     }
 }
 
-/// Whether the environment holds S3 credentials (keys, or a profile in the shared file).
-pub(super) fn has_credentials() -> bool {
-    credentials().is_ok_and(|(_, found)| found)
-}
-
-/// Credentials from `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`, else the
-/// shared credentials file (profile `AWS_PROFILE`), else anonymous. Never the instance metadata
-/// service: a build machine must not make surprise network calls.
-fn credentials() -> Result<(Credentials, bool)> {
-    use crate::env::non_empty;
-    if let (Some(key), Some(secret)) = (
-        non_empty("AWS_ACCESS_KEY_ID"),
-        non_empty("AWS_SECRET_ACCESS_KEY"),
-    ) {
-        let token = non_empty("AWS_SESSION_TOKEN");
-        let c = Credentials::new(Some(&key), Some(&secret), None, token.as_deref(), None)?;
+/// Credentials from the settings' keys, else the shared credentials file (profile
+/// `AWS_PROFILE`), else anonymous. Never the instance metadata service: a build machine must not
+/// make surprise network calls.
+fn credentials(s: &S3Settings) -> Result<(Credentials, bool)> {
+    let bad = |e: &dyn std::fmt::Display| Error::config(format!("AWS credentials: {e}"));
+    if let Some(S3Keys {
+        access_key,
+        secret_key,
+        session_token,
+    }) = &s.keys
+    {
+        let c = Credentials::new(
+            Some(access_key),
+            Some(secret_key),
+            None,
+            session_token.as_deref(),
+            None,
+        )
+        .map_err(|e| bad(&e))?;
         return Ok((c, true));
     }
-    if let Ok(c) = Credentials::from_profile(non_empty("AWS_PROFILE").as_deref()) {
+    if let Ok(c) = Credentials::from_profile(s.profile.as_deref()) {
         if c.access_key.is_some() {
             return Ok((c, true));
         }
     }
-    Ok((Credentials::anonymous()?, false))
+    Ok((Credentials::anonymous().map_err(|e| bad(&e))?, false))
+}
+
+/// What went wrong with a request, without the request itself (a presigned URL would carry a
+/// credential and a signature into the message).
+fn detail(e: &S3Error) -> String {
+    match e {
+        S3Error::HttpFailWithBody(status, body) => match xml_code(body) {
+            Some(code) => format!("HTTP {status} {code}"),
+            None => format!("HTTP {status}"),
+        },
+        S3Error::Reqwest(e) => network_cause(e),
+        S3Error::Io(e) => network_cause(e),
+        other => other.to_string(),
+    }
 }
 
 fn is_transient(e: &S3Error) -> bool {

@@ -9,20 +9,28 @@ use std::cell::OnceCell;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::settings::Settings;
+
 /// What the templates expand to for one repository. The git commit is asked for only when a
 /// template uses it, and at most once, because computing it may fail outside a commit.
 pub struct Context<'a> {
     root: PathBuf,
+    settings: &'a Settings,
     git_commit: Box<dyn Fn() -> anyhow::Result<String> + 'a>,
     commit: OnceCell<Result<String, String>>,
 }
 
 impl<'a> Context<'a> {
-    /// `root` is the repository root (absolute); `git_commit` is called on first use of
-    /// `{{ gitCommit }}`.
-    pub fn new(root: &Path, git_commit: impl Fn() -> anyhow::Result<String> + 'a) -> Self {
+    /// `root` is the repository root (absolute); `{{ env "NAME" }}` reads `settings`;
+    /// `git_commit` is called on first use of `{{ gitCommit }}`.
+    pub fn new(
+        root: &Path,
+        settings: &'a Settings,
+        git_commit: impl Fn() -> anyhow::Result<String> + 'a,
+    ) -> Self {
         Context {
             root: root.to_path_buf(),
+            settings,
             git_commit: Box::new(git_commit),
             commit: OnceCell::new(),
         }
@@ -61,7 +69,7 @@ impl<'a> Context<'a> {
                 .map_err(|e| format!("{{{{ gitCommit }}}}: {e}")),
             "uuid" => uuid(),
             _ => match env_name(inner) {
-                Some(name) => std::env::var(name).map_err(|_| {
+                Some(name) => self.settings.var(name).and_then(|v| v.to_str()).map(String::from).ok_or_else(|| {
                     format!("{{{{ env \"{name}\" }}}}: environment variable {name} is not set")
                 }),
                 None => Err(format!(
@@ -110,8 +118,10 @@ fn uuid() -> Result<String, String> {
 mod tests {
     use super::*;
 
+    static SETTINGS: std::sync::LazyLock<Settings> = std::sync::LazyLock::new(Settings::default);
+
     fn ctx() -> Context<'static> {
-        Context::new(Path::new("/repo"), || Ok("abc123".into()))
+        Context::new(Path::new("/repo"), &SETTINGS, || Ok("abc123".into()))
     }
 
     #[test]
@@ -128,7 +138,7 @@ mod tests {
     #[test]
     fn asks_for_the_commit_once_and_only_when_used() {
         let calls = std::cell::Cell::new(0);
-        let c = Context::new(Path::new("/r"), || {
+        let c = Context::new(Path::new("/r"), &SETTINGS, || {
             calls.set(calls.get() + 1);
             Ok("c".into())
         });
@@ -172,7 +182,9 @@ mod tests {
             c.expand("a {{ .Root", "x").unwrap_err(),
             "unclosed `{{` in \"a {{ .Root\""
         );
-        let failing = Context::new(Path::new("/r"), || anyhow::bail!("no commit yet"));
+        let failing = Context::new(Path::new("/r"), &SETTINGS, || {
+            anyhow::bail!("no commit yet")
+        });
         assert_eq!(
             failing.expand("{{ gitCommit }}", "x").unwrap_err(),
             "{{ gitCommit }}: no commit yet"

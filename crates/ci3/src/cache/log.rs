@@ -3,12 +3,12 @@
 //! Where it goes: the object `.ci3/logs/KEY.log` beside the artifacts (under the S3 prefix, or in
 //! the store directory). Artifact names are file names a script chooses (`noir-<hash>.tar.gz`),
 //! flags are `NAME.flag`; a name inside the hidden `.ci3/` directory is the project's own
-//! namespace (spec section 5), so a log never shadows an artifact or a flag, whatever KEY is.
+//! namespace, so a log never shadows an artifact or a flag, whatever KEY is.
 //! KEY is the handle a script can print or link to before the log exists (`key=$(uuid)`), so the
 //! object is found from KEY alone; NAME is free text (`"Build noir"`) and only appears in the
 //! message. A second log with the same KEY replaces the first, as the original's log server did.
 //!
-//! When it is stored follows the artifact upload rule (spec section 6, step 3): always in a
+//! When it is stored follows the artifact upload rule (`policy::remote_write`): always in a
 //! directory store, in S3 only with `CI=1` or a non-empty `S3_FORCE_UPLOAD`, and never in S3
 //! without credentials. The original only kept logs in CI; a developer's run therefore does not
 //! fill the shared bucket, while a local directory store keeps their logs where they can read
@@ -23,22 +23,18 @@
 use std::fs::File;
 use std::io::{self, ErrorKind, Read, Write};
 
-use anyhow::{bail, Context, Result};
-
-use crate::store::{self, Store};
-
-/// Where logs live in the store; see the module documentation.
-pub const LOG_DIR: &str = ".ci3/logs";
-
-/// The object name of the log KEY.
-pub fn object_name(key: &str) -> String {
-    format!("{LOG_DIR}/{key}.log")
-}
+use super::policy::{self, RemoteWrite};
+use super::Context;
+use crate::error::{Error, Kind, Result};
+use crate::report::Reporter;
+use crate::store::{names, Store};
 
 /// A KEY must be one plain name component: it becomes part of an object name.
 pub fn check_key(key: &str) -> Result<()> {
-    if key.is_empty() || key == "." || key == ".." || key.contains(['/', '\0']) {
-        bail!("invalid KEY '{key}': it must be a non-empty name without '/'");
+    if key.is_empty() || key == "." || key == ".." || key.contains(['/', '\0', '\n']) {
+        return Err(Error::usage(format!(
+            "invalid KEY '{key}': it must be a non-empty name without '/'"
+        )));
     }
     Ok(())
 }
@@ -48,12 +44,24 @@ pub fn new_key() -> Result<String> {
     let mut bytes = [0u8; 8];
     File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))
-        .context("cannot read /dev/urandom for a new log key")?;
+        .map_err(|e| {
+            Error::new(
+                Kind::Io,
+                format!("cannot read /dev/urandom for a new log key: {e}"),
+            )
+        })?;
     Ok(hex::encode(bytes))
 }
 
-/// The tool: NAME and KEY from the command line, the store and flags from the environment.
-pub fn run(name: &str, key: Option<&str>) -> Result<i32> {
+/// Reads `input` to its end and keeps it as the log KEY (a new key when `None`), copying it to
+/// `dup` as it arrives. Only a bad KEY is an error; what happened to the log is reported.
+pub fn store_log(
+    ctx: &Context<'_>,
+    name: &str,
+    key: Option<&str>,
+    input: &mut dyn Read,
+    mut dup: Option<&mut dyn Write>,
+) -> Result<()> {
     let key = match key {
         Some(key) => {
             check_key(key)?;
@@ -61,78 +69,56 @@ pub fn run(name: &str, key: Option<&str>) -> Result<i32> {
         }
         None => new_key()?,
     };
-    let dup = crate::env::flag("DUP");
-    let stdin = io::stdin();
-    let stdout = io::stdout();
-    let mut input = stdin.lock();
-    let mut output = dup.then(|| stdout.lock());
-    let target = match target() {
-        Ok(target) => target,
-        Err(skip) => {
-            // Nothing will be stored: pass the log through (or drain it) without spooling.
-            copy(
-                &mut input,
-                None,
-                output.as_mut().map(|o| o as &mut dyn Write),
-            );
-            match skip {
-                Skip::Policy(reason) => eprintln!("Log {name} not stored: {reason}."),
-                Skip::Broken(err) => eprintln!("Warning: log {name} not stored: {err}"),
-            }
-            return Ok(0);
-        }
+    let object = names::log(&key)?;
+    let say = |line: String| ctx.reporter.note(&line);
+    let store = ctx.selected.store.as_ref();
+    let skip = match policy::remote_write(ctx.settings, ctx.selected) {
+        RemoteWrite::Yes { .. } => None,
+        RemoteWrite::NotInCi => Some("CI=0 and S3_FORCE_UPLOAD not set"),
+        RemoteWrite::NoCredentials => Some("no AWS credentials found"),
     };
+    if let Some(reason) = skip {
+        // Nothing will be stored: pass the log through (or drain it) without spooling.
+        copy(input, None, dup.take(), ctx.reporter);
+        say(format!("Log {name} not stored: {reason}."));
+        return Ok(());
+    }
     let mut spool = match tempfile::NamedTempFile::new() {
         Ok(spool) => Some(spool),
         Err(err) => {
-            eprintln!("Warning: log {name} not stored: cannot create a temporary file: {err}");
+            say(format!(
+                "Warning: log {name} not stored: cannot create a temporary file: {err}"
+            ));
             None
         }
     };
     let spool_failed = copy(
-        &mut input,
+        input,
         spool.as_mut().map(|s| s.as_file_mut() as &mut dyn Write),
-        output.as_mut().map(|o| o as &mut dyn Write),
+        dup,
+        ctx.reporter,
     );
     if let Some(err) = spool_failed {
-        eprintln!("Warning: log {name} not stored: cannot write its temporary file: {err}");
-        return Ok(0);
+        say(format!(
+            "Warning: log {name} not stored: cannot write its temporary file: {err}"
+        ));
+        return Ok(());
     }
     let Some(spool) = spool else {
-        return Ok(0);
+        return Ok(());
     };
-    let object = object_name(&key);
-    match target.put_file(&object, spool.path(), false) {
-        Ok(_) => eprintln!("Log {name} stored as {object} in {}.", target.describe()),
-        Err(err) => eprintln!(
+    say(put(store, &object, &spool, name));
+    Ok(())
+}
+
+fn put(store: &dyn Store, object: &str, spool: &tempfile::NamedTempFile, name: &str) -> String {
+    match store.put_file(object, spool.path(), false) {
+        Ok(_) => format!("Log {name} stored as {object} in {}.", store.describe()),
+        Err(err) => format!(
             "Warning: log {name} not stored in {}: {err}",
-            target.describe()
+            store.describe()
         ),
     }
-    Ok(0)
-}
-
-/// Why no log is stored.
-enum Skip {
-    /// The upload rule says no: a note.
-    Policy(&'static str),
-    /// The store configuration is unusable: a warning.
-    Broken(String),
-}
-
-/// The store to write the log into, or why there is none.
-fn target() -> Result<Box<dyn Store>, Skip> {
-    let selected = store::from_env().map_err(|err| Skip::Broken(crate::cli::one_line(&err)))?;
-    if selected.is_dir {
-        return Ok(selected.store);
-    }
-    if !crate::env::ci() && crate::env::non_empty("S3_FORCE_UPLOAD").is_none() {
-        return Err(Skip::Policy("CI=0 and S3_FORCE_UPLOAD not set"));
-    }
-    if !selected.store.can_write() {
-        return Err(Skip::Policy("no AWS credentials found"));
-    }
-    Ok(selected.store)
 }
 
 /// Reads `input` to its end, writing every chunk to `spool` and, as soon as it is read, to
@@ -142,6 +128,7 @@ fn copy(
     input: &mut dyn Read,
     mut spool: Option<&mut dyn Write>,
     mut dup: Option<&mut dyn Write>,
+    reporter: &dyn Reporter,
 ) -> Option<io::Error> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut spool_error = None;
@@ -152,7 +139,7 @@ fn copy(
             Err(err) if err.kind() == ErrorKind::Interrupted => continue,
             Err(err) => {
                 // What was read so far is still worth keeping.
-                eprintln!("Warning: cannot read standard input: {err}");
+                reporter.note(&format!("Warning: cannot read standard input: {err}"));
                 break;
             }
         };
@@ -188,8 +175,7 @@ mod tests {
         for bad in ["", ".", "..", "a/b", "/x", "a\0b"] {
             assert!(check_key(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(object_name("k"), ".ci3/logs/k.log");
-        store::check_name(&object_name("0123456789abcdef")).unwrap();
+        assert_eq!(names::log("k").unwrap(), ".ci3/logs/k.log");
     }
 
     #[test]
@@ -232,7 +218,12 @@ mod tests {
             left: 1000,
         };
         let mut input = &data[..];
-        let err = copy(&mut input, Some(&mut spool), Some(&mut dup));
+        let err = copy(
+            &mut input,
+            Some(&mut spool),
+            Some(&mut dup),
+            &crate::report::Silent,
+        );
         assert!(err.is_none());
         assert_eq!(spool, data, "the whole log is spooled");
         assert_eq!(dup.got, &data[..1000]);
@@ -243,7 +234,12 @@ mod tests {
         };
         let mut dup = Vec::new();
         let mut input = &data[..];
-        let err = copy(&mut input, Some(&mut spool), Some(&mut dup));
+        let err = copy(
+            &mut input,
+            Some(&mut spool),
+            Some(&mut dup),
+            &crate::report::Silent,
+        );
         assert_eq!(err.unwrap().kind(), ErrorKind::BrokenPipe);
         assert_eq!(dup, data, "the whole log is duplicated");
         assert!(input.is_empty(), "the input is read to its end");

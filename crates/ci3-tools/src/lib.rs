@@ -1,0 +1,209 @@
+//! What every executable shares: argument parsing with `--help`/`--version`, the settings and
+//! the store read once, notes and progress on stderr, and errors mapped to exit codes.
+
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ci3::report::{Progress, Reporter};
+use ci3::settings::Settings;
+use ci3::store::Selected;
+use ci3::{Error, Kind};
+
+/// The exit code of a store configuration that cannot be right, for every tool.
+pub const CONFIG: i32 = 2;
+
+/// The variables every store-using tool reads, for `--help`.
+pub const STORE_ENV: &str = "\
+  CI3_STORE                  file:///abs/dir or s3://BUCKET/PREFIX
+  CI3_S3_BUCKET, CI3_S3_PREFIX, CI3_S3_ENDPOINT
+                             S3 store (prefix default build-cache/)
+  S3_BUILD_CACHE_AWS_PARAMS  the original scripts' aws-cli words (--endpoint-url, --region)
+  CI3_PUBLIC_CACHE_URL       anonymous HTTP(S) reads
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, AWS_REGION
+  CI3_S3_TIMEOUT, CI3_S3_TRANSFER_TIMEOUT   request and transfer timeouts, seconds
+  XDG_CACHE_HOME             the default directory store is $XDG_CACHE_HOME/ci3/store";
+
+/// Parses the command line; `--help` and `--version` print on stdout and exit 0, and a usage
+/// error exits with `usage_code` (1 for the original tools, whose scripts test for it).
+pub fn parse<T: clap::Parser>(usage_code: i32) -> T {
+    match T::try_parse() {
+        Ok(args) => args,
+        Err(err) => {
+            let code = if err.use_stderr() { usage_code } else { 0 };
+            let _ = err.print();
+            std::process::exit(code)
+        }
+    }
+}
+
+/// Runs a tool's body; an error is printed as one line `tool: message` on stderr and exits with
+/// the code its kind maps to: 2 for configuration, 1 for anything else.
+pub fn run(tool: &str, body: impl FnOnce() -> Result<i32, Error>) -> ! {
+    let code = match body() {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("{tool}: {}", one_line(&err.to_string()));
+            exit_code(&err)
+        }
+    };
+    std::process::exit(code)
+}
+
+/// The code an error ends a tool with: 2 for configuration, 1 for anything else.
+pub fn exit_code(err: &Error) -> i32 {
+    if err.kind() == Kind::Config {
+        CONFIG
+    } else {
+        1
+    }
+}
+
+/// Text on one line: a newline in a name must not split a message.
+pub fn one_line(text: &str) -> String {
+    text.replace('\n', "\\n")
+}
+
+/// An `anyhow` error from a layer that has no typed kinds (git, patterns) as the one error type.
+pub fn from_anyhow(err: anyhow::Error) -> Error {
+    Error::from_anyhow(err, Kind::Io)
+}
+
+/// The settings and the store they select, opened before any work: a configuration that cannot
+/// be right ends the tool here with one line and exit 2.
+pub struct Tool {
+    pub name: &'static str,
+    pub settings: Settings,
+    pub reporter: Arc<Stderr>,
+}
+
+impl Tool {
+    pub fn new(name: &'static str) -> Tool {
+        Tool {
+            name,
+            settings: Settings::from_env(),
+            reporter: Arc::new(Stderr::default()),
+        }
+    }
+
+    /// The configured store, or exit 2 naming the variable and value.
+    pub fn store(&self) -> Selected {
+        match ci3::store::open(&self.settings, self.reporter.clone()) {
+            Ok(selected) => selected,
+            Err(err) => {
+                eprintln!("{}: {}", self.name, one_line(&err.to_string()));
+                std::process::exit(exit_code(&err))
+            }
+        }
+    }
+
+    /// Says a line on stderr (above the progress bar, if one is shown).
+    pub fn say(&self, line: &str) {
+        self.reporter.note(line);
+    }
+}
+
+/// Notes on stderr, one line each; on a terminal, a progress bar (bytes, rate, ETA when the
+/// size is known) for a transfer that takes over a second. Nothing else when stderr is not a
+/// terminal: logs stay as the original scripts' were.
+pub struct Stderr {
+    terminal: bool,
+    /// The bar of the transfer under way, shared with its `Bar`.
+    bar: Arc<Mutex<Option<indicatif::ProgressBar>>>,
+}
+
+impl Default for Stderr {
+    fn default() -> Self {
+        Stderr {
+            terminal: std::io::stderr().is_terminal(),
+            bar: Arc::new(Mutex::new(None)),
+        }
+    }
+}
+
+impl Reporter for Stderr {
+    fn note(&self, line: &str) {
+        let line = one_line(line);
+        match &*self.bar.lock().expect("progress bar") {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn transfer(&self, label: &str, total: Option<u64>) -> Box<dyn Progress> {
+        if !self.terminal {
+            return Box::new(ci3::report::NoProgress);
+        }
+        Box::new(Bar {
+            shown: self.bar.clone(),
+            label: one_line(label),
+            total,
+            started: Instant::now(),
+            bytes: Mutex::new(0),
+        })
+    }
+}
+
+/// Progress of one transfer; the bar appears only once the transfer has taken a second.
+struct Bar {
+    shown: Arc<Mutex<Option<indicatif::ProgressBar>>>,
+    label: String,
+    total: Option<u64>,
+    started: Instant,
+    bytes: Mutex<u64>,
+}
+
+/// How long a transfer runs before it earns a progress bar.
+const QUIET_FOR: Duration = Duration::from_secs(1);
+
+impl Progress for Bar {
+    fn advance(&self, n: u64) {
+        let mut bytes = self.bytes.lock().expect("progress");
+        *bytes += n;
+        if self.started.elapsed() < QUIET_FOR {
+            return;
+        }
+        let mut slot = self.shown.lock().expect("progress bar");
+        let bar = slot.get_or_insert_with(|| {
+            let (bar, template) = match self.total {
+                Some(total) => (
+                    indicatif::ProgressBar::new(total),
+                    "{msg} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+                ),
+                None => (
+                    indicatif::ProgressBar::no_length(),
+                    "{msg} {bytes} {binary_bytes_per_sec} {elapsed}",
+                ),
+            };
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+                bar.set_style(style);
+            }
+            bar.set_message(self.label.clone());
+            bar
+        });
+        bar.set_position(*bytes);
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        if let Some(bar) = self.shown.lock().expect("progress bar").take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// The arguments of a tool whose arguments are a shell command: joined with spaces, every one of
+/// them data (no `--help`); none at all is a usage error (exit 1).
+pub fn command_words(tool: &str) -> String {
+    let words: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|w| w.to_string_lossy().into_owned())
+        .collect();
+    if words.is_empty() {
+        eprintln!("Usage: {tool} CMD...");
+        std::process::exit(1);
+    }
+    words.join(" ")
+}

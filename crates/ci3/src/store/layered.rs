@@ -1,0 +1,500 @@
+//! The local tarball cache (`CACHE_LOCAL_DIR`) as a layer in front of any store.
+//!
+//! Reads come from a local copy when there is one, else from the store while a copy is written
+//! beside them, kept only once the caller has checked the bytes; a local copy the caller finds
+//! corrupt is dropped and the store asked instead. Writes go to the local cache and the store at
+//! once. Local-cache files are always written to a temporary name and renamed or linked, so a
+//! partial file never counts as a hit.
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tempfile::NamedTempFile;
+
+use super::{check_name, Put, Store};
+use crate::error::{Error, Kind, Result};
+use crate::report::{Counting, Reporter};
+
+/// A directory of artifacts named as in the store.
+pub struct LocalCache {
+    dir: PathBuf,
+}
+
+impl LocalCache {
+    /// The cache in `dir`, created if missing.
+    pub fn open(dir: &Path) -> Result<LocalCache> {
+        fs::create_dir_all(dir)
+            .map_err(|e| Error::io(dir, format!("cannot create {}: {e}", dir.display())))?;
+        Ok(LocalCache {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The cache in `dir` as it is, for a question that must not create anything.
+    pub fn existing(dir: &Path) -> LocalCache {
+        LocalCache {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path(&self, name: &str) -> Result<PathBuf> {
+        check_name(name)?;
+        Ok(self.dir.join(name))
+    }
+
+    /// Whether a copy of `name` is here.
+    pub fn has(&self, name: &str) -> bool {
+        self.path(name).is_ok_and(|p| p.is_file())
+    }
+
+    /// A temporary file in the cache directory, so that keeping it is a rename.
+    fn scratch(&self, purpose: &str) -> io::Result<NamedTempFile> {
+        tempfile::Builder::new()
+            .prefix(&format!(".ci3-{purpose}-"))
+            .tempfile_in(&self.dir)
+    }
+}
+
+/// Where a read was served from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Local,
+    Store,
+}
+
+/// What a write did in each layer.
+pub struct Written<T> {
+    /// What the producer returned.
+    pub value: T,
+    /// The store's answer, when there is a store to write to.
+    pub remote: Option<Result<Put>>,
+}
+
+/// A local cache (optional) in front of a store (optional: a write may go to the local cache
+/// alone).
+pub struct Layered<'a> {
+    pub local: Option<LocalCache>,
+    pub store: Option<&'a dyn Store>,
+    pub reporter: &'a dyn Reporter,
+}
+
+impl Layered<'_> {
+    /// Where `name` is: the local cache first, then the store.
+    pub fn exists(&self, name: &str) -> Result<Option<Source>> {
+        if self.local.as_ref().is_some_and(|l| l.has(name)) {
+            return Ok(Some(Source::Local));
+        }
+        match self.store {
+            Some(store) if store.exists(name)? => Ok(Some(Source::Store)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Streams `name` into `consume`: from the local copy when there is one (dropped if
+    /// `consume` finds it corrupt), else from the store. A copy of what the store sent is kept
+    /// in the local cache only when `consume` succeeded. `Ok(None)` on a miss.
+    pub fn read<T: Send>(
+        &self,
+        name: &str,
+        consume: impl Fn(&mut dyn Read) -> Result<T> + Sync,
+    ) -> Result<Option<(T, Source)>> {
+        check_name(name)?;
+        if let Some(local) = &self.local {
+            let path = local.path(name)?;
+            if path.is_file() {
+                self.reporter.note(&format!("Local cache hit for {name}."));
+                let file = File::open(&path).map_err(|e| {
+                    Error::io(&path, format!("cannot read {}: {e}", path.display()))
+                })?;
+                match consume(&mut BufReader::with_capacity(1 << 20, file)) {
+                    Ok(value) => return Ok(Some((value, Source::Local))),
+                    Err(err) if err.kind() == Kind::Corrupt => {
+                        // A damaged copy must not keep counting as a hit.
+                        let _ = fs::remove_file(&path);
+                        self.reporter.note(&format!(
+                            "Local cache copy of {name} is {err}; removed it, downloading from remote."
+                        ));
+                    }
+                    Err(err) => return Err(err),
+                }
+            } else {
+                self.reporter.note(&format!(
+                    "Local cache miss for {name}, downloading from remote."
+                ));
+            }
+        }
+        let Some(store) = self.store else {
+            return Ok(None);
+        };
+        let keep = self
+            .local
+            .as_ref()
+            .and_then(|l| match l.scratch("download") {
+                Ok(tmp) => Some(tmp),
+                Err(e) => {
+                    self.reporter.note(&format!(
+                        "Warning: cannot write into the local cache {}: {e}; going on without it.",
+                        l.dir.display()
+                    ));
+                    None
+                }
+            });
+        let (reader, writer) =
+            io::pipe().map_err(|e| Error::new(Kind::Io, format!("cannot create a pipe: {e}")))?;
+        let progress = self.reporter.transfer(name, None);
+        let (fetched, consumed) = std::thread::scope(|s| {
+            let consumer = s.spawn(|| {
+                let mut reader = BufReader::with_capacity(1 << 20, reader);
+                consume(&mut reader)
+            });
+            let mut tee = Tee {
+                pipe: Some(writer),
+                keep: keep.as_ref().map(NamedTempFile::as_file),
+                keep_failed: false,
+            };
+            let fetched = store.get(
+                name,
+                &mut Counting {
+                    inner: &mut tee,
+                    progress: progress.as_ref(),
+                },
+            );
+            let keep_failed = tee.keep_failed;
+            drop(tee); // the end of the stream for the consumer
+            let consumed = consumer.join().expect("the reading thread panicked");
+            ((fetched, keep_failed), consumed)
+        });
+        let (fetched, keep_failed) = fetched;
+        match (fetched, consumed) {
+            (Ok(false), _) => Ok(None),
+            (Ok(true), Ok(value)) => {
+                if let (Some(tmp), Some(local)) = (keep, &self.local) {
+                    let kept = if keep_failed {
+                        Err("writing the copy failed".to_string())
+                    } else {
+                        tmp.persist(local.dir.join(name))
+                            .map(drop)
+                            .map_err(|e| e.error.to_string())
+                    };
+                    if let Err(e) = kept {
+                        self.reporter.note(&format!(
+                            "Warning: could not save {name} into the local cache: {e}"
+                        ));
+                    }
+                }
+                Ok(Some((value, Source::Store)))
+            }
+            (Ok(true), Err(err)) => Err(err),
+            // The consumer stopped reading (its own failure closed the pipe): that is the story.
+            (Err(fetch), Err(err)) if fetch.kind() == Kind::Io => Err(err),
+            (Err(fetch), _) => Err(fetch),
+        }
+    }
+
+    /// Writes `name` with what `produce` writes: into the local cache and, when there is a
+    /// store, streamed to it at the same time. A stream the store could not take whole is sent
+    /// again from the complete file. Nothing is published when `produce` fails.
+    pub fn write<T: Send>(
+        &self,
+        name: &str,
+        create_only: bool,
+        produce: impl FnOnce(&mut dyn Write) -> Result<T> + Send,
+    ) -> Result<Written<T>> {
+        check_name(name)?;
+        let local_scratch = self.local.as_ref().and_then(|l| l.scratch("upload").ok());
+        let scratch = match local_scratch {
+            Some(tmp) => tmp,
+            None => tempfile::Builder::new()
+                .prefix(".ci3-upload-")
+                .tempfile()
+                .map_err(|e| {
+                    Error::io(
+                        &std::env::temp_dir(),
+                        format!("cannot create a temporary archive file: {e}"),
+                    )
+                })?,
+        };
+        let progress = self.reporter.transfer(name, None);
+        let mut file = io::BufWriter::with_capacity(1 << 20, scratch.as_file());
+        let (produced, streamed) = match self.store {
+            None => (
+                produce(&mut file).and_then(|v| flush(&mut file).map(|()| v)),
+                None,
+            ),
+            Some(store) => {
+                let (reader, writer) = io::pipe()
+                    .map_err(|e| Error::new(Kind::Io, format!("cannot create a pipe: {e}")))?;
+                let failed = AtomicBool::new(false);
+                std::thread::scope(|s| {
+                    let producer = s.spawn(|| {
+                        let mut tee = Duplicate {
+                            file: &mut file,
+                            pipe: Some(writer),
+                        };
+                        let produced = produce(&mut tee).and_then(|v| flush(tee.file).map(|()| v));
+                        // The reader must know the stream failed before it sees its end.
+                        failed.store(produced.is_err(), Ordering::SeqCst);
+                        drop(tee.pipe.take());
+                        produced
+                    });
+                    let mut stream = Counting {
+                        inner: Guarded {
+                            inner: reader,
+                            failed: &failed,
+                        },
+                        progress: progress.as_ref(),
+                    };
+                    let put = store.put_reader(name, &mut stream, create_only);
+                    drop(stream); // a store that gave up must not leave the producer blocked
+                    (
+                        producer.join().expect("the archiving thread panicked"),
+                        Some(put),
+                    )
+                })
+            }
+        };
+        drop(file);
+        let value = produced?;
+
+        if let Some(local) = &self.local {
+            match keep_copy(scratch.path(), &local.dir.join(name)) {
+                Ok(()) => self.reporter.note(&format!("Saved {name} to local cache.")),
+                Err(_) => self.reporter.note(&format!(
+                    "Warning: Cannot create local cache dir {} or save into it, skipping local cache.",
+                    local.dir.display()
+                )),
+            }
+        }
+
+        let remote = match (self.store, streamed) {
+            (Some(store), Some(put)) => Some(match put {
+                // The stream cannot be replayed; the complete file can, with the store's retries.
+                Err(err) if err.kind() == Kind::Unreachable => {
+                    store.put_file(name, scratch.path(), create_only)
+                }
+                other => other,
+            }),
+            _ => None,
+        };
+        Ok(Written { value, remote })
+    }
+}
+
+fn flush(w: &mut dyn Write) -> Result<()> {
+    w.flush()
+        .map_err(|e| Error::new(Kind::Io, format!("cannot write the archive: {e}")))
+}
+
+/// Links the finished scratch file to `dest`, replacing an older copy: the new archive is as
+/// good and was just built.
+fn keep_copy(scratch: &Path, dest: &Path) -> io::Result<()> {
+    match fs::hard_link(scratch, dest) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            fs::remove_file(dest).and_then(|()| fs::hard_link(scratch, dest))
+        }
+        other => other,
+    }
+}
+
+/// Passes a download on to the consumer's pipe and, when caching locally, to the kept copy. A
+/// copy that cannot be written (a full disk) only loses the copy.
+struct Tee<'a> {
+    pipe: Option<io::PipeWriter>,
+    keep: Option<&'a File>,
+    keep_failed: bool,
+}
+
+impl Write for Tee<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let (Some(mut file), false) = (self.keep, self.keep_failed) {
+            self.keep_failed = file.write_all(buf).is_err();
+        }
+        match &mut self.pipe {
+            Some(pipe) => pipe.write_all(buf).map(|()| buf.len()),
+            None => Ok(buf.len()),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes the archive to the scratch file and, while the store reads, to the upload pipe. A
+/// store that stopped reading only stops the second copy.
+struct Duplicate<'a, F: Write> {
+    file: &'a mut F,
+    pipe: Option<io::PipeWriter>,
+}
+
+impl<F: Write> Write for Duplicate<'_, F> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write_all(buf)?;
+        if let Some(pipe) = &mut self.pipe {
+            if pipe.write_all(buf).is_err() {
+                self.pipe = None;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// The upload's view of the pipe: the end of a stream whose archiving failed is an error, so a
+/// truncated archive is never stored as a complete object.
+struct Guarded<'a> {
+    inner: io::PipeReader,
+    failed: &'a AtomicBool,
+}
+
+impl Read for Guarded<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf)? {
+            0 if !buf.is_empty() && self.failed.load(Ordering::SeqCst) => {
+                Err(io::Error::other("archiving failed"))
+            }
+            n => Ok(n),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Collect;
+    use crate::store::DirStore;
+
+    fn drain(failed: bool) -> io::Result<Vec<u8>> {
+        let (reader, mut writer) = io::pipe().unwrap();
+        writer.write_all(b"partial archive").unwrap();
+        drop(writer);
+        let flag = AtomicBool::new(failed);
+        let mut out = Vec::new();
+        Guarded {
+            inner: reader,
+            failed: &flag,
+        }
+        .read_to_end(&mut out)
+        .map(|_| out)
+    }
+
+    #[test]
+    fn the_end_of_a_failed_archive_is_an_error() {
+        assert_eq!(drain(false).unwrap(), b"partial archive");
+        assert!(drain(true).is_err());
+    }
+
+    fn read_all(r: &mut dyn Read) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        r.read_to_end(&mut out)
+            .map_err(|e| Error::new(Kind::Io, e.to_string()))?;
+        if out.starts_with(b"bad") {
+            return Err(Error::new(Kind::Corrupt, "corrupt archive: bad"));
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn reads_through_backfills_and_drops_a_corrupt_copy() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = DirStore::new(tmp.path().join("store"));
+        store.put_bytes("a.tar.gz", b"good bytes", false).unwrap();
+        let notes = Collect::default();
+        let layered = Layered {
+            local: Some(LocalCache::open(&tmp.path().join("local")).unwrap()),
+            store: Some(&store),
+            reporter: &notes,
+        };
+        let (bytes, from) = layered.read("a.tar.gz", read_all).unwrap().unwrap();
+        assert_eq!(
+            (bytes.as_slice(), from),
+            (&b"good bytes"[..], Source::Store)
+        );
+        assert_eq!(
+            fs::read(tmp.path().join("local/a.tar.gz")).unwrap(),
+            b"good bytes"
+        );
+        let (_, from) = layered.read("a.tar.gz", read_all).unwrap().unwrap();
+        assert_eq!(from, Source::Local);
+
+        fs::write(tmp.path().join("local/a.tar.gz"), b"bad copy").unwrap();
+        let (bytes, from) = layered.read("a.tar.gz", read_all).unwrap().unwrap();
+        assert_eq!(
+            (bytes.as_slice(), from),
+            (&b"good bytes"[..], Source::Store)
+        );
+        assert_eq!(
+            fs::read(tmp.path().join("local/a.tar.gz")).unwrap(),
+            b"good bytes"
+        );
+        let said = notes.0.lock().unwrap().join("\n");
+        assert!(said.contains("Local cache miss for a.tar.gz, downloading from remote."));
+        assert!(said.contains("Local cache hit for a.tar.gz."));
+        assert!(
+            said.contains("removed it, downloading from remote."),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn a_corrupt_download_is_not_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = DirStore::new(tmp.path().join("store"));
+        store
+            .put_bytes("b.zst", b"bad from the store", false)
+            .unwrap();
+        let notes = Collect::default();
+        let layered = Layered {
+            local: Some(LocalCache::open(&tmp.path().join("local")).unwrap()),
+            store: Some(&store),
+            reporter: &notes,
+        };
+        let err = layered.read("b.zst", read_all).unwrap_err();
+        assert_eq!(err.kind(), Kind::Corrupt);
+        assert!(!tmp.path().join("local/b.zst").exists());
+        assert!(layered.read("missing.zst", read_all).unwrap().is_none());
+    }
+
+    #[test]
+    fn writes_through_to_both_layers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = DirStore::new(tmp.path().join("store"));
+        let notes = Collect::default();
+        let layered = Layered {
+            local: Some(LocalCache::open(&tmp.path().join("local")).unwrap()),
+            store: Some(&store),
+            reporter: &notes,
+        };
+        let written = layered
+            .write("c.tar.gz", true, |w| {
+                w.write_all(b"archive")
+                    .map_err(|e| Error::new(Kind::Io, e.to_string()))
+            })
+            .unwrap();
+        assert!(matches!(written.remote, Some(Ok(Put::Created))));
+        assert_eq!(
+            fs::read(tmp.path().join("local/c.tar.gz")).unwrap(),
+            b"archive"
+        );
+        assert_eq!(
+            fs::read(tmp.path().join("store/c.tar.gz")).unwrap(),
+            b"archive"
+        );
+        let failed = layered.write("d.tar.gz", true, |w| {
+            w.write_all(b"half").unwrap();
+            Err::<(), _>(Error::new(Kind::Io, "input vanished"))
+        });
+        assert!(failed.is_err());
+        assert!(!tmp.path().join("store/d.tar.gz").exists());
+        assert!(!tmp.path().join("local/d.tar.gz").exists());
+    }
+}
