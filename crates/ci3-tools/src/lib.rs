@@ -22,6 +22,7 @@ pub const STORE_ENV: &str = "\
   CI3_PUBLIC_CACHE_URL       anonymous HTTP(S) reads
   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, AWS_REGION
   CI3_S3_TIMEOUT, CI3_S3_TRANSFER_TIMEOUT   request and transfer timeouts, seconds
+  CI3_PROGRESS_AFTER         seconds before a terminal shows a transfer's progress bar (1)
   XDG_CACHE_HOME             the default directory store is $XDG_CACHE_HOME/ci3/store";
 
 /// Parses the command line; `--help` and `--version` print on stdout and exit 0, and a usage
@@ -64,6 +65,23 @@ pub fn one_line(text: &str) -> String {
     text.replace('\n', "\\n")
 }
 
+/// The note a `disabled-cache` key gets outside CI: which uncommitted files caused it.
+pub fn dirty_note(paths: &[Vec<u8>]) -> String {
+    const SHOWN: usize = 3;
+    let mut named: Vec<String> = paths
+        .iter()
+        .take(SHOWN)
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    if paths.len() > SHOWN {
+        named.push(format!("and {} more", paths.len() - SHOWN));
+    }
+    one_line(&format!(
+        "Caching disabled: uncommitted changes to files the key covers: {}",
+        named.join(", ")
+    ))
+}
+
 /// An `anyhow` error from a layer that has no typed kinds (git, patterns) as the one error type.
 pub fn from_anyhow(err: anyhow::Error) -> Error {
     Error::from_anyhow(err, Kind::Io)
@@ -79,20 +97,29 @@ pub struct Tool {
 
 impl Tool {
     pub fn new(name: &'static str) -> Tool {
+        let settings = Settings::from_env();
+        let reporter = Arc::new(Stderr::new(settings.progress_after));
         Tool {
             name,
-            settings: Settings::from_env(),
-            reporter: Arc::new(Stderr::default()),
+            settings,
+            reporter,
         }
     }
 
     /// The configured store, or exit 2 naming the variable and value.
     pub fn store(&self) -> Selected {
+        self.store_or_exit(None)
+    }
+
+    /// The configured store; a configuration that cannot be right ends the tool with one line
+    /// and `code` (else 2). A tool whose exit 0 means "do the work" (rebuild, run the test) ends
+    /// with 0: read as "cached" or "skip" by `if tool; then`, a 2 would do the unsafe thing.
+    pub fn store_or_exit(&self, code: Option<i32>) -> Selected {
         match ci3::store::open(&self.settings, self.reporter.clone()) {
             Ok(selected) => selected,
             Err(err) => {
                 eprintln!("{}: {}", self.name, one_line(&err.to_string()));
-                std::process::exit(exit_code(&err))
+                std::process::exit(code.unwrap_or_else(|| exit_code(&err)))
             }
         }
     }
@@ -108,14 +135,17 @@ impl Tool {
 /// terminal: logs stay as the original scripts' were.
 pub struct Stderr {
     terminal: bool,
+    /// How long a transfer runs before it earns a progress bar.
+    quiet_for: Duration,
     /// The bar of the transfer under way, shared with its `Bar`.
     bar: Arc<Mutex<Option<indicatif::ProgressBar>>>,
 }
 
-impl Default for Stderr {
-    fn default() -> Self {
+impl Stderr {
+    pub fn new(quiet_for: Duration) -> Self {
         Stderr {
             terminal: std::io::stderr().is_terminal(),
+            quiet_for,
             bar: Arc::new(Mutex::new(None)),
         }
     }
@@ -136,6 +166,7 @@ impl Reporter for Stderr {
         }
         Box::new(Bar {
             shown: self.bar.clone(),
+            quiet_for: self.quiet_for,
             label: one_line(label),
             total,
             started: Instant::now(),
@@ -147,20 +178,18 @@ impl Reporter for Stderr {
 /// Progress of one transfer; the bar appears only once the transfer has taken a second.
 struct Bar {
     shown: Arc<Mutex<Option<indicatif::ProgressBar>>>,
+    quiet_for: Duration,
     label: String,
     total: Option<u64>,
     started: Instant,
     bytes: Mutex<u64>,
 }
 
-/// How long a transfer runs before it earns a progress bar.
-const QUIET_FOR: Duration = Duration::from_secs(1);
-
 impl Progress for Bar {
     fn advance(&self, n: u64) {
         let mut bytes = self.bytes.lock().expect("progress");
         *bytes += n;
-        if self.started.elapsed() < QUIET_FOR {
+        if self.started.elapsed() < self.quiet_for {
             return;
         }
         let mut slot = self.shown.lock().expect("progress bar");

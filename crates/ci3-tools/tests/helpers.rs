@@ -959,11 +959,14 @@ fn cache_log_dup_passes_through_when_nothing_is_stored() {
         "Log anonymous not stored: no AWS credentials found.\n"
     );
 
-    // A store configuration that cannot work is a warning, never a failed build.
+    // A store configuration that cannot be right is a usage error of every tool (exit 2, one
+    // line naming the variable and its value, before any work): a typo must not silently turn
+    // logging off for a whole CI fleet.
     let out = cache_log(&["bad"], &[("CI3_STORE", "ftp://x"), ("DUP", "1")], b"y\n");
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(out.stdout, b"y\n");
-    assert!(text(&out.stderr).starts_with("Warning: log bad not stored: CI3_STORE=ftp://x"));
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.stdout, b"y\n", "the log still reaches the terminal");
+    assert!(text(&out.stderr).starts_with("cache_log: CI3_STORE=ftp://x: "));
+    assert_eq!(text(&out.stderr).lines().count(), 1);
 }
 
 /// An endpoint on a loopback port nobody listens on.

@@ -45,7 +45,7 @@ shopt -q inherit_errexit && echo inherit_errexit
 command -v cache_content_hash >/dev/null && echo tools-on-path
 bash -c 'type -t hash_str uuid echo_stderr get_num_cpus get_num_cpus_max' | tr '\n' ' '; echo
 uuid
-hash_str abc
+echo "$(hash_str abc)"
 get_num_cpus_max 1
 echo_stderr to-stderr
 source "$CI3"

@@ -32,6 +32,9 @@ pub struct Settings {
     /// `TEST`: `0` or `1` forces `test_should_run`'s answer.
     pub test: Option<String>,
     pub helpers: HelperVars,
+    /// `CI3_PROGRESS_AFTER`: seconds a transfer runs before a terminal shows its progress bar
+    /// (default 1).
+    pub progress_after: Duration,
     /// Every variable, for what a user's configuration names (task templates, task inputs).
     vars: BTreeMap<OsString, OsString>,
 }
@@ -161,6 +164,11 @@ impl Settings {
                 no_fail_fast: env.flag("NO_FAIL_FAST"),
                 joblog: env.path("JOBLOG"),
             },
+            progress_after: env
+                .text("CI3_PROGRESS_AFTER")
+                .and_then(|v| v.parse::<f64>().ok())
+                .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                .unwrap_or(Duration::from_secs(1)),
             vars,
         }
     }

@@ -49,7 +49,9 @@ fn main() {
                 key
             }
             Resolved::Dirty(paths) => {
-                hash::dirty_key(settings, &paths).map_err(ci3_tools::from_anyhow)?
+                let key = hash::dirty_key(settings, &paths).map_err(ci3_tools::from_anyhow)?;
+                tool.say(&ci3_tools::dirty_note(&paths));
+                key
             }
         };
         println!("{key}");

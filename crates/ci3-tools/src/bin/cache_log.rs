@@ -28,7 +28,20 @@ fn help() -> String {
 fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("cache_log");
-    let selected = tool.store();
+    let selected = match ci3::store::open(&tool.settings, tool.reporter.clone()) {
+        Ok(selected) => selected,
+        Err(err) => {
+            // Still read the log to its end (and show it with DUP=1): the command writing it
+            // must not die of SIGPIPE, and its output is not lost.
+            let mut input = std::io::stdin().lock();
+            let _ = match tool.settings.helpers.dup {
+                true => std::io::copy(&mut input, &mut std::io::stdout().lock()),
+                false => std::io::copy(&mut input, &mut std::io::sink()),
+            };
+            eprintln!("cache_log: {}", ci3_tools::one_line(&err.to_string()));
+            std::process::exit(ci3_tools::exit_code(&err))
+        }
+    };
     ci3_tools::run(tool.name, || {
         let ctx = cache::Context {
             settings: &tool.settings,

@@ -68,6 +68,7 @@ fn main() {
             }
             Resolved::Dirty(paths) => {
                 let key = hash::dirty_key(settings, &paths).map_err(from_anyhow)?;
+                tool.say(&ci3_tools::dirty_note(&paths));
                 if args.json {
                     let dirty: Vec<_> = paths.iter().map(|p| String::from_utf8_lossy(p)).collect();
                     println!(

@@ -19,10 +19,11 @@ Environment:
 
 Exit status:
   0  every command succeeded
-  1  a command failed, or usage error";
+  1  a command failed
+  2  usage error";
 
 pub fn main() {
-    let args: Args = ci3_tools::parse(1);
+    let args: Args = ci3_tools::parse(2);
     let tool = ci3_tools::Tool::new("parallelize");
     ci3_tools::run(tool.name, || {
         ci3::helpers::parallelize::run(&tool.settings, args.jobs.map(|n| n as usize))

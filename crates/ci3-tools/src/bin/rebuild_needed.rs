@@ -22,8 +22,8 @@ struct Args {
 fn help() -> String {
     format!(
         "Environment:\n  NO_CACHE=1                   always rebuild\n  CACHE_LOCAL_DIR              local tarball cache\n{STORE_ENV}\n\n\
-         Exit status:\n  0  rebuild needed\n  1  cached (in the local cache or the store), or usage error\n  \
-         2  a store configuration that cannot be right"
+         Exit status:\n  0  rebuild needed, or the cache cannot be asked (a store configuration that cannot be right,\n     \
+         a bad name: said on stderr)\n  1  cached (in the local cache or the store)\n  2  usage error"
     )
 }
 
@@ -31,9 +31,9 @@ const REBUILD: i32 = 0;
 const CACHED: i32 = 1;
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
+    let args: Args = ci3_tools::parse(2);
     let tool = Tool::new("rebuild_needed");
-    let selected = tool.store();
+    let selected = tool.store_or_exit(Some(REBUILD));
     ci3_tools::run(tool.name, || {
         let name = &args.name;
         match policy::read_skip(&tool.settings, name) {
@@ -88,7 +88,6 @@ fn main() {
                 }
                 Ok(REBUILD)
             }
-            Err(err) if err.kind() == ci3::Kind::Usage => Err(err),
             Err(err) => {
                 tool.say(&format!(
                     "Rebuild needed for {name}: cannot check {}: {err}",

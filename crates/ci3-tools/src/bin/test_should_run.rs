@@ -16,14 +16,15 @@ struct Args {
 fn help() -> String {
     format!(
         "Environment:\n  TEST=0|1                     force skip / consider running\n  CI=1                         consider running\n{STORE_ENV}\n\n\
-         Exit status:\n  0  run it\n  1  skip it, or usage error\n  2  a store configuration that cannot be right"
+         Exit status:\n  0  run it (also when the store configuration cannot be right: said on stderr)\n  \
+         1  skip it, or usage error"
     )
 }
 
 fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("test_should_run");
-    let selected = tool.store();
+    let selected = tool.store_or_exit(Some(0));
     ci3_tools::run(tool.name, || {
         let name = &args.name;
         let ctx = cache::Context {

@@ -1,8 +1,5 @@
 //! Artifacts: tar archives of build outputs, gzip- or zstd-compressed, streamed both ways.
 //!
-//! Contract: ci3-tools.md sections 6.5 (format, names), 7 (download) and 8 (integrity,
-//! atomicity, safe extraction, bounded memory).
-//!
 //! Every archive `pack` writes ends with an **integrity trailer**: the BLAKE3 digest and length
 //! of all compressed bytes before it, stored where gzip, zstd and GNU tar ignore it (see
 //! `trailer`), so a `.tar.gz`/`.zst` artifact stays readable by the original scripts. Readers
@@ -41,7 +38,7 @@ pub enum Compression {
 }
 
 impl Compression {
-    /// The compression an artifact name implies (spec 6.5): `.zst` is zstd, anything else gzip.
+    /// The compression an artifact name implies: `.zst` is zstd, anything else gzip.
     pub fn for_name(name: &str) -> Compression {
         if name.ends_with(".zst") {
             Compression::Zstd

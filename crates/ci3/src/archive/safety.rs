@@ -1,4 +1,4 @@
-//! The name and link checks of safe extraction (spec 8; anchors 4.1-4.3).
+//! The name and link checks of safe extraction: no `..`, no absolute names, no links out.
 //!
 //! These checks are lexical and exact because extraction keeps the rest structurally true:
 //! every directory an entry passes through is one this archive created (never a symlink, since

@@ -1,6 +1,6 @@
 //! The integrity trailer, and the hashing reader and writer around the compressed bytes.
 //!
-//! The trailer lives *inside* the artifact (spec 8: never in a separate object, so no racing
+//! The trailer lives *inside* the artifact (never in a separate object, so no racing
 //! writer can pair one body with another's digest) in a form the original tools skip:
 //!
 //! - zstd: a skippable frame, which `zstd -d` and libzstd decoders skip:

@@ -49,7 +49,12 @@ fn unpack_in<R: Read>(reader: R, compression: Compression, out_dir: &Path) -> Re
     let staging = tempfile::Builder::new()
         .prefix(".ci3-staging-")
         .tempdir_in(out_dir)
-        .with_context(|| format!("cannot create a staging directory in {}", out_dir.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot write into the output directory {}",
+                out_dir.display()
+            )
+        })?;
     let mut stager = Stager::new(staging.path());
     let scanned = scan(reader, compression, |entry| stager.extract(entry))?;
     stager.create_symlinks()?;
