@@ -124,6 +124,15 @@ impl Tool {
         }
     }
 
+    /// What the cache flows work with: these settings, `selected`, and this tool's reporter.
+    pub fn context<'a>(&'a self, selected: &'a Selected) -> ci3::cache::Context<'a> {
+        ci3::cache::Context {
+            settings: &self.settings,
+            selected,
+            reporter: self.reporter.as_ref(),
+        }
+    }
+
     /// Says a line on stderr (above the progress bar, if one is shown).
     pub fn say(&self, line: &str) {
         self.reporter.note(line);

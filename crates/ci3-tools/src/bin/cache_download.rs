@@ -33,11 +33,7 @@ fn main() {
     let tool = Tool::new("cache_download");
     let selected = tool.store();
     let name = &args.name;
-    let ctx = cache::Context {
-        settings: &tool.settings,
-        selected: &selected,
-        reporter: tool.reporter.as_ref(),
-    };
+    let ctx = tool.context(&selected);
     let start = Instant::now();
     let code = match cache::download(&ctx, name, &args.out_dir) {
         Ok(Downloaded::Hit(_)) => {

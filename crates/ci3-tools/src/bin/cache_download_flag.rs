@@ -27,11 +27,7 @@ fn main() {
     let tool = Tool::new("cache_download_flag");
     let selected = tool.store();
     ci3_tools::run(tool.name, || {
-        let ctx = cache::Context {
-            settings: &tool.settings,
-            selected: &selected,
-            reporter: tool.reporter.as_ref(),
-        };
+        let ctx = tool.context(&selected);
         match cache::download_flags(&ctx, &args.names) {
             Ok(all) => Ok(if all { 0 } else { 1 }),
             Err(err) if err.kind() == ci3::Kind::Usage => Err(err),

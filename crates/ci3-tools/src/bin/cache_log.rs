@@ -1,6 +1,6 @@
 //! `cache_log NAME [KEY]`: keep stdin as the log object `.ci3/logs/KEY.log` in the store.
 
-use ci3::cache::{self, log};
+use ci3::cache::log;
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 
@@ -43,11 +43,7 @@ fn main() {
         }
     };
     ci3_tools::run(tool.name, || {
-        let ctx = cache::Context {
-            settings: &tool.settings,
-            selected: &selected,
-            reporter: tool.reporter.as_ref(),
-        };
+        let ctx = tool.context(&selected);
         let stdout = std::io::stdout();
         let mut dup = tool.settings.helpers.dup.then(|| stdout.lock());
         log::store_log(

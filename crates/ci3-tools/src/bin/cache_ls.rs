@@ -31,11 +31,7 @@ fn main() {
     let selected = tool.store();
     ci3_tools::run(tool.name, || {
         let name = &args.name;
-        let ctx = cache::Context {
-            settings: &tool.settings,
-            selected: &selected,
-            reporter: tool.reporter.as_ref(),
-        };
+        let ctx = tool.context(&selected);
         let Some(entries) = cache::list(&ctx, name)? else {
             tool.say(&format!("cache_ls: {name} is not in the cache."));
             return Ok(1);

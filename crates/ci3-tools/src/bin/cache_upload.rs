@@ -35,11 +35,7 @@ fn main() {
     let tool = Tool::new("cache_upload");
     let selected = tool.store();
     ci3_tools::run(tool.name, || {
-        let ctx = cache::Context {
-            settings: &tool.settings,
-            selected: &selected,
-            reporter: tool.reporter.as_ref(),
-        };
+        let ctx = tool.context(&selected);
         let start = Instant::now();
         let cwd = std::env::current_dir().map_err(|e| {
             ci3::Error::new(

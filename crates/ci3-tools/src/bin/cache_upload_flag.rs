@@ -28,11 +28,7 @@ fn main() {
     let selected = tool.store();
     ci3_tools::run(tool.name, || {
         let name = &args.name;
-        let ctx = cache::Context {
-            settings: &tool.settings,
-            selected: &selected,
-            reporter: tool.reporter.as_ref(),
-        };
+        let ctx = tool.context(&selected);
         let commit = ci3::git::head_commit(std::path::Path::new("."));
         match cache::upload_flag(&ctx, name, commit.as_deref())? {
             FlagUpload::Sentinel => tool.say(&format!(

@@ -27,11 +27,7 @@ fn main() {
     let selected = tool.store_or_exit(Some(0));
     ci3_tools::run(tool.name, || {
         let name = &args.name;
-        let ctx = cache::Context {
-            settings: &tool.settings,
-            selected: &selected,
-            reporter: tool.reporter.as_ref(),
-        };
+        let ctx = tool.context(&selected);
         Ok(match cache::test_should_run(&ctx, name)? {
             ShouldRun::Run => 0,
             ShouldRun::AlreadyPassed => {
