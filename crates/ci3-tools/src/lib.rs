@@ -48,7 +48,16 @@ pub fn run(tool: &str, body: impl FnOnce() -> Result<i32, Error>) -> ! {
             exit_code(&err)
         }
     };
-    std::process::exit(code)
+    exit(code)
+}
+
+/// Exits with `code`, or as a shell reports a signal (128 + N) when one interrupted the work:
+/// an interrupted tool has cleaned up, but it did not do its job.
+pub fn exit(code: i32) -> ! {
+    match ci3::signals::received() {
+        Some(signal) => std::process::exit(128 + signal),
+        None => std::process::exit(code),
+    }
 }
 
 /// The code an error ends a tool with: 2 for configuration, 1 for anything else.

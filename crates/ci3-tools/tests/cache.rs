@@ -501,6 +501,7 @@ fn flags_and_test_should_run() {
             profile: None,
             request_timeout: std::time::Duration::from_secs(30),
             transfer_timeout: std::time::Duration::from_secs(600),
+            journal: None,
         };
         let store = ci3::store::S3Store::new(s3, std::sync::Arc::new(ci3::report::Silent)).unwrap();
         let mut body = Vec::new();

@@ -1068,6 +1068,7 @@ impl S3Env {
             profile: None,
             request_timeout: std::time::Duration::from_secs(30),
             transfer_timeout: std::time::Duration::from_secs(600),
+            journal: None,
         };
         ci3::store::S3Store::new(settings, std::sync::Arc::new(ci3::report::Silent)).unwrap()
     }

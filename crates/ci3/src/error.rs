@@ -14,8 +14,11 @@ pub enum Kind {
     Miss,
     /// The store refused the credentials (HTTP 401/403), or there are none where needed.
     Denied,
-    /// The store could not be reached (connection refused, timeout, 5xx after retries).
+    /// The store could not be reached (connection refused, DNS, 5xx after retries).
     Unreachable,
+    /// The store stopped answering: no byte within the idle timeout. Not retried: a server
+    /// that was silent for that long will not answer a moment later.
+    TimedOut,
     /// The store answered something that makes no sense.
     Store,
     /// Bytes are not what was written (digest mismatch, truncation, undecodable data), or an
@@ -64,6 +67,11 @@ impl Error {
         self.kind
     }
 
+    /// Whether the store could not be reached at all (refused, DNS, silent, 5xx).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self.kind, Kind::Unreachable | Kind::TimedOut)
+    }
+
     /// The local path an `Io` error concerns.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
@@ -100,7 +108,7 @@ impl fmt::Display for Error {
         // Store failures keep the word scripts and people grep for in front.
         match self.kind {
             Kind::Denied => write!(f, "denied: {}", self.message),
-            Kind::Unreachable => write!(f, "unreachable: {}", self.message),
+            Kind::Unreachable | Kind::TimedOut => write!(f, "unreachable: {}", self.message),
             Kind::Store => write!(f, "store error: {}", self.message),
             _ => f.write_str(&self.message),
         }

@@ -12,7 +12,9 @@ pub mod hash;
 pub mod helpers;
 pub mod platform;
 pub mod report;
+pub mod scratch;
 pub mod settings;
+pub mod signals;
 pub mod store;
 pub mod tasks;
 

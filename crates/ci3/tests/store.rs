@@ -26,6 +26,7 @@ fn s3_settings(prefix: &str) -> S3Settings {
         profile: None,
         request_timeout: Duration::from_secs(30),
         transfer_timeout: Duration::from_secs(3600),
+        journal: None,
     }
 }
 

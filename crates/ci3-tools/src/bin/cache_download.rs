@@ -31,6 +31,9 @@ fn help() -> String {
 fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("cache_download");
+    // A transfer stopped by Ctrl-C or a CI timeout cleans up after itself (temporary files, a
+    // multipart upload) before the tool exits.
+    ci3::signals::install();
     let selected = tool.store();
     let name = &args.name;
     let ctx = tool.context(&selected);
@@ -60,5 +63,5 @@ fn main() {
             1
         }
     };
-    std::process::exit(code)
+    ci3_tools::exit(code)
 }

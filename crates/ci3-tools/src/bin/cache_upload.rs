@@ -33,6 +33,9 @@ fn help() -> String {
 fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("cache_upload");
+    // A transfer stopped by Ctrl-C or a CI timeout cleans up after itself (temporary files, a
+    // multipart upload) before the tool exits.
+    ci3::signals::install();
     let selected = tool.store();
     ci3_tools::run(tool.name, || {
         let ctx = tool.context(&selected);

@@ -1,5 +1,7 @@
 //! Moving a fully staged, verified archive into OUT_DIR: every move is decided before any is
-//! made, so that a conflict refuses the whole archive with OUT_DIR untouched.
+//! made, so that a conflict refuses the whole archive with OUT_DIR untouched, and written to a
+//! journal first, so that a move cut short by a kill is completed by the next extraction into
+//! the same OUT_DIR (rolled forward: the staged tree was complete and verified).
 
 use std::fs::{self, Permissions};
 use std::io;
@@ -33,7 +35,36 @@ pub(crate) struct Plan {
     pub(crate) locked: Vec<Locked>,
 }
 
+/// The journal's name inside the staging directory.
+const JOURNAL: &str = ".ci3-journal";
+
 impl Plan {
+    /// Records the moves in `staging`'s journal (written, synced, then renamed into place), so
+    /// that an interrupted `run` can be finished by [`replay`].
+    pub(crate) fn journal(&self, staging: &Path) -> Result<()> {
+        let mut text = Vec::new();
+        for m in &self.moves {
+            let (tag, from, to) = match m {
+                Move::Rename { from, to } => (b'R', from, to),
+                Move::ReplaceFile { from, to } => (b'F', from, to),
+            };
+            text.push(tag);
+            text.push(0);
+            text.extend_from_slice(from.as_os_str().as_bytes());
+            text.push(0);
+            text.extend_from_slice(to.as_os_str().as_bytes());
+            text.push(0);
+        }
+        let tmp = staging.join(".ci3-journal.tmp");
+        let write = || -> io::Result<()> {
+            let mut f = fs::File::create(&tmp)?;
+            io::Write::write_all(&mut f, &text)?;
+            f.sync_data()?;
+            fs::rename(&tmp, staging.join(JOURNAL))
+        };
+        write().with_context(|| format!("cannot write the move journal in {}", staging.display()))
+    }
+
     /// Makes the moves, opening locked directories to their owner first. Their modes are the
     /// caller's to restore (the archive may set new ones), with [`Plan::relock`] at least.
     pub(crate) fn run(&self) -> Result<()> {
@@ -54,7 +85,46 @@ impl Plan {
     }
 }
 
+/// Finishes the moves an interrupted extraction recorded in `staging`'s journal: those whose
+/// source is still staged are made; the rest were made before the interruption. A staging
+/// directory without a journal had not begun to move anything.
+pub(crate) fn replay(staging: &Path) -> io::Result<()> {
+    let text = match fs::read(staging.join(JOURNAL)) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let fields: Vec<&[u8]> = text.split(|&b| b == 0).collect();
+    for record in fields.chunks_exact(3) {
+        let from = PathBuf::from(std::ffi::OsStr::from_bytes(record[1]));
+        let to = PathBuf::from(std::ffi::OsStr::from_bytes(record[2]));
+        // Only moves out of this staging directory: the journal is ours, but it is on disk.
+        if !from.starts_with(staging) || fs::symlink_metadata(&from).is_err() {
+            continue;
+        }
+        let m = match record[0] {
+            [b'F'] => Move::ReplaceFile { from, to },
+            _ => Move::Rename { from, to },
+        };
+        if let Move::ReplaceFile { to, .. } = &m {
+            if fs::symlink_metadata(to).is_err() {
+                // The file it replaces is already gone: a plain rename finishes it.
+                fs::rename(m.from(), to)?;
+                continue;
+            }
+        }
+        m.run().map_err(io::Error::other)?;
+    }
+    Ok(())
+}
+
 impl Move {
+    fn from(&self) -> &Path {
+        match self {
+            Move::Rename { from, .. } | Move::ReplaceFile { from, .. } => from,
+        }
+    }
+
     fn run(&self) -> Result<()> {
         let (from, to) = match self {
             Move::Rename { from, to } => (from, to),

@@ -32,7 +32,9 @@ use super::{corrupt, safety, unsafe_entry, Compression, Corruption, Unpacked};
 /// `out_dir` has a symlink (never followed), or a file where it has a directory.
 ///
 /// An I/O failure while moving staged entries into place (e.g. a disk error) can leave the
-/// entries moved so far in place; an interrupted process can leave a `.ci3-staging-*` directory.
+/// entries moved so far in place. A process killed mid-way leaves its staging directory behind:
+/// the next extraction into `out_dir` removes it, first completing the moves its journal records
+/// when the kill came during the move (so OUT_DIR ends complete old or complete new).
 pub fn unpack<R: Read>(reader: R, compression: Compression, out_dir: &Path) -> Result<Unpacked> {
     let existed = out_dir.exists();
     fs::create_dir_all(out_dir)
@@ -46,19 +48,27 @@ pub fn unpack<R: Read>(reader: R, compression: Compression, out_dir: &Path) -> R
 }
 
 fn unpack_in<R: Read>(reader: R, compression: Compression, out_dir: &Path) -> Result<Unpacked> {
-    let staging = tempfile::Builder::new()
-        .prefix(".ci3-staging-")
-        .tempdir_in(out_dir)
-        .with_context(|| {
-            format!(
-                "cannot write into the output directory {}",
-                out_dir.display()
-            )
-        })?;
-    let mut stager = Stager::new(staging.path());
+    // What killed extractions left here: finished from their journals, then removed.
+    crate::scratch::sweep_now(out_dir, &["staging"], &super::place::replay);
+    let staging = crate::scratch::dir_in(out_dir, "staging").with_context(|| {
+        format!(
+            "cannot write into the output directory {}",
+            out_dir.display()
+        )
+    })?;
+    // The tree one level down, so that no entry of the archive can meet the journal.
+    let tree = staging.path().join("tree");
+    fs::create_dir(&tree).with_context(|| {
+        format!(
+            "cannot write into the output directory {}",
+            out_dir.display()
+        )
+    })?;
+    let mut stager = Stager::new(&tree);
     let scanned = scan(reader, compression, |entry| stager.extract(entry))?;
     stager.create_symlinks()?;
-    let plan = plan_moves(staging.path(), out_dir)?;
+    let plan = plan_moves(&tree, out_dir)?;
+    plan.journal(staging.path())?;
     if let Err(e) = plan.run() {
         let _ = plan.relock(|_| false);
         return Err(e);

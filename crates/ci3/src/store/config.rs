@@ -1,11 +1,11 @@
 //! Which store the settings select, and the one-line refusal of a configuration that cannot be
 //! right (an unknown scheme, a relative path, a bucket S3 would refuse, an endpoint that is no URL).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{DirStore, PublicStore, S3Store, Store};
+use super::{Breaker, DirStore, PublicStore, S3Store, Store};
 use crate::error::{Error, Result};
 use crate::report::Reporter;
 use crate::settings::{Settings, StoreVars};
@@ -27,8 +27,11 @@ pub struct S3Settings {
     pub keys: Option<S3Keys>,
     /// The profile of the shared credentials file, when no keys are given.
     pub profile: Option<String>,
+    /// With no byte for this long a request fails (`CI3_S3_TIMEOUT`).
     pub request_timeout: Duration,
     pub transfer_timeout: Duration,
+    /// Where in-flight multipart uploads are recorded (`$XDG_CACHE_HOME/ci3/multipart`).
+    pub journal: Option<PathBuf>,
 }
 
 #[derive(Clone)]
@@ -80,6 +83,7 @@ pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected
         Some(url) => Some(check_url("CI3_PUBLIC_CACHE_URL", url)?),
         None => None,
     };
+    let breakers = settings.cache_home.join("breaker");
     let s3 = |bucket: String, prefix: String| S3Settings {
         bucket,
         prefix,
@@ -89,6 +93,7 @@ pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected
         profile: vars.profile.clone(),
         request_timeout: vars.request_timeout,
         transfer_timeout: vars.transfer_timeout,
+        journal: Some(settings.cache_home.join("multipart")),
     };
 
     if let Some(url) = &vars.url {
@@ -113,7 +118,12 @@ pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected
             if !prefix.is_empty() && !prefix.ends_with('/') {
                 prefix.push('/');
             }
-            return s3_or_public(s3(bucket.into(), prefix), public.as_deref(), reporter);
+            return s3_or_public(
+                s3(bucket.into(), prefix),
+                public.as_deref(),
+                reporter,
+                &breakers,
+            );
         }
         return Err(bad(
             "unsupported store URL (use file:///abs/dir or s3://BUCKET/PREFIX)",
@@ -130,16 +140,12 @@ pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected
             return Err(Error::config(format!("CI3_S3_BUCKET={bucket}: {why}")));
         }
         let settings = s3(bucket, default_prefix(vars));
-        return s3_or_public(settings, public.as_deref(), reporter);
+        return s3_or_public(settings, public.as_deref(), reporter, &breakers);
     }
 
     if let Some(url) = public {
-        return public_store(
-            &url,
-            &default_prefix(vars),
-            (vars.request_timeout, vars.transfer_timeout),
-            reporter,
-        );
+        let timeouts = (vars.request_timeout, vars.transfer_timeout);
+        return public_store(&url, &default_prefix(vars), timeouts, reporter, &breakers);
     }
 
     let dir = settings.cache_home.join("store");
@@ -161,21 +167,24 @@ fn s3_or_public(
     settings: S3Settings,
     public: Option<&str>,
     reporter: Arc<dyn Reporter>,
+    breakers: &Path,
 ) -> Result<Selected> {
     if let Some(url) = public {
         if !S3Store::has_credentials(&settings) {
-            return public_store(
-                url,
-                &settings.prefix,
-                (settings.request_timeout, settings.transfer_timeout),
-                reporter,
-            );
+            let timeouts = (settings.request_timeout, settings.transfer_timeout);
+            return public_store(url, &settings.prefix, timeouts, reporter, breakers);
         }
     }
-    Ok(Selected {
-        store: Box::new(S3Store::new(settings, reporter)?),
+    let store = Box::new(S3Store::new(settings, reporter)?);
+    Ok(remote(store, breakers))
+}
+
+/// A remote store behind the shared outage breaker.
+fn remote(store: Box<dyn Store>, breakers: &Path) -> Selected {
+    Selected {
+        store: Box::new(Breaker::new(store, breakers)),
         is_dir: false,
-    })
+    }
 }
 
 fn public_store(
@@ -183,11 +192,10 @@ fn public_store(
     prefix: &str,
     timeouts: (Duration, Duration),
     reporter: Arc<dyn Reporter>,
+    breakers: &Path,
 ) -> Result<Selected> {
-    Ok(Selected {
-        store: Box::new(PublicStore::new(url, prefix, timeouts, reporter)?),
-        is_dir: false,
-    })
+    let store = Box::new(PublicStore::new(url, prefix, timeouts, reporter)?);
+    Ok(remote(store, breakers))
 }
 
 fn keys(vars: &StoreVars) -> Option<S3Keys> {

@@ -11,6 +11,22 @@ use std::path::{Path, PathBuf};
 use super::{check_name, Put, Store};
 use crate::error::{Error, Kind, Result};
 
+/// The size of reads and writes: large, so that a store on disk keeps up with archiving.
+const CHUNK: usize = 1 << 20;
+
+/// Copies in `CHUNK`-sized reads (the standard copy reads 8 KiB at a time).
+fn copy(reader: &mut dyn io::Read, out: &mut dyn Write) -> io::Result<()> {
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => out.write_all(&buf[..n])?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 pub struct DirStore {
     root: PathBuf,
 }
@@ -39,16 +55,21 @@ impl DirStore {
         &self,
         name: &str,
         create_only: bool,
-        fill: impl FnOnce(&mut fs::File) -> io::Result<()>,
+        fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
     ) -> Result<Put> {
         let dest = self.path(name)?;
         let dir = dest.parent().expect("a store path has a parent");
         fs::create_dir_all(dir).map_err(|e| self.error("create", dir, e))?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".ci3-put-")
-            .tempfile_in(dir)
-            .map_err(|e| self.error("write into", dir, e))?;
-        fill(tmp.as_file_mut()).map_err(|e| self.error("write", &dest, e))?;
+        // What killed writers left here.
+        crate::scratch::sweep(dir, &["put"], &|_| Ok(()));
+        let mut tmp =
+            crate::scratch::file_in(dir, "put").map_err(|e| self.error("write into", dir, e))?;
+        // Large writes: many small ones cost more than the archiving that feeds them.
+        let mut out = io::BufWriter::with_capacity(CHUNK, tmp.as_file_mut());
+        fill(&mut out)
+            .and_then(|()| out.flush())
+            .map_err(|e| self.error("write", &dest, e))?;
+        drop(out);
         // Temporary files are private; a store is shared like any cache directory.
         tmp.as_file()
             .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
@@ -92,7 +113,7 @@ impl Store for DirStore {
             Err(e) => return Err(self.error("read", &path, e)),
         };
         // A failure to pass the bytes on is the reader's, not the store's.
-        let mut buf = vec![0u8; 256 << 10];
+        let mut buf = vec![0u8; CHUNK];
         loop {
             let n = match io::Read::read(&mut file, &mut buf) {
                 Ok(0) => return Ok(true),
@@ -108,11 +129,11 @@ impl Store for DirStore {
 
     fn put_file(&self, name: &str, src: &Path, create_only: bool) -> Result<Put> {
         let mut input = fs::File::open(src).map_err(|e| self.error("read", src, e))?;
-        self.publish(name, create_only, |out| io::copy(&mut input, out).map(drop))
+        self.publish(name, create_only, |out| copy(&mut input, out))
     }
 
     fn put_reader(&self, name: &str, reader: &mut dyn io::Read, create_only: bool) -> Result<Put> {
-        self.publish(name, create_only, |out| io::copy(reader, out).map(drop))
+        self.publish(name, create_only, |out| copy(reader, out))
     }
 
     fn put_bytes(&self, name: &str, bytes: &[u8], create_only: bool) -> Result<Put> {
@@ -138,7 +159,7 @@ impl Store for DirStore {
             let name = entry.file_name().to_string_lossy().into_owned();
             let modified = entry.metadata().and_then(|m| m.modified()).ok();
             if name.starts_with(start)
-                && !name.starts_with(".ci3-put-")
+                && !name.starts_with(".ci3-")
                 && entry.file_type().is_ok_and(|t| t.is_file())
             {
                 let full = if dir.is_empty() {

@@ -27,6 +27,8 @@ impl LocalCache {
     pub fn open(dir: &Path) -> Result<LocalCache> {
         fs::create_dir_all(dir)
             .map_err(|e| Error::io(dir, format!("cannot create {}: {e}", dir.display())))?;
+        // What killed transfers left here.
+        crate::scratch::sweep(dir, &["download", "upload"], &|_| Ok(()));
         Ok(LocalCache {
             dir: dir.to_path_buf(),
         })
@@ -55,9 +57,7 @@ impl LocalCache {
 
     /// A temporary file in the cache directory, so that keeping it is a rename.
     fn scratch(&self, purpose: &str) -> io::Result<NamedTempFile> {
-        tempfile::Builder::new()
-            .prefix(&format!(".ci3-{purpose}-"))
-            .tempfile_in(&self.dir)
+        crate::scratch::file_in(&self.dir, purpose)
     }
 }
 
@@ -178,9 +178,10 @@ impl Layered<'_> {
                     let kept = if keep_failed {
                         Err("writing the copy failed".to_string())
                     } else {
-                        tmp.persist(local.dir.join(name))
+                        shareable(tmp.as_file())
+                            .and_then(|()| tmp.persist(local.dir.join(name)).map_err(|e| e.error))
                             .map(drop)
-                            .map_err(|e| e.error.to_string())
+                            .map_err(|e| e.to_string())
                     };
                     if let Err(e) = kept {
                         self.reporter.note(&format!(
@@ -207,26 +208,35 @@ impl Layered<'_> {
         produce: impl FnOnce(&mut dyn Write) -> Result<T> + Send,
     ) -> Result<Written<T>> {
         check_name(name)?;
-        let local_scratch = self.local.as_ref().and_then(|l| l.scratch("upload").ok());
-        let scratch = match local_scratch {
-            Some(tmp) => tmp,
-            None => tempfile::Builder::new()
-                .prefix(".ci3-upload-")
-                .tempfile()
-                .map_err(|e| {
-                    Error::io(
-                        &std::env::temp_dir(),
-                        format!("cannot create a temporary archive file: {e}"),
-                    )
-                })?,
+        // The archive's copy on disk: in the local cache (kept there), else in the temp dir (what
+        // a retry sends). With a store to stream to, it is best effort: a full disk costs the
+        // copy, never the upload.
+        let in_local = self.local.as_ref().and_then(|l| l.scratch("upload").ok());
+        let scratch = match in_local {
+            Some(tmp) => Some(tmp),
+            None => {
+                let tmp_dir = std::env::temp_dir();
+                crate::scratch::sweep(&tmp_dir, &["upload"], &|_| Ok(()));
+                crate::scratch::file_in(&tmp_dir, "upload").ok()
+            }
         };
+        let kept_locally = scratch.as_ref().is_some_and(|tmp| {
+            self.local
+                .as_ref()
+                .is_some_and(|l| tmp.path().parent() == Some(l.dir.as_path()))
+        });
+        let mut spool = Spool {
+            out: scratch
+                .as_ref()
+                .map(|tmp| io::BufWriter::with_capacity(1 << 20, tmp.as_file())),
+            error: None,
+        };
+        if spool.out.is_none() {
+            spool.error = Some(io::Error::other("no temporary file could be created"));
+        }
         let progress = self.reporter.transfer(name, None);
-        let mut file = io::BufWriter::with_capacity(1 << 20, scratch.as_file());
         let (produced, streamed) = match self.store {
-            None => (
-                produce(&mut file).and_then(|v| flush(&mut file).map(|()| v)),
-                None,
-            ),
+            None => (produce(&mut spool), None),
             Some(store) => {
                 let (reader, writer) = io::pipe()
                     .map_err(|e| Error::new(Kind::Io, format!("cannot create a pipe: {e}")))?;
@@ -234,10 +244,10 @@ impl Layered<'_> {
                 std::thread::scope(|s| {
                     let producer = s.spawn(|| {
                         let mut tee = Duplicate {
-                            file: &mut file,
+                            spool: &mut spool,
                             pipe: Some(writer),
                         };
-                        let produced = produce(&mut tee).and_then(|v| flush(tee.file).map(|()| v));
+                        let produced = produce(&mut tee);
                         // The reader must know the stream failed before it sees its end.
                         failed.store(produced.is_err(), Ordering::SeqCst);
                         drop(tee.pipe.take());
@@ -259,11 +269,17 @@ impl Layered<'_> {
                 })
             }
         };
-        drop(file);
         let value = produced?;
+        let spooled = spool.finish();
+        drop(spool);
 
         if let Some(local) = &self.local {
-            match keep_copy(scratch.path(), &local.dir.join(name)) {
+            let kept = match (&spooled, &scratch) {
+                (Ok(()), Some(tmp)) if kept_locally => keep_copy(tmp.path(), &local.dir.join(name)),
+                (Err(e), _) => Err(io::Error::new(e.kind(), e.to_string())),
+                _ => Err(io::Error::other("not written")),
+            };
+            match kept {
                 Ok(()) => self.reporter.note(&format!("Saved {name} to local cache.")),
                 Err(_) => self.reporter.note(&format!(
                     "Warning: Cannot create local cache dir {} or save into it, skipping local cache.",
@@ -273,33 +289,86 @@ impl Layered<'_> {
         }
 
         let remote = match (self.store, streamed) {
-            (Some(store), Some(put)) => Some(match put {
+            (Some(store), Some(put)) => Some(match (put, &scratch, &spooled) {
                 // The stream cannot be replayed; the complete file can, with the store's retries.
-                Err(err) if err.kind() == Kind::Unreachable => {
-                    store.put_file(name, scratch.path(), create_only)
+                (Err(err), Some(tmp), Ok(())) if err.kind() == Kind::Unreachable => {
+                    // Not after a timeout: a server silent that long would only be waited on again.
+                    store.put_file(name, tmp.path(), create_only)
                 }
-                other => other,
+                (other, _, _) => other,
             }),
-            _ => None,
+            _ => {
+                if let Err(e) = spooled {
+                    return Err(Error::new(
+                        Kind::Io,
+                        format!("cannot write the archive of {name}: {e}"),
+                    ));
+                }
+                None
+            }
         };
         Ok(Written { value, remote })
     }
 }
 
-fn flush(w: &mut dyn Write) -> Result<()> {
-    w.flush()
-        .map_err(|e| Error::new(Kind::Io, format!("cannot write the archive: {e}")))
+/// The archive's copy on disk, written as far as the disk allows: its first failure is kept
+/// and stops further writes, but not the archiving.
+struct Spool<'a> {
+    out: Option<io::BufWriter<&'a File>>,
+    error: Option<io::Error>,
+}
+
+impl Spool<'_> {
+    fn put(&mut self, buf: &[u8]) {
+        if let Some(out) = &mut self.out {
+            if let Err(e) = out.write_all(buf) {
+                self.error = Some(e);
+                self.out = None;
+            }
+        }
+    }
+
+    /// Flushes what is buffered; `Err` when any write failed.
+    fn finish(&mut self) -> io::Result<()> {
+        if let Some(mut out) = self.out.take() {
+            if let Err(e) = out.flush() {
+                self.error.get_or_insert(e);
+            }
+        }
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Write for Spool<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.put(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Links the finished scratch file to `dest`, replacing an older copy: the new archive is as
 /// good and was just built.
 fn keep_copy(scratch: &Path, dest: &Path) -> io::Result<()> {
+    shareable(&File::open(scratch)?)?;
     match fs::hard_link(scratch, dest) {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             fs::remove_file(dest).and_then(|()| fs::hard_link(scratch, dest))
         }
         other => other,
     }
+}
+
+/// Temporary files are private; a cache directory is shared like the store's files (0644).
+fn shareable(file: &File) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(fs::Permissions::from_mode(0o644))
 }
 
 /// Passes a download on to the consumer's pipe and, when caching locally, to the kept copy. A
@@ -326,16 +395,16 @@ impl Write for Tee<'_> {
     }
 }
 
-/// Writes the archive to the scratch file and, while the store reads, to the upload pipe. A
-/// store that stopped reading only stops the second copy.
-struct Duplicate<'a, F: Write> {
-    file: &'a mut F,
+/// Writes the archive to the spool and, while the store reads, to the upload pipe. A store that
+/// stopped reading only stops the second copy.
+struct Duplicate<'a, 'f> {
+    spool: &'a mut Spool<'f>,
     pipe: Option<io::PipeWriter>,
 }
 
-impl<F: Write> Write for Duplicate<'_, F> {
+impl Write for Duplicate<'_, '_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.file.write_all(buf)?;
+        self.spool.put(buf);
         if let Some(pipe) = &mut self.pipe {
             if pipe.write_all(buf).is_err() {
                 self.pipe = None;
@@ -345,7 +414,7 @@ impl<F: Write> Write for Duplicate<'_, F> {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
+        Ok(())
     }
 }
 

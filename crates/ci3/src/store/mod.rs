@@ -5,6 +5,7 @@
 //! `layered` puts the local tarball cache in front of any store. Failures carry a kind so that a
 //! store that could not be asked is never reported as a plain miss.
 
+mod breaker;
 mod config;
 mod dir;
 mod layered;
@@ -16,6 +17,7 @@ mod s3;
 use std::io::Write;
 use std::path::Path;
 
+pub use breaker::Breaker;
 pub use config::{open, S3Keys, S3Settings, Selected};
 pub use dir::DirStore;
 pub use layered::{Layered, LocalCache, Source, Written};

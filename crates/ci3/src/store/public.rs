@@ -71,7 +71,7 @@ impl PublicStore {
                     Ok(r) => Attempt::Done(Ok(Ok(r))),
                     Err(e) => {
                         let message = format!("{what} {url}: {}", network_cause(&e));
-                        if e.is_connect() || e.is_timeout() || e.is_request() {
+                        if !e.is_timeout() && (e.is_connect() || e.is_request()) {
                             Attempt::Transient(Err(message.clone()), message)
                         } else {
                             Attempt::Done(Ok(Err(message)))
@@ -87,10 +87,13 @@ impl PublicStore {
                 let status = r.status();
                 let kind = match status.as_u16() {
                     401 | 403 => Kind::Denied,
-                    s if s >= 500 || s == 429 => Kind::Unreachable,
                     _ => Kind::Store,
                 };
-                Err(Error::new(kind, format!("{what} {url}: HTTP {status}")))
+                let meaning = super::retry::http_meaning(status.as_u16());
+                Err(Error::new(
+                    kind,
+                    format!("{what} {url}: HTTP {} ({meaning})", status.as_u16()),
+                ))
             }
             Err(message) => Err(Error::new(Kind::Unreachable, message)),
         }

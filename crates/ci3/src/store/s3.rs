@@ -32,10 +32,18 @@ const PART: usize = 8 << 20;
 const RANGES_IN_FLIGHT: usize = 6;
 
 pub struct S3Store {
-    /// Short requests (HEAD, small objects, DELETE): a short timeout.
+    /// Short requests (HEAD, small objects, DELETE): the idle timeout bounds each.
     meta: Box<Bucket>,
-    /// Transfers of artifacts: a timeout that only stops a stuck transfer.
+    /// One 8 MiB part or range: bounded like a short request, so a stalled one fails however
+    /// large the artifact.
+    part: Box<Bucket>,
+    /// A streamed download: only the transfer timeout bounds it whole; each chunk has to come
+    /// within the idle timeout.
     bulk: Box<Bucket>,
+    idle: std::time::Duration,
+    /// Where in-flight multipart uploads are recorded, so one a killed process left is aborted by
+    /// the next upload from this machine.
+    journal: Option<std::path::PathBuf>,
     prefix: String,
     url: String,
     has_credentials: bool,
@@ -48,6 +56,8 @@ impl S3Store {
     /// `reporter` hears the retry notices.
     pub fn new(s: S3Settings, reporter: Arc<dyn Reporter>) -> Result<Self> {
         let (credentials, has_credentials) = credentials(&s)?;
+        // Ours are the only retries: the client's own would multiply them.
+        s3::set_retries(0);
         let config =
             |e: &dyn std::fmt::Display| Error::config(format!("S3 bucket {}: {e}", s.bucket));
         let region = match &s.endpoint {
@@ -68,6 +78,9 @@ impl S3Store {
         let meta = bucket
             .with_request_timeout(s.request_timeout)
             .map_err(|e| config(&e))?;
+        let part = bucket
+            .with_request_timeout(s.request_timeout)
+            .map_err(|e| config(&e))?;
         let bulk = bucket
             .with_request_timeout(s.transfer_timeout)
             .map_err(|e| config(&e))?;
@@ -75,15 +88,55 @@ impl S3Store {
             Some(endpoint) => format!("s3://{}/{} at {endpoint}", s.bucket, s.prefix),
             None => format!("s3://{}/{}", s.bucket, s.prefix),
         };
-        Ok(S3Store {
+        let store = S3Store {
             meta,
+            part,
             bulk,
+            idle: s.request_timeout,
+            journal: s.journal,
             prefix: s.prefix,
             url,
             has_credentials,
             runtime: super::runtime()?,
             reporter,
-        })
+        };
+        store.abort_orphaned_uploads();
+        Ok(store)
+    }
+
+    /// Aborts the multipart uploads that processes of this machine began and did not live to
+    /// finish (a SIGKILL gives no chance to abort): their parts would be kept and billed forever.
+    fn abort_orphaned_uploads(&self) {
+        let Some(dir) = &self.journal else { return };
+        crate::scratch::sweep(dir, &["multipart"], &|record| {
+            let text = std::fs::read_to_string(record)?;
+            let mut lines = text.lines();
+            let (Some(url), Some(key), Some(id)) = (lines.next(), lines.next(), lines.next())
+            else {
+                return Ok(());
+            };
+            if url != self.url {
+                // Another store's: left for a tool that talks to that one.
+                return Err(std::io::Error::other("another store"));
+            }
+            match self.runtime.block_on(self.meta.abort_upload(key, id)) {
+                Ok(()) | Err(S3Error::HttpFailWithBody(404, _)) => Ok(()),
+                Err(e) => Err(std::io::Error::other(e.to_string())),
+            }
+        });
+    }
+
+    /// Records an upload begun, until `Drop` of what this returns.
+    fn record_upload(&self, key: &str, id: &str) -> Option<tempfile::NamedTempFile> {
+        let dir = self.journal.as_ref()?;
+        std::fs::create_dir_all(dir).ok()?;
+        let mut record = crate::scratch::file_in(dir, "multipart").ok()?;
+        std::io::Write::write_all(
+            record.as_file_mut(),
+            format!("{}\n{key}\n{id}\n", self.url).as_bytes(),
+        )
+        .ok()?;
+        Some(record)
     }
 
     /// Whether `s` or the shared credentials file give keys.
@@ -104,6 +157,7 @@ impl S3Store {
     {
         retry(&|line| self.reporter.note(line), || {
             match self.runtime.block_on(op()) {
+                Err(e) if is_timeout(&e) => Attempt::Done(Err(e)),
                 Err(e) if is_transient(&e) => {
                     let cause = format!("{}: {}", self.url, detail(&e));
                     Attempt::Transient(e, cause)
@@ -116,9 +170,9 @@ impl S3Store {
     fn fail(&self, what: &str, key: &str, e: S3Error) -> Error {
         let kind = match &e {
             S3Error::HttpFailWithBody(401 | 403, _) | S3Error::Credentials(_) => Kind::Denied,
-            S3Error::HttpFailWithBody(status, _) if *status >= 500 || *status == 429 => {
-                Kind::Unreachable
-            }
+            // A server that answers is reachable: its errors are the store's, named by class.
+            S3Error::HttpFailWithBody(..) => Kind::Store,
+            e if is_timeout(e) => Kind::TimedOut,
             e if is_transient(e) => Kind::Unreachable,
             _ => Kind::Store,
         };
@@ -155,6 +209,7 @@ impl S3Store {
             Err(S3Error::HttpFailWithBody(412, _)) if create_only => {
                 Attempt::Done(Ok(Put::AlreadyExists))
             }
+            Err(e) if is_timeout(&e) => Attempt::Done(Err(Some(self.fail("upload", key, e)))),
             Err(e) if is_transient(&e) => {
                 // A server refusing a create-only write may close the connection before
                 // reading the body: then only a HEAD tells whether someone else won.
@@ -187,7 +242,7 @@ impl S3Store {
         if first.len() < PART {
             return self.runtime.block_on(async {
                 let mut request = self
-                    .bulk
+                    .part
                     .put_object_builder(key, &first)
                     .with_content_type(TYPE);
                 if create_only {
@@ -198,8 +253,9 @@ impl S3Store {
         }
         let upload_id = self
             .runtime
-            .block_on(self.bulk.initiate_multipart_upload(key, TYPE))?
+            .block_on(self.meta.initiate_multipart_upload(key, TYPE))?
             .upload_id;
+        let _record = self.record_upload(key, &upload_id);
         let result = (|| {
             let mut in_flight: std::collections::VecDeque<
                 tokio::task::JoinHandle<Result<s3::serde_types::Part, S3Error>>,
@@ -214,7 +270,7 @@ impl S3Store {
                             .map_err(join_error)??,
                     );
                 }
-                let (bucket, key, id) = (self.bulk.clone(), key.to_string(), upload_id.clone());
+                let (bucket, key, id) = (self.part.clone(), key.to_string(), upload_id.clone());
                 in_flight.push_back(
                     self.runtime
                         .spawn(async move { put_part(&bucket, &key, &id, number, chunk).await }),
@@ -227,14 +283,14 @@ impl S3Store {
             for handle in in_flight {
                 parts.push(self.runtime.block_on(handle).map_err(join_error)??);
             }
-            let mut finish = self.bulk.clone();
+            let mut finish = self.part.clone();
             if create_only {
                 let mut headers = http::HeaderMap::new();
                 headers.insert(
                     http::header::IF_NONE_MATCH,
                     http::HeaderValue::from_static("*"),
                 );
-                *finish = self.bulk.with_extra_headers(headers)?;
+                *finish = self.part.with_extra_headers(headers)?;
             }
             self.runtime
                 .block_on(finish.complete_multipart_upload(key, &upload_id, parts))
@@ -292,7 +348,7 @@ impl Store for S3Store {
                     headers.insert(http::header::IF_MATCH, etag);
                 }
                 let pinned = self
-                    .bulk
+                    .part
                     .with_extra_headers(headers)
                     .map_err(|e| self.fail("download", &key, e))?;
                 self.runtime.block_on(async {
@@ -317,11 +373,26 @@ impl Store for S3Store {
                 };
                 // Once bytes have reached `out` a retry would duplicate them: a broken transfer fails.
                 self.runtime.block_on(async {
-                    while let Some(chunk) = stream.bytes().next().await {
-                        out.write_all(&chunk.map_err(|e| self.fail("download", &key, e))?)
-                            .map_err(write_err)?;
+                    loop {
+                        let chunk = match tokio::time::timeout(self.idle, stream.bytes().next())
+                            .await
+                        {
+                            Ok(Some(chunk)) => chunk.map_err(|e| self.fail("download", &key, e))?,
+                            Ok(None) => return Ok(true),
+                            Err(_) => {
+                                return Err(Error::new(
+                                    Kind::TimedOut,
+                                    format!(
+                                        "download s3://{}/{key} at {}: timed out (no data for {}s)",
+                                        self.meta.name(),
+                                        self.endpoint(),
+                                        self.idle.as_secs()
+                                    ),
+                                ))
+                            }
+                        };
+                        out.write_all(&chunk).map_err(write_err)?;
                     }
-                    Ok(true)
                 })
             }
         }
@@ -407,7 +478,12 @@ async fn put_part(
         ("uploadId".to_string(), upload_id.to_string()),
     ]);
     let url = bucket.presign_put(key, 3600, None, Some(query)).await?;
-    let response = bucket.http_client().put(url).body(chunk).send().await?;
+    let mut request = bucket.http_client().put(url).body(chunk);
+    if let Some(deadline) = bucket.request_timeout() {
+        request = request.timeout(deadline);
+    }
+    // Without the URL: a presigned one carries a credential and a signature.
+    let response = request.send().await.map_err(|e| e.without_url())?;
     let status = response.status().as_u16();
     if !response.status().is_success() {
         return Err(S3Error::HttpFailWithBody(
@@ -452,12 +528,7 @@ async fn fetch_range(
             Ok(data) if data.bytes().len() as u64 == end - start + 1 => {
                 return Ok(data.bytes().clone())
             }
-            Ok(data) => {
-                return Err(S3Error::HttpFailWithBody(
-                    data.status_code(),
-                    "short range response".into(),
-                ))
-            }
+            Ok(_) => return Err(S3Error::HttpFailWithBody(412, SHORT_RANGE.into())),
             Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
                 tokio::time::sleep(backoff(attempt)).await;
                 attempt += 1;
@@ -500,14 +571,27 @@ fn credentials(s: &S3Settings) -> Result<(Credentials, bool)> {
 /// credential and a signature into the message).
 fn detail(e: &S3Error) -> String {
     match e {
-        S3Error::HttpFailWithBody(status, body) => match xml_code(body) {
-            Some(code) => format!("HTTP {status} {code}"),
-            None => format!("HTTP {status}"),
-        },
+        S3Error::HttpFailWithBody(_, body) if body == SHORT_RANGE => {
+            "the object changed while it was being downloaded".into()
+        }
+        S3Error::HttpFailWithBody(status, body) => {
+            let meaning = super::retry::http_meaning(*status);
+            match xml_code(body) {
+                Some(code) => format!("HTTP {status} {code} ({meaning})"),
+                None => format!("HTTP {status} ({meaning})"),
+            }
+        }
         S3Error::Reqwest(e) => network_cause(e),
         S3Error::Io(e) => network_cause(e),
-        other => other.to_string(),
+        other => super::retry::redact(&other.to_string()),
     }
+}
+
+/// What `fetch_range` says of a range answered short: the object was replaced mid-download.
+const SHORT_RANGE: &str = "short range response";
+
+fn is_timeout(e: &S3Error) -> bool {
+    matches!(e, S3Error::Reqwest(r) if r.is_timeout())
 }
 
 fn is_transient(e: &S3Error) -> bool {
