@@ -61,10 +61,14 @@ pub struct StoreVars {
     pub session_token: Option<String>,
     /// `AWS_PROFILE`, for the shared credentials file.
     pub profile: Option<String>,
-    /// `CI3_S3_TIMEOUT`: seconds a short request may take (default 30).
+    /// `CI3_S3_TIMEOUT`: seconds a request may go without a byte (default 30).
     pub request_timeout: Duration,
-    /// `CI3_S3_TRANSFER_TIMEOUT`: seconds an artifact transfer may go without progress (default 3600).
+    /// `CI3_S3_TRANSFER_TIMEOUT`: seconds a whole streamed download may take (default 3600).
     pub transfer_timeout: Duration,
+    /// `CI3_CACHE_MAX_SIZE`: the cap of the directory store and the local cache, as given.
+    pub max_size: Option<String>,
+    /// `CI3_CACHE_MAX_AGE`: how long an unused artifact is kept there, as given.
+    pub max_age: Option<String>,
 }
 
 /// The variables that change what a content hash covers.
@@ -147,6 +151,8 @@ impl Settings {
                 profile: env.text("AWS_PROFILE"),
                 request_timeout: seconds("CI3_S3_TIMEOUT", 30),
                 transfer_timeout: seconds("CI3_S3_TRANSFER_TIMEOUT", 3600),
+                max_size: env.text("CI3_CACHE_MAX_SIZE"),
+                max_age: env.text("CI3_CACHE_MAX_AGE"),
             },
             hashing: HashVars {
                 repo_path: env.path("REPO_PATH"),

@@ -100,6 +100,7 @@ mod tests {
         let dir = Selected {
             store: Box::new(DirStore::new("/nonexistent".into())),
             is_dir: true,
+            caps: Default::default(),
         };
         assert_eq!(
             remote_write(&settings(&[]), &dir),
@@ -112,6 +113,7 @@ mod tests {
         let shared = Selected {
             store: Box::new(DirStore::new("/nonexistent".into())),
             is_dir: false,
+            caps: Default::default(),
         };
         assert_eq!(remote_write(&settings(&[]), &shared), RemoteWrite::NotInCi);
         assert_eq!(

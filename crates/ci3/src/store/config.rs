@@ -1,10 +1,11 @@
 //! Which store the settings select, and the one-line refusal of a configuration that cannot be
 //! right (an unknown scheme, a relative path, a bucket S3 would refuse, an endpoint that is no URL).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::evict::{self, Caps};
 use super::{Breaker, DirStore, PublicStore, S3Store, Store};
 use crate::error::{Error, Result};
 use crate::report::Reporter;
@@ -15,6 +16,8 @@ pub struct Selected {
     pub store: Box<dyn Store>,
     /// A directory store (configured or the default): uploads go there even at `CI=0`.
     pub is_dir: bool,
+    /// The size and age caps of the directory store and the local cache.
+    pub caps: Caps,
 }
 
 /// Where an S3 store is and how long its requests may take.
@@ -83,7 +86,12 @@ pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected
         Some(url) => Some(check_url("CI3_PUBLIC_CACHE_URL", url)?),
         None => None,
     };
-    let breakers = settings.cache_home.join("breaker");
+    let caps = caps(vars)?;
+    let remote = Remote {
+        reporter: reporter.clone(),
+        breakers: settings.cache_home.join("breaker"),
+        caps,
+    };
     let s3 = |bucket: String, prefix: String| S3Settings {
         bucket,
         prefix,
@@ -105,8 +113,9 @@ pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected
                 ));
             }
             return Ok(Selected {
-                store: Box::new(DirStore::new(PathBuf::from(path))),
+                store: Box::new(DirStore::new(PathBuf::from(path)).with_caps(caps)),
                 is_dir: true,
+                caps,
             });
         }
         if let Some(rest) = url.strip_prefix("s3://") {
@@ -118,12 +127,7 @@ pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected
             if !prefix.is_empty() && !prefix.ends_with('/') {
                 prefix.push('/');
             }
-            return s3_or_public(
-                s3(bucket.into(), prefix),
-                public.as_deref(),
-                reporter,
-                &breakers,
-            );
+            return s3_or_public(s3(bucket.into(), prefix), public.as_deref(), &remote);
         }
         return Err(bad(
             "unsupported store URL (use file:///abs/dir or s3://BUCKET/PREFIX)",
@@ -140,12 +144,12 @@ pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected
             return Err(Error::config(format!("CI3_S3_BUCKET={bucket}: {why}")));
         }
         let settings = s3(bucket, default_prefix(vars));
-        return s3_or_public(settings, public.as_deref(), reporter, &breakers);
+        return s3_or_public(settings, public.as_deref(), &remote);
     }
 
     if let Some(url) = public {
         let timeouts = (vars.request_timeout, vars.transfer_timeout);
-        return public_store(&url, &default_prefix(vars), timeouts, reporter, &breakers);
+        return public_store(&url, &default_prefix(vars), timeouts, &remote);
     }
 
     let dir = settings.cache_home.join("store");
@@ -156,34 +160,62 @@ pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected
         ));
     }
     Ok(Selected {
-        store: Box::new(DirStore::new(dir)),
+        store: Box::new(DirStore::new(dir).with_caps(caps)),
         is_dir: true,
+        caps,
     })
+}
+
+/// `CI3_CACHE_MAX_SIZE` and `CI3_CACHE_MAX_AGE`, refused when they cannot be read.
+fn caps(vars: &StoreVars) -> Result<Caps> {
+    let max_size = match &vars.max_size {
+        Some(text) => Some(evict::parse_size(text).ok_or_else(|| {
+            Error::config(format!(
+                "CI3_CACHE_MAX_SIZE={text}: not a size (like 20G, 500M or a number of bytes)"
+            ))
+        })?),
+        None => None,
+    };
+    let max_age = match &vars.max_age {
+        Some(text) => Some(evict::parse_age(text).ok_or_else(|| {
+            Error::config(format!(
+                "CI3_CACHE_MAX_AGE={text}: not an age (like 30d, 12h, 90m or a number of seconds)"
+            ))
+        })?),
+        None => None,
+    };
+    Ok(Caps { max_size, max_age })
 }
 
 /// S3 with credentials; without any, the public read endpoint when one is given (as the original
 /// scripts fell back to `curl` from the bucket's public address).
-fn s3_or_public(
-    settings: S3Settings,
-    public: Option<&str>,
-    reporter: Arc<dyn Reporter>,
-    breakers: &Path,
-) -> Result<Selected> {
+fn s3_or_public(settings: S3Settings, public: Option<&str>, remote: &Remote) -> Result<Selected> {
     if let Some(url) = public {
         if !S3Store::has_credentials(&settings) {
             let timeouts = (settings.request_timeout, settings.transfer_timeout);
-            return public_store(url, &settings.prefix, timeouts, reporter, breakers);
+            return public_store(url, &settings.prefix, timeouts, remote);
         }
     }
-    let store = Box::new(S3Store::new(settings, reporter)?);
-    Ok(remote(store, breakers))
+    let store = Box::new(S3Store::new(settings, remote.reporter.clone())?);
+    Ok(remote.select(store))
 }
 
-/// A remote store behind the shared outage breaker.
-fn remote(store: Box<dyn Store>, breakers: &Path) -> Selected {
-    Selected {
-        store: Box::new(Breaker::new(store, breakers)),
-        is_dir: false,
+/// What every remote store is set up with.
+struct Remote {
+    reporter: Arc<dyn Reporter>,
+    /// Where the shared outage breakers keep their state.
+    breakers: PathBuf,
+    caps: Caps,
+}
+
+impl Remote {
+    /// `store` behind the shared outage breaker.
+    fn select(&self, store: Box<dyn Store>) -> Selected {
+        Selected {
+            store: Box::new(Breaker::new(store, &self.breakers)),
+            is_dir: false,
+            caps: self.caps,
+        }
     }
 }
 
@@ -191,11 +223,15 @@ fn public_store(
     url: &str,
     prefix: &str,
     timeouts: (Duration, Duration),
-    reporter: Arc<dyn Reporter>,
-    breakers: &Path,
+    remote: &Remote,
 ) -> Result<Selected> {
-    let store = Box::new(PublicStore::new(url, prefix, timeouts, reporter)?);
-    Ok(remote(store, breakers))
+    let store = Box::new(PublicStore::new(
+        url,
+        prefix,
+        timeouts,
+        remote.reporter.clone(),
+    )?);
+    Ok(remote.select(store))
 }
 
 fn keys(vars: &StoreVars) -> Option<S3Keys> {

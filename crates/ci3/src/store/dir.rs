@@ -29,11 +29,19 @@ fn copy(reader: &mut dyn io::Read, out: &mut dyn Write) -> io::Result<()> {
 
 pub struct DirStore {
     root: PathBuf,
+    /// Size and age caps, kept after each write; none for a store used as plain storage.
+    caps: Option<super::evict::Caps>,
 }
 
 impl DirStore {
     pub fn new(root: PathBuf) -> Self {
-        DirStore { root }
+        DirStore { root, caps: None }
+    }
+
+    /// This store, kept under `caps` (least recently used artifacts evicted after writes).
+    pub fn with_caps(mut self, caps: super::evict::Caps) -> Self {
+        self.caps = Some(caps);
+        self
     }
 
     fn path(&self, name: &str) -> Result<PathBuf> {
@@ -77,23 +85,32 @@ impl DirStore {
         tmp.as_file()
             .sync_data()
             .map_err(|e| self.error("write", &dest, e))?;
-        if create_only {
+        let written = tmp.as_file().metadata().map_or(0, |m| m.len());
+        let put = if create_only {
             match fs::hard_link(tmp.path(), &dest) {
-                Ok(()) => Ok(Put::Created),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(Put::AlreadyExists),
-                Err(e) => Err(self.error("write", &dest, e)),
+                Ok(()) => Put::Created,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Put::AlreadyExists,
+                Err(e) => return Err(self.error("write", &dest, e)),
             }
         } else {
             tmp.persist(&dest)
                 .map_err(|e| self.error("write", &dest, e.error))?;
-            Ok(Put::Created)
+            Put::Created
+        };
+        if let (Put::Created, Some(caps)) = (put, self.caps) {
+            super::evict::after_write(&self.root, caps.for_dir(&self.root), written);
         }
+        Ok(put)
     }
 }
 
 impl Store for DirStore {
     fn describe(&self) -> String {
         format!("directory {}", self.root.display())
+    }
+
+    fn local_root(&self) -> Option<&Path> {
+        Some(&self.root)
     }
 
     fn exists(&self, name: &str) -> Result<bool> {
@@ -112,6 +129,7 @@ impl Store for DirStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(self.error("read", &path, e)),
         };
+        super::evict::touch(&file);
         // A failure to pass the bytes on is the reader's, not the store's.
         let mut buf = vec![0u8; CHUNK];
         loop {

@@ -20,6 +20,7 @@ use crate::report::{Counting, Reporter};
 /// A directory of artifacts named as in the store.
 pub struct LocalCache {
     dir: PathBuf,
+    caps: Option<super::evict::Caps>,
 }
 
 impl LocalCache {
@@ -31,13 +32,28 @@ impl LocalCache {
         crate::scratch::sweep(dir, &["download", "upload"], &|_| Ok(()));
         Ok(LocalCache {
             dir: dir.to_path_buf(),
+            caps: None,
         })
+    }
+
+    /// This cache, kept under `caps` (least recently used copies evicted after writes).
+    pub fn with_caps(mut self, caps: super::evict::Caps) -> Self {
+        self.caps = Some(caps);
+        self
+    }
+
+    /// Keeps the cache under its caps after `written` bytes were added.
+    fn added(&self, written: u64) {
+        if let Some(caps) = self.caps {
+            super::evict::after_write(&self.dir, caps.for_dir(&self.dir), written);
+        }
     }
 
     /// The cache in `dir` as it is, for a question that must not create anything.
     pub fn existing(dir: &Path) -> LocalCache {
         LocalCache {
             dir: dir.to_path_buf(),
+            caps: None,
         }
     }
 
@@ -107,11 +123,23 @@ impl Layered<'_> {
         check_name(name)?;
         if let Some(local) = &self.local {
             let path = local.path(name)?;
-            if path.is_file() {
+            // Opened, not checked first: an eviction between the two would fail the read.
+            let hit = match File::open(&path) {
+                Ok(file) if file.metadata().is_ok_and(|m| m.is_file()) => Some(file),
+                Ok(_) => None,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                Err(e) => {
+                    let warning = format!(
+                        "Warning: cannot read {}: {e}; downloading from remote.",
+                        path.display()
+                    );
+                    self.reporter.note(&warning);
+                    None
+                }
+            };
+            if let Some(file) = hit {
                 self.reporter.note(&format!("Local cache hit for {name}."));
-                let file = File::open(&path).map_err(|e| {
-                    Error::io(&path, format!("cannot read {}: {e}", path.display()))
-                })?;
+                super::evict::touch(&file);
                 match consume(&mut BufReader::with_capacity(1 << 20, file)) {
                     Ok(value) => return Ok(Some((value, Source::Local))),
                     Err(err) if err.kind() == Kind::Corrupt => {
@@ -175,6 +203,7 @@ impl Layered<'_> {
             (Ok(false), _) => Ok(None),
             (Ok(true), Ok(value)) => {
                 if let (Some(tmp), Some(local)) = (keep, &self.local) {
+                    let size = tmp.as_file().metadata().map_or(0, |m| m.len());
                     let kept = if keep_failed {
                         Err("writing the copy failed".to_string())
                     } else {
@@ -183,10 +212,11 @@ impl Layered<'_> {
                             .map(drop)
                             .map_err(|e| e.to_string())
                     };
-                    if let Err(e) = kept {
-                        self.reporter.note(&format!(
+                    match kept {
+                        Ok(()) => local.added(size),
+                        Err(e) => self.reporter.note(&format!(
                             "Warning: could not save {name} into the local cache: {e}"
-                        ));
+                        )),
                     }
                 }
                 Ok(Some((value, Source::Store)))
@@ -280,7 +310,10 @@ impl Layered<'_> {
                 _ => Err(io::Error::other("not written")),
             };
             match kept {
-                Ok(()) => self.reporter.note(&format!("Saved {name} to local cache.")),
+                Ok(()) => {
+                    self.reporter.note(&format!("Saved {name} to local cache."));
+                    local.added(fs::metadata(local.dir.join(name)).map_or(0, |m| m.len()));
+                }
                 Err(_) => self.reporter.note(&format!(
                     "Warning: Cannot create local cache dir {} or save into it, skipping local cache.",
                     local.dir.display()

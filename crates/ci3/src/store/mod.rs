@@ -8,6 +8,7 @@
 mod breaker;
 mod config;
 mod dir;
+pub mod evict;
 mod layered;
 pub mod names;
 mod public;
@@ -38,6 +39,10 @@ pub enum Put {
 pub trait Store: Send + Sync {
     /// A short description for messages, e.g. `directory /home/u/.cache/ci3/store`.
     fn describe(&self) -> String;
+    /// The directory holding the objects, for a store kept on this machine.
+    fn local_root(&self) -> Option<&Path> {
+        None
+    }
     /// Whether writes need credentials that are missing (S3 without keys).
     fn can_write(&self) -> bool {
         true
