@@ -9,10 +9,6 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime};
-
-/// How often one directory is swept: a sweep reads the whole directory.
-const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// The name prefix of this process's scratch entries of `kind`, for `tempfile::Builder::prefix`.
 pub fn prefix(kind: &str) -> String {
@@ -77,31 +73,11 @@ pub struct Swept {
     pub removed: Vec<PathBuf>,
 }
 
-/// Removes the orphaned scratch entries of `kinds` in `dir` (at most once a minute per
-/// directory, tracked by a marker file). `before_removing` is called for each orphan first and
-/// may finish its work (a journal to replay); an entry it fails on is left alone.
+/// Removes the orphaned scratch entries of `kinds` in `dir`. `before_removing` is called for
+/// each orphan first and may finish its work (a journal to replay); an entry it fails on is
+/// left alone. It reads the whole directory: a few milliseconds for ten thousand entries, small
+/// beside the transfer that follows.
 pub fn sweep(
-    dir: &Path,
-    kinds: &[&str],
-    before_removing: &dyn Fn(&Path) -> io::Result<()>,
-) -> Swept {
-    let marker = dir.join(".ci3-swept");
-    let recent = fs::metadata(&marker)
-        .and_then(|m| m.modified())
-        .is_ok_and(|t| {
-            SystemTime::now()
-                .duration_since(t)
-                .is_ok_and(|age| age < SWEEP_EVERY)
-        });
-    if recent {
-        return Swept::default();
-    }
-    let _ = fs::write(&marker, b"");
-    sweep_now(dir, kinds, before_removing)
-}
-
-/// `sweep` without the once-a-minute limit.
-pub fn sweep_now(
     dir: &Path,
     kinds: &[&str],
     before_removing: &dyn Fn(&Path) -> io::Result<()>,
@@ -178,7 +154,7 @@ mod tests {
             .to_string();
         assert_eq!(owner(&name).map(|o| o.0), Some(std::process::id()));
         assert!(!is_orphan(&name));
-        assert!(sweep_now(dir.path(), &["upload"], &|_| Ok(()))
+        assert!(sweep(dir.path(), &["upload"], &|_| Ok(()))
             .removed
             .is_empty());
         assert!(mine.path().exists());

@@ -50,6 +50,7 @@ fn main() {
         let caps = Caps {
             max_size: args.max_size.or(selected.caps.max_size),
             max_age: args.max_age.or(selected.caps.max_age),
+            ledgers: None,
         };
         let mut dirs: Vec<PathBuf> = selected
             .store

@@ -49,7 +49,7 @@ pub fn unpack<R: Read>(reader: R, compression: Compression, out_dir: &Path) -> R
 
 fn unpack_in<R: Read>(reader: R, compression: Compression, out_dir: &Path) -> Result<Unpacked> {
     // What killed extractions left here: finished from their journals, then removed.
-    crate::scratch::sweep_now(out_dir, &["staging"], &super::place::replay);
+    crate::scratch::sweep(out_dir, &["staging"], &super::place::replay);
     let staging = crate::scratch::dir_in(out_dir, "staging").with_context(|| {
         format!(
             "cannot write into the output directory {}",

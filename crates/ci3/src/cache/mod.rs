@@ -31,7 +31,7 @@ impl Context<'_> {
     fn local_cache(&self, warning: impl Fn(&std::path::Path) -> String) -> Option<LocalCache> {
         let dir = self.settings.local_cache.as_deref()?;
         match LocalCache::open(dir) {
-            Ok(local) => Some(local.with_caps(self.selected.caps)),
+            Ok(local) => Some(local.with_caps(self.selected.caps.clone())),
             Err(_) => {
                 self.reporter.note(&warning(dir));
                 None

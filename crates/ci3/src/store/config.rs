@@ -86,11 +86,14 @@ pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected
         Some(url) => Some(check_url("CI3_PUBLIC_CACHE_URL", url)?),
         None => None,
     };
-    let caps = caps(vars)?;
+    let caps = Caps {
+        ledgers: Some(settings.cache_home.join("usage")),
+        ..caps(vars)?
+    };
     let remote = Remote {
         reporter: reporter.clone(),
         breakers: settings.cache_home.join("breaker"),
-        caps,
+        caps: caps.clone(),
     };
     let s3 = |bucket: String, prefix: String| S3Settings {
         bucket,
@@ -113,7 +116,7 @@ pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected
                 ));
             }
             return Ok(Selected {
-                store: Box::new(DirStore::new(PathBuf::from(path)).with_caps(caps)),
+                store: Box::new(DirStore::new(PathBuf::from(path)).with_caps(caps.clone())),
                 is_dir: true,
                 caps,
             });
@@ -160,7 +163,7 @@ pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected
         ));
     }
     Ok(Selected {
-        store: Box::new(DirStore::new(dir).with_caps(caps)),
+        store: Box::new(DirStore::new(dir).with_caps(caps.clone())),
         is_dir: true,
         caps,
     })
@@ -184,7 +187,11 @@ fn caps(vars: &StoreVars) -> Result<Caps> {
         })?),
         None => None,
     };
-    Ok(Caps { max_size, max_age })
+    Ok(Caps {
+        max_size,
+        max_age,
+        ledgers: None,
+    })
 }
 
 /// S3 with credentials; without any, the public read endpoint when one is given (as the original
@@ -214,7 +221,7 @@ impl Remote {
         Selected {
             store: Box::new(Breaker::new(store, &self.breakers)),
             is_dir: false,
-            caps: self.caps,
+            caps: self.caps.clone(),
         }
     }
 }

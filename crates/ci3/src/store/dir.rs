@@ -97,8 +97,8 @@ impl DirStore {
                 .map_err(|e| self.error("write", &dest, e.error))?;
             Put::Created
         };
-        if let (Put::Created, Some(caps)) = (put, self.caps) {
-            super::evict::after_write(&self.root, caps.for_dir(&self.root), written);
+        if let (Put::Created, Some(caps)) = (put, &self.caps) {
+            caps.after_write(&self.root, written);
         }
         Ok(put)
     }

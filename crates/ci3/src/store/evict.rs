@@ -2,9 +2,9 @@
 //! age cap, least recently used first.
 //!
 //! A read records its access (the file's access time, set explicitly, so `relatime` mounts do
-//! not hide it). After a write the directory's usage is checked cheaply: a small ledger file keeps
-//! the running total, and the directory is only walked when the total passes the cap or the last
-//! walk is an hour old. Removal is an unlink, which never disturbs a tool still reading the file.
+//! not hide it). After a write the directory's usage is checked cheaply: a small ledger file
+//! (under `$XDG_CACHE_HOME/ci3/usage/`, never among the artifacts) keeps the running total, and
+//! the directory is only walked when the total passes the cap or the last walk is an hour old. Removal is an unlink, which never disturbs a tool still reading the file.
 //! Scratch files (`.ci3-*`) and run records (`.ci3/runs/`) are never evicted.
 
 use std::fs::{self, File, FileTimes};
@@ -20,10 +20,12 @@ pub struct Limits {
 }
 
 /// The caps configured (`CI3_CACHE_MAX_SIZE`, `CI3_CACHE_MAX_AGE`), for any directory.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Caps {
     pub max_size: Option<u64>,
     pub max_age: Option<Duration>,
+    /// Where the ledgers of the running totals are kept; without, every write walks.
+    pub ledgers: Option<PathBuf>,
 }
 
 impl Caps {
@@ -33,6 +35,15 @@ impl Caps {
             max_size: self.max_size.unwrap_or_else(|| default_max_size(dir)),
             max_age: self.max_age,
         }
+    }
+
+    /// Called after `written` bytes were added to `dir`: walks and evicts only when needed.
+    pub fn after_write(&self, dir: &Path, written: u64) {
+        let ledger = self.ledgers.as_ref().map(|l| {
+            let id = blake3::hash(dir.as_os_str().as_encoded_bytes()).to_hex();
+            l.join(&id.as_str()[..16])
+        });
+        after_write(dir, self.for_dir(dir), written, ledger.as_deref());
     }
 }
 
@@ -111,14 +122,13 @@ const WALK_EVERY: Duration = Duration::from_secs(3600);
 /// After eviction the directory is brought to this share of the cap, so that the next few
 /// writes do not each walk it again.
 const LOW_WATER: f64 = 0.9;
-const LEDGER: &str = ".ci3-usage";
 
-/// Called after `written` bytes were added to `dir`: walks and evicts only when needed.
-pub fn after_write(dir: &Path, limits: Limits, written: u64) {
-    let ledger = dir.join(LEDGER);
+/// Called after `written` bytes were added to `dir`: walks and evicts only when the running total
+/// kept in `ledger` passes the cap, or the last walk is old.
+fn after_write(dir: &Path, limits: Limits, written: u64, ledger: Option<&Path>) {
     let now = unix_now();
-    let (total, walked) = fs::read_to_string(&ledger)
-        .ok()
+    let (total, walked) = ledger
+        .and_then(|l| fs::read_to_string(l).ok())
         .and_then(|t| {
             let mut words = t.split_whitespace();
             Some((
@@ -129,12 +139,20 @@ pub fn after_write(dir: &Path, limits: Limits, written: u64) {
         .unwrap_or((u64::MAX, 0));
     let total = total.saturating_add(written);
     let due = now.saturating_sub(walked) >= WALK_EVERY.as_secs();
+    let record = |total: u64, walked: u64| {
+        if let Some(l) = ledger {
+            if let Some(parent) = l.parent() {
+                let _ = fs::create_dir_all(parent);
+            }
+            let _ = fs::write(l, format!("{total} {walked}\n"));
+        }
+    };
     if total <= limits.max_size && !due {
-        let _ = fs::write(&ledger, format!("{total} {walked}\n"));
+        record(total, walked);
         return;
     }
     if let Ok(report) = collect(dir, limits, false) {
-        let _ = fs::write(&ledger, format!("{} {now}\n", report.kept_size));
+        record(report.kept_size, now);
     }
 }
 
@@ -323,25 +341,35 @@ mod tests {
     #[test]
     fn writes_walk_only_past_the_cap() {
         let dir = tempfile::tempdir().unwrap();
-        let limits = Limits {
-            max_size: 1000,
+        let ledgers = tempfile::tempdir().unwrap();
+        let caps = Caps {
+            max_size: Some(1000),
             max_age: None,
+            ledgers: Some(ledgers.path().to_path_buf()),
         };
         file(dir.path(), "a", 500, 100);
-        after_write(dir.path(), limits, 500);
+        caps.after_write(dir.path(), 500);
+        let ledger = fs::read_dir(ledgers.path())
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
         assert_eq!(
-            fs::read_to_string(dir.path().join(LEDGER))
-                .unwrap()
-                .split(' ')
-                .next(),
+            fs::read_to_string(&ledger).unwrap().split(' ').next(),
             Some("500")
+        );
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "nothing among the artifacts"
         );
         // The ledger alone is trusted until it passes the cap.
         file(dir.path(), "b", 400, 50);
-        after_write(dir.path(), limits, 400);
+        caps.after_write(dir.path(), 400);
         assert!(dir.path().join("a").exists());
         file(dir.path(), "c", 400, 10);
-        after_write(dir.path(), limits, 400);
+        caps.after_write(dir.path(), 400);
         assert!(
             !dir.path().join("a").exists(),
             "the least recently used went"

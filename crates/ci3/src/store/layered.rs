@@ -44,8 +44,8 @@ impl LocalCache {
 
     /// Keeps the cache under its caps after `written` bytes were added.
     fn added(&self, written: u64) {
-        if let Some(caps) = self.caps {
-            super::evict::after_write(&self.dir, caps.for_dir(&self.dir), written);
+        if let Some(caps) = &self.caps {
+            caps.after_write(&self.dir, written);
         }
     }
 

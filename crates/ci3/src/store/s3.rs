@@ -116,8 +116,16 @@ impl S3Store {
                 return Ok(());
             };
             if url != self.url {
-                // Another store's: left for a tool that talks to that one.
-                return Err(std::io::Error::other("another store"));
+                // Another store's: left for a tool that talks to that one, unless that store has
+                // not been used from here for a week.
+                let age = std::fs::metadata(record)?
+                    .modified()?
+                    .elapsed()
+                    .unwrap_or_default();
+                return match age > std::time::Duration::from_secs(7 * 86400) {
+                    true => Ok(()),
+                    false => Err(std::io::Error::other("another store")),
+                };
             }
             match self.runtime.block_on(self.meta.abort_upload(key, id)) {
                 Ok(()) | Err(S3Error::HttpFailWithBody(404, _)) => Ok(()),
@@ -408,10 +416,22 @@ impl Store for S3Store {
 
     fn put_reader(&self, name: &str, reader: &mut dyn Read, create_only: bool) -> Result<Put> {
         let key = self.key(name)?;
+        let mut source = Source {
+            inner: reader,
+            failed: None,
+        };
         // A stream cannot be replayed: one attempt, and the caller retries from its file.
-        match self.upload(&key, reader, create_only) {
+        match self.upload(&key, &mut source, create_only) {
             Ok(()) => Ok(Put::Created),
             Err(S3Error::HttpFailWithBody(412, _)) if create_only => Ok(Put::AlreadyExists),
+            // The stream's own failure is not the store's: never an outage.
+            Err(_) if source.failed.is_some() => Err(Error::new(
+                Kind::Io,
+                format!(
+                    "upload of {key} stopped: {}",
+                    source.failed.unwrap_or_default()
+                ),
+            )),
             Err(e) => Err(self.fail("upload", &key, e)),
         }
     }
@@ -505,6 +525,20 @@ async fn put_part(
 }
 
 /// Up to one part's worth of bytes; fewer only at the end of the stream.
+/// What an upload reads, remembering whether reading failed.
+struct Source<'a> {
+    inner: &'a mut dyn Read,
+    failed: Option<String>,
+}
+
+impl Read for Source<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).inspect_err(|e| {
+            self.failed.get_or_insert_with(|| e.to_string());
+        })
+    }
+}
+
 fn read_part(reader: &mut dyn Read) -> std::io::Result<Vec<u8>> {
     let mut chunk = Vec::with_capacity(PART);
     reader.take(PART as u64).read_to_end(&mut chunk)?;
