@@ -29,8 +29,6 @@ pub struct Settings {
     pub run_url: Option<String>,
     /// `HOSTNAME`, when the kernel's hostname cannot be read.
     pub hostname: Option<String>,
-    /// `TEST`: `0` or `1` forces `test_should_run`'s answer.
-    pub test: Option<String>,
     pub helpers: HelperVars,
     /// `CI3_PROGRESS_AFTER`: seconds a transfer runs before a terminal shows its progress bar
     /// (default 1).
@@ -156,7 +154,6 @@ impl Settings {
             },
             run_url: env.text("GITHUB_RUN_URL"),
             hostname: env.text("HOSTNAME"),
-            test: env.raw_text("TEST"),
             helpers: HelperVars {
                 dup: env.flag("DUP"),
                 denoise: env.flag("DENOISE"),
