@@ -87,6 +87,8 @@ pub struct HelperVars {
     pub denoise: bool,
     /// `RETRY_SLEEP`: seconds between `retry`'s attempts, as given.
     pub retry_sleep: Option<String>,
+    /// `RETRY_DISABLED` non-empty: `retry` runs its command once.
+    pub retry_disabled: bool,
     /// `NO_FAIL_FAST=1`: `parallelize` runs everything whatever fails.
     pub no_fail_fast: bool,
     /// `JOBLOG`: where `parallelize` writes its joblog.
@@ -158,6 +160,7 @@ impl Settings {
                 dup: env.flag("DUP"),
                 denoise: env.flag("DENOISE"),
                 retry_sleep: env.text("RETRY_SLEEP"),
+                retry_disabled: env.text("RETRY_DISABLED").is_some(),
                 no_fail_fast: env.flag("NO_FAIL_FAST"),
                 joblog: env.path("JOBLOG"),
             },
