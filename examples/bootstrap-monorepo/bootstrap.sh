@@ -12,8 +12,7 @@ function build {
 
 # One key for the whole tree: a deploy is skipped when no project changed.
 function hash {
-  hash_str $(for project in "${projects[@]}"; do ./$project/bootstrap.sh hash; done)
-  echo
+  echo "$(hash_str $(for project in "${projects[@]}"; do ./$project/bootstrap.sh hash; done))"
 }
 
 function test_cmds {
