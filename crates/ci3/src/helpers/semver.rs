@@ -155,7 +155,7 @@ pub fn compare(a: &Version<'_>, b: &Version<'_>) -> Ordering {
 
 /// The versions in ascending precedence (equal ones in the order given), or the first text
 /// that is not a version.
-pub fn sort<'a>(texts: &'a [String]) -> Result<Vec<&'a str>, &'a str> {
+pub fn sort(texts: &[String]) -> Result<Vec<&str>, &str> {
     let mut versions = texts
         .iter()
         .map(|t| parse(t).ok_or(t.as_str()))
