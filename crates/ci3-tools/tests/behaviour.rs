@@ -29,6 +29,7 @@ const TOOLS: &[(&str, &str)] = &[
     ("parallelise", env!("CARGO_BIN_EXE_parallelise")),
     ("parallelize", env!("CARGO_BIN_EXE_parallelize")),
     ("rebuild_needed", env!("CARGO_BIN_EXE_rebuild_needed")),
+    ("semver", env!("CARGO_BIN_EXE_semver")),
     ("test_should_run", env!("CARGO_BIN_EXE_test_should_run")),
 ];
 

@@ -511,26 +511,44 @@ fn flags_and_test_should_run() {
         assert!(body.contains("run: https://ci.example/run/7"), "{body}");
     }
 
-    // test_should_run: TEST=0 never; neither TEST=1 nor CI=1 never; flag present never.
-    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, i32);
+    // test_should_run skips only with CI=1 and the flag there; TEST is not read (a local run
+    // runs every test).
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, i32, &'a str);
     let matrix: &[Case] = &[
-        (&[("TEST", "0"), ("CI", "1")], "tests-new", 1),
-        (&[], "tests-new", 1),
-        (&[("TEST", "1")], "tests-new", 0),
-        (&[("CI", "1")], "tests-new", 0),
-        (&[("TEST", "1")], "tests-abc", 1),
-        (&[("CI", "1")], "tests-abc", 1),
+        (&[], "tests-new", 0, "CI=0 runs every test"),
+        (&[], "tests-abc", 0, "CI=0 runs every test"),
+        (&[("TEST", "0")], "tests-abc", 0, "CI=0 runs every test"),
+        (
+            &[("TEST", "0"), ("CI", "1")],
+            "tests-new",
+            0,
+            "no success flag",
+        ),
+        (&[("TEST", "1")], "tests-new", 0, "CI=0 runs every test"),
+        (&[("CI", "1")], "tests-new", 0, "no success flag"),
+        (&[("CI", "1")], "tests-abc", 1, "it already passed"),
+        (
+            &[("CI", "1"), ("TEST", "1")],
+            "tests-abc",
+            1,
+            "it already passed",
+        ),
+        (
+            &[("CI", "1"), ("NO_CACHE", "1")],
+            "tests-abc",
+            0,
+            "no success flag",
+        ),
     ];
-    for (vars, name, expected) in matrix {
+    for (vars, name, expected, why) in matrix {
         let mut env = Env::new(at.clone(), work.path());
         for (k, v) in *vars {
             env = env.var(k, v);
         }
-        assert_eq!(
-            env.run("test_should_run", &[name]).code,
-            *expected,
-            "{vars:?} {name}"
-        );
+        let out = env.run("test_should_run", &[name]);
+        assert_eq!(out.code, *expected, "{vars:?} {name}: {}", out.stderr);
+        assert_eq!(out.stdout, "", "{vars:?} {name}");
+        assert!(out.stderr.contains(why), "{vars:?} {name}: {}", out.stderr);
     }
 }
 

@@ -29,8 +29,6 @@ pub struct Settings {
     pub run_url: Option<String>,
     /// `HOSTNAME`, when the kernel's hostname cannot be read.
     pub hostname: Option<String>,
-    /// `TEST`: `0` or `1` forces `test_should_run`'s answer.
-    pub test: Option<String>,
     pub helpers: HelperVars,
     /// `CI3_PROGRESS_AFTER`: seconds a transfer runs before a terminal shows its progress bar
     /// (default 1).
@@ -93,6 +91,8 @@ pub struct HelperVars {
     pub denoise: bool,
     /// `RETRY_SLEEP`: seconds between `retry`'s attempts, as given.
     pub retry_sleep: Option<String>,
+    /// `RETRY_DISABLED` non-empty: `retry` runs its command once.
+    pub retry_disabled: bool,
     /// `NO_FAIL_FAST=1`: `parallelize` runs everything whatever fails.
     pub no_fail_fast: bool,
     /// `JOBLOG`: where `parallelize` writes its joblog.
@@ -162,11 +162,11 @@ impl Settings {
             },
             run_url: env.text("GITHUB_RUN_URL"),
             hostname: env.text("HOSTNAME"),
-            test: env.raw_text("TEST"),
             helpers: HelperVars {
                 dup: env.flag("DUP"),
                 denoise: env.flag("DENOISE"),
                 retry_sleep: env.text("RETRY_SLEEP"),
+                retry_disabled: env.text("RETRY_DISABLED").is_some(),
                 no_fail_fast: env.flag("NO_FAIL_FAST"),
                 joblog: env.path("JOBLOG"),
             },

@@ -22,15 +22,16 @@ struct Args {
 
 const HELP: &str = "\
 Environment:
-  CI=1                 uncommitted changes to matching files are an error
+  CI=1                 uncommitted changes get the original's WARNING line (else a short note)
   AZTEC_CACHE_COMMIT   the tree-ish to hash instead of HEAD
   REPO_PATH            hash inside this checkout (relative to the cwd)
   PLATFORM_TAG         replaces the platform tag (default: $OSTYPE-$(uname -m))
   XDG_CACHE_HOME       where index tables and input manifests are kept
 
 Exit status:
-  0  a key (or disabled-cache for uncommitted changes) on stdout
-  1  usage error, a missing pattern file or directory, no file matched, or CI=1 with changes";
+  0  a key, or disabled-cache for uncommitted changes (at any CI value), on stdout
+  1  usage error, a missing pattern file or directory, or no file matched (disabled-cache
+     on stdout then, so a nested $(...) disables the cache instead of giving a constant key)";
 
 fn main() {
     let args: Args = ci3_tools::parse(1);
@@ -39,22 +40,26 @@ fn main() {
         let settings = &tool.settings;
         let resolved = hash::resolve(settings, &args.patterns, Source::Committed)
             .map_err(ci3_tools::from_anyhow)?;
-        let key = match resolved {
+        let (key, code) = match resolved {
             Resolved::Entries(entries, patterns) => {
                 let platform = ci3::platform::tag(&settings.hashing);
                 let key = hash::ci3(&entries, &platform);
                 manifest::remember(&manifest::local_dir(settings), &key, || {
                     manifest::Manifest::new(&key, &platform, &patterns, &entries)
                 });
-                key
+                (key, 0)
             }
             Resolved::Dirty(paths) => {
-                let key = hash::dirty_key(settings, &paths).map_err(ci3_tools::from_anyhow)?;
-                tool.say(&ci3_tools::dirty_note(&paths));
-                key
+                let (key, warning) = hash::dirty_key(settings, &paths);
+                tool.say(&warning.unwrap_or_else(|| ci3_tools::dirty_note(&paths)));
+                (key, 0)
+            }
+            Resolved::Unmatched(message) => {
+                tool.say(&message);
+                (hash::SENTINEL.to_string(), 1)
             }
         };
         println!("{key}");
-        Ok(0)
+        Ok(code)
     })
 }

@@ -31,7 +31,8 @@ fn help() -> String {
     format!(
         "Environment:\n  CI=1, AZTEC_CACHE_COMMIT, REPO_PATH, PLATFORM_TAG   as for cache_content_hash\n\
          With --explain, the store that holds the manifests:\n{STORE_ENV}\n\n\
-         Exit status:\n  0  a key (or the explanation) on stdout\n  1  usage error, nothing matched, or any failure\n  \
+         Exit status:\n  0  a key (or the explanation) on stdout; disabled-cache for uncommitted changes\n  \
+         1  usage error, nothing matched (disabled-cache on stdout), or any failure\n  \
          2  a store configuration that cannot be right (--explain)"
     )
 }
@@ -67,8 +68,8 @@ fn main() {
                 manifest::remember(&manifest::local_dir(settings), &key, || manifest.clone());
             }
             Resolved::Dirty(paths) => {
-                let key = hash::dirty_key(settings, &paths).map_err(from_anyhow)?;
-                tool.say(&ci3_tools::dirty_note(&paths));
+                let (key, warning) = hash::dirty_key(settings, &paths);
+                tool.say(&warning.unwrap_or_else(|| ci3_tools::dirty_note(&paths)));
                 if args.json {
                     let dirty: Vec<_> = paths.iter().map(|p| String::from_utf8_lossy(p)).collect();
                     println!(
@@ -78,6 +79,11 @@ fn main() {
                 } else {
                     println!("{key}");
                 }
+            }
+            Resolved::Unmatched(message) => {
+                tool.say(&message);
+                println!("{}", hash::SENTINEL);
+                return Ok(1);
             }
         }
         Ok(0)

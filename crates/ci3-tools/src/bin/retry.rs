@@ -1,4 +1,5 @@
-//! `retry CMD...`: run `bash -c CMD` up to 3 times, `RETRY_SLEEP` seconds apart (default 5).
+//! `retry CMD...`: run `bash -c CMD` up to 3 times, `RETRY_SLEEP` seconds apart (default 5);
+//! once, with its status, when `RETRY_DISABLED` is set.
 //!
 //! Every argument is data, as in the original: `retry --help` runs a command called `--help`.
 //! Several arguments are joined with spaces into one command (older scripts pass them unquoted).

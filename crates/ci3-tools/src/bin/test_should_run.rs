@@ -1,11 +1,11 @@
-//! `test_should_run NAME`: exit 0 when test NAME must run (TEST=1 or CI=1, and no flag yet).
+//! `test_should_run NAME`: exit 1 (skip) only when CI=1 and test NAME's success flag exists.
 
 use ci3::cache::{self, ShouldRun};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 
-/// Decides whether test NAME must run here and now: with TEST=1 or CI=1, unless its success flag
-/// NAME.flag is already recorded. Says why on stderr.
+/// Decides whether test NAME must run here and now: always outside CI; in CI unless its success
+/// flag NAME.flag is already recorded. Says why on stderr.
 #[derive(Parser)]
 #[command(name = "test_should_run", version, after_help = help())]
 struct Args {
@@ -15,9 +15,9 @@ struct Args {
 
 fn help() -> String {
     format!(
-        "Environment:\n  TEST=0|1                     force skip / consider running\n  CI=1                         consider running\n{STORE_ENV}\n\n\
+        "Environment:\n  CI=1                         skip a test whose flag is recorded (else every test runs)\n{STORE_ENV}\n\n\
          Exit status:\n  0  run it (also when the store configuration cannot be right: said on stderr)\n  \
-         1  skip it, or usage error"
+         1  skip it (CI=1 and the flag exists), or usage error"
     )
 }
 
@@ -28,15 +28,17 @@ fn main() {
     ci3_tools::run(tool.name, || {
         let name = &args.name;
         let ctx = tool.context(&selected);
-        Ok(match cache::test_should_run(&ctx, name)? {
-            ShouldRun::Run => 0,
-            ShouldRun::AlreadyPassed => {
-                tool.say(&format!(
-                    "Not running {name}: it already passed (flag found)."
-                ));
-                1
+        let decision = cache::test_should_run(&ctx, name)?;
+        tool.say(&match decision {
+            ShouldRun::NotInCi => format!("Running test {name}: CI=0 runs every test."),
+            ShouldRun::NoFlag => format!("Running test {name}: no success flag found."),
+            ShouldRun::Unknown(_) => {
+                format!("Running test {name}: the store could not say whether it passed.")
             }
-            ShouldRun::TestOff | ShouldRun::NotInCi => 1,
-        })
+            ShouldRun::AlreadyPassed => {
+                format!("Skipping test {name}: it already passed (flag {name}.flag found).")
+            }
+        });
+        Ok(if decision.runs() { 0 } else { 1 })
     })
 }

@@ -2,7 +2,7 @@
 
 use super::policy;
 use super::Context;
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::store::names;
 
 /// What `upload_flag` did.
@@ -66,30 +66,36 @@ pub fn download_flags(ctx: &Context<'_>, names: &[String]) -> Result<bool> {
 /// Whether a test runs here and now, and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ShouldRun {
-    /// `TEST=0`.
-    TestOff,
-    /// Neither `TEST=1` nor `CI=1`.
+    /// Not in CI: a local run runs every test (flags are only written in CI, so a local pass
+    /// proves nothing to a later run anyway).
     NotInCi,
-    /// Its flag exists: it already passed.
+    /// In CI and its flag exists: it already passed.
     AlreadyPassed,
-    Run,
+    /// In CI and no flag yet.
+    NoFlag,
+    /// In CI, but the store could not say; running is the safe answer.
+    Unknown(Kind),
 }
 
-/// `test_should_run NAME`.
+impl ShouldRun {
+    /// Skip only what is known to have passed.
+    pub fn runs(self) -> bool {
+        self != ShouldRun::AlreadyPassed
+    }
+}
+
+/// `test_should_run NAME`: skip only when `CI=1` and the flag `NAME.flag` exists.
 pub fn test_should_run(ctx: &Context<'_>, name: &str) -> Result<ShouldRun> {
-    match ctx.settings.test.as_deref() {
-        Some("0") => return Ok(ShouldRun::TestOff),
-        Some("1") => {}
-        _ if ctx.settings.ci => {}
-        _ => return Ok(ShouldRun::NotInCi),
+    if !ctx.settings.ci {
+        return Ok(ShouldRun::NotInCi);
     }
     Ok(match download_flags(ctx, &[name.to_string()]) {
         Ok(true) => ShouldRun::AlreadyPassed,
-        Ok(false) => ShouldRun::Run,
+        Ok(false) => ShouldRun::NoFlag,
         Err(err) => {
             ctx.reporter
                 .note(&format!("Cannot check test flag {name}: {err}"));
-            ShouldRun::Run
+            ShouldRun::Unknown(err.kind())
         }
     })
 }

@@ -15,6 +15,9 @@ pub enum Resolved {
     Entries(Vec<Entry>, Vec<String>),
     /// Matching paths have uncommitted changes: caching is disabled.
     Dirty(Vec<Vec<u8>>),
+    /// Nothing matched; the message says which patterns in which tree-ish. A key over no files
+    /// would be the same for every project, so callers print the sentinel and fail.
+    Unmatched(String),
 }
 
 /// How the entries are taken.
@@ -66,10 +69,10 @@ pub fn resolve_patterns(
     };
     if entries.is_empty() {
         let list: Vec<&str> = patterns.iter().map(|p| p.text.as_str()).collect();
-        bail!(
+        return Ok(Resolved::Unmatched(format!(
             "No files matched the rebuild patterns ({}) in {treeish}",
             list.join(", ")
-        );
+        )));
     }
     Ok(Resolved::Entries(
         entries,
@@ -77,17 +80,23 @@ pub fn resolve_patterns(
     ))
 }
 
-/// The sentinel for dirty inputs outside CI; with `CI=1` uncommitted inputs are an error.
-pub fn dirty_key(settings: &Settings, paths: &[Vec<u8>]) -> Result<String> {
-    if settings.ci {
-        let list: Vec<String> = paths
-            .iter()
-            .map(|p| String::from_utf8_lossy(p).into_owned())
-            .collect();
-        bail!(
-            "Error: uncommitted changes in files the cache key covers are not allowed with CI=1: {}",
-            list.join(", ")
-        );
-    }
-    Ok(super::SENTINEL.to_string())
+/// The key of inputs with uncommitted changes, at any `CI` value: the sentinel (exit 0), and at
+/// `CI=1` the original's warning for stderr (`None`: the caller's own note). Failing here would
+/// be unsafe: scripts nest the call (`hash_str x $(cache_content_hash ...)`, `export h=$(...)`),
+/// where bash drops a failing substitution and the key would stop depending on the content.
+pub fn dirty_key(settings: &Settings, paths: &[Vec<u8>]) -> (String, Option<String>) {
+    let warning = settings.ci.then(|| dirty_warning(paths));
+    (super::SENTINEL.to_string(), warning)
+}
+
+/// The original's CI warning for dirty inputs: every path, separated by spaces.
+fn dirty_warning(paths: &[Vec<u8>]) -> String {
+    let list: Vec<String> = paths
+        .iter()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    format!(
+        "WARNING: Noticed changes to rebuild patterns: {}",
+        list.join(" ")
+    )
 }

@@ -181,6 +181,7 @@ pub fn on_disk(
         super::content::Resolved::Dirty(_) => {
             unreachable!("work tree resolution has no dirty state")
         }
+        super::content::Resolved::Unmatched(message) => anyhow::bail!(message),
     }
 }
 
