@@ -108,6 +108,20 @@ fn names_that_would_escape_touch_nothing() {
     assert!(!work.path("out").exists());
 }
 
+/// `len` bytes no compressor can shrink (xorshift64), different for each `seed`.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
 fn is_root() -> bool {
     run(command("id").arg("-u")).stdout.trim() == "0"
 }
@@ -140,9 +154,7 @@ fn a_full_local_cache_costs_the_copy_never_the_store() {
     }
     let work = Work::new();
     // Incompressible, and larger than the local disk.
-    let noise: Vec<u8> = (0..3_000_000u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-        .collect();
+    let noise = noise(3_000_000, 1);
     fs::write(work.path("build/noise.bin"), &noise).unwrap();
     let _disk = Tmpfs::mount(&work.path("local"), "1m");
 
@@ -414,9 +426,7 @@ fn a_stalling_server_fails_the_transfer_and_leaks_no_signature() {
     );
 
     // A multipart upload whose parts stall: over 8 MiB, incompressible.
-    let noise: Vec<u8> = (0..12_000_000u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-        .collect();
+    let noise = noise(12_000_000, 2);
     fs::write(work.path("build/noise.bin"), noise).unwrap();
     let up = run(against(&work, "cache_upload", &server, "xdg-u")
         .args(["missing-1.tar.zst", "build"])
@@ -444,9 +454,7 @@ fn a_killed_multipart_upload_is_aborted_by_the_next_one() {
     };
     let data = PathBuf::from(std::env::var("CI3_TEST_S3_DATA").expect("CI3_TEST_S3_DATA"));
     let work = Work::new();
-    let noise: Vec<u8> = (0..120_000_000u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-        .collect();
+    let noise = noise(120_000_000, 3);
     fs::write(work.path("build/noise.bin"), noise).unwrap();
     let s3 = |cmd: &mut Command| {
         cmd.env(
@@ -502,9 +510,7 @@ fn the_size_cap_evicts_the_least_recently_read() {
     for i in 0..20u32 {
         let dir = work.path(&format!("a{i}"));
         fs::create_dir_all(&dir).unwrap();
-        let bytes: Vec<u8> = (0..5_000_000u32)
-            .map(|j| (j.wrapping_mul(2654435761).wrapping_add(i) >> 13) as u8)
-            .collect();
+        let bytes = noise(5_000_000, 10 + u64::from(i));
         fs::write(dir.join("blob"), bytes).unwrap();
         let name = format!("art-{i}.tar.zst");
         let out = run(work

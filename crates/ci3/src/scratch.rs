@@ -183,7 +183,9 @@ mod tests {
         let swept = sweep(dir.path(), &["upload", "staging", "put"], &|_| Ok(()));
         let mut removed = swept.removed.clone();
         removed.sort();
-        assert_eq!(removed, vec![dead.clone(), dead_dir.clone()]);
+        let mut expected = vec![dead.clone(), dead_dir.clone()];
+        expected.sort();
+        assert_eq!(removed, expected);
         assert!(live.exists() && other.exists() && foreign.exists());
         // Within the minute the directory is not read again.
         fs::write(&dead, b"debris").unwrap();
