@@ -7,15 +7,12 @@ mod common;
 
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{command, hash_object, run, Output, Repo};
+use common::{command, hash_object, run, toolbox, Output, Repo};
 
-fn toolbox() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../ci3")
-        .canonicalize()
-        .unwrap()
+fn bash_script(dir: &Path, script: &str, env: &[(&str, &str)]) -> Output {
+    common::bash_script(dir, script, env, BOOTSTRAP_VARS)
 }
 
 /// What source_bootstrap reads or sets: a developer's shell or a CI runner may have any of them.
@@ -109,23 +106,6 @@ fn var(r: &Repo, name: &str, args: &[&str], env: &[(&str, &str)]) -> String {
     let mut argv = vec!["vars"];
     argv.extend_from_slice(args);
     vars_of(&bootstrap(r, &argv, env))[name].clone()
-}
-
-/// Runs `script` as a file in `dir` with bash; the script can say `source "$CI3"`.
-fn bash_script(dir: &Path, script: &str, env: &[(&str, &str)]) -> Output {
-    let file = dir.join("script.sh");
-    std::fs::write(&file, script).unwrap();
-    let mut cmd = command("bash");
-    cmd.arg(&file)
-        .current_dir(std::env::temp_dir())
-        .env("CI3", toolbox().join("source"));
-    for var in BOOTSTRAP_VARS {
-        cmd.env_remove(var);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    run(&mut cmd)
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{command, hash_object, run, Output, Repo};
+use common::{command, hash_object, run, toolbox, Output, Repo};
 
 const PLATFORM: &str = "test-platform";
 
@@ -18,10 +18,6 @@ fn top() -> PathBuf {
         .join("../..")
         .canonicalize()
         .unwrap()
-}
-
-fn toolbox() -> PathBuf {
-    top().join("ci3")
 }
 
 /// What a developer's shell or a CI runner may set that the scripts read.

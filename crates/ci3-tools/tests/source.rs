@@ -2,29 +2,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{command, run, Output, Repo};
+use common::{toolbox, Output, Repo};
 
-fn toolbox() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../ci3")
-        .canonicalize()
-        .unwrap()
-}
-
-/// Runs `script` as a file in `dir` with bash; the script can say `source "$CI3"`.
 fn bash_script(dir: &Path, script: &str, env: &[(&str, &str)]) -> Output {
-    let file = dir.join("script.sh");
-    std::fs::write(&file, script).unwrap();
-    let mut cmd = command("bash");
-    cmd.arg(&file)
-        .current_dir(std::env::temp_dir())
-        .env("CI3", toolbox().join("source"));
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    run(&mut cmd)
+    common::bash_script(dir, script, env, &[])
 }
 
 #[test]

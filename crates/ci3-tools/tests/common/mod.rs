@@ -193,3 +193,29 @@ pub fn hash_object(data: &[u8]) -> String {
 pub fn os(bytes: &[u8]) -> &Path {
     Path::new(OsStr::from_bytes(bytes))
 }
+
+/// The repository's `ci3/` folder (the toolbox scripts source).
+pub fn toolbox() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../ci3")
+        .canonicalize()
+        .unwrap()
+}
+
+/// Runs `script` as a file in `dir` with bash, without the variables `remove`; the script can
+/// say `source "$CI3"`.
+pub fn bash_script(dir: &Path, script: &str, env: &[(&str, &str)], remove: &[&str]) -> Output {
+    let file = dir.join("script.sh");
+    std::fs::write(&file, script).unwrap();
+    let mut cmd = command("bash");
+    cmd.arg(&file)
+        .current_dir(std::env::temp_dir())
+        .env("CI3", toolbox().join("source"));
+    for var in remove {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run(&mut cmd)
+}
