@@ -244,7 +244,13 @@ fn an_unreachable_endpoint_names_the_cause_and_the_endpoint() {
     let mut down = tool("cache_download", dir.path());
     down.args(["p-3.tar.gz", "out"]);
     at(&mut down);
+    let started = std::time::Instant::now();
     let down = run(&mut down);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "a refused connection is given up on at once: {:?}",
+        started.elapsed()
+    );
     assert_eq!(down.code, 1);
     assert!(
         down.stderr.contains("connection refused"),
