@@ -11,9 +11,15 @@
 
 mod config;
 mod discover;
+mod golang;
+pub mod inputs;
 mod model;
 mod paths;
 mod raw;
+pub mod records;
+mod repo;
+pub mod status;
+pub mod targets;
 mod template;
 
 pub use config::{
@@ -22,4 +28,5 @@ pub use config::{
 };
 pub use discover::{discover_apps, find_root};
 pub use model::*;
+pub use repo::Repo;
 pub use template::Context;
