@@ -29,6 +29,10 @@ const TOOLS: &[(&str, &str)] = &[
     ("parallelise", env!("CARGO_BIN_EXE_parallelise")),
     ("parallelize", env!("CARGO_BIN_EXE_parallelize")),
     ("rebuild_needed", env!("CARGO_BIN_EXE_rebuild_needed")),
+    ("task_inputs", env!("CARGO_BIN_EXE_task_inputs")),
+    ("task_ls", env!("CARGO_BIN_EXE_task_ls")),
+    ("task_run", env!("CARGO_BIN_EXE_task_run")),
+    ("task_status", env!("CARGO_BIN_EXE_task_status")),
     ("test_should_run", env!("CARGO_BIN_EXE_test_should_run")),
 ];
 

@@ -11,6 +11,7 @@
 
 mod config;
 mod discover;
+pub mod format;
 mod golang;
 pub mod inputs;
 mod model;
@@ -18,6 +19,7 @@ mod paths;
 mod raw;
 pub mod records;
 mod repo;
+pub mod run;
 pub mod status;
 pub mod targets;
 mod template;

@@ -3,7 +3,7 @@
 //! One run writes, each create-only and so never overwritten:
 //! - `runs/id/RUN.json`: the record itself, complete or absent;
 //! - `runs/task/APP.TASK/RUN.RESULT.DIGEST`: the task's history, read by one prefix listing;
-//! - `runs/ok/APP.TASK/DIGEST/RUN.COMMIT`, for a success only: "is there a successful run with
+//! - `runs/ok/APP.TASK/DIGEST.RUN.COMMIT`, for a success only: "is there a successful run with
 //!   this digest" is one listing of a prefix that holds nothing else.
 //!
 //! Run ids start with the UTC time to the microsecond and end with random bits, so they sort by
@@ -135,7 +135,7 @@ fn history_prefix(app: &str, task: &str) -> String {
 }
 
 fn ok_prefix(app: &str, task: &str, digest_hex: &str) -> String {
-    format!("{}ok/{app}.{task}/{digest_hex}/", names::RUNS)
+    format!("{}ok/{app}.{task}/{digest_hex}.", names::RUNS)
 }
 
 /// Stores a run: the record first, then the names that make it found. A run whose record was
@@ -143,27 +143,27 @@ fn ok_prefix(app: &str, task: &str, digest_hex: &str) -> String {
 pub fn write(store: &dyn Store, r: &Record) -> Result<()> {
     let hex = hex_of(&r.total_digest)?;
     let json = serde_json::to_vec_pretty(r)?;
-    let put = |name: String, bytes: &[u8]| -> Result<()> {
-        match store.put_bytes(&name, bytes, true)? {
-            Put::Created => Ok(()),
-            Put::AlreadyExists => bail!("run record {name} already exists"),
-        }
-    };
-    put(record_name(&r.id), &json)?;
-    put(
-        format!(
+    if store.put_bytes(&record_name(&r.id), &json, true)? == Put::AlreadyExists {
+        bail!("run record {} already exists", r.id);
+    }
+    // The names below hold the run id, which no other runner picks: one found already there
+    // is this run's own write, answered by a retry after a lost response.
+    store.put_bytes(
+        &format!(
             "{}{}.{}.{hex}",
             history_prefix(&r.app, &r.task),
             r.id,
             r.result.word()
         ),
-        b"",
+        r.id.as_bytes(),
+        true,
     )?;
     if r.result == RunResult::Success {
         let commit = r.git_commit.as_deref().unwrap_or("none");
-        put(
-            format!("{}{}.{commit}", ok_prefix(&r.app, &r.task, hex), r.id),
-            b"",
+        store.put_bytes(
+            &format!("{}{}.{commit}", ok_prefix(&r.app, &r.task, hex), r.id),
+            r.id.as_bytes(),
+            true,
         )?;
     }
     Ok(())
