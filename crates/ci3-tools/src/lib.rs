@@ -10,6 +10,8 @@ use ci3::settings::Settings;
 use ci3::store::Selected;
 use ci3::{Error, Kind};
 
+pub mod tasks;
+
 /// The exit code of a store configuration that cannot be right, for every tool.
 pub const CONFIG: i32 = 2;
 

@@ -21,6 +21,7 @@ const TOOLS: &[(&str, &str)] = &[
         env!("CARGO_BIN_EXE_cache_download_flag"),
     ),
     ("cache_exists", env!("CARGO_BIN_EXE_cache_exists")),
+    ("cache_gc", env!("CARGO_BIN_EXE_cache_gc")),
     ("cache_log", env!("CARGO_BIN_EXE_cache_log")),
     ("cache_ls", env!("CARGO_BIN_EXE_cache_ls")),
     ("cache_upload", env!("CARGO_BIN_EXE_cache_upload")),
@@ -30,6 +31,10 @@ const TOOLS: &[(&str, &str)] = &[
     ("parallelize", env!("CARGO_BIN_EXE_parallelize")),
     ("rebuild_needed", env!("CARGO_BIN_EXE_rebuild_needed")),
     ("semver", env!("CARGO_BIN_EXE_semver")),
+    ("task_inputs", env!("CARGO_BIN_EXE_task_inputs")),
+    ("task_ls", env!("CARGO_BIN_EXE_task_ls")),
+    ("task_run", env!("CARGO_BIN_EXE_task_run")),
+    ("task_status", env!("CARGO_BIN_EXE_task_status")),
     ("test_should_run", env!("CARGO_BIN_EXE_test_should_run")),
 ];
 

@@ -173,6 +173,7 @@ fn a_full_app_with_includes_and_templates() {
                             optional: false,
                         },
                     ],
+                    ..Default::default()
                 },
                 outputs: Outputs {
                     files: vec![
@@ -287,14 +288,54 @@ fn repo_config_and_database_notice() {
 }
 
 #[test]
+fn versions_5_and_6_are_read_as_they_are() {
+    for v in [5, 6] {
+        let text = REPO.replace("config_version = 7", &format!("config_version = {v}"));
+        let (_d, root) = repo(&[(REPO_CONFIG, &text)]);
+        assert_eq!(load_repo_config(&root).unwrap().application_dirs, ["."]);
+    }
+}
+
+#[test]
+fn golang_sources_and_task_infos_are_read() {
+    let (_d, root) = repo(&[(
+        "svc/.app.toml",
+        &task(
+            "[[Task.Input.GolangSources]]\nqueries = [\"./...\", \"fileglob={{ .AppName }}/*.go\"]\n\
+             environment = [\"GOFLAGS=-mod=vendor\"]\nbuild_flags = [\"-tags=x\"]\ntests = true\n\
+             [[Task]]\nname = \"image\"\ncommand = [\"y\"]\n\
+             [[Task.Input.TaskInfos]]\ntask_name = \"build\"\nenv_var = \"BUILD_INFO\"\n",
+        ),
+    )]);
+    let app = load(&root, "svc").unwrap();
+    assert_eq!(
+        app.tasks[0].inputs.golang,
+        [GolangInput {
+            queries: vec!["./...".into(), "fileglob=calc/*.go".into()],
+            environment: vec!["GOFLAGS=-mod=vendor".into()],
+            build_flags: vec!["-tags=x".into()],
+            tests: true,
+        }]
+    );
+    assert_eq!(
+        app.tasks[1].inputs.task_infos,
+        [TaskInfoInput {
+            task_name: "build".into(),
+            env_var: "BUILD_INFO".into(),
+        }]
+    );
+    assert!(app.tasks[0].declares_inputs() && app.tasks[1].declares_inputs());
+}
+
+#[test]
 fn repo_config_errors() {
     assert_eq!(
-        repo_error("config_version = 5\n[Discover]\napplication_dirs = [\".\"]\n"),
-        ".baur.toml: config_version: 5 is not supported (expected 7)"
+        repo_error("config_version = 4\n[Discover]\napplication_dirs = [\".\"]\n"),
+        ".baur.toml: config_version: 4 is not supported (expected 5, 6 or 7)"
     );
     assert_eq!(
         repo_error("[Discover]\napplication_dirs = [\".\"]\n"),
-        ".baur.toml: config_version: missing (expected 7)"
+        ".baur.toml: config_version: missing (expected 5, 6 or 7)"
     );
     assert_eq!(
         repo_error("config_version = 7\n[Discover]\napplication_dirs = [\".\"]\nsearch_dept = 1\n"),
@@ -406,8 +447,25 @@ fn validation_errors() {
             "calc/.app.toml: Task \"build\".Input.EnvironmentVariables[0].names: must not be empty",
         ),
         (
-            task("[Task.Input]\n[[Task.Input.GolangSources]]\npaths = [\".\"]\nenvironment = []\n"),
-            "calc/.app.toml: Task \"build\".Input.GolangSources: not supported (baur's Go source inputs); list the Go files under Files instead",
+            task("[Task.Input]\n[[Task.Input.GolangSources]]\nqueries = []\nenvironment = []\n"),
+            "calc/.app.toml: Task \"build\".Input.GolangSources[0].queries: must not be empty",
+        ),
+        (
+            task("[Task.Input]\n[[Task.Input.GolangSources]]\nqueries = [\".\"]\nenvironment = [\"GOFLAGS\"]\n"),
+            "calc/.app.toml: Task \"build\".Input.GolangSources[0].environment[0]: \"GOFLAGS\" is not of the form NAME=VALUE",
+        ),
+        (
+            task("[Task.Input]\n[[Task.Input.TaskInfos]]\ntask_name = \"nope\"\nenv_var = \"X\"\n"),
+            "calc/.app.toml: Task \"build\".Input.TaskInfos[0].task_name: no task \"nope\" in this app",
+        ),
+        (
+            task("[Task.Input]\n[[Task.Input.TaskInfos]]\ntask_name = \"check\"\nenv_var = \"X\"\n\
+                  [[Task]]\nname = \"check\"\ncommand = [\"y\"]\n[[Task.Input.TaskInfos]]\ntask_name = \"build\"\nenv_var = \"Y\"\n"),
+            "calc/.app.toml: Task \"build\".Input.TaskInfos: cycle build -> check -> build",
+        ),
+        (
+            task("[Task.Input]\n[[Task.Input.Files]]\npaths = [\"src/[a.c\"]\n"),
+            "calc/.app.toml: Task \"build\".Input.Files[0].paths[0]: invalid glob \"src/[a.c\": unclosed character class; missing ']'",
         ),
         (
             task("[Task.Output]\n[[Task.Output.File]]\n[[Task.Output.File.FileCopy]]\npath = \"/srv\"\n"),
@@ -494,7 +552,7 @@ fn include_errors() {
             "\"../inc.toml#i\""
         ),
         "inc.toml:3: Input: unknown key `files`, expected one of `include_id`, `Files`, \
-         `ExcludedFiles`, `EnvironmentVariables`, `GolangSources`"
+         `ExcludedFiles`, `EnvironmentVariables`, `GolangSources`, `TaskInfos`"
     );
 
     // app-level includes name tasks

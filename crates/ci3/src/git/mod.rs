@@ -6,6 +6,7 @@
 mod checkout;
 mod disk;
 mod entry;
+mod files;
 mod filter;
 mod index;
 mod index_table;
@@ -15,6 +16,7 @@ mod walk;
 
 pub use checkout::{head_commit, toplevel, Checkout};
 pub use entry::{os_path, Entry, Mode};
+pub use files::{FileId, FileIds};
 pub use filter::{PathFilter, Under};
 pub use index::Index;
 pub use object::{blob_id, blob_id_of_reader};

@@ -15,7 +15,11 @@ use super::template::Context;
 
 pub const REPO_CONFIG: &str = ".baur.toml";
 pub const APP_CONFIG: &str = ".app.toml";
+/// The version `init` would write.
 pub const CONFIG_VERSION: i64 = 7;
+/// The versions read: the app file format is the same in all three, and real repositories still
+/// carry 5 and 6.
+pub const CONFIG_VERSIONS: [i64; 3] = [5, 6, 7];
 pub const MAX_SEARCH_DEPTH: i64 = 10;
 
 /// Reads `ROOT/.baur.toml`.
@@ -24,10 +28,10 @@ pub fn load_repo_config(root: &Path) -> Result<RepoConfig> {
     let text = read(&root.join(REPO_CONFIG), shown)?;
     let version: VersionOnly = raw::parse(shown, &text).map_err(|e| anyhow!(e))?;
     match version.config_version {
-        Some(toml::Value::Integer(CONFIG_VERSION)) => {}
-        None => bail!("{shown}: config_version: missing (expected {CONFIG_VERSION})"),
+        Some(toml::Value::Integer(v)) if CONFIG_VERSIONS.contains(&v) => {}
+        None => bail!("{shown}: config_version: missing (expected 5, 6 or 7)"),
         Some(v) => {
-            bail!("{shown}: config_version: {v} is not supported (expected {CONFIG_VERSION})")
+            bail!("{shown}: config_version: {v} is not supported (expected 5, 6 or 7)")
         }
     }
     let file: RepoFile = raw::parse(shown, &text).map_err(|e| anyhow!(e))?;
@@ -130,11 +134,64 @@ pub fn load_app(ctx: &Context, app: &AppDir) -> Result<App> {
             );
         }
     }
+    let tasks: Vec<Task> = tasks.into_iter().map(|(t, _)| t).collect();
+    check_task_infos(&source.shown, &tasks)?;
     Ok(App {
         name: def.name.clone(),
         dir: app.dir.clone(),
-        tasks: tasks.into_iter().map(|(t, _)| t).collect(),
+        tasks,
     })
+}
+
+/// A TaskInfos input names another task of the same app, and following them never comes back:
+/// a task's digest includes the digests it names, so a cycle has none.
+fn check_task_infos(shown: &str, tasks: &[Task]) -> Result<()> {
+    let index = |name: &str| tasks.iter().position(|t| t.name == name);
+    for t in tasks {
+        for (i, info) in t.inputs.task_infos.iter().enumerate() {
+            if index(&info.task_name).is_none() {
+                bail!(
+                    "{shown}: Task \"{}\".Input.TaskInfos[{i}].task_name: no task \"{}\" in this app",
+                    t.name,
+                    info.task_name
+                );
+            }
+        }
+    }
+    // Depth-first from each task; `path` is the chain being followed.
+    fn visit<'t>(
+        tasks: &'t [Task],
+        at: usize,
+        path: &mut Vec<&'t str>,
+        done: &mut [bool],
+    ) -> std::result::Result<(), String> {
+        if done[at] {
+            return Ok(());
+        }
+        let name = tasks[at].name.as_str();
+        if let Some(start) = path.iter().position(|n| *n == name) {
+            let mut cycle = path[start..].to_vec();
+            cycle.push(name);
+            return Err(cycle.join(" -> "));
+        }
+        path.push(name);
+        for info in &tasks[at].inputs.task_infos {
+            if let Some(next) = tasks.iter().position(|t| t.name == info.task_name) {
+                visit(tasks, next, path, done)?;
+            }
+        }
+        path.pop();
+        done[at] = true;
+        Ok(())
+    }
+    let mut done = vec![false; tasks.len()];
+    for at in 0..tasks.len() {
+        if let Err(cycle) = visit(tasks, at, &mut Vec::new(), &mut done) {
+            let first = cycle.split(" -> ").next().unwrap_or_default();
+            bail!("{shown}: Task \"{first}\".Input.TaskInfos: cycle {cycle}");
+        }
+    }
+    Ok(())
 }
 
 /// Reads only what discovery needs (the name), validating the whole file on the way so that a
@@ -249,8 +306,45 @@ impl Loader<'_> {
 
     fn input(&self, def: &InputDef, src: &Source, p: &str, out: &mut Inputs) -> Result<()> {
         let shown = &src.shown;
-        if def.golang_sources.is_some() {
-            bail!("{shown}: {p}.GolangSources: not supported (baur's Go source inputs); list the Go files under Files instead");
+        for (i, go) in def.golang_sources.iter().enumerate() {
+            let field = format!("{p}.GolangSources[{i}]");
+            if go.queries.is_empty() {
+                bail!("{shown}: {field}.queries: must not be empty");
+            }
+            let expanded = |what: &str, list: &[String]| -> Result<Vec<String>> {
+                list.iter()
+                    .enumerate()
+                    .map(|(j, v)| self.expand(src, &format!("{field}.{what}[{j}]"), v))
+                    .collect()
+            };
+            let queries = expanded("queries", &go.queries)?;
+            let environment = expanded("environment", &go.environment)?;
+            let build_flags = expanded("build_flags", &go.build_flags)?;
+            if let Some(j) = environment.iter().position(|e| !e.contains('=')) {
+                bail!(
+                    "{shown}: {field}.environment[{j}]: \"{}\" is not of the form NAME=VALUE",
+                    environment[j]
+                );
+            }
+            out.golang.push(GolangInput {
+                queries,
+                environment,
+                build_flags,
+                tests: go.tests,
+            });
+        }
+        for (i, info) in def.task_infos.iter().enumerate() {
+            let field = format!("{p}.TaskInfos[{i}]");
+            if info.task_name.is_empty() {
+                bail!("{shown}: {field}.task_name: must not be empty");
+            }
+            if info.env_var.is_empty() || info.env_var.contains(['=', '\0']) {
+                bail!("{shown}: {field}.env_var: must be a variable name");
+            }
+            out.task_infos.push(TaskInfoInput {
+                task_name: self.expand(src, &format!("{field}.task_name"), &info.task_name)?,
+                env_var: info.env_var.clone(),
+            });
         }
         for (i, files) in def.files.iter().enumerate() {
             let field = format!("{p}.Files[{i}].paths");
@@ -299,6 +393,13 @@ impl Loader<'_> {
             let path = self.expand(src, &field, path)?;
             let rel = paths::in_repo(self.ctx.root(), self.app_dir, &path)
                 .map_err(|e| anyhow!("{}: {field}: {e}", src.shown))?;
+            if let Err(e) = globset::Glob::new(&rel) {
+                bail!(
+                    "{}: {field}: invalid glob \"{path}\": {}",
+                    src.shown,
+                    e.kind()
+                );
+            }
             out.push(rel);
         }
         Ok(out)

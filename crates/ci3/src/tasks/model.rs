@@ -48,10 +48,14 @@ pub struct Task {
 }
 
 impl Task {
-    /// False for a task that declares no file or variable inputs: its status is
-    /// "Inputs Undefined" and it is never skipped (its config files do not count here).
+    /// False for a task that declares no inputs of its own: its status is "Inputs Undefined"
+    /// and it is never skipped (its config files do not count here).
     pub fn declares_inputs(&self) -> bool {
-        !self.inputs.files.is_empty() || !self.inputs.env_vars.is_empty()
+        let i = &self.inputs;
+        !i.files.is_empty()
+            || !i.env_vars.is_empty()
+            || !i.golang.is_empty()
+            || !i.task_infos.is_empty()
     }
 }
 
@@ -61,6 +65,29 @@ pub struct Inputs {
     /// Globs removed from the matched files last; relative to the root like `FileInput::paths`.
     pub excluded: Vec<String>,
     pub env_vars: Vec<EnvVarInput>,
+    pub golang: Vec<GolangInput>,
+    pub task_infos: Vec<TaskInfoInput>,
+}
+
+/// Go packages whose source files (and those of everything they import) are inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GolangInput {
+    /// `go list` package patterns, or `file=PATH` / `fileglob=GLOB` relative to the app dir.
+    pub queries: Vec<String>,
+    /// `NAME=VALUE` pairs: the whole environment `go list` sees besides `PATH`, `HOME`,
+    /// `GOCACHE` and `XDG_CACHE_HOME`.
+    pub environment: Vec<String>,
+    pub build_flags: Vec<String>,
+    /// Whether test files count too.
+    pub tests: bool,
+}
+
+/// Another task of the same app whose total input digest is an input of this one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskInfoInput {
+    pub task_name: String,
+    /// Names the JSON file describing that task when this one runs.
+    pub env_var: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

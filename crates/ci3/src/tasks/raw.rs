@@ -83,9 +83,32 @@ pub(super) struct InputDef {
     pub excluded_files: Option<ExcludedDef>,
     #[serde(rename = "EnvironmentVariables", default)]
     pub env_vars: Vec<EnvVarsDef>,
-    /// Parsed only to be refused with a message saying so, not "unknown key".
-    #[serde(rename = "GolangSources")]
-    pub golang_sources: Option<toml::Value>,
+    #[serde(rename = "GolangSources", default)]
+    pub golang_sources: Vec<GolangSourcesDef>,
+    #[serde(rename = "TaskInfos", default)]
+    pub task_infos: Vec<TaskInfosDef>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct GolangSourcesDef {
+    #[serde(default)]
+    pub queries: Vec<String>,
+    #[serde(default)]
+    pub environment: Vec<String>,
+    #[serde(default)]
+    pub build_flags: Vec<String>,
+    #[serde(default)]
+    pub tests: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TaskInfosDef {
+    #[serde(default)]
+    pub task_name: String,
+    #[serde(default)]
+    pub env_var: String,
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,116 @@
+//! `task_inputs TARGET|RUN_ID`: the inputs of one task as they are now, or of a recorded run.
+
+use ci3::git::FileIds;
+use ci3::tasks::format::{self, Column, Format};
+use ci3::tasks::inputs::{Input, Resolver};
+use ci3::tasks::records;
+use ci3::tasks::targets::select;
+use ci3_tools::tasks::TASK_ENV;
+use ci3_tools::{Tool, STORE_ENV};
+use clap::Parser;
+
+/// Lists the inputs of one task (resolved now) or of a recorded run (as recorded): files by
+/// path, environment variables as $NAME (never their values), input strings, other tasks.
+#[derive(Parser)]
+#[command(name = "task_inputs", version, after_help = help())]
+struct Args {
+    /// APP.TASK, an app directory with one task, or a run id.
+    target: String,
+    /// Show each input's digest, and the total input digest.
+    #[arg(long)]
+    digests: bool,
+    /// Output format: plain, csv or json.
+    #[arg(long, default_value = "plain")]
+    format: Format,
+    /// No header line.
+    #[arg(short, long)]
+    quiet: bool,
+    /// A string that counts as an input (repeatable).
+    #[arg(long = "input-str")]
+    input_str: Vec<String>,
+    /// The repository (default: the nearest directory upwards holding .baur.toml).
+    #[arg(long)]
+    repository: Option<std::path::PathBuf>,
+}
+
+fn help() -> String {
+    format!(
+        "Environment:\n{TASK_ENV}\n{STORE_ENV}\n\n\
+         Exit status:\n  0  listed\n  1  usage, configuration or resolution error, or no such run\n  \
+         2  a store configuration that cannot be right"
+    )
+}
+
+fn main() {
+    let args: Args = ci3_tools::parse(1);
+    let tool = Tool::new("task_inputs");
+    ci3_tools::tasks::run(tool.name, || {
+        let (inputs, total): (Vec<Input>, String) = if records::is_run_id(&args.target) {
+            let selected = tool.store();
+            let r = records::load(selected.store.as_ref(), &args.target)?
+                .ok_or_else(|| anyhow::anyhow!("{}: no such run", args.target))?;
+            (r.inputs, r.total_digest)
+        } else {
+            let cwd = std::env::current_dir()?;
+            let start = ci3_tools::tasks::start_dir(args.repository.as_deref())?;
+            let repo = ci3_tools::tasks::open(&tool, &start)?;
+            let tasks = select(
+                &repo.root,
+                &cwd,
+                &repo.apps,
+                std::slice::from_ref(&args.target),
+            )?;
+            let [task] = tasks.as_slice() else {
+                anyhow::bail!("{}: names {} tasks, give one", args.target, tasks.len());
+            };
+            let co = repo.checkout(&tool.settings)?;
+            let resolver = Resolver::new(
+                &repo.root,
+                &tool.settings,
+                FileIds::open(&co)?,
+                &args.input_str,
+            );
+            let r = resolver.resolve(*task)?;
+            (r.inputs, r.total)
+        };
+        let mut columns = vec![Column {
+            field: "input",
+            header: "Input",
+            key: "Input",
+        }];
+        if args.digests {
+            columns.push(Column {
+                field: "digest",
+                header: "Digest",
+                key: "Digest",
+            });
+        }
+        let rows: Vec<Vec<String>> = inputs
+            .iter()
+            .map(|i| {
+                let mut row = vec![i.shown()];
+                if args.digests {
+                    row.push(i.digest.clone());
+                }
+                row
+            })
+            .collect();
+        match args.format {
+            Format::Json if args.digests => {
+                let list: Vec<serde_json::Value> = inputs
+                    .iter()
+                    .map(|i| serde_json::json!({"Input": i.shown(), "Digest": i.digest}))
+                    .collect();
+                let doc = serde_json::json!({"Inputs": list, "TotalInputDigest": total});
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            }
+            f => {
+                print!("{}", format::render(f, &columns, &rows, !args.quiet));
+                if args.digests && f == Format::Plain {
+                    println!("\nTotal Input Digest: {total}");
+                }
+            }
+        }
+        Ok(0)
+    })
+}

@@ -1,0 +1,46 @@
+//! A repository ready for the task tools: its root, its apps loaded, and its git checkout.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Result};
+
+use super::model::App;
+use super::template::Context;
+use super::{discover_apps, find_root, load_apps, load_repo_config};
+use crate::git::Checkout;
+use crate::settings::Settings;
+
+pub struct Repo {
+    /// Canonical.
+    pub root: PathBuf,
+    /// Sorted by name.
+    pub apps: Vec<App>,
+    /// One-line notices about the configuration, for the tool to print.
+    pub notices: Vec<String>,
+}
+
+impl Repo {
+    /// Finds the root at or above `start` and loads every app; any configuration error stops
+    /// here, before anything runs.
+    pub fn open(start: &Path, settings: &Settings) -> Result<Repo> {
+        let root = find_root(start)?;
+        let config = load_repo_config(&root)?;
+        let dirs = discover_apps(&root, &config)?;
+        let commit_root = root.clone();
+        let ctx = Context::new(&root, settings, move || {
+            crate::git::head_commit(&commit_root)
+                .ok_or_else(|| anyhow!("the repository has no commit yet"))
+        });
+        let apps = load_apps(&ctx, &dirs)?;
+        Ok(Repo {
+            root,
+            apps,
+            notices: config.notices,
+        })
+    }
+
+    /// The git checkout the root is in (its top level may be above the root).
+    pub fn checkout(&self, settings: &Settings) -> Result<Checkout> {
+        Checkout::open(&self.root, true, &settings.cache_home.join("index"))
+    }
+}

@@ -1,0 +1,134 @@
+//! Whether each task has to run: its total input digest looked up among the recorded
+//! successful runs, for many tasks at once.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use anyhow::Result;
+
+use super::inputs::{string_input, total_digest, InputKind, Resolved, Resolver};
+use super::records::{self, Found};
+use super::targets::TaskRef;
+use crate::store::Store;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// A successful run with this digest is recorded.
+    Exist,
+    /// None is.
+    Pending,
+    /// The task declares no inputs: it always runs.
+    InputsUndefined,
+}
+
+impl Status {
+    /// As the original prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Exist => "Exist",
+            Status::Pending => "Pending",
+            Status::InputsUndefined => "Inputs Undefined",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+pub struct TaskStatus<'a> {
+    pub task: TaskRef<'a>,
+    pub status: Status,
+    pub resolved: Resolved,
+    /// The run that makes it `Exist`.
+    pub run: Option<Found>,
+}
+
+/// The inputs with every input string replaced by `s`.
+pub fn with_lookup_string(r: &Resolved, s: &str) -> Resolved {
+    let mut inputs: Vec<_> = r
+        .inputs
+        .iter()
+        .filter(|i| i.kind != InputKind::String)
+        .cloned()
+        .collect();
+    inputs.push(string_input(s));
+    Resolved {
+        total: total_digest(&inputs),
+        inputs,
+    }
+}
+
+/// The status of every task, in the given order. Tasks are resolved and looked up on several
+/// threads: against S3 each lookup is a round trip.
+pub fn evaluate<'a>(
+    resolver: &Resolver<'_>,
+    store: &dyn Store,
+    tasks: &[TaskRef<'a>],
+    lookup_input_str: Option<&str>,
+) -> Result<Vec<TaskStatus<'a>>> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<TaskStatus<'a>>>>> =
+        Mutex::new((0..tasks.len()).map(|_| None).collect());
+    let workers = tasks.len().clamp(1, 16);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&task) = tasks.get(i) else { break };
+                let r = one(resolver, store, task, lookup_input_str);
+                let failed = r.is_err();
+                results.lock().expect("status")[i] = Some(r);
+                if failed {
+                    next.store(tasks.len(), Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let mut out = Vec::with_capacity(tasks.len());
+    for r in results.into_inner().expect("status") {
+        match r {
+            Some(r) => out.push(r?),
+            None => continue,
+        }
+    }
+    Ok(out)
+}
+
+fn one<'a>(
+    resolver: &Resolver<'_>,
+    store: &dyn Store,
+    task: TaskRef<'a>,
+    lookup_input_str: Option<&str>,
+) -> Result<TaskStatus<'a>> {
+    let resolved = resolver.resolve(task)?;
+    if !task.task.declares_inputs() {
+        return Ok(TaskStatus {
+            task,
+            status: Status::InputsUndefined,
+            resolved,
+            run: None,
+        });
+    }
+    let (app, name) = (&task.app.name, &task.task.name);
+    let mut run = records::find_success(store, app, name, &resolved.total)
+        .map_err(|e| anyhow::anyhow!("{}: {e:#}", task.id()))?;
+    if run.is_none() {
+        if let Some(s) = lookup_input_str {
+            let alt = with_lookup_string(&resolved, s);
+            run = records::find_success(store, app, name, &alt.total)?;
+        }
+    }
+    Ok(TaskStatus {
+        task,
+        status: if run.is_some() {
+            Status::Exist
+        } else {
+            Status::Pending
+        },
+        resolved,
+        run,
+    })
+}

@@ -1,0 +1,94 @@
+//! Which tasks a command line names: `APP.TASK`, `APP`, `APP.*`, `*.TASK`, `*`, `*.*`, or an app
+//! directory given as a path; several are unioned and sorted by task id.
+
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Result};
+
+use super::model::{App, Task};
+
+/// One task together with its app.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskRef<'a> {
+    pub app: &'a App,
+    pub task: &'a Task,
+}
+
+impl TaskRef<'_> {
+    /// `APP.TASK`, the name every output uses.
+    pub fn id(&self) -> String {
+        format!("{}.{}", self.app.name, self.task.name)
+    }
+}
+
+/// The tasks `targets` name (all of them when there is none). A target that names an existing
+/// directory (relative to `cwd`) is an app directory; anything else is `APP[.TASK]`.
+pub fn select<'a>(
+    root: &Path,
+    cwd: &Path,
+    apps: &'a [App],
+    targets: &[String],
+) -> Result<Vec<TaskRef<'a>>> {
+    let all = || {
+        apps.iter()
+            .flat_map(|app| app.tasks.iter().map(move |task| TaskRef { app, task }))
+    };
+    let mut out: Vec<TaskRef<'a>> = Vec::new();
+    if targets.is_empty() {
+        out.extend(all());
+    }
+    for target in targets {
+        let as_path = cwd.join(target);
+        if as_path.is_dir() {
+            let dir = std::fs::canonicalize(&as_path).map_err(|e| anyhow!("{target}: {e}"))?;
+            let app = apps
+                .iter()
+                .find(|a| root.join(&a.dir) == dir || (a.dir == "." && dir == root))
+                .ok_or_else(|| {
+                    anyhow!(
+                        "{target}: not an application directory (no {} of a discovered app in it)",
+                        super::APP_CONFIG
+                    )
+                })?;
+            out.extend(app.tasks.iter().map(|task| TaskRef { app, task }));
+            continue;
+        }
+        if target.contains('/') || target.is_empty() {
+            bail!("{target}: no such application directory");
+        }
+        let (app_part, task_part) = match target.split_once('.') {
+            Some((a, t)) => (a, Some(t)),
+            None => (target.as_str(), None),
+        };
+        let task_part = task_part.filter(|t| *t != "*");
+        let chosen: Vec<&App> = if app_part == "*" {
+            apps.iter().collect()
+        } else {
+            let app = apps
+                .iter()
+                .find(|a| a.name == app_part)
+                .ok_or_else(|| anyhow!("{target}: unknown app \"{app_part}\""))?;
+            vec![app]
+        };
+        let before = out.len();
+        for app in chosen {
+            match task_part {
+                None => out.extend(app.tasks.iter().map(|task| TaskRef { app, task })),
+                Some(name) => match app.tasks.iter().find(|t| t.name == name) {
+                    Some(task) => out.push(TaskRef { app, task }),
+                    None if app_part == "*" => {}
+                    None => bail!("{target}: app \"{app_part}\" has no task \"{name}\""),
+                },
+            }
+        }
+        if out.len() == before && app_part == "*" && task_part.is_some() {
+            bail!(
+                "{target}: no app has a task \"{}\"",
+                task_part.unwrap_or_default()
+            );
+        }
+    }
+    out.sort_by_cached_key(|t| t.id());
+    out.dedup_by(|a, b| a.id() == b.id());
+    Ok(out)
+}
