@@ -11,6 +11,7 @@ pub mod echo_header;
 pub mod parallelize;
 pub mod process;
 pub mod retry;
+pub mod test_line;
 
 pub use cpus::cpus;
 
