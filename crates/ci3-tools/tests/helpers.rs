@@ -295,12 +295,12 @@ fn completed_line(out: &Output) -> String {
     lines(&out.stdout).pop().unwrap_or_default()
 }
 
-/// N and S of the closing `Completed run of N tests in Ss.`
+/// N and S of the closing `Completed run of N tests in S seconds.`
 fn completed(out: &Output) -> (usize, u64) {
     let line = completed_line(out);
     let parsed = line
         .strip_prefix("Completed run of ")
-        .and_then(|rest| rest.strip_suffix("s."))
+        .and_then(|rest| rest.strip_suffix(" seconds."))
         .and_then(|rest| rest.split_once(" tests in "))
         .and_then(|(n, s)| Some((n.parse().ok()?, s.parse().ok()?)));
     parsed.unwrap_or_else(|| panic!("no closing line: {line:?}"))
@@ -329,7 +329,10 @@ fn parallelise_is_the_same_tool() {
     child.stdin.take().unwrap().write_all(b"echo hi\n").unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(text(&out.stdout), "hi\nCompleted run of 1 tests in 0s.\n");
+    assert_eq!(
+        text(&out.stdout),
+        "hi\nCompleted run of 1 tests in 0 seconds.\n"
+    );
 }
 
 #[test]
