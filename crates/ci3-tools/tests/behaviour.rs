@@ -27,6 +27,7 @@ const TOOLS: &[(&str, &str)] = &[
     ("cache_upload", env!("CARGO_BIN_EXE_cache_upload")),
     ("cache_upload_flag", env!("CARGO_BIN_EXE_cache_upload_flag")),
     ("content_hash", env!("CARGO_BIN_EXE_content_hash")),
+    ("filter_test_cmds", env!("CARGO_BIN_EXE_filter_test_cmds")),
     ("parallelise", env!("CARGO_BIN_EXE_parallelise")),
     ("parallelize", env!("CARGO_BIN_EXE_parallelize")),
     ("rebuild_needed", env!("CARGO_BIN_EXE_rebuild_needed")),
@@ -35,6 +36,7 @@ const TOOLS: &[(&str, &str)] = &[
     ("task_ls", env!("CARGO_BIN_EXE_task_ls")),
     ("task_run", env!("CARGO_BIN_EXE_task_run")),
     ("task_status", env!("CARGO_BIN_EXE_task_status")),
+    ("run_test_cmd", env!("CARGO_BIN_EXE_run_test_cmd")),
     ("test_should_run", env!("CARGO_BIN_EXE_test_should_run")),
 ];
 

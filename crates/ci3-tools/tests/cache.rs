@@ -488,21 +488,13 @@ fn flags_and_test_should_run() {
 
     // The flag body records what passed.
     if let Where::S3(prefix) = &at {
-        let s3 = ci3::store::S3Settings {
-            bucket: s3_var("CI3_S3_BUCKET"),
-            prefix: prefix.clone(),
-            endpoint: Some(s3_var("CI3_S3_ENDPOINT")),
-            region: "us-east-1".into(),
-            keys: Some(ci3::store::S3Keys {
-                access_key: s3_var("AWS_ACCESS_KEY_ID"),
-                secret_key: s3_var("AWS_SECRET_ACCESS_KEY"),
-                session_token: None,
-            }),
-            profile: None,
-            request_timeout: std::time::Duration::from_secs(30),
-            transfer_timeout: std::time::Duration::from_secs(600),
-            journal: None,
-        };
+        let s3 = ci3::store::S3Settings::at(
+            &s3_var("CI3_S3_ENDPOINT"),
+            &s3_var("CI3_S3_BUCKET"),
+            prefix,
+            &s3_var("AWS_ACCESS_KEY_ID"),
+            &s3_var("AWS_SECRET_ACCESS_KEY"),
+        );
         let store = ci3::store::S3Store::new(s3, std::sync::Arc::new(ci3::report::Silent)).unwrap();
         let mut body = Vec::new();
         use ci3::store::Store;

@@ -295,12 +295,12 @@ fn completed_line(out: &Output) -> String {
     lines(&out.stdout).pop().unwrap_or_default()
 }
 
-/// N and S of the closing `Completed run of N tests in Ss.`
+/// N and S of the closing `Completed run of N tests in S seconds.`
 fn completed(out: &Output) -> (usize, u64) {
     let line = completed_line(out);
     let parsed = line
         .strip_prefix("Completed run of ")
-        .and_then(|rest| rest.strip_suffix("s."))
+        .and_then(|rest| rest.strip_suffix(" seconds."))
         .and_then(|rest| rest.split_once(" tests in "))
         .and_then(|(n, s)| Some((n.parse().ok()?, s.parse().ok()?)));
     parsed.unwrap_or_else(|| panic!("no closing line: {line:?}"))
@@ -329,7 +329,10 @@ fn parallelise_is_the_same_tool() {
     child.stdin.take().unwrap().write_all(b"echo hi\n").unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(text(&out.stdout), "hi\nCompleted run of 1 tests in 0s.\n");
+    assert_eq!(
+        text(&out.stdout),
+        "hi\nCompleted run of 1 tests in 0 seconds.\n"
+    );
 }
 
 #[test]
@@ -1055,21 +1058,13 @@ impl S3Env {
 
     /// The store under `tag`, through the library, for reading back.
     fn store(&self, tag: &str) -> ci3::store::S3Store {
-        let settings = ci3::store::S3Settings {
-            bucket: self.bucket.clone(),
-            prefix: self.prefix(tag),
-            endpoint: Some(self.endpoint.clone()),
-            region: "us-east-1".into(),
-            keys: Some(ci3::store::S3Keys {
-                access_key: self.access_key.clone(),
-                secret_key: self.secret_key.clone(),
-                session_token: None,
-            }),
-            profile: None,
-            request_timeout: std::time::Duration::from_secs(30),
-            transfer_timeout: std::time::Duration::from_secs(600),
-            journal: None,
-        };
+        let settings = ci3::store::S3Settings::at(
+            &self.endpoint,
+            &self.bucket,
+            &self.prefix(tag),
+            &self.access_key,
+            &self.secret_key,
+        );
         ci3::store::S3Store::new(settings, std::sync::Arc::new(ci3::report::Silent)).unwrap()
     }
 }

@@ -30,6 +30,7 @@ pub struct Settings {
     /// `HOSTNAME`, when the kernel's hostname cannot be read.
     pub hostname: Option<String>,
     pub helpers: HelperVars,
+    pub tests: TestVars,
     /// `CI3_PROGRESS_AFTER`: seconds a transfer runs before a terminal shows its progress bar
     /// (default 1).
     pub progress_after: Duration,
@@ -97,6 +98,27 @@ pub struct HelperVars {
     pub no_fail_fast: bool,
     /// `JOBLOG`: where `parallelize` writes its joblog.
     pub joblog: Option<PathBuf>,
+}
+
+/// The variables of the test pipeline (`filter_test_cmds`, `run_test_cmd`, `parallelize`).
+#[derive(Clone, Debug, Default)]
+pub struct TestVars {
+    /// `root`: the repo root test commands run from (`ci3/source` exports it).
+    pub root: Option<PathBuf>,
+    /// `USE_TEST_CACHE=0` turns the test cache off; any other value, or none, leaves it on.
+    pub use_cache: bool,
+    /// `CI3_TEST_CACHE_TTL`: seconds a passed test stays passed (default 7 days).
+    pub cache_ttl: Duration,
+    /// `CI3_SLOW_TEST`: seconds past which `parallelize` lists a test as slow (default 300).
+    pub slow_after: Duration,
+    /// `CPUS`, `MEM`, `TIMEOUT` as the caller exported them: the defaults of a line's knobs.
+    pub cpus: Option<String>,
+    pub mem: Option<String>,
+    pub timeout: Option<String>,
+    /// `CPU_LIST`: the cores a test started by `run_test_cmd` is pinned to (`taskset -c` list).
+    pub cpu_list: Option<String>,
+    /// `CI3_ISOLATE_IMAGE`: the container image of `ISOLATE=1` tests.
+    pub isolate_image: Option<String>,
 }
 
 impl Settings {
@@ -169,6 +191,17 @@ impl Settings {
                 retry_disabled: env.text("RETRY_DISABLED").is_some(),
                 no_fail_fast: env.flag("NO_FAIL_FAST"),
                 joblog: env.path("JOBLOG"),
+            },
+            tests: TestVars {
+                root: env.path("root"),
+                use_cache: env.raw_text("USE_TEST_CACHE").as_deref() != Some("0"),
+                cache_ttl: seconds("CI3_TEST_CACHE_TTL", 7 * 24 * 3600),
+                slow_after: seconds("CI3_SLOW_TEST", 300),
+                cpus: env.text("CPUS"),
+                mem: env.text("MEM"),
+                timeout: env.text("TIMEOUT"),
+                cpu_list: env.text("CPU_LIST"),
+                isolate_image: env.text("CI3_ISOLATE_IMAGE"),
             },
             progress_after: env
                 .text("CI3_PROGRESS_AFTER")
@@ -243,6 +276,17 @@ mod tests {
         assert_eq!(s.store.region.as_deref(), Some("eu-west-1"));
         assert_eq!(s.var("MY_VAR"), Some(OsStr::new("v")));
         assert_eq!(s.var("UNSET"), None);
+    }
+
+    #[test]
+    fn test_pipeline_defaults() {
+        let s = Settings::from_vars([("root", "/r")]);
+        assert_eq!(s.tests.root, Some(PathBuf::from("/r")));
+        assert!(s.tests.use_cache);
+        assert_eq!(s.tests.cache_ttl, Duration::from_secs(604_800));
+        let s = Settings::from_vars([("USE_TEST_CACHE", "0"), ("CI3_TEST_CACHE_TTL", "60")]);
+        assert!(!s.tests.use_cache);
+        assert_eq!(s.tests.cache_ttl, Duration::from_secs(60));
     }
 
     #[test]

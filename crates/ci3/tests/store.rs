@@ -4,30 +4,21 @@
 use std::io::Write;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use ci3::report::Silent;
-use ci3::store::{DirStore, Put, S3Keys, S3Settings, S3Store, Store};
+use ci3::store::{DirStore, Put, S3Settings, S3Store, Store};
 use ci3::Kind;
 
 fn s3_settings(prefix: &str) -> S3Settings {
     let endpoint = std::env::var("CI3_S3_ENDPOINT")
         .expect("CI3_S3_ENDPOINT is not set: run the tests with `bash ci3/run_tests` (it starts the S3 server)");
-    S3Settings {
-        bucket: std::env::var("CI3_S3_BUCKET").expect("CI3_S3_BUCKET"),
-        prefix: format!("{prefix}-{}/", std::process::id()),
-        endpoint: Some(endpoint),
-        region: "us-east-1".into(),
-        keys: Some(S3Keys {
-            access_key: std::env::var("AWS_ACCESS_KEY_ID").expect("AWS_ACCESS_KEY_ID"),
-            secret_key: std::env::var("AWS_SECRET_ACCESS_KEY").expect("AWS_SECRET_ACCESS_KEY"),
-            session_token: None,
-        }),
-        profile: None,
-        request_timeout: Duration::from_secs(30),
-        transfer_timeout: Duration::from_secs(3600),
-        journal: None,
-    }
+    S3Settings::at(
+        &endpoint,
+        &std::env::var("CI3_S3_BUCKET").expect("CI3_S3_BUCKET"),
+        &format!("{prefix}-{}/", std::process::id()),
+        &std::env::var("AWS_ACCESS_KEY_ID").expect("AWS_ACCESS_KEY_ID"),
+        &std::env::var("AWS_SECRET_ACCESS_KEY").expect("AWS_SECRET_ACCESS_KEY"),
+    )
 }
 
 fn s3(prefix: &str) -> S3Store {

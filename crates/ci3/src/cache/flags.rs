@@ -30,7 +30,7 @@ pub fn upload_flag(ctx: &Context<'_>, name: &str, commit: Option<&str>) -> Resul
     let body = format!(
         "run: {}\nhost: {}\ntime: {}\ncommit: {}\n",
         ctx.settings.run_url.as_deref().unwrap_or("(none)"),
-        hostname(ctx),
+        hostname(ctx.settings),
         unix_time(),
         commit.unwrap_or("(unknown)"),
     );
@@ -100,15 +100,15 @@ pub fn test_should_run(ctx: &Context<'_>, name: &str) -> Result<ShouldRun> {
     })
 }
 
-fn hostname(ctx: &Context<'_>) -> String {
+pub(super) fn hostname(settings: &crate::settings::Settings) -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .ok()
-        .or_else(|| ctx.settings.hostname.clone())
+        .or_else(|| settings.hostname.clone())
         .unwrap_or_else(|| "(unknown)".into())
 }
 
-fn unix_time() -> u64 {
+pub(super) fn unix_time() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

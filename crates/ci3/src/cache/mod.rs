@@ -8,6 +8,7 @@ mod download;
 mod flags;
 pub mod log;
 pub mod policy;
+pub mod test_cache;
 mod upload;
 
 pub use download::{download, list, Downloaded};

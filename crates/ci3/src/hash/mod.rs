@@ -8,5 +8,5 @@ pub mod manifest;
 pub mod patterns;
 
 pub use content::{dirty_key, resolve, resolve_patterns, Resolved, Source};
-pub use hash_str::{contains, hash_str, push_hex, short, SENTINEL};
+pub use hash_str::{contains, hash_str, hash_str_orig, push_hex, short, unquoted_echo, SENTINEL};
 pub use key::{ci3, strong};

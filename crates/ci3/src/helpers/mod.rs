@@ -8,10 +8,13 @@ mod cpus;
 pub mod denoise;
 pub mod dump_fail;
 pub mod echo_header;
+pub mod filter_test_cmds;
 pub mod parallelize;
 pub mod process;
 pub mod retry;
+pub mod run_test;
 pub mod semver;
+pub mod test_line;
 
 pub use cpus::cpus;
 

@@ -1,74 +1,103 @@
-//! `parallelize [JOBS]`: run the shell commands read from stdin, at most JOBS at once.
+//! `parallelize [JOBS]`: run the lines read from stdin, at most JOBS at once, from the repo root.
 //!
-//! Each job's stdout and stderr go to one temp file, printed whole when the job ends, so the
-//! outputs of two jobs never interleave. The first failure stops the run (running jobs get
-//! SIGTERM, queued ones never start) unless `NO_FAIL_FAST=1`.
+//! A test line (`HASH[:KEY=VALUE]... COMMAND`) runs as `run_test_cmd` runs it: knobs exported,
+//! timeout, a `PASSED:`/`FAILED:` line (the tail of its output on failure), a pass recorded in the
+//! test cache in CI. Its `CPUS` count against the machine's cores: a test waits until enough are
+//! free, and is pinned to cores no other running test has. A plain command runs as it always did
+//! here: its whole output, no status line, no core accounting.
+//! Each job's stdout and stderr go to one temp file, printed when the job ends, so the outputs
+//! of two jobs never interleave. The first failure stops the run (running jobs get SIGTERM,
+//! queued ones never start) unless `NO_FAIL_FAST=1`.
 
 use std::collections::HashMap;
-use std::ffi::OsStr;
 use std::fs::File;
-use std::io::{self, BufRead, IsTerminal, Seek, Write};
-use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
-use std::process::Stdio;
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
 use super::process::{self, Pid};
-
-/// How long a job stopped by fail-fast has to exit after SIGTERM before it gets SIGKILL.
-const GRACE: Duration = Duration::from_secs(10);
+use super::run_test::{self, Cores, Done, Recorder, Running, GRACE, NOT_RUN};
+use super::test_line::TestLine;
+use crate::report::Reporter;
+use crate::settings::Settings;
 
 /// The default job count: half the CPUs, at least 1.
 pub fn default_jobs() -> usize {
     (super::cpus() / 2).max(1)
 }
 
-pub fn run(settings: &crate::settings::Settings, jobs: Option<usize>) -> Result<i32> {
+pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, jobs: Option<usize>) -> Result<i32> {
     let began = Instant::now();
     let jobs = jobs.unwrap_or_else(default_jobs).max(1);
+    let root = run_test::root(settings)?;
     let commands = read_commands(io::stdin().lock())?;
+    let tests: Vec<TestLine> = commands.iter().map(|c| TestLine::parse(c)).collect();
     let mut run = Run {
-        joblog: open_joblog(settings.helpers.joblog.as_deref())?,
+        joblog: open_joblog(settings.helpers.joblog.as_deref(), &root)?,
         fail_fast: !settings.helpers.no_fail_fast,
         stopping: false,
         total: commands.len(),
         started: 0,
         done: 0,
         failed: 0,
+        slow: Vec::new(),
         progress: io::stderr().is_terminal(),
     };
-    let mut queue = commands
-        .iter()
-        .enumerate()
-        .map(|(i, cmd)| (i + 1, cmd.as_slice()));
+    let tty = io::stdout().is_terminal();
+    let mut recorder = Recorder::new(settings, reporter);
+    let mut cores = Cores::new();
+    let mut queue = tests.iter().enumerate().map(|(i, t)| (i + 1, t)).peekable();
     let mut running: HashMap<Pid, Job> = HashMap::new();
     loop {
         while !run.stopping && running.len() < jobs {
-            let Some((seq, cmd)) = queue.next() else {
+            let Some(&(seq, test)) = queue.peek() else {
                 break;
             };
-            match start(cmd) {
-                Ok(Some((pid, output))) => {
+            let need = match test.resources(&settings.tests) {
+                Ok(r) if test.is_test() => cores.need(r.cpus),
+                _ => 0,
+            };
+            if !cores.fits(need) {
+                break; // it waits for cores, and the lines after it wait their turn
+            }
+            queue.next();
+            let pinned = cores.take(need);
+            let cmd = match run_test::command(test, settings, &root, pinned.clone()) {
+                Ok(cmd) => cmd,
+                Err(refusal) => {
+                    cores.give(need, pinned.as_deref());
                     run.started += 1;
-                    let start = Instant::now();
-                    running.insert(
-                        pid,
-                        Job {
-                            seq,
-                            cmd,
-                            start,
-                            output,
-                        },
-                    );
+                    eprintln!("parallelize: {refusal}");
+                    run_test::status(&mut io::stdout().lock(), tty, test, NOT_RUN, Duration::ZERO)?;
+                    run.finished(seq, NOT_RUN, Duration::ZERO, test)?;
+                    continue;
                 }
-                Ok(None) => run.stopping = true,
+            };
+            match Running::start(cmd, run_test::timeout_of(test, settings)) {
+                Ok(Some(job)) => {
+                    run.started += 1;
+                    let job = Job {
+                        seq,
+                        test,
+                        need,
+                        pinned,
+                        job,
+                    };
+                    running.insert(job.job.pid, job);
+                }
+                Ok(None) => {
+                    cores.give(need, pinned.as_deref());
+                    run.stopping = true;
+                }
                 Err(err) => {
+                    cores.give(need, pinned.as_deref());
                     run.started += 1;
                     eprintln!("parallelize: {}", crate::error::one_line(&err));
                     // Counted like a shell's "cannot execute", so fail-fast applies as well.
-                    run.finished(seq, 126, Duration::ZERO, cmd)?;
+                    run.finished(seq, 126, Duration::ZERO, test)?;
                 }
             }
         }
@@ -77,23 +106,30 @@ pub fn run(settings: &crate::settings::Settings, jobs: Option<usize>) -> Result<
             break;
         }
         let (pid, code) = process::wait(None)?;
-        let Some(mut job) = running.remove(&pid) else {
+        let Some(job) = running.remove(&pid) else {
             continue;
         };
+        let mut done = job.job.finish(code);
+        cores.give(job.need, job.pinned.as_deref());
         run.clear_progress();
-        job.output.rewind()?;
-        let mut out = io::stdout().lock();
-        io::copy(&mut job.output, &mut out).context("printing a job's output")?;
-        out.flush()?;
-        run.finished(job.seq, code, job.start.elapsed(), job.cmd)?;
+        let stopped = run.stopping && matches!(done.code, 130 | 143);
+        report(&mut done, job.test, tty, stopped)?;
+        if done.code == 0 {
+            recorder.passed(job.test);
+        }
+        run.finished(job.seq, done.code, done.took, job.test)?;
         run.stopping |= process::interrupted().is_some();
     }
     run.clear_progress();
-    println!(
-        "Completed run of {} tests in {}s.",
+    let mut out = io::stdout().lock();
+    run.warn_slow(&mut out, settings.tests.slow_after)?;
+    writeln!(
+        out,
+        "Completed run of {} tests in {} seconds.",
         run.started,
         began.elapsed().as_secs()
-    );
+    )?;
+    out.flush()?;
     Ok(if process::interrupted().is_some() {
         process::signal_code()
     } else if run.failed > 0 {
@@ -105,21 +141,25 @@ pub fn run(settings: &crate::settings::Settings, jobs: Option<usize>) -> Result<
 
 struct Job<'a> {
     seq: usize,
-    cmd: &'a [u8],
-    start: Instant,
-    output: File,
+    test: &'a TestLine<'a>,
+    /// What it counts against the cores, and the cores it is pinned to.
+    need: usize,
+    pinned: Option<Vec<usize>>,
+    job: Running,
 }
 
-/// Starts one job with its stdout and stderr both going to a fresh anonymous temp file.
-fn start(cmd: &[u8]) -> Result<Option<(Pid, File)>> {
-    let output = tempfile::tempfile().context("cannot create a temp file for a job's output")?;
-    let mut child = process::bash(OsStr::from_bytes(cmd));
-    child
-        .stdin(Stdio::null())
-        .stdout(output.try_clone()?)
-        .stderr(output.try_clone()?);
-    // Always in a group of its own: fail-fast must stop everything a job started.
-    Ok(process::spawn(child, process::Group::Own)?.map(|pid| (pid, output)))
+/// What a finished job shows: a plain command its whole output; a test line its status line
+/// and, on failure, the tail of its output. A test stopped by fail-fast or a signal shows
+/// nothing: it did not fail, it was stopped (as the original's run_test_cmd stayed silent).
+fn report(done: &mut Done, test: &TestLine, tty: bool, stopped: bool) -> Result<()> {
+    let mut out = io::stdout().lock();
+    if !test.is_test() {
+        done.copy_output(&mut out)?;
+    } else if !stopped {
+        done.report(&mut out, tty, test)?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 /// One command per line; empty (or blank) lines are skipped. Bytes, not text: a command may
@@ -135,20 +175,17 @@ fn read_commands(input: impl BufRead) -> Result<Vec<Vec<u8>>> {
     Ok(commands)
 }
 
-/// `$JOBLOG`, else a file kept in the temp dir whose path is told on stderr.
-fn open_joblog(path: Option<&std::path::Path>) -> Result<File> {
-    if let Some(path) = path {
-        return File::create(path)
-            .with_context(|| format!("JOBLOG={}: cannot create it", path.display()));
+/// `$JOBLOG`, else `joblog.txt` at the repo root (as the original), told on stderr.
+fn open_joblog(path: Option<&Path>, root: &Path) -> Result<File> {
+    let (path, told): (PathBuf, bool) = match path {
+        Some(path) => (path.to_path_buf(), false),
+        None => (root.join("joblog.txt"), true),
+    };
+    let file = File::create(&path)
+        .with_context(|| format!("joblog {}: cannot create it", path.display()))?;
+    if told {
+        eprintln!("parallelize: joblog: {}", path.display());
     }
-    let (file, path): (File, PathBuf) = tempfile::Builder::new()
-        .prefix("parallelize-")
-        .suffix(".joblog")
-        .tempfile()
-        .context("cannot create a joblog in the temp dir")?
-        .keep()
-        .context("cannot keep the joblog")?;
-    eprintln!("parallelize: joblog: {}", path.display());
     Ok(file)
 }
 
@@ -170,15 +207,19 @@ struct Run {
     started: usize,
     done: usize,
     failed: usize,
+    /// How long each job took, for the warning about slow tests.
+    slow: Vec<(Duration, String)>,
     /// Draw a progress line: only when stderr is a terminal.
     progress: bool,
 }
 
 impl Run {
-    fn finished(&mut self, seq: usize, code: i32, took: Duration, cmd: &[u8]) -> Result<()> {
+    fn finished(&mut self, seq: usize, code: i32, took: Duration, test: &TestLine) -> Result<()> {
+        let cmd = test.line;
         self.joblog
             .write_all(&log_line(seq, code, took, cmd))
             .context("writing the joblog")?;
+        self.slow.push((took, test.display().into_owned()));
         self.done += 1;
         if code != 0 {
             self.failed += 1;
@@ -190,6 +231,24 @@ impl Run {
                 self.stopping = true;
                 process::terminate_all(GRACE);
             }
+        }
+        Ok(())
+    }
+
+    /// The original's warning, listing the tests slower than `limit`, slowest last.
+    fn warn_slow(&mut self, out: &mut impl Write, limit: Duration) -> Result<()> {
+        self.slow.retain(|(took, _)| *took > limit);
+        if self.slow.is_empty() {
+            return Ok(());
+        }
+        self.slow.sort();
+        writeln!(
+            out,
+            "WARNING: The following tests exceed {} runtimes. Break them up or rethink them.",
+            runtime_words(limit)
+        )?;
+        for (took, cmd) in &self.slow {
+            writeln!(out, "{}: {cmd}", took.as_secs())?;
         }
         Ok(())
     }
@@ -208,6 +267,16 @@ impl Run {
         if self.progress {
             eprint!("\r\x1b[K");
         }
+    }
+}
+
+/// `5 minute` for 300 s (the original's words), else the seconds.
+fn runtime_words(limit: Duration) -> String {
+    let secs = limit.as_secs();
+    if secs.is_multiple_of(60) && secs > 0 {
+        format!("{} minute", secs / 60)
+    } else {
+        format!("{secs} second")
     }
 }
 
@@ -233,5 +302,11 @@ mod tests {
     fn joblog_line() {
         let line = log_line(7, 143, Duration::from_millis(1500), b"sleep 30");
         assert_eq!(line, b"7\t143\t1.500\tsleep 30\n");
+    }
+
+    #[test]
+    fn slow_warning_words() {
+        assert_eq!(runtime_words(Duration::from_secs(300)), "5 minute");
+        assert_eq!(runtime_words(Duration::from_secs(1)), "1 second");
     }
 }

@@ -37,6 +37,34 @@ pub struct S3Settings {
     pub journal: Option<PathBuf>,
 }
 
+impl S3Settings {
+    /// A bucket at a custom endpoint with explicit keys and the default timeouts: what tests and
+    /// tools that talk to a known server need.
+    pub fn at(
+        endpoint: &str,
+        bucket: &str,
+        prefix: &str,
+        access_key: &str,
+        secret_key: &str,
+    ) -> Self {
+        S3Settings {
+            bucket: bucket.into(),
+            prefix: prefix.into(),
+            endpoint: Some(endpoint.into()),
+            region: "us-east-1".into(),
+            keys: Some(S3Keys {
+                access_key: access_key.into(),
+                secret_key: secret_key.into(),
+                session_token: None,
+            }),
+            profile: None,
+            request_timeout: Duration::from_secs(30),
+            transfer_timeout: Duration::from_secs(3600),
+            journal: None,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct S3Keys {
     pub access_key: String,

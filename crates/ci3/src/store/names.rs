@@ -45,6 +45,17 @@ pub fn log(key: &str) -> Result<String> {
     Ok(format!("{LOGS}{key}.log"))
 }
 
+/// The test-cache entry of a test line's key (`hash_str_orig` of the line).
+pub fn test_cache(key: &str) -> Result<String> {
+    if key.contains('/') {
+        return Err(Error::usage(format!(
+            "invalid test key '{key}': it must be a name without '/'"
+        )));
+    }
+    check_name(key)?;
+    Ok(format!("{TEST_CACHE}{key}"))
+}
+
 /// Refuses names that could address something outside the store's namespace, or split a
 /// message line: empty, absolute, `.`/`..` or empty components, NUL or newline.
 pub fn check_name(name: &str) -> Result<()> {
@@ -73,6 +84,8 @@ mod tests {
         assert_eq!(manifest("a.zst").unwrap(), ".ci3/manifest/a.zst.json");
         assert_eq!(log("k1").unwrap(), ".ci3/logs/k1.log");
         assert!(log("a/b").is_err());
+        assert_eq!(test_cache("0123abcd").unwrap(), ".ci3/tests/0123abcd");
+        assert!(test_cache("a/b").is_err());
     }
 
     #[test]

@@ -1,0 +1,170 @@
+//! The test cache: one small object per passed test line, `.ci3/tests/KEY`, KEY being
+//! `hash_str_orig` of the line (so the line's content hash and knobs are part of it).
+//!
+//! It takes the place of the original's Redis keys (`SETEX key 604800`): no server beside the
+//! store. The body says when and where the test passed; an entry counts as present for the TTL
+//! after that time, so a store without expiry rules still forgets old passes.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::flags::{hostname, unix_time};
+use crate::error::{Error, Result};
+use crate::hash::hash_str_orig;
+use crate::settings::Settings;
+use crate::store::{names, Store};
+
+/// How many lookups run at once: enough to hide a network round trip 2,000 times over.
+const LOOKUP_THREADS: usize = 32;
+
+/// The key of a test line.
+pub fn key(line: &[u8]) -> String {
+    hash_str_orig(line)
+}
+
+/// What `record` did.
+#[derive(Debug)]
+pub enum Recorded {
+    Recorded,
+    /// Only CI records passes: a developer's machine is not a reference.
+    NotInCi,
+    /// The store needs credentials that are missing.
+    NoCredentials,
+    /// The store refused or could not be reached; the test still passed.
+    Failed(Error),
+}
+
+/// Records that `line` passed, now.
+pub fn record(settings: &Settings, store: &dyn Store, line: &[u8]) -> Recorded {
+    if !settings.ci {
+        return Recorded::NotInCi;
+    }
+    if !store.can_write() {
+        return Recorded::NoCredentials;
+    }
+    let object = match names::test_cache(&key(line)) {
+        Ok(object) => object,
+        Err(err) => return Recorded::Failed(err),
+    };
+    let body = body(
+        unix_time(),
+        &hostname(settings),
+        settings.run_url.as_deref(),
+    );
+    match store.put_bytes(&object, body.as_bytes(), false) {
+        Ok(_) => Recorded::Recorded,
+        Err(err) => Recorded::Failed(err),
+    }
+}
+
+/// `time: SECONDS`, `host: NAME` and, when known, `run: URL`, one per line.
+pub fn body(time: u64, host: &str, run_url: Option<&str>) -> String {
+    let mut body = format!("time: {time}\nhost: {host}\n");
+    if let Some(url) = run_url {
+        body.push_str(&format!("run: {url}\n"));
+    }
+    body
+}
+
+/// Whether an entry with this body still counts at `now`: its time is less than `ttl` ago (a
+/// time slightly ahead, from another machine's clock, counts too). A body without a time does
+/// not count: running a test again is the safe answer.
+pub fn is_fresh(body: &[u8], now: u64, ttl: Duration) -> bool {
+    let Some(time) = String::from_utf8_lossy(body)
+        .lines()
+        .find_map(|l| l.strip_prefix("time: ")?.trim().parse::<u64>().ok())
+    else {
+        return false;
+    };
+    now.saturating_sub(time) < ttl.as_secs()
+}
+
+/// Whether the test with this key passed within `ttl`.
+pub fn lookup(store: &dyn Store, key: &str, ttl: Duration, now: u64) -> Result<bool> {
+    let mut body = Vec::new();
+    if !store.get(&names::test_cache(key)?, &mut body)? {
+        return Ok(false);
+    }
+    Ok(is_fresh(&body, now, ttl))
+}
+
+/// `lookup` of every key, several at once; the answers in the keys' order.
+pub fn lookup_all(store: &dyn Store, keys: &[String], ttl: Duration) -> Vec<Result<bool>> {
+    let now = unix_time();
+    let next = AtomicUsize::new(0);
+    let threads = keys.len().clamp(1, LOOKUP_THREADS);
+    let mut answers: Vec<(usize, Result<bool>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut found = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(key) = keys.get(i) else {
+                            return found;
+                        };
+                        found.push((i, lookup(store, key, ttl, now)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a lookup thread panicked"))
+            .collect()
+    });
+    answers.sort_by_key(|(i, _)| *i);
+    answers.into_iter().map(|(_, answer)| answer).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::DirStore;
+
+    const DAY: Duration = Duration::from_secs(86400);
+
+    #[test]
+    fn the_ttl_counts_from_the_time_in_the_body() {
+        let body = body(1_000_000, "h", None);
+        assert!(is_fresh(body.as_bytes(), 1_000_000, DAY));
+        assert!(is_fresh(body.as_bytes(), 1_000_000 + 86399, DAY));
+        assert!(!is_fresh(body.as_bytes(), 1_000_000 + 86400, DAY));
+        assert!(is_fresh(body.as_bytes(), 999_000, DAY), "a clock behind");
+        assert!(!is_fresh(body.as_bytes(), 1_000_000, Duration::ZERO));
+        assert!(!is_fresh(b"host: h\n", 1_000_000, DAY), "no time");
+        assert!(!is_fresh(b"time: soon\n", 1_000_000, DAY));
+    }
+
+    #[test]
+    fn body_lines() {
+        assert_eq!(body(5, "box", None), "time: 5\nhost: box\n");
+        assert_eq!(
+            body(5, "box", Some("https://ci/run/1")),
+            "time: 5\nhost: box\nrun: https://ci/run/1\n"
+        );
+    }
+
+    #[test]
+    fn recorded_in_ci_and_found_until_it_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path().to_path_buf());
+        let line = b"0123456789abcdef:CPUS=1 ./test.sh";
+        let local = Settings::from_vars([("CI", "0")]);
+        assert!(matches!(record(&local, &store, line), Recorded::NotInCi));
+        let ci = Settings::from_vars([("CI", "1"), ("GITHUB_RUN_URL", "https://ci/r/7")]);
+        assert!(matches!(record(&ci, &store, line), Recorded::Recorded));
+        let object = dir.path().join(".ci3/tests").join(key(line));
+        let text = std::fs::read_to_string(object).unwrap();
+        assert!(text.starts_with("time: ") && text.ends_with("run: https://ci/r/7\n"));
+
+        let keys = vec![key(line), key(b"0123456789abcdef ./other.sh")];
+        let answers: Vec<bool> = lookup_all(&store, &keys, DAY)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(answers, [true, false]);
+        let expired = lookup(&store, &keys[0], DAY, unix_time() + 86400).unwrap();
+        assert!(!expired);
+    }
+}

@@ -1,0 +1,657 @@
+//! `run_test_cmd LINE`: run one line of the test pipeline and say `PASSED:` or `FAILED:`.
+//!
+//! A test line's command runs with `bash -c` from the repo root, its knobs exported, pinned to
+//! `CPUS` cores when the machine has more, in a process group of its own that is sent SIGTERM
+//! at its `TIMEOUT` (then SIGKILL after a grace) so that everything it started stops; a
+//! timed-out test exits 124, as under `timeout(1)`. Its output goes to a temp file: a pass shows
+//! only its status line, a failure the tail of its output too. In CI a pass is recorded in the
+//! test cache. `parallelize` runs its lines through the same pieces.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, IsTerminal, Seek, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use super::process::{self, Pid};
+use super::test_line::TestLine;
+use super::{styled, GREEN, RED};
+use crate::cache::test_cache::{self, Recorded};
+use crate::report::Reporter;
+use crate::settings::Settings;
+use crate::store::Selected;
+
+/// How long a test has after SIGTERM (timeout, fail-fast) before it gets SIGKILL.
+pub const GRACE: Duration = Duration::from_secs(10);
+/// The exit status of a test stopped at its timeout, as `timeout(1)` reports it.
+pub const TIMED_OUT: i32 = 124;
+/// The exit status of a test that could not be started as its line asks (a knob that cannot be
+/// right, no container engine): `timeout(1)`'s and `docker run`'s code for their own failures.
+pub const NOT_RUN: i32 = 125;
+/// The lines of a failed test's output shown under its `FAILED:` line.
+pub const TAIL_LINES: usize = 50;
+/// The container image of `ISOLATE=1` tests when `CI3_ISOLATE_IMAGE` is not set: the
+/// original's build image, which its isolated tests expect.
+pub const ISOLATE_IMAGE: &str = "aztecprotocol/build:3.0";
+
+/// The directory test commands run from: `$root`, else the top level of the work tree.
+pub fn root(settings: &Settings) -> Result<PathBuf> {
+    if let Some(root) = &settings.tests.root {
+        return Ok(root.clone());
+    }
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    crate::git::toplevel(&cwd).context("set `root`, or run inside a git work tree")
+}
+
+/// `run_test_cmd LINE`: the test's exit status, or 128+signal when it was signalled.
+pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, line: &[u8]) -> Result<i32> {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Ok(0);
+    }
+    let root = root(settings)?;
+    let test = TestLine::parse(line);
+    let mut recorder = Recorder::new(settings, reporter);
+    let tty = io::stdout().is_terminal();
+    let cores = match test.resources(&settings.tests) {
+        Ok(r) => standalone_cores(r.cpus, settings.tests.cpu_list.as_deref()),
+        Err(_) => None,
+    };
+    let cmd = match command(&test, settings, &root, cores) {
+        Ok(cmd) => cmd,
+        Err(refusal) => {
+            eprintln!("run_test_cmd: {refusal}");
+            status(
+                &mut io::stdout().lock(),
+                tty,
+                &test,
+                NOT_RUN,
+                Duration::ZERO,
+            )?;
+            return Ok(NOT_RUN);
+        }
+    };
+    let timeout = timeout_of(&test, settings);
+    let Some(running) = Running::start(cmd, timeout)? else {
+        return Ok(process::signal_code());
+    };
+    let (_, code) = process::wait(Some(running.pid))?;
+    let mut done = running.finish(code);
+    if process::interrupted().is_some() {
+        return Ok(process::signal_code());
+    }
+    let mut out = io::stdout().lock();
+    done.report(&mut out, tty, &test)?;
+    out.flush()?;
+    if done.code == 0 {
+        recorder.passed(&test);
+    }
+    Ok(done.code)
+}
+
+/// The timeout of a test line (and the text it was given as), `None` for a plain command.
+pub fn timeout_of(test: &TestLine, settings: &Settings) -> Option<(Duration, String)> {
+    let resources = test.resources(&settings.tests).ok()?;
+    let text = resources
+        .env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "TIMEOUT")
+        .map(|(_, v)| v.clone())?;
+    Some((resources.timeout?, text))
+}
+
+/// The command for `test`: `bash -c COMMAND` from `root` with its knobs exported and pinned to
+/// `cores`, or in a container for `ISOLATE=1`; the refusal, when the line cannot run as asked.
+pub fn command(
+    test: &TestLine,
+    settings: &Settings,
+    root: &Path,
+    cores: Option<Vec<usize>>,
+) -> Result<Command, String> {
+    let command = std::ffi::OsStr::from_bytes(test.command);
+    if !test.is_test() {
+        let mut cmd = process::bash(command);
+        cmd.current_dir(root);
+        return Ok(cmd);
+    }
+    let resources = test.resources(&settings.tests)?;
+    let mut cmd = if resources.isolate {
+        let Some(engine) = container_engine(settings) else {
+            return Err(format!(
+                "ISOLATE=1 needs a container engine (docker or podman on PATH) and none was found; not running: {}",
+                test.display()
+            ));
+        };
+        let mem = &resources
+            .env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "MEM")
+            .expect("MEM is always set")
+            .1;
+        let mut cmd = Command::new(engine);
+        cmd.args(["run", "--rm", "--init"])
+            .arg(format!("--cpus={}", resources.cpus))
+            .arg(format!("--memory={mem}"));
+        if test.knob("NET") != Some("1") {
+            cmd.arg("--net=none");
+        }
+        // SAFETY: getuid and getgid cannot fail and have no preconditions.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        cmd.arg(format!("--user={uid}:{gid}"))
+            .arg("-v")
+            .arg(mount(root))
+            .arg("--workdir")
+            .arg(root);
+        if let Some(name) = &resources.name {
+            cmd.arg(format!("--name={}", container_name(name)));
+        }
+        for (key, value) in &resources.env {
+            cmd.arg("-e").arg(format!("{key}={value}"));
+        }
+        let image = settings.tests.isolate_image.as_deref();
+        cmd.arg(image.unwrap_or(ISOLATE_IMAGE))
+            .args(["bash", "-c"])
+            .arg(command);
+        cmd
+    } else {
+        process::bash(command)
+    };
+    cmd.current_dir(root)
+        .envs(resources.env.iter().map(|(k, v)| (k, v)));
+    if let Some(cores) = cores {
+        pin(&mut cmd, cores);
+    }
+    Ok(cmd)
+}
+
+/// `ROOT:ROOT`, the repo mounted where it is, so that paths in the command stay valid.
+fn mount(root: &Path) -> std::ffi::OsString {
+    let mut arg = root.as_os_str().to_os_string();
+    arg.push(":");
+    arg.push(root.as_os_str());
+    arg
+}
+
+/// A container name from `NAME`: what the engines accept (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`).
+fn container_name(name: &str) -> String {
+    let name: String = name
+        .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() {
+        "test".into()
+    } else {
+        name
+    }
+}
+
+/// `docker`, else `podman`, found on `PATH`.
+fn container_engine(settings: &Settings) -> Option<PathBuf> {
+    let path = settings.var("PATH")?;
+    ["docker", "podman"].iter().find_map(|engine| {
+        std::env::split_paths(path)
+            .map(|dir| dir.join(engine))
+            .find(|exe| exe.is_file())
+    })
+}
+
+/// A started test: its process group, its output file, the watchdog of its timeout.
+pub struct Running {
+    pub pid: Pid,
+    pub output: File,
+    pub started: Instant,
+    watchdog: Option<Watchdog>,
+}
+
+/// A test that ended: its exit status (124 when it was timed out) and how long it took.
+pub struct Done {
+    pub code: i32,
+    pub took: Duration,
+    pub timed_out: bool,
+    pub output: File,
+}
+
+impl Running {
+    /// Starts `cmd` in a group of its own with stdout and stderr going to a fresh temp file,
+    /// and arms its timeout. `None` when the helper has been signalled.
+    pub fn start(mut cmd: Command, timeout: Option<(Duration, String)>) -> Result<Option<Running>> {
+        let output =
+            tempfile::tempfile().context("cannot create a temp file for a test's output")?;
+        cmd.stdin(Stdio::null())
+            .stdout(output.try_clone()?)
+            .stderr(output.try_clone()?);
+        let started = Instant::now();
+        let Some(pid) = process::spawn(cmd, process::Group::Own)? else {
+            return Ok(None);
+        };
+        let watchdog = match timeout {
+            Some((after, text)) => Some(Watchdog::arm(pid, after, text, output.try_clone()?)),
+            None => None,
+        };
+        Ok(Some(Running {
+            pid,
+            output,
+            started,
+            watchdog,
+        }))
+    }
+
+    /// The test's end, once its process has been reaped with exit status `code`. Must be called
+    /// before anything else is started: until then its timeout may still signal its group.
+    pub fn finish(self, code: i32) -> Done {
+        let timed_out = self.watchdog.is_some_and(|w| w.disarm());
+        Done {
+            code: if timed_out { TIMED_OUT } else { code },
+            took: self.started.elapsed(),
+            timed_out,
+            output: self.output,
+        }
+    }
+}
+
+impl Done {
+    /// `PASSED: CMD (Ns)`, or `FAILED: CMD (Ns) (code: N)` and the tail of the output.
+    pub fn report(&mut self, out: &mut impl Write, tty: bool, test: &TestLine) -> Result<()> {
+        status(out, tty, test, self.code, self.took)?;
+        if self.code != 0 {
+            self.output.rewind()?;
+            write_tail(out, &mut self.output, TAIL_LINES)?;
+        }
+        Ok(())
+    }
+
+    /// The whole output, as it was written.
+    pub fn copy_output(&mut self, out: &mut impl Write) -> Result<()> {
+        self.output.rewind()?;
+        io::copy(&mut self.output, out).context("printing a test's output")?;
+        Ok(())
+    }
+}
+
+/// The status line of a test as the original printed it (colour on a terminal only).
+pub fn status(
+    out: &mut impl Write,
+    tty: bool,
+    test: &TestLine,
+    code: i32,
+    took: Duration,
+) -> io::Result<()> {
+    let secs = took.as_secs();
+    if code == 0 {
+        styled(out, tty, GREEN, b"PASSED")?;
+        writeln!(out, ": {} ({secs}s)", test.display())
+    } else {
+        styled(out, tty, RED, b"FAILED")?;
+        writeln!(out, ": {} ({secs}s) (code: {code})", test.display())
+    }
+}
+
+/// The last `keep` lines of `output`, after a line saying how many came before them.
+fn write_tail(out: &mut impl Write, output: &mut File, keep: usize) -> Result<()> {
+    let mut lines = std::collections::VecDeque::with_capacity(keep + 1);
+    let mut total = 0usize;
+    for line in BufReader::new(output).split(b'\n') {
+        lines.push_back(line.context("reading a test's output")?);
+        total += 1;
+        if lines.len() > keep {
+            lines.pop_front();
+        }
+    }
+    if total > keep {
+        writeln!(out, "... ({} earlier lines not shown)", total - keep)?;
+    }
+    for line in lines {
+        out.write_all(&line)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Sends SIGTERM to a test's process group at its timeout, and SIGKILL after the grace.
+struct Watchdog {
+    state: Arc<(Mutex<Watch>, Condvar)>,
+}
+
+#[derive(Default)]
+struct Watch {
+    /// The test was reaped: its group id may belong to someone else from now on.
+    finished: bool,
+    timed_out: bool,
+}
+
+impl Watchdog {
+    fn arm(pid: Pid, after: Duration, text: String, mut output: File) -> Watchdog {
+        let state = Arc::new((Mutex::new(Watch::default()), Condvar::new()));
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            let (lock, wake) = &*shared;
+            let watch = lock.lock().unwrap_or_else(PoisonError::into_inner);
+            let (mut watch, _) = wake
+                .wait_timeout_while(watch, after, |w| !w.finished)
+                .unwrap_or_else(PoisonError::into_inner);
+            if watch.finished {
+                return;
+            }
+            // Signalled with the lock held: `disarm` (before anything new starts) waits for it,
+            // so the group id is still the test's.
+            watch.timed_out = true;
+            // Written as `timeout -v` does: patterns in .test_patterns.yml look for it.
+            let _ = writeln!(
+                output,
+                "timeout: sending signal TERM to command 'bash' (TIMEOUT={text})"
+            );
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(-pid, libc::SIGTERM) };
+            let (watch, _) = wake
+                .wait_timeout_while(watch, GRACE, |w| !w.finished)
+                .unwrap_or_else(PoisonError::into_inner);
+            if !watch.finished {
+                let _ = writeln!(output, "timeout: sending signal KILL to command 'bash'");
+                // SAFETY: as above.
+                unsafe { libc::kill(-pid, libc::SIGKILL) };
+            }
+        });
+        Watchdog { state }
+    }
+
+    /// Stops watching; whether the test was timed out.
+    fn disarm(self) -> bool {
+        let (lock, wake) = &*self.state;
+        let mut watch = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        watch.finished = true;
+        wake.notify_all();
+        watch.timed_out
+    }
+}
+
+/// Records passes in the test cache, opening the store on the first one.
+pub struct Recorder<'a> {
+    settings: &'a Settings,
+    reporter: Arc<dyn Reporter>,
+    store: Option<Option<Selected>>,
+    warned: bool,
+}
+
+impl<'a> Recorder<'a> {
+    pub fn new(settings: &'a Settings, reporter: Arc<dyn Reporter>) -> Self {
+        Recorder {
+            settings,
+            reporter,
+            store: None,
+            warned: false,
+        }
+    }
+
+    /// Records that `test` passed, in CI, for a line the cache may hold. A store that cannot
+    /// be opened or written is said once and otherwise ignored: the test still passed.
+    pub fn passed(&mut self, test: &TestLine) {
+        if !self.settings.ci || !test.cacheable() {
+            return;
+        }
+        let store = self.store.get_or_insert_with(|| {
+            match crate::store::open(self.settings, self.reporter.clone()) {
+                Ok(selected) => Some(selected),
+                Err(err) => {
+                    eprintln!("Warning: test cache not updated: {err}");
+                    None
+                }
+            }
+        });
+        let Some(selected) = store else {
+            return;
+        };
+        let problem = match test_cache::record(self.settings, selected.store.as_ref(), test.line) {
+            Recorded::Recorded | Recorded::NotInCi => return,
+            Recorded::NoCredentials => "no AWS credentials found".to_string(),
+            Recorded::Failed(err) => err.to_string(),
+        };
+        if !self.warned {
+            self.warned = true;
+            eprintln!(
+                "Warning: test cache not updated in {}: {problem}",
+                selected.store.describe()
+            );
+        }
+    }
+}
+
+/// The cores this process may run on.
+pub fn allowed_cores() -> Vec<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: cpu_set_t is plain old data that sched_getaffinity fills in.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        // SAFETY: `set` is valid for `size` bytes.
+        if unsafe { libc::sched_getaffinity(0, size, &mut set) } == 0 {
+            let cores: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+                // SAFETY: `i` is below CPU_SETSIZE.
+                .filter(|&i| unsafe { libc::CPU_ISSET(i, &set) })
+                .collect();
+            if !cores.is_empty() {
+                return cores;
+            }
+        }
+    }
+    (0..super::cpus()).collect()
+}
+
+/// The cores a test started on its own (`run_test_cmd`) is pinned to: `CPU_LIST` when set,
+/// else `cpus` of the allowed cores when there are more. The window starts at an offset taken
+/// from our pid, so tests started side by side by another scheduler spread over the machine
+/// instead of all sharing the first cores.
+fn standalone_cores(cpus: usize, cpu_list: Option<&str>) -> Option<Vec<usize>> {
+    if let Some(list) = cpu_list {
+        return parse_cpu_list(list);
+    }
+    let allowed = allowed_cores();
+    if cpus >= allowed.len() {
+        return None;
+    }
+    let start = (std::process::id() as usize * cpus) % allowed.len();
+    Some(
+        (0..cpus)
+            .map(|i| allowed[(start + i) % allowed.len()])
+            .collect(),
+    )
+}
+
+/// A `taskset -c` list (`0-3,8,10-11`); `None` when it is not one.
+pub fn parse_cpu_list(list: &str) -> Option<Vec<usize>> {
+    let mut cores = Vec::new();
+    for part in list.split(',') {
+        let part = part.trim();
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) = (a.parse().ok()?, b.parse().ok()?);
+                if a > b {
+                    return None;
+                }
+                cores.extend(a..=b);
+            }
+            None => cores.push(part.parse().ok()?),
+        }
+    }
+    (!cores.is_empty()).then_some(cores)
+}
+
+/// Pins the child to `cores` before it execs. Best effort: a machine that refuses (cores taken
+/// away meanwhile, no permission) runs the test unpinned rather than not at all.
+fn pin(cmd: &mut Command, cores: Vec<usize>) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: cpu_set_t is plain old data; CPU_SET is given indices below CPU_SETSIZE.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        for core in cores
+            .into_iter()
+            .filter(|&c| c < libc::CPU_SETSIZE as usize)
+        {
+            unsafe { libc::CPU_SET(core, &mut set) };
+        }
+        // SAFETY: sched_setaffinity is a plain system call, safe between fork and exec; its
+        // result is ignored on purpose.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+                Ok(())
+            })
+        };
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (cmd, cores);
+}
+
+/// The cores of the machine shared by the tests `parallelize` runs: a test asking for `CPUS`
+/// waits until that many are free (a test asking for more than the machine has runs alone),
+/// and is pinned to cores no other running test has.
+pub struct Cores {
+    allowed: Vec<usize>,
+    /// The budget: what the cgroup quota and the affinity mask leave us.
+    total: usize,
+    in_use: usize,
+    busy: Vec<bool>,
+}
+
+impl Cores {
+    pub fn new() -> Cores {
+        let allowed = allowed_cores();
+        Cores::with(allowed, super::cpus())
+    }
+
+    pub fn with(allowed: Vec<usize>, quota: usize) -> Cores {
+        let total = quota.clamp(1, allowed.len().max(1));
+        Cores {
+            busy: vec![false; allowed.len()],
+            allowed,
+            total,
+            in_use: 0,
+        }
+    }
+
+    /// What a test asking for `cpus` counts against the budget.
+    pub fn need(&self, cpus: usize) -> usize {
+        cpus.min(self.total)
+    }
+
+    pub fn fits(&self, need: usize) -> bool {
+        self.in_use == 0 || self.in_use + need <= self.total
+    }
+
+    /// Takes `need` cores: the ones to pin to, `None` when the test gets the whole machine.
+    pub fn take(&mut self, need: usize) -> Option<Vec<usize>> {
+        self.in_use += need;
+        if need == 0 || need >= self.allowed.len() {
+            return None;
+        }
+        let mut picked = Vec::with_capacity(need);
+        for (i, busy) in self.busy.iter_mut().enumerate() {
+            if picked.len() == need {
+                break;
+            }
+            if !*busy {
+                *busy = true;
+                picked.push(i);
+            }
+        }
+        Some(picked.into_iter().map(|i| self.allowed[i]).collect())
+    }
+
+    /// Gives back what `take(need)` took.
+    pub fn give(&mut self, need: usize, cores: Option<&[usize]>) {
+        self.in_use -= need;
+        for core in cores.unwrap_or_default() {
+            if let Some(i) = self.allowed.iter().position(|c| c == core) {
+                self.busy[i] = false;
+            }
+        }
+    }
+}
+
+impl Default for Cores {
+    fn default() -> Self {
+        Cores::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(
+            parse_cpu_list("0-3,8,10-11"),
+            Some(vec![0, 1, 2, 3, 8, 10, 11])
+        );
+        assert_eq!(parse_cpu_list("5"), Some(vec![5]));
+        for bad in ["", "a", "3-1", "1,,2", "1-"] {
+            assert_eq!(parse_cpu_list(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cores_are_shared_out_without_overlap() {
+        let mut cores = Cores::with(vec![0, 1, 2, 3], 4);
+        let need = cores.need(2);
+        assert!(cores.fits(need));
+        let a = cores.take(need);
+        assert_eq!(a.as_deref(), Some(&[0, 1][..]));
+        let b = cores.take(need);
+        assert_eq!(b.as_deref(), Some(&[2, 3][..]));
+        assert!(!cores.fits(1));
+        cores.give(2, a.as_deref());
+        assert!(cores.fits(2) && !cores.fits(3));
+        assert_eq!(cores.take(1).as_deref(), Some(&[0][..]));
+        // More than the machine has: it runs when nothing else does, on the whole machine.
+        let mut cores = Cores::with(vec![0, 1], 2);
+        let need = cores.need(8);
+        assert_eq!(need, 2);
+        assert!(cores.fits(need));
+        assert_eq!(cores.take(need), None);
+        assert!(!cores.fits(cores.need(2)));
+        assert!(!cores.fits(1));
+        cores.give(need, None);
+        // Plain commands count nothing.
+        assert!(cores.fits(0));
+    }
+
+    #[test]
+    fn a_quota_below_the_mask_is_the_budget() {
+        let cores = Cores::with((0..8).collect(), 2);
+        assert_eq!(cores.need(4), 2);
+    }
+
+    #[test]
+    fn tails() {
+        let mut file = tempfile::tempfile().unwrap();
+        for i in 1..=5 {
+            writeln!(file, "line {i}").unwrap();
+        }
+        file.rewind().unwrap();
+        let mut out = Vec::new();
+        write_tail(&mut out, &mut file, 2).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "... (3 earlier lines not shown)\nline 4\nline 5\n"
+        );
+    }
+
+    #[test]
+    fn container_names() {
+        assert_eq!(container_name("-e2e/p2p test"), "e2e_p2p_test");
+        assert_eq!(container_name("///"), "test");
+    }
+}
