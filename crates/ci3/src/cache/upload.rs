@@ -93,8 +93,10 @@ pub fn upload(ctx: &Context<'_>, name: &str, paths: &[PathBuf], cwd: &Path) -> R
         reporter: ctx.reporter,
     };
     let compression = Compression::for_name(name);
+    let trust = &ctx.selected.trust;
+    let seal = |digest: &archive::Digest, covered: u64| trust.seal_artifact(name, digest, covered);
     let written = layered.write(name, remote.unwrap_or(true), |out| {
-        archive::pack(paths, cwd, compression, out).map_err(|err| {
+        archive::pack_sealed(paths, cwd, compression, out, &seal).map_err(|err| {
             match archive::archive_error(&err) {
                 // The caller named a path that is not there: its mistake, not the cache's.
                 Some(ArchiveError::MissingInput(_)) => Error::usage(err.to_string()),
