@@ -332,7 +332,7 @@ fn refuse_unless_trusted(name: &str, signed: Signed) -> Result<()> {
     }
     Err(Error::new(
         Kind::Untrusted,
-        format!("{name} is {}", signed.describe()),
+        format!("{name} is {}; not used", signed.describe()),
     ))
 }
 
@@ -516,7 +516,7 @@ mod tests {
         let err = reader.verify_bytes("y.flag", &stored).unwrap_err();
         assert_eq!(err.kind(), Kind::Untrusted);
         let err = reader.verify_bytes("x.flag", b"run: 1\n").unwrap_err();
-        assert_eq!(err.to_string(), "x.flag is untrusted (unsigned)");
+        assert_eq!(err.to_string(), "x.flag is untrusted (unsigned); not used");
         let other = Trust::new(Some(foreign), None).sign_bytes("x.flag", b"run: 1\n");
         let err = reader.verify_bytes("x.flag", &other).unwrap_err();
         assert!(err.to_string().contains("untrusted (signed by "), "{err}");
