@@ -259,11 +259,16 @@ fn an_untrusted_overwrite_is_refused_not_extracted_nor_kept() {
         );
     }
 
-    // The trusted writer puts it back (it has to force: the name is taken), and it restores.
+    // The trusted writer (checking too) replaces what its readers refuse, without being forced.
     let up = main
-        .var("S3_FORCE_UPLOAD", "1")
+        .var("CI3_TRUSTED_KEYS", public.clone())
         .run("cache_upload", &["app-H.zst", "build"]);
     assert_eq!(up.code, 0, "{}", up.stderr);
+    assert!(
+        up.stderr.contains("Replacing app-H.zst in ") && up.stderr.contains("untrusted (signed by"),
+        "{}",
+        up.stderr
+    );
     let down = reader.run("cache_download", &["app-H.zst", "out"]);
     assert_eq!(down.code, 0, "{}", down.stderr);
     assert_eq!(
