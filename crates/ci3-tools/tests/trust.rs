@@ -365,6 +365,28 @@ fn a_pull_request_tier_reads_main_and_writes_only_its_own() {
         0
     );
 
+    // The pull request's own unsigned copy of a name does not hide main's signed one.
+    let own = pr.run("cache_upload", &["shared-H.zst", "build"]);
+    assert_eq!(own.code, 0, "{}", own.stderr);
+    build(&tmp.path().join("main"), "shared from main\n");
+    assert_eq!(main.run("cache_upload", &["shared-H.zst", "build"]).code, 0);
+    let hit = pr.run("cache_download", &["shared-H.zst", "shared"]);
+    assert_eq!(hit.code, 0, "{}", hit.stderr);
+    assert!(
+        hit.stderr.contains("untrusted (unsigned)"),
+        "{}",
+        hit.stderr
+    );
+    assert!(
+        hit.stderr.contains("trying the next store"),
+        "{}",
+        hit.stderr
+    );
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("pr/shared/build/bin/app")).unwrap(),
+        "shared from main\n"
+    );
+
     let later = Job::new(&tmp.path().join("main-later"), &main_tier)
         .var("CI", "1")
         .var("CI3_TRUSTED_KEYS", public);

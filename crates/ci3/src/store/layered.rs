@@ -160,6 +160,34 @@ impl Layered<'_> {
         let Some(store) = self.store else {
             return Ok(None);
         };
+        let Some(tiers) = store.read_tiers() else {
+            return self.fetch(store, name, &consume);
+        };
+        // Tier by tier, so that an object a checking reader refuses in one tier (a pull
+        // request's own unsigned write) does not hide a trusted one behind it.
+        let last = tiers.len().saturating_sub(1);
+        for (i, tier) in tiers.into_iter().enumerate() {
+            match self.fetch(tier, name, &consume) {
+                Ok(None) => {}
+                Err(err) if err.kind() == Kind::Untrusted && i < last => {
+                    self.reporter.note(&format!(
+                        "{err} (in {}); trying the next store.",
+                        tier.describe()
+                    ));
+                }
+                other => return other,
+            }
+        }
+        Ok(None)
+    }
+
+    /// Streams `name` from `store` into `consume`, keeping a local copy when it succeeded.
+    fn fetch<T: Send>(
+        &self,
+        store: &dyn Store,
+        name: &str,
+        consume: &(impl Fn(&mut dyn Read) -> Result<T> + Sync),
+    ) -> Result<Option<(T, Source)>> {
         let keep = self
             .local
             .as_ref()

@@ -73,6 +73,11 @@ pub trait Store: Send + Sync {
     fn delete(&self, name: &str) -> Result<bool>;
     /// The objects whose name starts with `prefix`, oldest first.
     fn list(&self, prefix: &str) -> Result<Vec<String>>;
+    /// The stores read in order, when this one is several tiers (`CI3_READ_STORES`): a reader
+    /// that refuses what one tier holds can try the next.
+    fn read_tiers(&self) -> Option<Vec<&dyn Store>> {
+        None
+    }
 }
 
 /// The single-threaded runtime a network backend drives its async client with, so the tools

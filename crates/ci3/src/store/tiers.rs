@@ -73,6 +73,10 @@ impl Store for Tiered {
         self.write.delete(name)
     }
 
+    fn read_tiers(&self) -> Option<Vec<&dyn Store>> {
+        Some(self.tiers().collect())
+    }
+
     /// The written store's objects only: what a caller lists is what it may delete.
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
         self.write.list(prefix)
