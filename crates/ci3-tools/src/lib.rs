@@ -18,6 +18,9 @@ pub const CONFIG: i32 = 2;
 /// The variables every store-using tool reads, for `--help`.
 pub const STORE_ENV: &str = "\
   CI3_STORE                  file:///abs/dir or s3://BUCKET/PREFIX
+  CI3_READ_STORES            read-only stores behind it, read in order on a miss (URLs, space or comma separated)
+  CI3_SIGNING_KEY            key file (cache_keygen): sign what is stored
+  CI3_TRUSTED_KEYS           public keys (ed25519:HEX) or files of them: accept only what they signed
   CI3_S3_BUCKET, CI3_S3_PREFIX, CI3_S3_ENDPOINT
                              S3 store (prefix default build-cache/)
   S3_BUILD_CACHE_AWS_PARAMS  the original scripts' aws-cli words (--endpoint-url, --region)

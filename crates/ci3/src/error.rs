@@ -26,6 +26,9 @@ pub enum Kind {
     Corrupt,
     /// A local file or directory could not be read or written; `path` says which.
     Io,
+    /// The object is intact but not signed by a trusted key (`CI3_TRUSTED_KEYS`): treated as a
+    /// miss, never used.
+    Untrusted,
 }
 
 #[derive(Debug)]

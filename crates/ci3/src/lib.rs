@@ -17,5 +17,6 @@ pub mod settings;
 pub mod signals;
 pub mod store;
 pub mod tasks;
+pub mod trust;
 
 pub use error::{Error, Kind, Result};

@@ -25,6 +25,7 @@ pub struct Settings {
     pub cache_home: PathBuf,
     pub store: StoreVars,
     pub hashing: HashVars,
+    pub trust: TrustVars,
     /// `GITHUB_RUN_URL`, recorded in flags and test-cache entries.
     pub run_url: Option<String>,
     /// `HOSTNAME`, when the kernel's hostname cannot be read.
@@ -68,6 +69,18 @@ pub struct StoreVars {
     pub max_size: Option<String>,
     /// `CI3_CACHE_MAX_AGE`: how long an unused artifact is kept there, as given.
     pub max_age: Option<String>,
+    /// `CI3_READ_STORES`: read-only stores behind `CI3_STORE`, space- or comma-separated URLs.
+    pub read_stores: Option<String>,
+}
+
+/// The variables that sign what is stored and decide what is accepted.
+#[derive(Clone, Debug, Default)]
+pub struct TrustVars {
+    /// `CI3_SIGNING_KEY`: the private key file writers sign with.
+    pub signing_key: Option<PathBuf>,
+    /// `CI3_TRUSTED_KEYS`: public keys (`ed25519:HEX`) or files of them; only objects signed by
+    /// one of them are accepted.
+    pub trusted_keys: Option<String>,
 }
 
 /// The variables that change what a content hash covers.
@@ -175,6 +188,11 @@ impl Settings {
                 transfer_timeout: seconds("CI3_S3_TRANSFER_TIMEOUT", 3600),
                 max_size: env.text("CI3_CACHE_MAX_SIZE"),
                 max_age: env.text("CI3_CACHE_MAX_AGE"),
+                read_stores: env.text("CI3_READ_STORES"),
+            },
+            trust: TrustVars {
+                signing_key: env.path("CI3_SIGNING_KEY"),
+                trusted_keys: env.text("CI3_TRUSTED_KEYS"),
             },
             hashing: HashVars {
                 repo_path: env.path("REPO_PATH"),

@@ -26,9 +26,27 @@ mod unpack;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use pack::pack;
+pub use pack::{pack, pack_sealed};
 pub use read::{list, verify};
-pub use unpack::unpack;
+pub use unpack::{unpack, unpack_checked};
+
+/// The first bytes of a seal's payload (id and version).
+pub const SEAL_ID: &[u8; 8] = b"ci3sig01";
+/// A seal's payload length.
+pub const SEAL_LEN: usize = 88;
+/// What a signer appends after the integrity trailer (see `trailer`); its meaning is `trust`'s.
+pub type Seal = [u8; SEAL_LEN];
+
+/// What the end of an artifact says about it, once its digest matched.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// The verified digest, or `None` when the archive has no trailer.
+    pub digest: Option<Digest>,
+    /// Compressed bytes, trailer and seal excluded.
+    pub compressed_len: u64,
+    /// The seal after the trailer, when there is one.
+    pub seal: Option<Seal>,
+}
 
 /// How the tar stream is compressed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +104,8 @@ pub struct Packed {
 pub struct Unpacked {
     /// The verified digest, or `None` for an archive without trailer (GNU tar, original scripts).
     pub digest: Option<Digest>,
+    /// The seal after the trailer, when there is one.
+    pub seal: Option<Seal>,
     /// Entries extracted (the root entry `./` and metadata entries are not counted).
     pub entries: u64,
 }
@@ -97,6 +117,8 @@ pub struct Verified {
     pub digest: Option<Digest>,
     /// Compressed bytes, trailer excluded.
     pub compressed_len: u64,
+    /// The seal after the trailer, when there is one.
+    pub seal: Option<Seal>,
     /// Entries in the tar stream.
     pub entries: u64,
 }

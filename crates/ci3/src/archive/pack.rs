@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use tar::{EntryType, Header, HeaderMode};
 
 use super::trailer::{self, HashingWriter};
-use super::{safety, ArchiveError, Compression, Packed};
+use super::{safety, ArchiveError, Compression, Digest, Packed, Seal};
 
 /// Writes a compressed tar of `paths` (as given, relative to `cwd`) to `out`, followed by the
 /// integrity trailer. Directories are archived recursively in name order, symlinks as symlinks,
@@ -25,6 +25,18 @@ pub fn pack<W: Write>(
     cwd: &Path,
     compression: Compression,
     out: W,
+) -> Result<Packed> {
+    pack_sealed(paths, cwd, compression, out, &|_, _| None)
+}
+
+/// [`pack`], then the seal `seal` gives for the digest and length of the compressed bytes,
+/// appended after the trailer (nothing when it gives none).
+pub fn pack_sealed<W: Write>(
+    paths: &[PathBuf],
+    cwd: &Path,
+    compression: Compression,
+    out: W,
+    seal: &dyn Fn(&Digest, u64) -> Option<Seal>,
 ) -> Result<Packed> {
     let mut inputs = Vec::with_capacity(paths.len());
     for path in paths {
@@ -61,7 +73,10 @@ pub fn pack<W: Write>(
         .context("cannot write the archive")?;
 
     let (digest, compressed_len, mut out) = hashed.finish();
-    let trailer = trailer::encode(compression, &digest, compressed_len);
+    let mut trailer = trailer::encode(compression, &digest, compressed_len);
+    if let Some(seal) = seal(&digest, compressed_len) {
+        trailer.extend(trailer::encode_seal(compression, &seal));
+    }
     out.write_all(&trailer)
         .and_then(|()| out.flush())
         .context("cannot write the archive")?;

@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use tar::EntryType;
 
 use super::trailer::{TrailerCheck, TrailerReader};
-use super::{corrupt, Compression, Corruption, Digest, EntryKind, ListedEntry, Verified};
+use super::{corrupt, Checked, Compression, Corruption, EntryKind, ListedEntry, Verified};
 
 /// Lists the entries of an archive, checking it whole (trailer included) like [`verify`].
 pub fn list<R: Read>(reader: R, compression: Compression) -> Result<Vec<ListedEntry>> {
@@ -29,8 +29,9 @@ pub fn list<R: Read>(reader: R, compression: Compression) -> Result<Vec<ListedEn
 pub fn verify<R: Read>(reader: R, compression: Compression) -> Result<Verified> {
     let scanned = scan(reader, compression, |_| Ok(()))?;
     Ok(Verified {
-        digest: scanned.digest,
-        compressed_len: scanned.compressed_len,
+        digest: scanned.checked.digest,
+        compressed_len: scanned.checked.compressed_len,
+        seal: scanned.checked.seal,
         entries: scanned.entries,
     })
 }
@@ -53,8 +54,7 @@ impl Read for Decoded<'_> {
 }
 
 pub(crate) struct Scanned {
-    pub digest: Option<Digest>,
-    pub compressed_len: u64,
+    pub checked: Checked,
     pub entries: u64,
 }
 
@@ -100,18 +100,26 @@ where
             ))));
         }
     }
-    let (digest, compressed_len) = match raw.check() {
-        TrailerCheck::Absent => (None, raw.covered_without_trailer()),
-        TrailerCheck::Matches(d) => (Some(d), raw.covered()),
+    let checked = match raw.check() {
+        TrailerCheck::Absent { covered } => Checked {
+            digest: None,
+            compressed_len: covered,
+            seal: None,
+        },
+        TrailerCheck::Matches {
+            digest,
+            covered,
+            seal,
+        } => Checked {
+            digest: Some(digest),
+            compressed_len: covered,
+            seal,
+        },
         TrailerCheck::Mismatch { expected, actual } => {
             return Err(corrupt(Corruption::DigestMismatch { expected, actual }))
         }
     };
-    Ok(Scanned {
-        digest,
-        compressed_len,
-        entries,
-    })
+    Ok(Scanned { checked, entries })
 }
 
 /// Names a stream failure. A trailer, when the rest of the stream still holds one, has the

@@ -19,7 +19,7 @@ use tar::EntryType;
 
 use super::place::plan_moves;
 use super::read::{header_field, scan, Decoded};
-use super::{corrupt, safety, unsafe_entry, Compression, Corruption, Unpacked};
+use super::{corrupt, safety, unsafe_entry, Checked, Compression, Corruption, Unpacked};
 
 /// Extracts the archive read from `reader` into `out_dir` (created if missing), atomically
 /// per entry and all-or-nothing per archive for every failure of the archive itself.
@@ -36,10 +36,22 @@ use super::{corrupt, safety, unsafe_entry, Compression, Corruption, Unpacked};
 /// the next extraction into `out_dir` removes it, first completing the moves its journal records
 /// when the kill came during the move (so OUT_DIR ends complete old or complete new).
 pub fn unpack<R: Read>(reader: R, compression: Compression, out_dir: &Path) -> Result<Unpacked> {
+    unpack_checked(reader, compression, out_dir, &|_| Ok(()))
+}
+
+/// [`unpack`], with `accept` asked about the artifact's end (digest, seal) once the whole stream
+/// was read and its digest matched, before anything is moved into `out_dir`: its error refuses
+/// the archive like a corrupt one, leaving `out_dir` untouched.
+pub fn unpack_checked<R: Read>(
+    reader: R,
+    compression: Compression,
+    out_dir: &Path,
+    accept: &dyn Fn(&Checked) -> Result<()>,
+) -> Result<Unpacked> {
     let existed = out_dir.exists();
     fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
-    let result = unpack_in(reader, compression, out_dir);
+    let result = unpack_in(reader, compression, out_dir, accept);
     if result.is_err() && !existed {
         // Leave no trace of a failed extraction; fails harmlessly if something else wrote there.
         let _ = fs::remove_dir(out_dir);
@@ -47,7 +59,12 @@ pub fn unpack<R: Read>(reader: R, compression: Compression, out_dir: &Path) -> R
     result
 }
 
-fn unpack_in<R: Read>(reader: R, compression: Compression, out_dir: &Path) -> Result<Unpacked> {
+fn unpack_in<R: Read>(
+    reader: R,
+    compression: Compression,
+    out_dir: &Path,
+    accept: &dyn Fn(&Checked) -> Result<()>,
+) -> Result<Unpacked> {
     // What killed extractions left here: finished from their journals, then removed.
     crate::scratch::sweep(out_dir, &["staging"], &super::place::replay);
     let staging = crate::scratch::dir_in(out_dir, "staging").with_context(|| {
@@ -66,6 +83,7 @@ fn unpack_in<R: Read>(reader: R, compression: Compression, out_dir: &Path) -> Re
     })?;
     let mut stager = Stager::new(&tree);
     let scanned = scan(reader, compression, |entry| stager.extract(entry))?;
+    accept(&scanned.checked)?;
     stager.create_symlinks()?;
     let plan = plan_moves(&tree, out_dir)?;
     plan.journal(staging.path())?;
@@ -84,7 +102,8 @@ fn unpack_in<R: Read>(reader: R, compression: Compression, out_dir: &Path) -> Re
         )
     })?;
     Ok(Unpacked {
-        digest: scanned.digest,
+        digest: scanned.checked.digest,
+        seal: scanned.checked.seal,
         entries: stager.extracted,
     })
 }

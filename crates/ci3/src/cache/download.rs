@@ -1,7 +1,7 @@
 //! `cache_download NAME [OUT_DIR]` and `cache_ls NAME`: an artifact streamed from the local
 //! cache or the store into the extractor (or the lister), in the original scripts' decision
 //! order. The extractor stages the tree and moves it into OUT_DIR only after the whole stream was
-//! read and its digest matched.
+//! read, its digest matched and, with `CI3_TRUSTED_KEYS`, a trusted key sealed it.
 
 use std::path::Path;
 
@@ -34,8 +34,17 @@ pub fn download(ctx: &Context<'_>, name: &str, out_dir: &Path) -> Result<Downloa
         return Ok(Downloaded::Skipped(skip));
     }
     let compression = Compression::for_name(name);
+    let trust = &ctx.selected.trust;
+    // The seal is checked with the digest, before the staged tree moves into OUT_DIR; a refusal
+    // also keeps the bytes out of the local cache.
+    let accept = |checked: &archive::Checked| {
+        trust
+            .accept_artifact(name, checked)
+            .map_err(anyhow::Error::from)
+    };
     let found = layered(ctx).read(name, |reader| {
-        archive::unpack(reader, compression, out_dir).map_err(|e| Error::from_anyhow(e, Kind::Io))
+        archive::unpack_checked(reader, compression, out_dir, &accept)
+            .map_err(|e| Error::from_anyhow(e, Kind::Io))
     })?;
     Ok(match found {
         Some((_, source)) => Downloaded::Hit(source),

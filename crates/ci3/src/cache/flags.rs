@@ -1,4 +1,7 @@
 //! Success flags: `NAME.flag` objects recording that a test or deploy passed.
+//!
+//! With `CI3_SIGNING_KEY` a flag's body ends in a signature line; with `CI3_TRUSTED_KEYS` only a
+//! flag a trusted key signed counts as passed (the body is read, not only its existence).
 
 use super::policy;
 use super::Context;
@@ -34,12 +37,9 @@ pub fn upload_flag(ctx: &Context<'_>, name: &str, commit: Option<&str>) -> Resul
         unix_time(),
         commit.unwrap_or("(unknown)"),
     );
+    let stored = ctx.selected.trust.sign_bytes(&object, body.as_bytes());
     Ok(
-        match ctx
-            .selected
-            .store
-            .put_bytes(&object, body.as_bytes(), false)
-        {
+        match ctx.selected.store.put_bytes(&object, &stored, false) {
             Ok(_) => FlagUpload::Recorded,
             Err(err) => FlagUpload::Failed(err),
         },
@@ -56,7 +56,20 @@ pub fn download_flags(ctx: &Context<'_>, names: &[String]) -> Result<bool> {
         return Ok(false);
     }
     for name in names {
-        if !ctx.selected.store.exists(&names::flag(name)?)? {
+        let object = names::flag(name)?;
+        if !ctx.selected.trust.checks() {
+            if !ctx.selected.store.exists(&object)? {
+                return Ok(false);
+            }
+            continue;
+        }
+        let mut stored = Vec::new();
+        if !ctx.selected.store.get(&object, &mut stored)? {
+            return Ok(false);
+        }
+        if let Err(err) = ctx.selected.trust.verify_bytes(&object, &stored) {
+            ctx.reporter
+                .note(&format!("Not counting test flag {name}: {err}"));
             return Ok(false);
         }
     }

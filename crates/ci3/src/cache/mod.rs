@@ -1,4 +1,4 @@
-//! The cache flows the compat tools run over a store: upload, download, flags and logs.
+//! The cache flows the compat tools run over a store: upload, download, flags, logs, verify.
 //!
 //! Each returns a typed outcome (what happened, or why it was skipped) and hands the phrases
 //! scripts rely on to a `Reporter` as it goes; the executables print and pick exit codes.
@@ -10,10 +10,12 @@ pub mod log;
 pub mod policy;
 pub mod test_cache;
 mod upload;
+mod verify;
 
 pub use download::{download, list, Downloaded};
 pub use flags::{download_flags, test_should_run, upload_flag, FlagUpload, ShouldRun};
 pub use upload::{upload, Uploaded};
+pub use verify::{is_artifact, verify};
 
 use crate::report::Reporter;
 use crate::settings::Settings;

@@ -101,6 +101,7 @@ mod tests {
             store: Box::new(DirStore::new("/nonexistent".into())),
             is_dir: true,
             caps: Default::default(),
+            trust: Default::default(),
         };
         assert_eq!(
             remote_write(&settings(&[]), &dir),
@@ -114,6 +115,7 @@ mod tests {
             store: Box::new(DirStore::new("/nonexistent".into())),
             is_dir: false,
             caps: Default::default(),
+            trust: Default::default(),
         };
         assert_eq!(remote_write(&settings(&[]), &shared), RemoteWrite::NotInCi);
         assert_eq!(

@@ -60,6 +60,7 @@ pub fn upload(ctx: &Context<'_>, name: &str, paths: &[PathBuf], cwd: &Path) -> R
         }
         RemoteWrite::Yes { create_only: false } => Some(false),
         RemoteWrite::Yes { create_only: true } => match store.exists(name) {
+            Ok(true) if replaces_untrusted(ctx, name) => Some(false),
             Ok(true) => {
                 say(format!("Skipping S3 upload, already exists: {name}"));
                 None
@@ -93,8 +94,10 @@ pub fn upload(ctx: &Context<'_>, name: &str, paths: &[PathBuf], cwd: &Path) -> R
         reporter: ctx.reporter,
     };
     let compression = Compression::for_name(name);
+    let trust = &ctx.selected.trust;
+    let seal = |digest: &archive::Digest, covered: u64| trust.seal_artifact(name, digest, covered);
     let written = layered.write(name, remote.unwrap_or(true), |out| {
-        archive::pack(paths, cwd, compression, out).map_err(|err| {
+        archive::pack_sealed(paths, cwd, compression, out, &seal).map_err(|err| {
             match archive::archive_error(&err) {
                 // The caller named a path that is not there: its mistake, not the cache's.
                 Some(ArchiveError::MissingInput(_)) => Error::usage(err.to_string()),
@@ -126,4 +129,28 @@ pub fn upload(ctx: &Context<'_>, name: &str, paths: &[PathBuf], cwd: &Path) -> R
         }
         Some(Err(err)) => Uploaded::Failed(err),
     })
+}
+
+/// Whether a signing writer that checks signatures should overwrite the object already under
+/// `name`: it is not signed by a trusted key, so every checking reader refuses it, and keeping
+/// it (create-only) would make them rebuild forever. Reading it whole costs a download, only
+/// when the name is taken, which after a refused download is the usual case.
+fn replaces_untrusted(ctx: &Context<'_>, name: &str) -> bool {
+    let trust = &ctx.selected.trust;
+    if trust.signer().is_none() || !trust.checks() {
+        return false;
+    }
+    match super::verify(ctx, name) {
+        Ok(Some(signed)) if !signed.trusted() => {
+            ctx.reporter.note(&format!(
+                "Replacing {name} in {}: it is {}.",
+                ctx.selected.store.describe(),
+                signed.describe()
+            ));
+            true
+        }
+        // A corrupt object is as useless to readers as an untrusted one.
+        Err(err) if err.kind() == Kind::Corrupt => true,
+        _ => false,
+    }
 }

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::evict::{self, Caps};
-use super::{Breaker, DirStore, PublicStore, S3Store, Store};
+use super::{Breaker, DirStore, PublicStore, ReadOnly, S3Store, Store, Tiered};
 use crate::error::{Error, Result};
 use crate::report::Reporter;
 use crate::settings::{Settings, StoreVars};
+use crate::trust::Trust;
 
 /// The configured store and what the upload policy needs to know of it.
 pub struct Selected {
@@ -18,6 +19,8 @@ pub struct Selected {
     pub is_dir: bool,
     /// The size and age caps of the directory store and the local cache.
     pub caps: Caps,
+    /// What writers sign with and readers accept (`CI3_SIGNING_KEY`, `CI3_TRUSTED_KEYS`).
+    pub trust: Trust,
 }
 
 /// Where an S3 store is and how long its requests may take.
@@ -84,6 +87,34 @@ impl std::fmt::Debug for S3Keys {
 /// when there are no credentials), then `CI3_PUBLIC_CACHE_URL` alone, else the directory store
 /// `$XDG_CACHE_HOME/ci3/store`. `reporter` hears the stores' retry notices.
 pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected> {
+    let trust = Trust::from_vars(&settings.trust)?;
+    let mut selected = open_store(settings, reporter.clone())?;
+    selected.trust = trust;
+    if let Some(list) = &settings.store.read_stores {
+        let mut readers = Vec::new();
+        for url in list
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|u| !u.is_empty())
+        {
+            let mut one = settings.clone();
+            one.store.url = Some(url.to_string());
+            let opened = open_store(&one, reporter.clone()).map_err(|e| {
+                Error::config(format!(
+                    "CI3_READ_STORES={list}: {}",
+                    e.message()
+                        .strip_prefix("CI3_STORE=")
+                        .unwrap_or(e.message())
+                ))
+            })?;
+            readers.push(ReadOnly::new(opened.store));
+        }
+        selected.store = Box::new(Tiered::new(selected.store, readers));
+    }
+    Ok(selected)
+}
+
+/// The one store the settings select (`CI3_STORE` and the rest), without the read-only tiers.
+fn open_store(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected> {
     let vars = &settings.store;
     let aws_words: Vec<&str> = vars
         .aws_params
@@ -147,6 +178,7 @@ pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected
                 store: Box::new(DirStore::new(PathBuf::from(path)).with_caps(caps.clone())),
                 is_dir: true,
                 caps,
+                trust: Trust::default(),
             });
         }
         if let Some(rest) = url.strip_prefix("s3://") {
@@ -194,6 +226,7 @@ pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected
         store: Box::new(DirStore::new(dir).with_caps(caps.clone())),
         is_dir: true,
         caps,
+        trust: Trust::default(),
     })
 }
 
@@ -250,6 +283,7 @@ impl Remote {
             store: Box::new(Breaker::new(store, &self.breakers)),
             is_dir: false,
             caps: self.caps.clone(),
+            trust: Trust::default(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Reads come from a local copy when there is one, else from the store while a copy is written
 //! beside them, kept only once the caller has checked the bytes; a local copy the caller finds
-//! corrupt is dropped and the store asked instead. Writes go to the local cache and the store at
+//! corrupt or untrusted is dropped and the store asked instead. Writes go to the local cache and the store at
 //! once. Local-cache files are always written to a temporary name and renamed or linked, so a
 //! partial file never counts as a hit.
 
@@ -142,8 +142,8 @@ impl Layered<'_> {
                 super::evict::touch(&file);
                 match consume(&mut BufReader::with_capacity(1 << 20, file)) {
                     Ok(value) => return Ok(Some((value, Source::Local))),
-                    Err(err) if err.kind() == Kind::Corrupt => {
-                        // A damaged copy must not keep counting as a hit.
+                    Err(err) if matches!(err.kind(), Kind::Corrupt | Kind::Untrusted) => {
+                        // A damaged or untrusted copy must not keep counting as a hit.
                         let _ = fs::remove_file(&path);
                         self.reporter.note(&format!(
                             "Local cache copy of {name} is {err}; removed it, downloading from remote."
@@ -160,6 +160,34 @@ impl Layered<'_> {
         let Some(store) = self.store else {
             return Ok(None);
         };
+        let Some(tiers) = store.read_tiers() else {
+            return self.fetch(store, name, &consume);
+        };
+        // Tier by tier, so that an object a checking reader refuses in one tier (a pull
+        // request's own unsigned write) does not hide a trusted one behind it.
+        let last = tiers.len().saturating_sub(1);
+        for (i, tier) in tiers.into_iter().enumerate() {
+            match self.fetch(tier, name, &consume) {
+                Ok(None) => {}
+                Err(err) if err.kind() == Kind::Untrusted && i < last => {
+                    self.reporter.note(&format!(
+                        "{err} (in {}); trying the next store.",
+                        tier.describe()
+                    ));
+                }
+                other => return other,
+            }
+        }
+        Ok(None)
+    }
+
+    /// Streams `name` from `store` into `consume`, keeping a local copy when it succeeded.
+    fn fetch<T: Send>(
+        &self,
+        store: &dyn Store,
+        name: &str,
+        consume: &(impl Fn(&mut dyn Read) -> Result<T> + Sync),
+    ) -> Result<Option<(T, Source)>> {
         let keep = self
             .local
             .as_ref()

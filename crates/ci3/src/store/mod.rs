@@ -2,7 +2,8 @@
 //!
 //! One file per backend (`dir`, `s3`, `public`); `config` picks one from the settings; `names`
 //! names every object the project writes; `retry` is the one retry loop the backends share;
-//! `layered` puts the local tarball cache in front of any store. Failures carry a kind so that a
+//! `layered` puts the local tarball cache in front of any store; `tiers` puts read-only stores
+//! (`readonly`, `CI3_READ_STORES`) behind the one written to. Failures carry a kind so that a
 //! store that could not be asked is never reported as a plain miss.
 
 mod breaker;
@@ -12,8 +13,10 @@ pub mod evict;
 mod layered;
 pub mod names;
 mod public;
+mod readonly;
 mod retry;
 mod s3;
+mod tiers;
 
 use std::io::Write;
 use std::path::Path;
@@ -24,7 +27,9 @@ pub use dir::DirStore;
 pub use layered::{Layered, LocalCache, Source, Written};
 pub use names::check_name;
 pub use public::PublicStore;
+pub use readonly::ReadOnly;
 pub use s3::S3Store;
+pub use tiers::Tiered;
 
 use crate::error::Result;
 
@@ -68,6 +73,11 @@ pub trait Store: Send + Sync {
     fn delete(&self, name: &str) -> Result<bool>;
     /// The objects whose name starts with `prefix`, oldest first.
     fn list(&self, prefix: &str) -> Result<Vec<String>>;
+    /// The stores read in order, when this one is several tiers (`CI3_READ_STORES`): a reader
+    /// that refuses what one tier holds can try the next.
+    fn read_tiers(&self) -> Option<Vec<&dyn Store>> {
+        None
+    }
 }
 
 /// The single-threaded runtime a network backend drives its async client with, so the tools
