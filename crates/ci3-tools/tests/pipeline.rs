@@ -535,7 +535,12 @@ fn filter_test_cmds_keeps_order_and_says_what_it_skips() {
     let plain = "echo plain";
     let store = ci3::store::DirStore::new(p.store_dir.path().to_path_buf());
     let settings = ci3::settings::Settings::from_vars([("CI", "1")]);
-    ci3::cache::test_cache::record(&settings, &store, plain.as_bytes());
+    ci3::cache::test_cache::record(
+        &settings,
+        &store,
+        &ci3::trust::Trust::default(),
+        plain.as_bytes(),
+    );
     let input = format!(
         "{HASH} echo one\n{cached}\n{HASH} ./known_broken_12\n{plain}\ndisabled-cache echo two\n{HASH} echo three\n"
     );

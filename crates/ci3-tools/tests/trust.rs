@@ -20,6 +20,8 @@ fn exe(tool: &str) -> &'static str {
         "cache_upload_flag" => env!("CARGO_BIN_EXE_cache_upload_flag"),
         "cache_download_flag" => env!("CARGO_BIN_EXE_cache_download_flag"),
         "test_should_run" => env!("CARGO_BIN_EXE_test_should_run"),
+        "run_test_cmd" => env!("CARGO_BIN_EXE_run_test_cmd"),
+        "filter_test_cmds" => env!("CARGO_BIN_EXE_filter_test_cmds"),
         other => panic!("unknown tool {other}"),
     }
 }
@@ -323,6 +325,59 @@ fn a_forged_flag_is_not_a_pass() {
             .code,
         0
     );
+}
+
+/// The test cache: a pass recorded by the signing main job skips the test for a checking reader;
+/// one a job without the key recorded does not.
+#[test]
+fn a_forged_test_cache_entry_is_not_a_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, public, _) = keygen(&tmp.path().join("main-key"));
+    let store = s3_url("trust-tests");
+    let root = tmp.path().display().to_string();
+    let main = Job::new(tmp.path(), &store)
+        .var("CI", "1")
+        .var("root", root.clone())
+        .var("CI3_SIGNING_KEY", key.display().to_string());
+    let forger = Job::new(tmp.path(), &store)
+        .var("CI", "1")
+        .var("root", root.clone());
+    let reader = Job::new(tmp.path(), &store)
+        .var("CI", "1")
+        .var("root", root)
+        .var("CI3_TRUSTED_KEYS", public);
+    let signed = "0123456789abcdef true";
+    let forged = "fedcba9876543210 true";
+    assert_eq!(main.run("run_test_cmd", &[signed]).code, 0);
+    // A job with bucket credentials but no key records a pass for a test that never passed.
+    assert_eq!(forger.run("run_test_cmd", &[forged]).code, 0);
+
+    let lines = format!("{signed}\n{forged}\n");
+    let mut child = reader
+        .cmd("filter_test_cmds", &[])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stdout,
+        format!("{forged}\n"),
+        "only the forged pass runs again: {stderr}"
+    );
+    assert!(stderr.contains(&format!("SKIPPED: {signed}")), "{stderr}");
+    assert!(stderr.contains("untrusted (unsigned)"), "{stderr}");
 }
 
 /// A pull-request job reads the main branch's tier, writes only its own; the main branch never

@@ -36,7 +36,7 @@ fn main() {
     let tool = ci3_tools::Tool::new("filter_test_cmds");
     let selected = ci3::helpers::filter_test_cmds::cache_on(&tool.settings).then(|| tool.store());
     ci3_tools::run(tool.name, || {
-        let store = selected.as_ref().map(|s| s.store.as_ref());
+        let store = selected.as_ref().map(|s| (s.store.as_ref(), &s.trust));
         let input = BufReader::new(io::stdin().lock());
         ci3::helpers::filter_test_cmds::run(
             &tool.settings,

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::hash::hash_str_orig;
 use crate::settings::Settings;
 use crate::store::{names, Store};
+use crate::trust::Trust;
 
 /// How many lookups run at once: enough to hide a network round trip 2,000 times over.
 const LOOKUP_THREADS: usize = 32;
@@ -34,8 +35,8 @@ pub enum Recorded {
     Failed(Error),
 }
 
-/// Records that `line` passed, now.
-pub fn record(settings: &Settings, store: &dyn Store, line: &[u8]) -> Recorded {
+/// Records that `line` passed, now (signed when `trust` holds a signing key).
+pub fn record(settings: &Settings, store: &dyn Store, trust: &Trust, line: &[u8]) -> Recorded {
     if !settings.ci {
         return Recorded::NotInCi;
     }
@@ -51,7 +52,8 @@ pub fn record(settings: &Settings, store: &dyn Store, line: &[u8]) -> Recorded {
         &hostname(settings),
         settings.run_url.as_deref(),
     );
-    match store.put_bytes(&object, body.as_bytes(), false) {
+    let stored = trust.sign_bytes(&object, body.as_bytes());
+    match store.put_bytes(&object, &stored, false) {
         Ok(_) => Recorded::Recorded,
         Err(err) => Recorded::Failed(err),
     }
@@ -79,17 +81,31 @@ pub fn is_fresh(body: &[u8], now: u64, ttl: Duration) -> bool {
     now.saturating_sub(time) < ttl.as_secs()
 }
 
-/// Whether the test with this key passed within `ttl`.
-pub fn lookup(store: &dyn Store, key: &str, ttl: Duration, now: u64) -> Result<bool> {
-    let mut body = Vec::new();
-    if !store.get(&names::test_cache(key)?, &mut body)? {
+/// Whether the test with this key passed within `ttl`. An entry `trust` refuses is an error of
+/// kind `Untrusted`: the test runs, and the caller says why.
+pub fn lookup(
+    store: &dyn Store,
+    trust: &Trust,
+    key: &str,
+    ttl: Duration,
+    now: u64,
+) -> Result<bool> {
+    let object = names::test_cache(key)?;
+    let mut stored = Vec::new();
+    if !store.get(&object, &mut stored)? {
         return Ok(false);
     }
-    Ok(is_fresh(&body, now, ttl))
+    let body = trust.verify_bytes(&object, &stored)?;
+    Ok(is_fresh(body, now, ttl))
 }
 
 /// `lookup` of every key, several at once; the answers in the keys' order.
-pub fn lookup_all(store: &dyn Store, keys: &[String], ttl: Duration) -> Vec<Result<bool>> {
+pub fn lookup_all(
+    store: &dyn Store,
+    trust: &Trust,
+    keys: &[String],
+    ttl: Duration,
+) -> Vec<Result<bool>> {
     let now = unix_time();
     let next = AtomicUsize::new(0);
     let threads = keys.len().clamp(1, LOOKUP_THREADS);
@@ -103,7 +119,7 @@ pub fn lookup_all(store: &dyn Store, keys: &[String], ttl: Duration) -> Vec<Resu
                         let Some(key) = keys.get(i) else {
                             return found;
                         };
-                        found.push((i, lookup(store, key, ttl, now)));
+                        found.push((i, lookup(store, trust, key, ttl, now)));
                     }
                 })
             })
@@ -151,20 +167,33 @@ mod tests {
         let store = DirStore::new(dir.path().to_path_buf());
         let line = b"0123456789abcdef:CPUS=1 ./test.sh";
         let local = Settings::from_vars([("CI", "0")]);
-        assert!(matches!(record(&local, &store, line), Recorded::NotInCi));
+        assert!(matches!(
+            record(&local, &store, &Trust::default(), line),
+            Recorded::NotInCi
+        ));
         let ci = Settings::from_vars([("CI", "1"), ("GITHUB_RUN_URL", "https://ci/r/7")]);
-        assert!(matches!(record(&ci, &store, line), Recorded::Recorded));
+        assert!(matches!(
+            record(&ci, &store, &Trust::default(), line),
+            Recorded::Recorded
+        ));
         let object = dir.path().join(".ci3/tests").join(key(line));
         let text = std::fs::read_to_string(object).unwrap();
         assert!(text.starts_with("time: ") && text.ends_with("run: https://ci/r/7\n"));
 
         let keys = vec![key(line), key(b"0123456789abcdef ./other.sh")];
-        let answers: Vec<bool> = lookup_all(&store, &keys, DAY)
+        let answers: Vec<bool> = lookup_all(&store, &Trust::default(), &keys, DAY)
             .into_iter()
             .map(Result::unwrap)
             .collect();
         assert_eq!(answers, [true, false]);
-        let expired = lookup(&store, &keys[0], DAY, unix_time() + 86400).unwrap();
+        let expired = lookup(
+            &store,
+            &Trust::default(),
+            &keys[0],
+            DAY,
+            unix_time() + 86400,
+        )
+        .unwrap();
         assert!(!expired);
     }
 }

@@ -18,6 +18,7 @@ use super::test_line::TestLine;
 use crate::cache::test_cache;
 use crate::settings::Settings;
 use crate::store::Store;
+use crate::trust::Trust;
 
 /// The file of skip patterns, at the repo root.
 pub const PATTERNS_FILE: &str = ".test_patterns.yml";
@@ -101,7 +102,7 @@ pub struct Filtered<'a> {
 pub fn filter<'a>(
     settings: &Settings,
     patterns: &Patterns,
-    store: Option<&dyn Store>,
+    store: Option<(&dyn Store, &Trust)>,
     lines: &'a [Vec<u8>],
 ) -> Filtered<'a> {
     let mut decided: Vec<(&[u8], Option<Skip>)> = lines
@@ -112,7 +113,7 @@ pub fn filter<'a>(
         })
         .collect();
     let mut errors = Vec::new();
-    let Some(store) = store else {
+    let Some((store, trust)) = store else {
         return Filtered {
             lines: decided,
             errors,
@@ -128,7 +129,7 @@ pub fn filter<'a>(
         .iter()
         .map(|&i| test_cache::key(decided[i].0))
         .collect();
-    let answers = test_cache::lookup_all(store, &keys, settings.tests.cache_ttl);
+    let answers = test_cache::lookup_all(store, trust, &keys, settings.tests.cache_ttl);
     for (i, answer) in asked.into_iter().zip(answers) {
         match answer {
             Ok(true) => decided[i].1 = Some(Skip::Passed),
@@ -163,7 +164,7 @@ pub fn fd3() -> Option<File> {
 /// `told` (fd 3, else stderr).
 pub fn run(
     settings: &Settings,
-    store: Option<&dyn Store>,
+    store: Option<(&dyn Store, &Trust)>,
     input: impl BufRead,
     out: &mut impl Write,
     mut told: Option<File>,
@@ -178,7 +179,7 @@ pub fn run(
         lines: decided,
         errors,
     } = filter(settings, &patterns, store, &lines);
-    if let (Some(first), Some(store)) = (errors.first(), store) {
+    if let (Some(first), Some((store, _))) = (errors.first(), store) {
         eprintln!(
             "filter_test_cmds: cannot check the test cache in {} ({first}); {} tests run unchecked.",
             store.describe(),

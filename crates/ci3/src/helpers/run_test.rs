@@ -413,7 +413,12 @@ impl<'a> Recorder<'a> {
         let Some(selected) = store else {
             return;
         };
-        let problem = match test_cache::record(self.settings, selected.store.as_ref(), test.line) {
+        let problem = match test_cache::record(
+            self.settings,
+            selected.store.as_ref(),
+            &selected.trust,
+            test.line,
+        ) {
             Recorded::Recorded | Recorded::NotInCi => return,
             Recorded::NoCredentials => "no AWS credentials found".to_string(),
             Recorded::Failed(err) => err.to_string(),
