@@ -31,6 +31,21 @@ fn get(store: &dyn Store, name: &str) -> Option<Vec<u8>> {
 }
 
 fn contract(store: &dyn Store) {
+    // Create-only writes of new names in a row, deep and shallow, each a new object.
+    for name in [
+        "runs/id/r1.json",
+        "runs/task/app.build/r1.success.d",
+        "runs/ok/app.build/d.r1.c",
+        "runs/id/r2.json",
+        "flat-1",
+    ] {
+        assert_eq!(
+            store.put_bytes(name, name.as_bytes(), true).unwrap(),
+            Put::Created,
+            "{name}"
+        );
+        assert_eq!(get(store, name).unwrap(), name.as_bytes());
+    }
     assert!(!store.exists("a.tar.gz").unwrap());
     assert_eq!(
         get(store, "a.tar.gz"),
