@@ -116,6 +116,8 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, jobs: Option<usize>
         report(&mut done, job.test, tty, stopped)?;
         if done.code == 0 {
             recorder.passed(job.test);
+        } else if !stopped {
+            recorder.failed(job.test, &mut done, &mut io::stdout().lock())?;
         }
         run.finished(job.seq, done.code, done.took, job.test)?;
         run.stopping |= process::interrupted().is_some();

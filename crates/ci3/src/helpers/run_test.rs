@@ -86,6 +86,7 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, line: &[u8]) -> Res
     }
     let mut out = io::stdout().lock();
     done.report(&mut out, tty, &test)?;
+    recorder.failed(&test, &mut done, &mut out)?;
     out.flush()?;
     if done.code == 0 {
         recorder.passed(&test);
@@ -395,26 +396,62 @@ impl<'a> Recorder<'a> {
         }
     }
 
+    /// The store, opened on first use; `None` (said once) when it cannot be.
+    fn selected(&mut self) -> Option<&Selected> {
+        let (settings, reporter) = (self.settings, &self.reporter);
+        self.store
+            .get_or_insert_with(|| match crate::store::open(settings, reporter.clone()) {
+                Ok(selected) => Some(selected),
+                Err(err) => {
+                    eprintln!("Warning: the store cannot be used: {err}");
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    /// Keeps the whole output of a failed test as a log in the store, when the store takes
+    /// writes from here (as `cache_log` decides), and says where on `out`: the tail shown under
+    /// `FAILED:` is rarely the whole story.
+    pub fn failed(&mut self, test: &TestLine, done: &mut Done, out: &mut impl Write) -> Result<()> {
+        if !test.is_test() || done.code == 0 {
+            return Ok(());
+        }
+        let settings = self.settings;
+        let Some(selected) = self.selected() else {
+            return Ok(());
+        };
+        if !matches!(
+            crate::cache::policy::remote_write(settings, selected),
+            crate::cache::policy::RemoteWrite::Yes { .. }
+        ) {
+            return Ok(());
+        }
+        let object = crate::store::names::log(&crate::cache::log::new_key()?)?;
+        done.output.rewind()?;
+        match selected.store.put_reader(&object, &mut done.output, false) {
+            Ok(_) => writeln!(
+                out,
+                "Full output: {object} in {}",
+                selected.store.describe()
+            )?,
+            Err(err) => eprintln!("Warning: the output of the failed test was not kept: {err}"),
+        }
+        Ok(())
+    }
+
     /// Records that `test` passed, in CI, for a line the cache may hold. A store that cannot
     /// be opened or written is said once and otherwise ignored: the test still passed.
     pub fn passed(&mut self, test: &TestLine) {
         if !self.settings.ci || !test.cacheable() {
             return;
         }
-        let store = self.store.get_or_insert_with(|| {
-            match crate::store::open(self.settings, self.reporter.clone()) {
-                Ok(selected) => Some(selected),
-                Err(err) => {
-                    eprintln!("Warning: test cache not updated: {err}");
-                    None
-                }
-            }
-        });
-        let Some(selected) = store else {
+        let settings = self.settings;
+        let Some(selected) = self.selected() else {
             return;
         };
         let problem = match test_cache::record(
-            self.settings,
+            settings,
             selected.store.as_ref(),
             &selected.trust,
             test.line,
@@ -423,12 +460,10 @@ impl<'a> Recorder<'a> {
             Recorded::NoCredentials => "no AWS credentials found".to_string(),
             Recorded::Failed(err) => err.to_string(),
         };
+        let place = selected.store.describe();
         if !self.warned {
             self.warned = true;
-            eprintln!(
-                "Warning: test cache not updated in {}: {problem}",
-                selected.store.describe()
-            );
+            eprintln!("Warning: test cache not updated in {place}: {problem}");
         }
     }
 }
