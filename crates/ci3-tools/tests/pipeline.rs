@@ -448,17 +448,18 @@ fn run_test_cmd_stops_the_whole_group_at_the_timeout() {
     let out = p.run_test_cmd(&line, &[]);
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     assert_eq!(out.code, 124, "{}", out.stderr);
-    let shown = "FAILED: sleep 30 & echo $! >bg.pid; echo started; wait (1s) (code: 124)\n\
-         started\ntimeout: sending signal TERM to command 'bash' (TIMEOUT=1s)\n";
-    let rest = out
-        .stdout
-        .strip_prefix(shown)
-        .unwrap_or_else(|| panic!("{}", out.stdout));
-    // The whole output is kept as a log in the (directory) store, and the line says where.
-    let object = rest
-        .strip_prefix("Full output: ")
+    assert_eq!(
+        out.stdout,
+        "FAILED: sleep 30 & echo $! >bg.pid; echo started; wait (1s) (code: 124)\n\
+         started\ntimeout: sending signal TERM to command 'bash' (TIMEOUT=1s)\n"
+    );
+    // The whole output is kept as a log in the (directory) store; stderr says where.
+    let object = out
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("Full output: "))
         .and_then(|r| r.split(" in directory ").next())
-        .unwrap_or_else(|| panic!("{rest}"));
+        .unwrap_or_else(|| panic!("{}", out.stderr));
     assert!(
         object.starts_with(".ci3/logs/") && object.ends_with(".log"),
         "{object}"

@@ -117,7 +117,7 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, jobs: Option<usize>
         if done.code == 0 {
             recorder.passed(job.test);
         } else if !stopped {
-            recorder.failed(job.test, &mut done, &mut io::stdout().lock())?;
+            recorder.failed(job.test, &mut done)?;
         }
         run.finished(job.seq, done.code, done.took, job.test)?;
         run.stopping |= process::interrupted().is_some();

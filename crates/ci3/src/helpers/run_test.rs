@@ -86,8 +86,8 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, line: &[u8]) -> Res
     }
     let mut out = io::stdout().lock();
     done.report(&mut out, tty, &test)?;
-    recorder.failed(&test, &mut done, &mut out)?;
     out.flush()?;
+    recorder.failed(&test, &mut done)?;
     if done.code == 0 {
         recorder.passed(&test);
     }
@@ -411,9 +411,9 @@ impl<'a> Recorder<'a> {
     }
 
     /// Keeps the whole output of a failed test as a log in the store, when the store takes
-    /// writes from here (as `cache_log` decides), and says where on `out`: the tail shown under
-    /// `FAILED:` is rarely the whole story.
-    pub fn failed(&mut self, test: &TestLine, done: &mut Done, out: &mut impl Write) -> Result<()> {
+    /// writes from here (as `cache_log` decides), and says where on stderr, as `cache_log`
+    /// does: the tail shown under `FAILED:` is rarely the whole story.
+    pub fn failed(&mut self, test: &TestLine, done: &mut Done) -> Result<()> {
         if !test.is_test() || done.code == 0 {
             return Ok(());
         }
@@ -430,11 +430,7 @@ impl<'a> Recorder<'a> {
         let object = crate::store::names::log(&crate::cache::log::new_key()?)?;
         done.output.rewind()?;
         match selected.store.put_reader(&object, &mut done.output, false) {
-            Ok(_) => writeln!(
-                out,
-                "Full output: {object} in {}",
-                selected.store.describe()
-            )?,
+            Ok(_) => eprintln!("Full output: {object} in {}", selected.store.describe()),
             Err(err) => eprintln!("Warning: the output of the failed test was not kept: {err}"),
         }
         Ok(())
