@@ -15,31 +15,7 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/ci3-bench-signing.XXXXXX")"
 trap 'rm -rf "$work"; ci3_test_s3_stop' EXIT
 tree="$work/src/out"
 echo "Generating a ${size_mib} MiB tree of mixed files in $tree..." >&2
-python3 - "$tree" "$size_mib" <<'PY'
-import os, sys, random
-root, total = sys.argv[1], int(sys.argv[2]) << 20
-rng = random.Random(42)
-words = [bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz_") for _ in range(rng.randint(3, 12))) for _ in range(5000)]
-written, n = 0, 0
-while written < total:
-    d = os.path.join(root, f"pkg{n % 64:02d}", f"mod{(n // 64) % 16:02d}")
-    os.makedirs(d, exist_ok=True)
-    if n % 4 == 0:
-        data = os.urandom(rng.randint(1, 8) << 20)
-        name = f"blob{n}.bin"
-    else:
-        want = rng.randint(4, 256) << 10
-        parts, size = [], 0
-        while size < want:
-            line = b" ".join(rng.choice(words) for _ in range(rng.randint(3, 10))) + b";\n"
-            parts.append(line); size += len(line)
-        data = b"".join(parts)
-        name = f"src{n}.c"
-    with open(os.path.join(d, name), "wb") as f:
-        f.write(data)
-    written += len(data); n += 1
-print(f"{n} files, {written >> 20} MiB", file=sys.stderr)
-PY
+python3 "$here/bench/mixed_tree.py" "$tree" "$size_mib"
 
 export CI=1
 cache_keygen "$work/key" >/dev/null 2>&1
