@@ -483,17 +483,34 @@ fn a_killed_multipart_upload_is_aborted_by_the_next_one() {
             .collect()
     };
     let before = uploads();
+    // Killed once the upload is under way: its multipart upload begun and recorded. (Between the
+    // server's answer to the start and the record there are a few microseconds a kill could
+    // land in; the record cannot come first, the upload id comes from the server.)
+    let records = work.path("xdg/ci3/multipart");
+    let mut up = work.tool("cache_upload");
+    s3(&mut up);
+    let mut child = up
+        .args(["mp-1.tar.zst", "build"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
     let mut killed = false;
-    for ms in [300u64, 500, 800, 1200] {
-        let mut up = work.tool("cache_upload");
-        s3(&mut up);
-        up.args(["mp-1.tar.zst", "build"]);
-        kill_after(up, Duration::from_millis(ms));
-        if uploads().len() > before.len() {
+    while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+        let recorded = fs::read_dir(&records).is_ok_and(|mut d| d.next().is_some());
+        if recorded {
+            child.kill().unwrap();
             killed = true;
             break;
         }
+        std::thread::sleep(Duration::from_millis(5));
     }
+    let _ = child.wait();
+    assert!(
+        uploads().len() > before.len(),
+        "the killed upload is in flight on the server"
+    );
     assert!(killed, "no kill caught a multipart upload in flight");
     let mut next = work.tool("cache_upload");
     s3(&mut next);
