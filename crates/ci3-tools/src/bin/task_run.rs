@@ -129,13 +129,22 @@ fn main() {
             &args.input_str,
         );
         eprintln!("Evaluating status of tasks:\n");
-        let statuses = evaluate(&resolver, store, &tasks, args.lookup_input_str.as_deref())?;
+        let statuses = evaluate(
+            &resolver,
+            store,
+            &selected.trust,
+            &tasks,
+            args.lookup_input_str.as_deref(),
+        )?;
         let width = statuses
             .iter()
             .map(|s| s.task.id().len())
             .max()
             .unwrap_or(0);
         for s in &statuses {
+            for why in &s.refused {
+                tool.say(&format!("{}: {why}", s.task.id()));
+            }
             match &s.run {
                 Some(run) => eprintln!("{:<width$} => {} ({})", s.task.id(), s.status, run.id),
                 None => eprintln!("{:<width$} => {}", s.task.id(), s.status),
@@ -178,6 +187,7 @@ fn main() {
             root: &repo.root,
             settings: &tool.settings,
             store,
+            trust: &selected.trust,
             digests: &digests,
         };
         let outcomes = run_all(&to_run, &opts, &Lines);

@@ -35,6 +35,8 @@ pub struct Options<'a> {
     pub root: &'a Path,
     pub settings: &'a Settings,
     pub store: &'a dyn Store,
+    /// Signs the records written and checks those read.
+    pub trust: &'a crate::trust::Trust,
     /// Total input digests of tasks named by TaskInfos inputs that are not themselves run.
     pub digests: &'a std::collections::HashMap<String, String>,
 }
@@ -193,7 +195,7 @@ fn run_one(
         git_dirty: opts.git_dirty,
         host: opts.settings.hostname.clone().or_else(hostname),
     };
-    if let Err(e) = records::write(opts.store, &record) {
+    if let Err(e) = records::write(opts.store, opts.trust, &record) {
         let why = format!("recording the run failed: {e:#}");
         events.progress(&id, &why);
         return Outcome::Failure { id: None, why };
@@ -256,10 +258,15 @@ fn task_info_files(
             .unwrap_or_default();
         let mut outputs = Vec::new();
         if !digest.is_empty() {
-            if let Some(found) =
-                records::find_success(opts.store, &t.app.name, &info.task_name, &digest)?
-            {
-                if let Some(r) = records::load(opts.store, &found.id)? {
+            let lookup = records::find_success(
+                opts.store,
+                opts.trust,
+                &t.app.name,
+                &info.task_name,
+                &digest,
+            )?;
+            if let Some(found) = lookup.found {
+                if let Some(r) = records::load(opts.store, opts.trust, &found.id)? {
                     outputs = r
                         .outputs
                         .into_iter()

@@ -1,0 +1,141 @@
+//! The task runner's history on real git repositories: signed run records, `task_runs`,
+//! `task_show`, `task_diff`, `task_verify`, restoring outputs, docker outputs through a stand-in
+//! `docker`, and the `baur` command line.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{command, run, Output, Repo};
+
+const BAUR: &str = "config_version = 7\n[Discover]\napplication_dirs = [\".\"]\nsearch_depth = 3\n";
+
+fn exe(tool: &str) -> &'static str {
+    match tool {
+        "task_status" => env!("CARGO_BIN_EXE_task_status"),
+        "task_run" => env!("CARGO_BIN_EXE_task_run"),
+        "task_inputs" => env!("CARGO_BIN_EXE_task_inputs"),
+        "cache_keygen" => env!("CARGO_BIN_EXE_cache_keygen"),
+        _ => panic!("{tool}"),
+    }
+}
+
+/// A repository with `.baur.toml` and a directory store beside it.
+struct Fixture {
+    repo: Repo,
+    store: tempfile::TempDir,
+    vars: Vec<(String, String)>,
+}
+
+impl Fixture {
+    fn new(files: &[(&str, &str)]) -> Fixture {
+        let repo = Repo::new();
+        repo.write(".baur.toml", BAUR);
+        for (p, t) in files {
+            repo.write(p, t);
+        }
+        repo.commit_all("init");
+        Fixture {
+            repo,
+            store: tempfile::tempdir().unwrap(),
+            vars: Vec::new(),
+        }
+    }
+
+    fn cmd_in(&self, dir: &Path, tool: &str, args: &[&str]) -> Command {
+        let mut cmd = command(exe(tool));
+        cmd.current_dir(dir).args(args).env(
+            "CI3_STORE",
+            format!("file://{}", self.store.path().display()),
+        );
+        for (k, v) in &self.vars {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) -> Output {
+        run(&mut self.cmd_in(self.repo.path(), tool, args))
+    }
+
+    fn ok(&self, tool: &str, args: &[&str]) -> String {
+        let out = self.run(tool, args);
+        assert_eq!(out.code, 0, "{tool} {args:?}: {}", out.stderr);
+        out.stdout
+    }
+
+    fn status(&self) -> Vec<String> {
+        self.ok("task_status", &["-q", "-c", "-f", "task-id,status"])
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+}
+
+fn app(name: &str, tasks: &str) -> String {
+    format!("name = \"{name}\"\n{tasks}")
+}
+
+fn task(name: &str, command: &str, extra: &str) -> String {
+    format!("[[Task]]\nname = \"{name}\"\ncommand = {command}\n{extra}")
+}
+
+const FILES: &str = "[[Task.Input.Files]]\npaths = [\"*.txt\"]\n";
+
+/// `calc.build`: copies `in.txt` to `out/x`.
+fn calc() -> Fixture {
+    Fixture::new(&[
+        (
+            "calc/.app.toml",
+            &app(
+                "calc",
+                &task(
+                    "build",
+                    "[\"sh\", \"-c\", \"mkdir -p out && cp in.txt out/x\"]",
+                    &format!("{FILES}[[Task.Output.File]]\npath = \"out/x\"\n"),
+                ),
+            ),
+        ),
+        ("calc/in.txt", "1"),
+        (".gitignore", "out/\n"),
+    ])
+}
+
+/// A key pair made by `cache_keygen`: (private key file, public key line).
+fn keygen(dir: &Path) -> (String, String) {
+    let out = run(command(exe("cache_keygen")).arg(dir));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let public = std::fs::read_to_string(
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "pub"))
+            .expect("a public key file"),
+    )
+    .unwrap();
+    let secret = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_none_or(|e| e != "pub"))
+        .expect("a private key file");
+    (secret.display().to_string(), public.trim().to_string())
+}
+
+#[test]
+fn an_unsigned_record_is_not_exist_when_keys_are_trusted_and_a_signed_one_is() {
+    let mut f = calc();
+    let keys = tempfile::tempdir().unwrap();
+    let (secret, public) = keygen(&keys.path().join("k"));
+    // Written without a key: to a reader that trusts only `public`, a forgery.
+    f.ok("task_run", &[]);
+    assert_eq!(f.status(), ["calc.build,Exist"]);
+    f.vars = vec![("CI3_TRUSTED_KEYS".into(), public.clone())];
+    let out = f.run("task_status", &["-q", "-c", "-f", "task-id,status"]);
+    assert_eq!(out.stdout, "calc.build,Pending\n", "{}", out.stderr);
+    assert!(out.stderr.contains("not trusted"), "{}", out.stderr);
+    f.vars.push(("CI3_SIGNING_KEY".into(), secret));
+    f.ok("task_run", &[]);
+    let out = f.run("task_status", &["-q", "-c", "-f", "task-id,status"]);
+    assert_eq!(out.stdout, "calc.build,Exist\n", "{}", out.stderr);
+}
