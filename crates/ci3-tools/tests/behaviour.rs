@@ -37,6 +37,8 @@ const TOOLS: &[(&str, &str)] = &[
     ("task_inputs", env!("CARGO_BIN_EXE_task_inputs")),
     ("task_ls", env!("CARGO_BIN_EXE_task_ls")),
     ("task_run", env!("CARGO_BIN_EXE_task_run")),
+    ("task_runs", env!("CARGO_BIN_EXE_task_runs")),
+    ("task_show", env!("CARGO_BIN_EXE_task_show")),
     ("task_status", env!("CARGO_BIN_EXE_task_status")),
     ("run_test_cmd", env!("CARGO_BIN_EXE_run_test_cmd")),
     ("test_should_run", env!("CARGO_BIN_EXE_test_should_run")),

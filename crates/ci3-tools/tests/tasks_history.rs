@@ -17,6 +17,8 @@ fn exe(tool: &str) -> &'static str {
         "task_run" => env!("CARGO_BIN_EXE_task_run"),
         "task_inputs" => env!("CARGO_BIN_EXE_task_inputs"),
         "cache_keygen" => env!("CARGO_BIN_EXE_cache_keygen"),
+        "task_runs" => env!("CARGO_BIN_EXE_task_runs"),
+        "task_show" => env!("CARGO_BIN_EXE_task_show"),
         _ => panic!("{tool}"),
     }
 }
@@ -138,4 +140,65 @@ fn an_unsigned_record_is_not_exist_when_keys_are_trusted_and_a_signed_one_is() {
     f.ok("task_run", &[]);
     let out = f.run("task_status", &["-q", "-c", "-f", "task-id,status"]);
     assert_eq!(out.stdout, "calc.build,Exist\n", "{}", out.stderr);
+}
+
+/// The run ids `task_runs ARGS -q` prints.
+fn ids(f: &Fixture, args: &[&str]) -> Vec<String> {
+    let mut a = vec!["-q"];
+    a.extend(args);
+    f.ok("task_runs", &a).lines().map(String::from).collect()
+}
+
+#[test]
+fn task_runs_newest_first_with_filters_and_show() {
+    let f = calc();
+    for _ in 0..3 {
+        f.ok("task_run", &["--force"]);
+    }
+    let all = ids(&f, &[]);
+    assert_eq!(all.len(), 3);
+    let mut sorted = all.clone();
+    sorted.sort();
+    sorted.reverse();
+    assert_eq!(all, sorted, "newest first");
+    assert_eq!(ids(&f, &["calc"]), all);
+    assert_eq!(ids(&f, &["calc.build"]), all);
+    assert_eq!(ids(&f, &["*.build"]), all);
+    assert_eq!(ids(&f, &["--limit", "2"]), all[..2]);
+    assert_eq!(ids(&f, &["--after", &all[2]]), all[..2]);
+    assert_eq!(ids(&f, &["--before", &all[0]]), all[1..]);
+    let empty = f.run(
+        "task_runs",
+        &["--after", "2000-01-01", "--before", "2000.01.02-00:00"],
+    );
+    assert_eq!(empty.code, 1, "the original's exit for no matching run");
+    assert_eq!(empty.stdout, "");
+    let csv = f.ok("task_runs", &["--format", "csv", "calc.build"]);
+    let row: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    assert_eq!(
+        row[..4],
+        [all[0].as_str(), "calc", "build", "success"],
+        "{csv}"
+    );
+    assert!(row[6].starts_with("blake3:"), "{csv}");
+    let json: serde_json::Value =
+        serde_json::from_str(&f.ok("task_runs", &["--format", "json", "--limit", "1"])).unwrap();
+    assert_eq!(json[0]["RunID"], all[0].as_str());
+    assert!(json[0]["Duration"].is_string(), "{json}");
+    let none = f.run("task_runs", &["other"]);
+    assert_eq!(none.code, 1, "{}", none.stderr);
+    assert_eq!(f.run("task_runs", &["--after", "yesterday"]).code, 1);
+    let shown = f.ok("task_show", &[&all[0]]);
+    assert!(shown.contains("Result:       success"), "{shown}");
+    assert!(shown.contains("calc/in.txt"), "{shown}");
+    assert!(shown.contains("file:out/x"), "{shown}");
+    let shown = f.ok("task_show", &["calc.build"]);
+    assert!(
+        shown.contains("Command:    sh -c 'mkdir -p out && cp in.txt out/x'"),
+        "{shown}"
+    );
+    assert!(shown.contains("file:     out/x"), "{shown}");
+    let rec: serde_json::Value =
+        serde_json::from_str(&f.ok("task_show", &["--format", "json", &all[1]])).unwrap();
+    assert_eq!(rec["id"], all[1].as_str());
 }

@@ -34,7 +34,8 @@ pub enum RunResult {
 }
 
 impl RunResult {
-    fn word(self) -> &'static str {
+    /// `success` or `failure`, as names and listings say it.
+    pub fn word(self) -> &'static str {
         match self {
             RunResult::Success => "success",
             RunResult::Failure => "failure",
@@ -247,26 +248,62 @@ pub fn history(store: &dyn Store, app: &str, task: &str) -> Result<Vec<RunEntry>
     let mut out: Vec<RunEntry> = store
         .list(&prefix)?
         .iter()
-        .filter_map(|n| {
-            let mut parts = n.strip_prefix(&prefix)?.split('.');
-            let id = parts.next()?;
-            let result = match parts.next()? {
-                "success" => RunResult::Success,
-                "failure" => RunResult::Failure,
-                _ => return None,
-            };
-            let hex = parts.next()?;
-            let duration_us = parts.next().and_then(|d| d.parse().ok());
-            is_run_id(id).then(|| RunEntry {
-                id: id.to_string(),
-                result,
-                total_digest: format!("blake3:{hex}"),
-                duration_us,
-            })
-        })
+        .filter_map(|n| parse_entry(n.strip_prefix(&prefix)?))
         .collect();
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
+}
+
+/// Runs of the tasks `tasks` (`(app, task)`), newest first: one prefix listing per task, several
+/// at once (each is a round trip to S3).
+pub fn list_runs(
+    store: &dyn Store,
+    tasks: &[(String, String)],
+) -> Result<Vec<(String, String, RunEntry)>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let found = std::sync::Mutex::new(Vec::new());
+    let failed = std::sync::Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..tasks.len().clamp(1, 16) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((app, task)) = tasks.get(i) else {
+                    break;
+                };
+                match history(store, app, task) {
+                    Ok(h) => found
+                        .lock()
+                        .expect("runs")
+                        .extend(h.into_iter().map(|r| (app.clone(), task.clone(), r))),
+                    Err(e) => *failed.lock().expect("runs") = Some(e),
+                }
+            });
+        }
+    });
+    if let Some(e) = failed.into_inner().expect("runs") {
+        return Err(e);
+    }
+    let mut out = found.into_inner().expect("runs");
+    out.sort_by(|x, y| y.2.id.cmp(&x.2.id));
+    Ok(out)
+}
+
+fn parse_entry(name: &str) -> Option<RunEntry> {
+    let mut parts = name.split('.');
+    let id = parts.next()?;
+    let result = match parts.next()? {
+        "success" => RunResult::Success,
+        "failure" => RunResult::Failure,
+        _ => return None,
+    };
+    let hex = parts.next()?;
+    let duration_us = parts.next().and_then(|d| d.parse().ok());
+    is_run_id(id).then(|| RunEntry {
+        id: id.to_string(),
+        result,
+        total_digest: format!("blake3:{hex}"),
+        duration_us,
+    })
 }
 
 /// The record of a run, `None` when there is none with this id; an error for a record the
@@ -329,13 +366,15 @@ pub fn parse_time(s: &str) -> Result<u64> {
     if is_run_id(s) {
         return Ok(start_of(s));
     }
-    let bad = || anyhow!("{s}: not a date (YYYY-MM-DD[THH:MM[:SS]], UTC)");
-    let (date, time) = match s.split_once(['T', ' ']) {
+    let bad = || anyhow!("{s}: not a date (YYYY-MM-DD[THH:MM[:SS]] or YYYY.MM.DD-HH:MM, UTC)");
+    // The original's form is `YYYY.MM.DD-HH:MM`: its `-` separates date and time.
+    let dotted = s.contains('.');
+    let (date, time) = match s.split_once(if dotted { &['-'][..] } else { &['T', ' '][..] }) {
         Some((d, t)) => (d, t.trim_end_matches('Z')),
         None => (s, ""),
     };
     let num = |p: &str| p.parse::<u64>().map_err(|_| bad());
-    let d: Vec<&str> = date.split('-').collect();
+    let d: Vec<&str> = date.split(if dotted { '.' } else { '-' }).collect();
     let [y, mo, dd] = d.as_slice() else {
         return Err(bad());
     };
@@ -410,5 +449,9 @@ mod tests {
             1_700_000_000_000_000
         );
         assert!(parse_time("yesterday").is_err());
+        assert_eq!(
+            parse_time("2023.11.14-22:13").unwrap(),
+            1_699_999_980_000_000
+        );
     }
 }
