@@ -34,6 +34,7 @@ const TOOLS: &[(&str, &str)] = &[
     ("parallelize", env!("CARGO_BIN_EXE_parallelize")),
     ("rebuild_needed", env!("CARGO_BIN_EXE_rebuild_needed")),
     ("semver", env!("CARGO_BIN_EXE_semver")),
+    ("task_diff", env!("CARGO_BIN_EXE_task_diff")),
     ("task_inputs", env!("CARGO_BIN_EXE_task_inputs")),
     ("task_ls", env!("CARGO_BIN_EXE_task_ls")),
     ("task_run", env!("CARGO_BIN_EXE_task_run")),

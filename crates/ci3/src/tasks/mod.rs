@@ -10,6 +10,7 @@
 //! with a [`Context`] that supplies the git commit for `{{ gitCommit }}` when asked.
 
 mod config;
+pub mod diff;
 mod discover;
 pub mod format;
 mod golang;
