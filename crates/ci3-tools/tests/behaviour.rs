@@ -41,6 +41,7 @@ const TOOLS: &[(&str, &str)] = &[
     ("task_runs", env!("CARGO_BIN_EXE_task_runs")),
     ("task_show", env!("CARGO_BIN_EXE_task_show")),
     ("task_status", env!("CARGO_BIN_EXE_task_status")),
+    ("task_verify", env!("CARGO_BIN_EXE_task_verify")),
     ("run_test_cmd", env!("CARGO_BIN_EXE_run_test_cmd")),
     ("test_should_run", env!("CARGO_BIN_EXE_test_should_run")),
 ];
