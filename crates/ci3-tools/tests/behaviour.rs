@@ -37,6 +37,7 @@ const TOOLS: &[(&str, &str)] = &[
     ("task_diff", env!("CARGO_BIN_EXE_task_diff")),
     ("task_inputs", env!("CARGO_BIN_EXE_task_inputs")),
     ("task_ls", env!("CARGO_BIN_EXE_task_ls")),
+    ("task_restore", env!("CARGO_BIN_EXE_task_restore")),
     ("task_run", env!("CARGO_BIN_EXE_task_run")),
     ("task_runs", env!("CARGO_BIN_EXE_task_runs")),
     ("task_show", env!("CARGO_BIN_EXE_task_show")),

@@ -41,6 +41,10 @@ struct Args {
     /// Run tasks whatever their status.
     #[arg(short = 'f', long)]
     force: bool,
+    /// For a task whose status is Exist, fetch the outputs of that run into the app directory
+    /// instead of running it.
+    #[arg(long)]
+    restore: bool,
     /// A string that counts as an input of every task (repeatable).
     #[arg(long = "input-str")]
     input_str: Vec<String>,
@@ -151,6 +155,15 @@ fn main() {
             }
         }
         let total = statuses.len();
+        let mut restore_failed = 0;
+        if args.restore && !args.force {
+            for s in statuses.iter().filter(|s| s.status == Status::Exist) {
+                if let Err(e) = ci3_tools::tasks::restore(&tool, &selected, &repo.root, s) {
+                    tool.say(&format!("restoring outputs failed: {e:#}"));
+                    restore_failed += 1;
+                }
+            }
+        }
         let to_run: Vec<_> = statuses
             .into_iter()
             .filter(|s| args.force || s.status != Status::Exist)
@@ -194,7 +207,8 @@ fn main() {
         let failed = outcomes
             .iter()
             .filter(|o| matches!(o, Outcome::Failure { .. }))
-            .count();
+            .count()
+            + restore_failed;
         let skipped = outcomes
             .iter()
             .filter(|o| matches!(o, Outcome::Skipped))

@@ -20,6 +20,7 @@ mod paths;
 mod raw;
 pub mod records;
 mod repo;
+pub mod restore;
 pub mod run;
 pub mod status;
 pub mod targets;

@@ -51,6 +51,9 @@ pub struct OutputRecord {
     /// `blake3:<hex>` of the bytes.
     pub digest: String,
     pub size: u64,
+    /// The file's permission bits, for a restore to bring back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
     /// Every place it was stored or uploaded to, as URIs.
     pub uploads: Vec<String>,
 }

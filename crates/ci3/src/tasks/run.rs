@@ -459,10 +459,17 @@ fn store_output(
             uploads.push(url);
         }
     }
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o777)
+    };
     Ok(OutputRecord {
         name: name.to_string(),
         digest: format!("blake3:{hex}"),
         size,
+        mode,
         uploads,
     })
 }
