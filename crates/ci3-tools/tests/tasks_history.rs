@@ -434,3 +434,113 @@ fn restore_brings_back_bytes_and_mode_and_refuses_a_tampered_output() {
     let r = f.run("task_restore", &[]);
     assert_eq!(r.code, 3, "{}", r.stderr);
 }
+
+/// A `docker` stand-in on PATH that appends each call to `calls` and fails a push to a
+/// repository named `broken`.
+fn fake_docker(dir: &Path) -> Vec<(String, String)> {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = bin.join("docker");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> {}\ncase \"$*\" in *broken*) echo denied >&2; exit 1;; esac\n",
+            dir.join("calls").display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    vec![(
+        "PATH".into(),
+        format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+    )]
+}
+
+#[test]
+fn docker_image_outputs_are_tagged_and_pushed_with_the_docker_cli() {
+    let image = |n: u8| format!("sha256:{}", format!("{n:02x}").repeat(32));
+    let output = "[[Task.Output.DockerImage]]\nidfile = \"image.id\"\n\
+        [[Task.Output.DockerImage.RegistryUpload]]\nregistry = \"registry.example.com\"\n\
+        repository = \"team/calc\"\ntag = \"{{ gitCommit }}\"\n\
+        [[Task.Output.DockerImage.RegistryUpload]]\nrepository = \"calc\"\ntag = \"latest\"\n";
+    let mut f = Fixture::new(&[
+        (
+            "calc/.app.toml",
+            &app(
+                "calc",
+                &task(
+                    "image",
+                    "[\"sh\", \"-c\", \"cp next.id image.id\"]",
+                    &format!("{FILES}{output}"),
+                ),
+            ),
+        ),
+        ("calc/in.txt", "1"),
+        (".gitignore", "image.id\nnext.id\n"),
+    ]);
+    let tmp = tempfile::tempdir().unwrap();
+    f.vars = fake_docker(tmp.path());
+    f.repo.write("calc/next.id", &image(1));
+    let r = f.run("task_run", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let commit = f.repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let calls = std::fs::read_to_string(tmp.path().join("calls")).unwrap();
+    assert_eq!(
+        calls,
+        format!(
+            "tag {i} registry.example.com/team/calc:{commit}\npush registry.example.com/team/calc:{commit}\n\
+             tag {i} calc:latest\npush calc:latest\n",
+            i = image(1)
+        )
+    );
+    let run_id = ids(&f, &[])[0].clone();
+    let rec: serde_json::Value =
+        serde_json::from_str(&f.ok("task_show", &["--format", "json", &run_id])).unwrap();
+    let out = &rec["outputs"][0];
+    assert_eq!(out["name"], "docker:image.id");
+    assert_eq!(
+        out["digest"],
+        image(1).as_str(),
+        "the image id is the digest"
+    );
+    assert_eq!(
+        out["uploads"][0],
+        format!("docker://registry.example.com/team/calc:{commit}")
+    );
+    // Same inputs, another image id: reported apart, not an issue.
+    f.repo.write("calc/next.id", &image(2));
+    f.ok("task_run", &["--force"]);
+    let v = f.run("task_verify", &[]);
+    assert_eq!(v.code, 0, "{}", v.stdout);
+    assert!(
+        v.stdout
+            .contains("docker images differ (never reproducible, not counted)"),
+        "{}",
+        v.stdout
+    );
+    // Restoring an image: nothing fetched, said so.
+    let r = f.run("task_restore", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("stays in its registry"), "{}", r.stderr);
+    // A push that fails fails the run.
+    f.repo.write(
+        "calc/.app.toml",
+        &app(
+            "calc",
+            &task(
+                "image",
+                "[\"sh\", \"-c\", \"cp next.id image.id\"]",
+                &format!("{FILES}{}", output.replace("\"calc\"", "\"broken\"")),
+            ),
+        ),
+    );
+    let r = f.run("task_run", &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("broken:latest failed (exit status: 1): denied"),
+        "{}",
+        r.stderr
+    );
+}
