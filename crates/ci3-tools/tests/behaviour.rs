@@ -10,6 +10,7 @@ use common::{command, run, Output, Repo};
 
 /// Every executable but the five whose arguments are data or a command.
 const TOOLS: &[(&str, &str)] = &[
+    ("baur", env!("CARGO_BIN_EXE_baur")),
     (
         "cache_content_hash",
         env!("CARGO_BIN_EXE_cache_content_hash"),

@@ -22,6 +22,7 @@ fn exe(tool: &str) -> &'static str {
         "task_diff" => env!("CARGO_BIN_EXE_task_diff"),
         "task_verify" => env!("CARGO_BIN_EXE_task_verify"),
         "task_restore" => env!("CARGO_BIN_EXE_task_restore"),
+        "baur" => env!("CARGO_BIN_EXE_baur"),
         _ => panic!("{tool}"),
     }
 }
@@ -542,5 +543,129 @@ fn docker_image_outputs_are_tagged_and_pushed_with_the_docker_cli() {
             .contains("broken:latest failed (exit status: 1): denied"),
         "{}",
         r.stderr
+    );
+}
+
+#[test]
+fn the_originals_command_tests_replayed_through_baur() {
+    let f = calc();
+    assert_eq!(
+        f.ok("baur", &["status", "--format=csv", "-q", "-f", "run-id"]),
+        "\n"
+    );
+    let r = f.run("baur", &["run"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let id = ids(&f, &[])[0].clone();
+    // status -f run-id: the run that makes the task Exist.
+    assert_eq!(
+        f.ok("baur", &["status", "--format=csv", "-q", "-f", "run-id"]),
+        format!("{id}\n")
+    );
+    // ls inputs of a task and of its recorded run: the same rows.
+    let task = f.ok(
+        "baur",
+        &["ls", "inputs", "--digests", "--format=csv", "calc.build"],
+    );
+    let of_run = f.ok("baur", &["ls", "inputs", "--digests", "--format=csv", &id]);
+    assert_eq!(task, of_run);
+    assert!(task.contains("calc/in.txt,blake3:"), "{task}");
+    // diff inputs: one D row after a change, exit 2; --csv as the original spells it.
+    f.repo.write("calc/in.txt", "2");
+    let d = f.run(
+        "baur",
+        &["diff", "inputs", "--csv", "calc.build", "calc.build^"],
+    );
+    assert_eq!(d.code, 2, "{}", d.stderr);
+    let rows: Vec<&str> = d.stdout.lines().collect();
+    assert_eq!(rows.len(), 1, "{}", d.stdout);
+    assert!(rows[0].starts_with("D,calc/in.txt,blake3:"), "{}", d.stdout);
+    // ls apps --format json: the original's keys.
+    let apps: serde_json::Value =
+        serde_json::from_str(&f.ok("baur", &["ls", "apps", "--format", "json"])).unwrap();
+    assert_eq!(apps, serde_json::json!([{"Name": "calc", "Path": "calc"}]));
+    // ls runs and ls outputs.
+    let runs = f.ok("baur", &["ls", "runs", "--csv", "calc.build"]);
+    assert!(
+        runs.starts_with(&format!("{id},calc,build,success,")),
+        "{runs}"
+    );
+    let outs = f.ok("baur", &["ls", "outputs", "-q", &id]);
+    assert!(outs.starts_with("ci3-store:.ci3/runs/outputs/"), "{outs}");
+    // --repository from elsewhere.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = run(&mut f.cmd_in(
+        elsewhere.path(),
+        "baur",
+        &[
+            "--repository",
+            f.repo.path().to_str().unwrap(),
+            "ls",
+            "apps",
+            "-q",
+        ],
+    ));
+    assert_eq!(out.stdout, "calc  calc\n", "{}", out.stderr);
+    // What it cannot do: one line saying what instead, exit 1.
+    for words in [
+        &["release", "create"][..],
+        &["init", "db"],
+        &["upgrade", "db"],
+    ] {
+        let out = f.run("baur", words);
+        assert_eq!(out.code, 1, "{words:?}");
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("CI3_STORE") || out.stderr.contains("task_restore"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert_eq!(f.run("baur", &["frobnicate"]).code, 1);
+}
+
+#[test]
+fn baur_init_writes_a_repository_and_an_app_that_load() {
+    let repo = Repo::new();
+    let r = run(command(exe("baur"))
+        .current_dir(repo.path())
+        .args(["init", "repo"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(repo.join(".baur.toml")).unwrap();
+    assert!(text.contains("config_version = 7"), "{text}");
+    let again = run(command(exe("baur"))
+        .current_dir(repo.path())
+        .args(["init", "repo"]));
+    assert_eq!(again.code, 1);
+    assert!(again.stderr.contains("already exist"), "{}", again.stderr);
+    std::fs::create_dir(repo.join("shop")).unwrap();
+    let r = run(command(exe("baur"))
+        .current_dir(repo.join("shop"))
+        .args(["init", "app"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    repo.commit_all("init");
+    let r = run(command(exe("baur"))
+        .current_dir(repo.path())
+        .env("BRANCH_NAME", "main")
+        .args(["ls", "apps", "--csv"]));
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "shop,shop\n"),
+        "{}",
+        r.stderr
+    );
+    let show = run(command(exe("baur"))
+        .current_dir(repo.path())
+        .env("BRANCH_NAME", "main")
+        .args(["show", "shop.build"]));
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    assert!(
+        show.stdout.contains("Command:    make dist"),
+        "{}",
+        show.stdout
+    );
+    assert!(
+        show.stdout.contains("push to /my-company/shop:"),
+        "{}",
+        show.stdout
     );
 }

@@ -1,6 +1,6 @@
 //! `task_show TARGET|RUN_ID`: a task's configuration, or a recorded run.
 
-use ci3::tasks::format::Format;
+use ci3::tasks::format::{self, Column, Format};
 use ci3::tasks::records::{self, rfc3339};
 use ci3::tasks::run::seconds;
 use ci3::tasks::targets::{select, TaskRef};
@@ -17,9 +17,16 @@ use serde_json::json;
 struct Args {
     /// APP.TASK, an app directory with one task, or a run id.
     target: String,
-    /// Output format: plain or json.
+    /// Output format: plain, csv (with --outputs) or json.
     #[arg(long, default_value = "plain")]
     format: Format,
+    /// Of a run: only its outputs, one row per place each went (URI, digest, size in MiB,
+    /// type, method).
+    #[arg(long)]
+    outputs: bool,
+    /// With --outputs: only the URIs.
+    #[arg(short, long)]
+    quiet: bool,
     /// The repository (default: the nearest directory upwards holding .baur.toml).
     #[arg(long)]
     repository: Option<std::path::PathBuf>,
@@ -166,6 +173,68 @@ fn print_run(r: &records::Record) {
     }
 }
 
+const OUTPUT_COLUMNS: &[Column] = &[
+    Column {
+        field: "uri",
+        header: "URI",
+        key: "URI",
+    },
+    Column {
+        field: "digest",
+        header: "Digest",
+        key: "Digest",
+    },
+    Column {
+        field: "size",
+        header: "Size (MiB)",
+        key: "SizeMiB",
+    },
+    Column {
+        field: "type",
+        header: "Output Type",
+        key: "Type",
+    },
+    Column {
+        field: "method",
+        header: "Method",
+        key: "Method",
+    },
+];
+
+fn print_outputs(r: &records::Record, format: Format, quiet: bool) {
+    let mut rows = Vec::new();
+    for o in &r.outputs {
+        let kind = if o.name.starts_with("docker:") {
+            "docker"
+        } else {
+            "file"
+        };
+        for u in &o.uploads {
+            let method = match u.split_once(':').map_or("", |(s, _)| s) {
+                "ci3-store" => "ci3-store",
+                "file" => "filecopy",
+                "s3" => "s3",
+                "docker" => "docker",
+                other => other,
+            };
+            rows.push(vec![
+                u.clone(),
+                o.digest.clone(),
+                format!("{:.3}", o.size as f64 / (1024.0 * 1024.0)),
+                kind.to_string(),
+                method.to_string(),
+            ]);
+        }
+    }
+    if quiet {
+        for row in rows {
+            println!("{}", row[0]);
+        }
+        return;
+    }
+    print!("{}", format::render(format, OUTPUT_COLUMNS, &rows, true));
+}
+
 fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("task_show");
@@ -174,11 +243,18 @@ fn main() {
             let selected = tool.store();
             let r = records::load(selected.store.as_ref(), &selected.trust, &args.target)?
                 .ok_or_else(|| anyhow::anyhow!("task-run {} does not exist", args.target))?;
+            if args.outputs {
+                print_outputs(&r, args.format, args.quiet);
+                return Ok(0);
+            }
             match args.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&r)?),
                 _ => print_run(&r),
             }
             return Ok(0);
+        }
+        if args.outputs {
+            anyhow::bail!("'{}' is not a task run ID", args.target);
         }
         let cwd = std::env::current_dir()?;
         let start = ci3_tools::tasks::start_dir(args.repository.as_deref())?;
