@@ -41,3 +41,43 @@ pub fn open(tool: &Tool, start: &Path) -> anyhow::Result<Repo> {
     }
     Ok(repo)
 }
+
+/// Restores the outputs of the run that makes `s` `Exist` into its app directory, saying what
+/// happened on stderr.
+pub fn restore(
+    tool: &Tool,
+    selected: &ci3::store::Selected,
+    root: &Path,
+    s: &ci3::tasks::status::TaskStatus<'_>,
+) -> anyhow::Result<()> {
+    use ci3::tasks::restore::Restored;
+    let id = s.task.id();
+    let run = s
+        .run
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("{id}: no successful run with its current inputs"))?;
+    let record = ci3::tasks::records::load(selected.store.as_ref(), &selected.trust, &run.id)?
+        .ok_or_else(|| anyhow::anyhow!("{id}: the record of run {} is missing", run.id))?;
+    let app_dir = std::fs::canonicalize(root.join(&s.task.app.dir))?;
+    let done = ci3::tasks::restore::restore(selected.store.as_ref(), &record, &app_dir)
+        .map_err(|e| anyhow::anyhow!("{id}: {e:#}"))?;
+    if done.is_empty() {
+        tool.say(&format!("{id}: run {} has no outputs", run.id));
+    }
+    for r in done {
+        match r {
+            Restored::File { path, size } => tool.say(&format!(
+                "{id}: restored {path} (size: {size} B) from run {}",
+                run.id
+            )),
+            Restored::Unchanged { path } => tool.say(&format!(
+                "{id}: {path} is already as run {} made it",
+                run.id
+            )),
+            Restored::Docker { name, image_id } => tool.say(&format!(
+                "{id}: {name}: docker image {image_id} stays in its registry (pull it to use it)"
+            )),
+        }
+    }
+    Ok(())
+}

@@ -10,6 +10,7 @@ use common::{command, run, Output, Repo};
 
 /// Every executable but the five whose arguments are data or a command.
 const TOOLS: &[(&str, &str)] = &[
+    ("baur", env!("CARGO_BIN_EXE_baur")),
     (
         "cache_content_hash",
         env!("CARGO_BIN_EXE_cache_content_hash"),
@@ -34,10 +35,15 @@ const TOOLS: &[(&str, &str)] = &[
     ("parallelize", env!("CARGO_BIN_EXE_parallelize")),
     ("rebuild_needed", env!("CARGO_BIN_EXE_rebuild_needed")),
     ("semver", env!("CARGO_BIN_EXE_semver")),
+    ("task_diff", env!("CARGO_BIN_EXE_task_diff")),
     ("task_inputs", env!("CARGO_BIN_EXE_task_inputs")),
     ("task_ls", env!("CARGO_BIN_EXE_task_ls")),
+    ("task_restore", env!("CARGO_BIN_EXE_task_restore")),
     ("task_run", env!("CARGO_BIN_EXE_task_run")),
+    ("task_runs", env!("CARGO_BIN_EXE_task_runs")),
+    ("task_show", env!("CARGO_BIN_EXE_task_show")),
     ("task_status", env!("CARGO_BIN_EXE_task_status")),
+    ("task_verify", env!("CARGO_BIN_EXE_task_verify")),
     ("run_test_cmd", env!("CARGO_BIN_EXE_run_test_cmd")),
     ("test_should_run", env!("CARGO_BIN_EXE_test_should_run")),
 ];

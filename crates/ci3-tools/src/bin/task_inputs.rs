@@ -47,7 +47,7 @@ fn main() {
     ci3_tools::tasks::run(tool.name, || {
         let (inputs, total): (Vec<Input>, String) = if records::is_run_id(&args.target) {
             let selected = tool.store();
-            let r = records::load(selected.store.as_ref(), &args.target)?
+            let r = records::load(selected.store.as_ref(), &selected.trust, &args.target)?
                 .ok_or_else(|| anyhow::anyhow!("{}: no such run", args.target))?;
             (r.inputs, r.total_digest)
         } else {

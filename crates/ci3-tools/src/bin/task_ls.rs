@@ -44,7 +44,7 @@ fn main() {
                     Column {
                         field: "name",
                         header: "Name",
-                        key: "AppName",
+                        key: "Name",
                     },
                     Column {
                         field: "path",

@@ -41,6 +41,10 @@ struct Args {
     /// Run tasks whatever their status.
     #[arg(short = 'f', long)]
     force: bool,
+    /// For a task whose status is Exist, fetch the outputs of that run into the app directory
+    /// instead of running it.
+    #[arg(long)]
+    restore: bool,
     /// A string that counts as an input of every task (repeatable).
     #[arg(long = "input-str")]
     input_str: Vec<String>,
@@ -129,19 +133,37 @@ fn main() {
             &args.input_str,
         );
         eprintln!("Evaluating status of tasks:\n");
-        let statuses = evaluate(&resolver, store, &tasks, args.lookup_input_str.as_deref())?;
+        let statuses = evaluate(
+            &resolver,
+            store,
+            &selected.trust,
+            &tasks,
+            args.lookup_input_str.as_deref(),
+        )?;
         let width = statuses
             .iter()
             .map(|s| s.task.id().len())
             .max()
             .unwrap_or(0);
         for s in &statuses {
+            for why in &s.refused {
+                tool.say(&format!("{}: {why}", s.task.id()));
+            }
             match &s.run {
                 Some(run) => eprintln!("{:<width$} => {} ({})", s.task.id(), s.status, run.id),
                 None => eprintln!("{:<width$} => {}", s.task.id(), s.status),
             }
         }
         let total = statuses.len();
+        let mut restore_failed = 0;
+        if args.restore && !args.force {
+            for s in statuses.iter().filter(|s| s.status == Status::Exist) {
+                if let Err(e) = ci3_tools::tasks::restore(&tool, &selected, &repo.root, s) {
+                    tool.say(&format!("restoring outputs failed: {e:#}"));
+                    restore_failed += 1;
+                }
+            }
+        }
         let to_run: Vec<_> = statuses
             .into_iter()
             .filter(|s| args.force || s.status != Status::Exist)
@@ -178,13 +200,15 @@ fn main() {
             root: &repo.root,
             settings: &tool.settings,
             store,
+            trust: &selected.trust,
             digests: &digests,
         };
         let outcomes = run_all(&to_run, &opts, &Lines);
         let failed = outcomes
             .iter()
             .filter(|o| matches!(o, Outcome::Failure { .. }))
-            .count();
+            .count()
+            + restore_failed;
         let skipped = outcomes
             .iter()
             .filter(|o| matches!(o, Outcome::Skipped))

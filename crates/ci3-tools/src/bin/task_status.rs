@@ -112,9 +112,15 @@ fn main() {
         let statuses = evaluate(
             &resolver,
             selected.store.as_ref(),
+            &selected.trust,
             &tasks,
             args.lookup_input_str.as_deref(),
         )?;
+        for s in &statuses {
+            for why in &s.refused {
+                tool.say(&format!("{}: {why}", s.task.id()));
+            }
+        }
         let rows: Vec<Vec<String>> = statuses
             .iter()
             .filter(|s| wanted.is_none_or(|w| w == s.status))

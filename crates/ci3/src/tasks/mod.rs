@@ -10,6 +10,7 @@
 //! with a [`Context`] that supplies the git commit for `{{ gitCommit }}` when asked.
 
 mod config;
+pub mod diff;
 mod discover;
 pub mod format;
 mod golang;
@@ -19,6 +20,7 @@ mod paths;
 mod raw;
 pub mod records;
 mod repo;
+pub mod restore;
 pub mod run;
 pub mod status;
 pub mod targets;

@@ -2,12 +2,17 @@
 //!
 //! One run writes, each create-only and so never overwritten:
 //! - `runs/id/RUN.json`: the record itself, complete or absent;
-//! - `runs/task/APP.TASK/RUN.RESULT.DIGEST`: the task's history, read by one prefix listing;
+//! - `runs/task/APP.TASK/RUN.RESULT.DIGEST.DURATION`: the task's history, read by one prefix
+//!   listing (the duration in microseconds; names written before it was added lack it);
 //! - `runs/ok/APP.TASK/DIGEST.RUN.COMMIT`, for a success only: "is there a successful run with
 //!   this digest" is one listing of a prefix that holds nothing else.
 //!
 //! Run ids start with the UTC time to the microsecond and end with random bits, so they sort by
 //! time and two machines sharing a bucket never pick the same one.
+//!
+//! Records are signed like every small object when a signing key is configured; with trusted
+//! keys configured, a record none of them signed is no record: its names alone never make a
+//! task `Exist`.
 
 use std::io::Read;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -17,6 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use super::inputs::Input;
 use crate::store::{names, Put, Store};
+use crate::trust::Trust;
+use crate::Kind;
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,7 +34,8 @@ pub enum RunResult {
 }
 
 impl RunResult {
-    fn word(self) -> &'static str {
+    /// `success` or `failure`, as names and listings say it.
+    pub fn word(self) -> &'static str {
         match self {
             RunResult::Success => "success",
             RunResult::Failure => "failure",
@@ -43,6 +51,9 @@ pub struct OutputRecord {
     /// `blake3:<hex>` of the bytes.
     pub digest: String,
     pub size: u64,
+    /// The file's permission bits, for a restore to bring back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
     /// Every place it was stored or uploaded to, as URIs.
     pub uploads: Vec<String>,
 }
@@ -78,6 +89,15 @@ pub struct RunEntry {
     pub result: RunResult,
     /// `blake3:<hex>`.
     pub total_digest: String,
+    /// How long the run took, in microseconds, when the name says so.
+    pub duration_us: Option<u64>,
+}
+
+impl RunEntry {
+    /// When the run started, from its id: Unix time in microseconds.
+    pub fn start_us(&self) -> u64 {
+        start_of(&self.id)
+    }
 }
 
 /// A successful run found by its digest.
@@ -140,20 +160,22 @@ fn ok_prefix(app: &str, task: &str, digest_hex: &str) -> String {
 
 /// Stores a run: the record first, then the names that make it found. A run whose record was
 /// written but not its names is only never matched, which runs it again: nothing is lost.
-pub fn write(store: &dyn Store, r: &Record) -> Result<()> {
+pub fn write(store: &dyn Store, trust: &Trust, r: &Record) -> Result<()> {
     let hex = hex_of(&r.total_digest)?;
     let json = serde_json::to_vec_pretty(r)?;
-    if store.put_bytes(&record_name(&r.id), &json, true)? == Put::AlreadyExists {
+    let name = record_name(&r.id);
+    if store.put_bytes(&name, &trust.sign_bytes(&name, &json), true)? == Put::AlreadyExists {
         bail!("run record {} already exists", r.id);
     }
     // The names below hold the run id, which no other runner picks: one found already there
     // is this run's own write, answered by a retry after a lost response.
     store.put_bytes(
         &format!(
-            "{}{}.{}.{hex}",
+            "{}{}.{}.{hex}.{}",
             history_prefix(&r.app, &r.task),
             r.id,
-            r.result.word()
+            r.result.word(),
+            r.stop_us.saturating_sub(r.start_us)
         ),
         r.id.as_bytes(),
         true,
@@ -169,16 +191,27 @@ pub fn write(store: &dyn Store, r: &Record) -> Result<()> {
     Ok(())
 }
 
-/// The latest successful run of the task with this digest.
+/// What looking up a digest found: the run, and why candidates were refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lookup {
+    pub found: Option<Found>,
+    /// One line per run whose names say success but whose record is not to be trusted.
+    pub refused: Vec<String>,
+}
+
+/// The latest successful run of the task with this digest. With trusted keys configured, the
+/// record of each candidate (newest first) is read and must be signed by one of them: names
+/// alone can be written by anyone with write access to the bucket.
 pub fn find_success(
     store: &dyn Store,
+    trust: &Trust,
     app: &str,
     task: &str,
     digest: &str,
-) -> Result<Option<Found>> {
+) -> Result<Lookup> {
     let prefix = ok_prefix(app, task, hex_of(digest)?);
     let names = store.list(&prefix)?;
-    Ok(names
+    let mut candidates: Vec<Found> = names
         .iter()
         .filter_map(|n| {
             let (id, commit) = n.strip_prefix(&prefix)?.split_once('.')?;
@@ -187,7 +220,29 @@ pub fn find_success(
                 git_commit: (commit != "none").then(|| commit.to_string()),
             })
         })
-        .max_by(|a, b| a.id.cmp(&b.id)))
+        .collect();
+    candidates.sort_by(|a, b| b.id.cmp(&a.id));
+    let mut lookup = Lookup::default();
+    if !trust.checks() {
+        lookup.found = candidates.into_iter().next();
+        return Ok(lookup);
+    }
+    for c in candidates {
+        match load(store, trust, &c.id) {
+            Ok(Some(r)) if r.result == RunResult::Success && r.total_digest == digest => {
+                lookup.found = Some(c);
+                break;
+            }
+            Ok(Some(_)) => lookup
+                .refused
+                .push(format!("run {}: its record does not match its name", c.id)),
+            Ok(None) => lookup
+                .refused
+                .push(format!("run {}: named but its record is missing", c.id)),
+            Err(e) => lookup.refused.push(format!("{e:#}")),
+        }
+    }
+    Ok(lookup)
 }
 
 /// Every run of the task, oldest first.
@@ -196,37 +251,149 @@ pub fn history(store: &dyn Store, app: &str, task: &str) -> Result<Vec<RunEntry>
     let mut out: Vec<RunEntry> = store
         .list(&prefix)?
         .iter()
-        .filter_map(|n| {
-            let mut parts = n.strip_prefix(&prefix)?.split('.');
-            let id = parts.next()?;
-            let result = match parts.next()? {
-                "success" => RunResult::Success,
-                "failure" => RunResult::Failure,
-                _ => return None,
-            };
-            let hex = parts.next()?;
-            is_run_id(id).then(|| RunEntry {
-                id: id.to_string(),
-                result,
-                total_digest: format!("blake3:{hex}"),
-            })
-        })
+        .filter_map(|n| parse_entry(n.strip_prefix(&prefix)?))
         .collect();
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
 }
 
-/// The record of a run, `None` when there is none with this id.
-pub fn load(store: &dyn Store, id: &str) -> Result<Option<Record>> {
+/// Runs of the tasks `tasks` (`(app, task)`), newest first: one prefix listing per task, several
+/// at once (each is a round trip to S3).
+pub fn list_runs(
+    store: &dyn Store,
+    tasks: &[(String, String)],
+) -> Result<Vec<(String, String, RunEntry)>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let found = std::sync::Mutex::new(Vec::new());
+    let failed = std::sync::Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..tasks.len().clamp(1, 16) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((app, task)) = tasks.get(i) else {
+                    break;
+                };
+                match history(store, app, task) {
+                    Ok(h) => found
+                        .lock()
+                        .expect("runs")
+                        .extend(h.into_iter().map(|r| (app.clone(), task.clone(), r))),
+                    Err(e) => *failed.lock().expect("runs") = Some(e),
+                }
+            });
+        }
+    });
+    if let Some(e) = failed.into_inner().expect("runs") {
+        return Err(e);
+    }
+    let mut out = found.into_inner().expect("runs");
+    out.sort_by(|x, y| y.2.id.cmp(&x.2.id));
+    Ok(out)
+}
+
+fn parse_entry(name: &str) -> Option<RunEntry> {
+    let mut parts = name.split('.');
+    let id = parts.next()?;
+    let result = match parts.next()? {
+        "success" => RunResult::Success,
+        "failure" => RunResult::Failure,
+        _ => return None,
+    };
+    let hex = parts.next()?;
+    let duration_us = parts.next().and_then(|d| d.parse().ok());
+    is_run_id(id).then(|| RunEntry {
+        id: id.to_string(),
+        result,
+        total_digest: format!("blake3:{hex}"),
+        duration_us,
+    })
+}
+
+/// The record of a run, `None` when there is none with this id; an error for a record the
+/// trusted keys did not sign.
+pub fn load(store: &dyn Store, trust: &Trust, id: &str) -> Result<Option<Record>> {
     if !is_run_id(id) {
         bail!("{id}: not a run id");
     }
+    let name = record_name(id);
     let mut buf = Vec::new();
-    if !store.get(&record_name(id), &mut buf)? {
+    if !store.get(&name, &mut buf)? {
         return Ok(None);
     }
-    let r = serde_json::from_slice(&buf).with_context(|| format!("run record {id} is corrupt"))?;
+    let body = match trust.verify_bytes(&name, &buf) {
+        Ok(body) => body,
+        Err(e) if e.kind() == Kind::Untrusted => {
+            bail!("run record {id} is not trusted, ignored: {e}")
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let r: Record =
+        serde_json::from_slice(body).with_context(|| format!("run record {id} is corrupt"))?;
+    if r.id != id {
+        bail!("run record {id} holds run {}", r.id);
+    }
     Ok(Some(r))
+}
+
+/// Unix time in microseconds of the start of run `id` (0 for a malformed one).
+pub fn start_of(id: &str) -> u64 {
+    let n = |r: std::ops::Range<usize>| id.get(r).and_then(|s| s.parse::<u64>().ok());
+    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(s), Some(us)) = (
+        n(0..4),
+        n(4..6),
+        n(6..8),
+        n(9..11),
+        n(11..13),
+        n(13..15),
+        n(15..21),
+    ) else {
+        return 0;
+    };
+    days_from_civil(y, mo, d) * 86_400_000_000 + (h * 3600 + mi * 60 + s) * 1_000_000 + us
+}
+
+/// Days since the epoch of a civil date (proleptic Gregorian), the inverse of [`civil`].
+pub fn days_from_civil(y: u64, m: u64, d: u64) -> u64 {
+    let y = y as i64 - i64::from(m <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe - 719_468).max(0) as u64
+}
+
+/// A date or time as given to `--after`/`--before`/`--from`: `YYYY-MM-DD`, optionally with
+/// `THH:MM[:SS]` or ` HH:MM[:SS]` (UTC), or a run id; Unix time in microseconds.
+pub fn parse_time(s: &str) -> Result<u64> {
+    if is_run_id(s) {
+        return Ok(start_of(s));
+    }
+    let bad = || anyhow!("{s}: not a date (YYYY-MM-DD[THH:MM[:SS]] or YYYY.MM.DD-HH:MM, UTC)");
+    // The original's form is `YYYY.MM.DD-HH:MM`: its `-` separates date and time.
+    let dotted = s.contains('.');
+    let (date, time) = match s.split_once(if dotted { &['-'][..] } else { &['T', ' '][..] }) {
+        Some((d, t)) => (d, t.trim_end_matches('Z')),
+        None => (s, ""),
+    };
+    let num = |p: &str| p.parse::<u64>().map_err(|_| bad());
+    let d: Vec<&str> = date.split(if dotted { '.' } else { '-' }).collect();
+    let [y, mo, dd] = d.as_slice() else {
+        return Err(bad());
+    };
+    let (y, mo, dd) = (num(y)?, num(mo)?, num(dd)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&dd) {
+        return Err(bad());
+    }
+    let mut secs = 0;
+    if !time.is_empty() {
+        let t: Vec<&str> = time.split(':').collect();
+        if t.len() < 2 || t.len() > 3 {
+            return Err(bad());
+        }
+        secs = num(t[0])? * 3600 + num(t[1])? * 60 + t.get(2).map_or(Ok(0), |x| num(x))?;
+    }
+    Ok(days_from_civil(y, mo, dd) * 86_400_000_000 + secs * 1_000_000)
 }
 
 /// `YYYYMMDDTHHMMSS` of a Unix time, UTC.
@@ -278,5 +445,16 @@ mod tests {
         assert!(!is_run_id("calc.build"));
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400_000_000), "2000-02-29T00:00:00Z");
+        assert_eq!(start_of(&a), 1_700_000_000_000_001);
+        assert_eq!(parse_time("2000-02-29").unwrap(), 951_782_400_000_000);
+        assert_eq!(
+            parse_time("2023-11-14T22:13:20").unwrap(),
+            1_700_000_000_000_000
+        );
+        assert!(parse_time("yesterday").is_err());
+        assert_eq!(
+            parse_time("2023.11.14-22:13").unwrap(),
+            1_699_999_980_000_000
+        );
     }
 }

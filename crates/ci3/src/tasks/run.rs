@@ -35,6 +35,8 @@ pub struct Options<'a> {
     pub root: &'a Path,
     pub settings: &'a Settings,
     pub store: &'a dyn Store,
+    /// Signs the records written and checks those read.
+    pub trust: &'a crate::trust::Trust,
     /// Total input digests of tasks named by TaskInfos inputs that are not themselves run.
     pub digests: &'a std::collections::HashMap<String, String>,
 }
@@ -193,7 +195,7 @@ fn run_one(
         git_dirty: opts.git_dirty,
         host: opts.settings.hostname.clone().or_else(hostname),
     };
-    if let Err(e) = records::write(opts.store, &record) {
+    if let Err(e) = records::write(opts.store, opts.trust, &record) {
         let why = format!("recording the run failed: {e:#}");
         events.progress(&id, &why);
         return Outcome::Failure { id: None, why };
@@ -256,10 +258,15 @@ fn task_info_files(
             .unwrap_or_default();
         let mut outputs = Vec::new();
         if !digest.is_empty() {
-            if let Some(found) =
-                records::find_success(opts.store, &t.app.name, &info.task_name, &digest)?
-            {
-                if let Some(r) = records::load(opts.store, &found.id)? {
+            let lookup = records::find_success(
+                opts.store,
+                opts.trust,
+                &t.app.name,
+                &info.task_name,
+                &digest,
+            )?;
+            if let Some(found) = lookup.found {
+                if let Some(r) = records::load(opts.store, opts.trust, &found.id)? {
                     outputs = r
                         .outputs
                         .into_iter()
@@ -407,6 +414,9 @@ fn store_output(
     events: &dyn Events,
 ) -> Result<OutputRecord> {
     let id = t.task.id();
+    if let Some(idfile) = name.strip_prefix("docker:") {
+        return push_image(t, opts, idfile, path, events);
+    }
     let mut file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut h = blake3::Hasher::new();
@@ -452,10 +462,90 @@ fn store_output(
             uploads.push(url);
         }
     }
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o777)
+    };
     Ok(OutputRecord {
         name: name.to_string(),
         digest: format!("blake3:{hex}"),
         size,
+        mode,
         uploads,
     })
+}
+
+/// A docker image output: its id read from the id file, tagged and pushed with the docker CLI
+/// for each registry upload. The image id is the output's digest: the image itself stays in
+/// the docker engine and its registries, not in the store.
+fn push_image(
+    t: &TaskStatus<'_>,
+    opts: &Options<'_>,
+    idfile: &str,
+    path: &Path,
+    events: &dyn Events,
+) -> Result<OutputRecord> {
+    let id = t.task.id();
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let image = text.trim();
+    let hex = image.strip_prefix("sha256:").unwrap_or(image);
+    if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) || hex.len() > 64 {
+        bail!("{idfile}: not a docker image id: {image:?}");
+    }
+    let decl = t
+        .task
+        .task
+        .outputs
+        .docker_images
+        .iter()
+        .find(|d| d.idfile == idfile)
+        .ok_or_else(|| anyhow!("{idfile}: not a declared docker image output"))?;
+    let mut uploads = Vec::new();
+    for r in &decl.registry_upload {
+        let name = if r.registry.is_empty() {
+            format!("{}:{}", r.repository, r.tag)
+        } else {
+            format!(
+                "{}/{}:{}",
+                r.registry.trim_end_matches('/'),
+                r.repository,
+                r.tag
+            )
+        };
+        docker(opts, &["tag", image, &name])?;
+        docker(opts, &["push", &name])?;
+        events.progress(&id, &format!("image {image} pushed to {name}"));
+        uploads.push(format!("docker://{name}"));
+    }
+    Ok(OutputRecord {
+        name: format!("docker:{idfile}"),
+        digest: image.to_string(),
+        size: 0,
+        mode: None,
+        uploads,
+    })
+}
+
+/// Runs the docker CLI; its output is kept for the error only.
+fn docker(opts: &Options<'_>, args: &[&str]) -> Result<()> {
+    let out = Command::new("docker")
+        .args(args)
+        .env_clear()
+        .envs(opts.settings.vars())
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| anyhow!("cannot run docker {}: {e}", args.join(" ")))?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr);
+        bail!(
+            "docker {} failed ({}): {}",
+            args.join(" "),
+            out.status,
+            why.trim().replace('\n', " ")
+        );
+    }
+    Ok(())
 }

@@ -10,6 +10,7 @@ use super::inputs::{string_input, total_digest, InputKind, Resolved, Resolver};
 use super::records::{self, Found};
 use super::targets::TaskRef;
 use crate::store::Store;
+use crate::trust::Trust;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -44,6 +45,8 @@ pub struct TaskStatus<'a> {
     pub resolved: Resolved,
     /// The run that makes it `Exist`.
     pub run: Option<Found>,
+    /// Why runs whose names matched were not taken (records the trusted keys did not sign).
+    pub refused: Vec<String>,
 }
 
 /// The inputs with every input string replaced by `s`.
@@ -66,6 +69,7 @@ pub fn with_lookup_string(r: &Resolved, s: &str) -> Resolved {
 pub fn evaluate<'a>(
     resolver: &Resolver<'_>,
     store: &dyn Store,
+    trust: &Trust,
     tasks: &[TaskRef<'a>],
     lookup_input_str: Option<&str>,
 ) -> Result<Vec<TaskStatus<'a>>> {
@@ -78,7 +82,7 @@ pub fn evaluate<'a>(
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&task) = tasks.get(i) else { break };
-                let r = one(resolver, store, task, lookup_input_str);
+                let r = one(resolver, store, trust, task, lookup_input_str);
                 let failed = r.is_err();
                 results.lock().expect("status")[i] = Some(r);
                 if failed {
@@ -100,6 +104,7 @@ pub fn evaluate<'a>(
 fn one<'a>(
     resolver: &Resolver<'_>,
     store: &dyn Store,
+    trust: &Trust,
     task: TaskRef<'a>,
     lookup_input_str: Option<&str>,
 ) -> Result<TaskStatus<'a>> {
@@ -110,17 +115,21 @@ fn one<'a>(
             status: Status::InputsUndefined,
             resolved,
             run: None,
+            refused: Vec::new(),
         });
     }
     let (app, name) = (&task.app.name, &task.task.name);
-    let mut run = records::find_success(store, app, name, &resolved.total)
+    let mut lookup = records::find_success(store, trust, app, name, &resolved.total)
         .map_err(|e| anyhow::anyhow!("{}: {e:#}", task.id()))?;
-    if run.is_none() {
+    if lookup.found.is_none() {
         if let Some(s) = lookup_input_str {
             let alt = with_lookup_string(&resolved, s);
-            run = records::find_success(store, app, name, &alt.total)?;
+            let again = records::find_success(store, trust, app, name, &alt.total)?;
+            lookup.found = again.found;
+            lookup.refused.extend(again.refused);
         }
     }
+    let run = lookup.found;
     Ok(TaskStatus {
         task,
         status: if run.is_some() {
@@ -130,5 +139,6 @@ fn one<'a>(
         },
         resolved,
         run,
+        refused: lookup.refused,
     })
 }

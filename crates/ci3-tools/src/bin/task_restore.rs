@@ -1,0 +1,81 @@
+//! `task_restore [TARGET...]`: bring back the outputs of tasks whose inputs have a recorded run.
+
+use ci3::git::FileIds;
+use ci3::tasks::inputs::Resolver;
+use ci3::tasks::status::{evaluate, Status};
+use ci3::tasks::targets::select;
+use ci3_tools::tasks::TASK_ENV;
+use ci3_tools::{Tool, STORE_ENV};
+use clap::Parser;
+
+/// For every task whose status is Exist, fetches the outputs of that successful run from the
+/// store into the app directory, byte for byte and with their mode. Each is checked against
+/// the digest in the run record before it is placed, written beside its destination and
+/// renamed into place; a path that would leave the app directory is refused. Docker image
+/// outputs stay in their registry.
+#[derive(Parser)]
+#[command(name = "task_restore", version, after_help = help())]
+struct Args {
+    /// Tasks to restore (default: all).
+    targets: Vec<String>,
+    /// A string that counts as an input of every task (repeatable).
+    #[arg(long = "input-str")]
+    input_str: Vec<String>,
+    /// When no run is found, look again with the input strings replaced by this one.
+    #[arg(long = "lookup-input-str")]
+    lookup_input_str: Option<String>,
+    /// The repository (default: the nearest directory upwards holding .baur.toml).
+    #[arg(long)]
+    repository: Option<std::path::PathBuf>,
+}
+
+fn help() -> String {
+    format!(
+        "Environment:\n{TASK_ENV}\n{STORE_ENV}\n\n\
+         Exit status:\n  0  the outputs of every task are in place\n  1  usage, configuration or store error, or a stored output refused\n  \
+         3  a task has no successful run with its current inputs (nothing restored for it)"
+    )
+}
+
+fn main() {
+    let args: Args = ci3_tools::parse(1);
+    let tool = Tool::new("task_restore");
+    ci3_tools::tasks::run(tool.name, || {
+        let cwd = std::env::current_dir()?;
+        let start = ci3_tools::tasks::start_dir(args.repository.as_deref())?;
+        let repo = ci3_tools::tasks::open(&tool, &start)?;
+        let tasks = select(&repo.root, &cwd, &repo.apps, &args.targets)?;
+        let selected = tool.store();
+        let co = repo.checkout(&tool.settings)?;
+        let resolver = Resolver::new(
+            &repo.root,
+            &tool.settings,
+            FileIds::open(&co)?,
+            &args.input_str,
+        );
+        let statuses = evaluate(
+            &resolver,
+            selected.store.as_ref(),
+            &selected.trust,
+            &tasks,
+            args.lookup_input_str.as_deref(),
+        )?;
+        let mut missing = 0;
+        for s in &statuses {
+            for why in &s.refused {
+                tool.say(&format!("{}: {why}", s.task.id()));
+            }
+            if s.status != Status::Exist {
+                tool.say(&format!(
+                    "{}: {}, no successful run with its current inputs: nothing restored",
+                    s.task.id(),
+                    s.status
+                ));
+                missing += 1;
+                continue;
+            }
+            ci3_tools::tasks::restore(&tool, &selected, &repo.root, s)?;
+        }
+        Ok(if missing > 0 { 3 } else { 0 })
+    })
+}

@@ -1,0 +1,671 @@
+//! The task runner's history on real git repositories: signed run records, `task_runs`,
+//! `task_show`, `task_diff`, `task_verify`, restoring outputs, docker outputs through a stand-in
+//! `docker`, and the `baur` command line.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{command, run, Output, Repo};
+
+const BAUR: &str = "config_version = 7\n[Discover]\napplication_dirs = [\".\"]\nsearch_depth = 3\n";
+
+fn exe(tool: &str) -> &'static str {
+    match tool {
+        "task_status" => env!("CARGO_BIN_EXE_task_status"),
+        "task_run" => env!("CARGO_BIN_EXE_task_run"),
+        "task_inputs" => env!("CARGO_BIN_EXE_task_inputs"),
+        "cache_keygen" => env!("CARGO_BIN_EXE_cache_keygen"),
+        "task_runs" => env!("CARGO_BIN_EXE_task_runs"),
+        "task_show" => env!("CARGO_BIN_EXE_task_show"),
+        "task_diff" => env!("CARGO_BIN_EXE_task_diff"),
+        "task_verify" => env!("CARGO_BIN_EXE_task_verify"),
+        "task_restore" => env!("CARGO_BIN_EXE_task_restore"),
+        "baur" => env!("CARGO_BIN_EXE_baur"),
+        _ => panic!("{tool}"),
+    }
+}
+
+/// A repository with `.baur.toml` and a directory store beside it.
+struct Fixture {
+    repo: Repo,
+    store: tempfile::TempDir,
+    vars: Vec<(String, String)>,
+}
+
+impl Fixture {
+    fn new(files: &[(&str, &str)]) -> Fixture {
+        let repo = Repo::new();
+        repo.write(".baur.toml", BAUR);
+        for (p, t) in files {
+            repo.write(p, t);
+        }
+        repo.commit_all("init");
+        Fixture {
+            repo,
+            store: tempfile::tempdir().unwrap(),
+            vars: Vec::new(),
+        }
+    }
+
+    fn cmd_in(&self, dir: &Path, tool: &str, args: &[&str]) -> Command {
+        let mut cmd = command(exe(tool));
+        cmd.current_dir(dir).args(args).env(
+            "CI3_STORE",
+            format!("file://{}", self.store.path().display()),
+        );
+        for (k, v) in &self.vars {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) -> Output {
+        run(&mut self.cmd_in(self.repo.path(), tool, args))
+    }
+
+    fn ok(&self, tool: &str, args: &[&str]) -> String {
+        let out = self.run(tool, args);
+        assert_eq!(out.code, 0, "{tool} {args:?}: {}", out.stderr);
+        out.stdout
+    }
+
+    fn status(&self) -> Vec<String> {
+        self.ok("task_status", &["-q", "-c", "-f", "task-id,status"])
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+}
+
+fn app(name: &str, tasks: &str) -> String {
+    format!("name = \"{name}\"\n{tasks}")
+}
+
+fn task(name: &str, command: &str, extra: &str) -> String {
+    format!("[[Task]]\nname = \"{name}\"\ncommand = {command}\n{extra}")
+}
+
+const FILES: &str = "[[Task.Input.Files]]\npaths = [\"*.txt\"]\n";
+
+/// `calc.build`: copies `in.txt` to `out/x`.
+fn calc() -> Fixture {
+    Fixture::new(&[
+        (
+            "calc/.app.toml",
+            &app(
+                "calc",
+                &task(
+                    "build",
+                    "[\"sh\", \"-c\", \"mkdir -p out && cp in.txt out/x\"]",
+                    &format!("{FILES}[[Task.Output.File]]\npath = \"out/x\"\n"),
+                ),
+            ),
+        ),
+        ("calc/in.txt", "1"),
+        (".gitignore", "out/\n"),
+    ])
+}
+
+/// A key pair made by `cache_keygen`: (private key file, public key line).
+fn keygen(dir: &Path) -> (String, String) {
+    let out = run(command(exe("cache_keygen")).arg(dir));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let public = std::fs::read_to_string(
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "pub"))
+            .expect("a public key file"),
+    )
+    .unwrap();
+    let secret = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_none_or(|e| e != "pub"))
+        .expect("a private key file");
+    (secret.display().to_string(), public.trim().to_string())
+}
+
+#[test]
+fn an_unsigned_record_is_not_exist_when_keys_are_trusted_and_a_signed_one_is() {
+    let mut f = calc();
+    let keys = tempfile::tempdir().unwrap();
+    let (secret, public) = keygen(&keys.path().join("k"));
+    // Written without a key: to a reader that trusts only `public`, a forgery.
+    f.ok("task_run", &[]);
+    assert_eq!(f.status(), ["calc.build,Exist"]);
+    f.vars = vec![("CI3_TRUSTED_KEYS".into(), public.clone())];
+    let out = f.run("task_status", &["-q", "-c", "-f", "task-id,status"]);
+    assert_eq!(out.stdout, "calc.build,Pending\n", "{}", out.stderr);
+    assert!(out.stderr.contains("not trusted"), "{}", out.stderr);
+    f.vars.push(("CI3_SIGNING_KEY".into(), secret));
+    f.ok("task_run", &[]);
+    let out = f.run("task_status", &["-q", "-c", "-f", "task-id,status"]);
+    assert_eq!(out.stdout, "calc.build,Exist\n", "{}", out.stderr);
+}
+
+/// The run ids `task_runs ARGS -q` prints.
+fn ids(f: &Fixture, args: &[&str]) -> Vec<String> {
+    let mut a = vec!["-q"];
+    a.extend(args);
+    f.ok("task_runs", &a).lines().map(String::from).collect()
+}
+
+#[test]
+fn task_runs_newest_first_with_filters_and_show() {
+    let f = calc();
+    for _ in 0..3 {
+        f.ok("task_run", &["--force"]);
+    }
+    let all = ids(&f, &[]);
+    assert_eq!(all.len(), 3);
+    let mut sorted = all.clone();
+    sorted.sort();
+    sorted.reverse();
+    assert_eq!(all, sorted, "newest first");
+    assert_eq!(ids(&f, &["calc"]), all);
+    assert_eq!(ids(&f, &["calc.build"]), all);
+    assert_eq!(ids(&f, &["*.build"]), all);
+    assert_eq!(ids(&f, &["--limit", "2"]), all[..2]);
+    assert_eq!(ids(&f, &["--after", &all[2]]), all[..2]);
+    assert_eq!(ids(&f, &["--before", &all[0]]), all[1..]);
+    let empty = f.run(
+        "task_runs",
+        &["--after", "2000-01-01", "--before", "2000.01.02-00:00"],
+    );
+    assert_eq!(empty.code, 1, "the original's exit for no matching run");
+    assert_eq!(empty.stdout, "");
+    let csv = f.ok("task_runs", &["--format", "csv", "calc.build"]);
+    let row: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    assert_eq!(
+        row[..4],
+        [all[0].as_str(), "calc", "build", "success"],
+        "{csv}"
+    );
+    assert!(row[6].starts_with("blake3:"), "{csv}");
+    let json: serde_json::Value =
+        serde_json::from_str(&f.ok("task_runs", &["--format", "json", "--limit", "1"])).unwrap();
+    assert_eq!(json[0]["RunID"], all[0].as_str());
+    assert!(json[0]["Duration"].is_string(), "{json}");
+    let none = f.run("task_runs", &["other"]);
+    assert_eq!(none.code, 1, "{}", none.stderr);
+    assert_eq!(f.run("task_runs", &["--after", "yesterday"]).code, 1);
+    let shown = f.ok("task_show", &[&all[0]]);
+    assert!(shown.contains("Result:       success"), "{shown}");
+    assert!(shown.contains("calc/in.txt"), "{shown}");
+    assert!(shown.contains("file:out/x"), "{shown}");
+    let shown = f.ok("task_show", &["calc.build"]);
+    assert!(
+        shown.contains("Command:    sh -c 'mkdir -p out && cp in.txt out/x'"),
+        "{shown}"
+    );
+    assert!(shown.contains("file:     out/x"), "{shown}");
+    let rec: serde_json::Value =
+        serde_json::from_str(&f.ok("task_show", &["--format", "json", &all[1]])).unwrap();
+    assert_eq!(rec["id"], all[1].as_str());
+}
+
+#[test]
+fn task_diff_runs_tasks_and_argument_errors() {
+    let f = calc();
+    f.ok("task_run", &["--input-str", "main"]);
+    // A task against its own last run: nothing changed.
+    let same = f.run(
+        "task_diff",
+        &["--input-str", "main", "calc.build", "calc.build^"],
+    );
+    assert_eq!(same.code, 0, "{}", same.stderr);
+    assert!(
+        same.stdout.ends_with("the inputs are the same\n"),
+        "{}",
+        same.stdout
+    );
+    let without = f.run("task_diff", &["calc.build", "calc.build^"]);
+    assert_eq!(without.code, 2, "{}", without.stderr);
+    assert!(without.stdout.contains("string:main"), "{}", without.stdout);
+    f.repo.write("calc/in.txt", "2");
+    f.repo.commit_all("change");
+    // After one change: one D row, the file, with both digests.
+    let out = f.run(
+        "task_diff",
+        &["--csv", "--input-str", "main", "calc.build", "calc.build^"],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let rows: Vec<Vec<&str>> = out.stdout.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 1, "{}", out.stdout);
+    assert_eq!(rows[0][..2], ["D", "calc/in.txt"]);
+    assert!(rows[0][2].starts_with("blake3:") && rows[0][3].starts_with("blake3:"));
+    assert_ne!(rows[0][2], rows[0][3]);
+    f.ok("task_run", &["--input-str", "feature"]);
+    let ids = ids(&f, &[]);
+    // Two runs with different input strings and files.
+    let out = f.run("task_diff", &[&ids[1], &ids[0]]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let states: Vec<(String, String)> = out
+        .stdout
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            (w[0].to_string(), w[1].to_string())
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("D".to_string(), "calc/in.txt".to_string()),
+            ("+".to_string(), "string:feature".to_string()),
+            ("-".to_string(), "string:main".to_string()),
+        ],
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.ends_with("\nthe inputs differ\n"),
+        "{}",
+        out.stdout
+    );
+    let q = f.run(
+        "task_diff",
+        &["-q", "--input-str", "feature", "calc.build", &ids[0]],
+    );
+    assert_eq!(
+        (q.code, q.stdout.as_str()),
+        (0, "the inputs are the same\n"),
+        "{}",
+        q.stderr
+    );
+    for (a, b, message) in [
+        ("*.build", "calc.build", "invalid argument: \"*.build\""),
+        ("calc.", "calc.build", "invalid argument: \"calc.\""),
+        ("calc.build", ".build", "invalid argument: \".build\""),
+        ("calc.*", "calc.build", "invalid argument: \"calc.*\""),
+        (
+            "calc.build^",
+            "calc.build^",
+            "calc.build^ and calc.build^ refer to the same task-run",
+        ),
+        (&ids[0], "calc.build^", "refer to the same task-run"),
+        (
+            "calc.build^^^",
+            "calc.build",
+            "run calc.build^^^ does not exist, only 2 task-run(s) exist(s)",
+        ),
+        ("calc.nope", "calc.build", "calc.nope: task not found"),
+        (
+            "20990101T000000000000-000000000000",
+            "calc.build",
+            "task-run 20990101T000000000000-000000000000 does not exist",
+        ),
+    ] {
+        let out = f.run("task_diff", &[a, b]);
+        assert_eq!(out.code, 1, "{a} {b}: {}", out.stderr);
+        assert!(out.stderr.contains(message), "{a} {b}: {}", out.stderr);
+        assert_eq!(out.stdout, "");
+    }
+}
+
+#[test]
+fn task_verify_finds_equal_inputs_with_different_outputs() {
+    let out_file = "[[Task.Output.File]]\npath = \"out\"\n";
+    let f = Fixture::new(&[
+        (
+            "a/.app.toml",
+            &app(
+                "a",
+                &(task(
+                    "same",
+                    "[\"sh\", \"-c\", \"cat in.txt > out\"]",
+                    &format!("{FILES}{out_file}"),
+                ) + &task(
+                    "stamp",
+                    "[\"sh\", \"-c\", \"date +%s%N > out\"]",
+                    &format!("{FILES}{out_file}"),
+                )),
+            ),
+        ),
+        ("a/in.txt", "1"),
+        (".gitignore", "out\n"),
+    ]);
+    f.ok("task_run", &["a.same"]);
+    f.ok("task_run", &["--force", "a.same"]);
+    let ok = f.run("task_verify", &[]);
+    assert_eq!(ok.code, 0, "{}{}", ok.stdout, ok.stderr);
+    assert!(ok.stdout.contains("a.same: OK"), "{}", ok.stdout);
+    assert!(ok.stdout.ends_with("No issues found\n"), "{}", ok.stdout);
+    f.ok("task_run", &["a.stamp"]);
+    f.ok("task_run", &["--force", "a.stamp"]);
+    let runs = ids(&f, &["a.stamp"]);
+    let bad = f.run("task_verify", &[]);
+    assert_eq!(bad.code, 2, "{}{}", bad.stdout, bad.stderr);
+    assert!(
+        bad.stdout.contains("a.stamp: Issues found"),
+        "{}",
+        bad.stdout
+    );
+    assert!(
+        bad.stdout.contains(&format!(
+            "- runs {} and {} have the same inputs",
+            runs[1], runs[0]
+        )),
+        "{}",
+        bad.stdout
+    );
+    assert!(
+        bad.stdout.contains("output file:out differs"),
+        "{}",
+        bad.stdout
+    );
+    assert_eq!(f.run("task_verify", &["a.same"]).code, 0);
+    let later = f.run("task_verify", &["--from", "2999.01.01"]);
+    assert_eq!(later.code, 0, "{}", later.stdout);
+    assert_eq!(f.run("task_verify", &["--from", "someday"]).code, 1);
+}
+
+#[test]
+fn restore_brings_back_bytes_and_mode_and_refuses_a_tampered_output() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new(&[
+        (
+            "calc/.app.toml",
+            &app(
+                "calc",
+                &task(
+                    "build",
+                    "[\"sh\", \"-c\", \"mkdir -p out/bin && printf '#!/bin/sh\\\\necho %s\\\\n' $(cat in.txt) > out/bin/calc && chmod 750 out/bin/calc\"]",
+                    &format!("{FILES}[[Task.Output.File]]\npath = \"out/bin/calc\"\n"),
+                ),
+            ),
+        ),
+        ("calc/in.txt", "1"),
+        (".gitignore", "out/\n"),
+    ]);
+    f.ok("task_run", &[]);
+    let out = f.repo.join("calc/out/bin/calc");
+    let bytes = std::fs::read(&out).unwrap();
+    assert!(bytes.starts_with(b"#!/bin/sh"), "{bytes:?}");
+    std::fs::remove_dir_all(f.repo.join("calc/out")).unwrap();
+    // task_run --restore: the Exist task is not run, its output comes back.
+    let r = f.run("task_run", &["--restore"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("calc.build: restored out/bin/calc"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("Running 0/1 task(s)"), "{}", r.stderr);
+    assert_eq!(std::fs::read(&out).unwrap(), bytes);
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o750);
+    std::fs::remove_file(&out).unwrap();
+    let r = f.run("task_restore", &["calc.build"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read(&out).unwrap(), bytes);
+    // The stored output changed behind the record's back: refused, nothing placed.
+    let stored = std::fs::read_dir(f.store.path().join(".ci3/runs/outputs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::read(p).unwrap() == bytes)
+        .expect("the stored output");
+    let mut perm = std::fs::metadata(&stored).unwrap().permissions();
+    perm.set_mode(0o644);
+    std::fs::set_permissions(&stored, perm).unwrap();
+    std::fs::remove_file(&stored).unwrap();
+    std::fs::write(&stored, b"#!/bin/sh\nrm -rf ~\n").unwrap();
+    std::fs::remove_file(&out).unwrap();
+    let r = f.run("task_restore", &["calc"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("refused, the stored output"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(f.repo.join("calc/out/bin"))
+        .unwrap()
+        .collect();
+    assert!(leftovers.is_empty(), "nothing staged is left behind");
+    let r = f.run("task_run", &["--restore"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    // A task without a successful run for its inputs: nothing to restore.
+    f.repo.write("calc/in.txt", "2");
+    let r = f.run("task_restore", &[]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+}
+
+/// A `docker` stand-in on PATH that appends each call to `calls` and fails a push to a
+/// repository named `broken`.
+fn fake_docker(dir: &Path) -> Vec<(String, String)> {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = bin.join("docker");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> {}\ncase \"$*\" in *broken*) echo denied >&2; exit 1;; esac\n",
+            dir.join("calls").display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    vec![(
+        "PATH".into(),
+        format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+    )]
+}
+
+#[test]
+fn docker_image_outputs_are_tagged_and_pushed_with_the_docker_cli() {
+    let image = |n: u8| format!("sha256:{}", format!("{n:02x}").repeat(32));
+    let output = "[[Task.Output.DockerImage]]\nidfile = \"image.id\"\n\
+        [[Task.Output.DockerImage.RegistryUpload]]\nregistry = \"registry.example.com\"\n\
+        repository = \"team/calc\"\ntag = \"{{ gitCommit }}\"\n\
+        [[Task.Output.DockerImage.RegistryUpload]]\nrepository = \"calc\"\ntag = \"latest\"\n";
+    let mut f = Fixture::new(&[
+        (
+            "calc/.app.toml",
+            &app(
+                "calc",
+                &task(
+                    "image",
+                    "[\"sh\", \"-c\", \"cp next.id image.id\"]",
+                    &format!("{FILES}{output}"),
+                ),
+            ),
+        ),
+        ("calc/in.txt", "1"),
+        (".gitignore", "image.id\nnext.id\n"),
+    ]);
+    let tmp = tempfile::tempdir().unwrap();
+    f.vars = fake_docker(tmp.path());
+    f.repo.write("calc/next.id", &image(1));
+    let r = f.run("task_run", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let commit = f.repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let calls = std::fs::read_to_string(tmp.path().join("calls")).unwrap();
+    assert_eq!(
+        calls,
+        format!(
+            "tag {i} registry.example.com/team/calc:{commit}\npush registry.example.com/team/calc:{commit}\n\
+             tag {i} calc:latest\npush calc:latest\n",
+            i = image(1)
+        )
+    );
+    let run_id = ids(&f, &[])[0].clone();
+    let rec: serde_json::Value =
+        serde_json::from_str(&f.ok("task_show", &["--format", "json", &run_id])).unwrap();
+    let out = &rec["outputs"][0];
+    assert_eq!(out["name"], "docker:image.id");
+    assert_eq!(
+        out["digest"],
+        image(1).as_str(),
+        "the image id is the digest"
+    );
+    assert_eq!(
+        out["uploads"][0],
+        format!("docker://registry.example.com/team/calc:{commit}")
+    );
+    // Same inputs, another image id: reported apart, not an issue.
+    f.repo.write("calc/next.id", &image(2));
+    f.ok("task_run", &["--force"]);
+    let v = f.run("task_verify", &[]);
+    assert_eq!(v.code, 0, "{}", v.stdout);
+    assert!(
+        v.stdout
+            .contains("docker images differ (never reproducible, not counted)"),
+        "{}",
+        v.stdout
+    );
+    // Restoring an image: nothing fetched, said so.
+    let r = f.run("task_restore", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("stays in its registry"), "{}", r.stderr);
+    // A push that fails fails the run.
+    f.repo.write(
+        "calc/.app.toml",
+        &app(
+            "calc",
+            &task(
+                "image",
+                "[\"sh\", \"-c\", \"cp next.id image.id\"]",
+                &format!("{FILES}{}", output.replace("\"calc\"", "\"broken\"")),
+            ),
+        ),
+    );
+    let r = f.run("task_run", &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("broken:latest failed (exit status: 1): denied"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn the_originals_command_tests_replayed_through_baur() {
+    let f = calc();
+    assert_eq!(
+        f.ok("baur", &["status", "--format=csv", "-q", "-f", "run-id"]),
+        "\n"
+    );
+    let r = f.run("baur", &["run"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let id = ids(&f, &[])[0].clone();
+    // status -f run-id: the run that makes the task Exist.
+    assert_eq!(
+        f.ok("baur", &["status", "--format=csv", "-q", "-f", "run-id"]),
+        format!("{id}\n")
+    );
+    // ls inputs of a task and of its recorded run: the same rows.
+    let task = f.ok(
+        "baur",
+        &["ls", "inputs", "--digests", "--format=csv", "calc.build"],
+    );
+    let of_run = f.ok("baur", &["ls", "inputs", "--digests", "--format=csv", &id]);
+    assert_eq!(task, of_run);
+    assert!(task.contains("calc/in.txt,blake3:"), "{task}");
+    // diff inputs: one D row after a change, exit 2; --csv as the original spells it.
+    f.repo.write("calc/in.txt", "2");
+    let d = f.run(
+        "baur",
+        &["diff", "inputs", "--csv", "calc.build", "calc.build^"],
+    );
+    assert_eq!(d.code, 2, "{}", d.stderr);
+    let rows: Vec<&str> = d.stdout.lines().collect();
+    assert_eq!(rows.len(), 1, "{}", d.stdout);
+    assert!(rows[0].starts_with("D,calc/in.txt,blake3:"), "{}", d.stdout);
+    // ls apps --format json: the original's keys.
+    let apps: serde_json::Value =
+        serde_json::from_str(&f.ok("baur", &["ls", "apps", "--format", "json"])).unwrap();
+    assert_eq!(apps, serde_json::json!([{"Name": "calc", "Path": "calc"}]));
+    // ls runs and ls outputs.
+    let runs = f.ok("baur", &["ls", "runs", "--csv", "calc.build"]);
+    assert!(
+        runs.starts_with(&format!("{id},calc,build,success,")),
+        "{runs}"
+    );
+    let outs = f.ok("baur", &["ls", "outputs", "-q", &id]);
+    assert!(outs.starts_with("ci3-store:.ci3/runs/outputs/"), "{outs}");
+    // --repository from elsewhere.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = run(&mut f.cmd_in(
+        elsewhere.path(),
+        "baur",
+        &[
+            "--repository",
+            f.repo.path().to_str().unwrap(),
+            "ls",
+            "apps",
+            "-q",
+        ],
+    ));
+    assert_eq!(out.stdout, "calc  calc\n", "{}", out.stderr);
+    // What it cannot do: one line saying what instead, exit 1.
+    for words in [
+        &["release", "create"][..],
+        &["init", "db"],
+        &["upgrade", "db"],
+    ] {
+        let out = f.run("baur", words);
+        assert_eq!(out.code, 1, "{words:?}");
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("CI3_STORE") || out.stderr.contains("task_restore"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert_eq!(f.run("baur", &["frobnicate"]).code, 1);
+}
+
+#[test]
+fn baur_init_writes_a_repository_and_an_app_that_load() {
+    let repo = Repo::new();
+    let r = run(command(exe("baur"))
+        .current_dir(repo.path())
+        .args(["init", "repo"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(repo.join(".baur.toml")).unwrap();
+    assert!(text.contains("config_version = 7"), "{text}");
+    let again = run(command(exe("baur"))
+        .current_dir(repo.path())
+        .args(["init", "repo"]));
+    assert_eq!(again.code, 1);
+    assert!(again.stderr.contains("already exist"), "{}", again.stderr);
+    std::fs::create_dir(repo.join("shop")).unwrap();
+    let r = run(command(exe("baur"))
+        .current_dir(repo.join("shop"))
+        .args(["init", "app"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    repo.commit_all("init");
+    let r = run(command(exe("baur"))
+        .current_dir(repo.path())
+        .env("BRANCH_NAME", "main")
+        .args(["ls", "apps", "--csv"]));
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "shop,shop\n"),
+        "{}",
+        r.stderr
+    );
+    let show = run(command(exe("baur"))
+        .current_dir(repo.path())
+        .env("BRANCH_NAME", "main")
+        .args(["show", "shop.build"]));
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    assert!(
+        show.stdout.contains("Command:    make dist"),
+        "{}",
+        show.stdout
+    );
+    assert!(
+        show.stdout.contains("push to /my-company/shop:"),
+        "{}",
+        show.stdout
+    );
+}
