@@ -216,6 +216,7 @@ impl Progress for Bar {
             return;
         }
         let mut slot = self.shown.lock().expect("progress bar");
+        let new = slot.is_none();
         let bar = slot.get_or_insert_with(|| {
             let (bar, template) = match self.total {
                 Some(total) => (
@@ -235,6 +236,10 @@ impl Progress for Bar {
             bar
         });
         bar.set_position(*bytes);
+        if new {
+            // Draws are rate-limited: a short transfer could end before the first one.
+            bar.force_draw();
+        }
     }
 }
 
