@@ -42,6 +42,34 @@ pub fn open(tool: &Tool, start: &Path) -> anyhow::Result<Repo> {
     Ok(repo)
 }
 
+/// The status of each task, its inputs resolved on this checkout (one index read for all), each
+/// run a trusted reader refuses said on stderr.
+pub fn statuses<'a>(
+    tool: &Tool,
+    repo: &Repo,
+    selected: &ci3::store::Selected,
+    tasks: &[ci3::tasks::targets::TaskRef<'a>],
+    input_str: &[String],
+    lookup_input_str: Option<&str>,
+) -> anyhow::Result<Vec<ci3::tasks::status::TaskStatus<'a>>> {
+    let co = repo.checkout(&tool.settings)?;
+    let files = ci3::git::FileIds::open(&co)?;
+    let resolver = ci3::tasks::inputs::Resolver::new(&repo.root, &tool.settings, files, input_str);
+    let statuses = ci3::tasks::status::evaluate(
+        &resolver,
+        selected.store.as_ref(),
+        &selected.trust,
+        tasks,
+        lookup_input_str,
+    )?;
+    for s in &statuses {
+        for why in &s.refused {
+            tool.say(&format!("{}: {why}", s.task.id()));
+        }
+    }
+    Ok(statuses)
+}
+
 /// Restores the outputs of the run that makes `s` `Exist` into its app directory, saying what
 /// happened on stderr.
 pub fn restore(

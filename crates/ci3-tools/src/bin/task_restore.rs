@@ -1,8 +1,6 @@
 //! `task_restore [TARGET...]`: bring back the outputs of tasks whose inputs have a recorded run.
 
-use ci3::git::FileIds;
-use ci3::tasks::inputs::Resolver;
-use ci3::tasks::status::{evaluate, Status};
+use ci3::tasks::status::Status;
 use ci3::tasks::targets::select;
 use ci3_tools::tasks::TASK_ENV;
 use ci3_tools::{Tool, STORE_ENV};
@@ -46,25 +44,16 @@ fn main() {
         let repo = ci3_tools::tasks::open(&tool, &start)?;
         let tasks = select(&repo.root, &cwd, &repo.apps, &args.targets)?;
         let selected = tool.store();
-        let co = repo.checkout(&tool.settings)?;
-        let resolver = Resolver::new(
-            &repo.root,
-            &tool.settings,
-            FileIds::open(&co)?,
-            &args.input_str,
-        );
-        let statuses = evaluate(
-            &resolver,
-            selected.store.as_ref(),
-            &selected.trust,
+        let statuses = ci3_tools::tasks::statuses(
+            &tool,
+            &repo,
+            &selected,
             &tasks,
+            &args.input_str,
             args.lookup_input_str.as_deref(),
         )?;
         let mut missing = 0;
         for s in &statuses {
-            for why in &s.refused {
-                tool.say(&format!("{}: {why}", s.task.id()));
-            }
             if s.status != Status::Exist {
                 tool.say(&format!(
                     "{}: {}, no successful run with its current inputs: nothing restored",

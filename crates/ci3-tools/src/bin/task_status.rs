@@ -1,9 +1,7 @@
 //! `task_status [TARGET...]`: whether each task has a recorded run for its current inputs.
 
-use ci3::git::FileIds;
 use ci3::tasks::format::{self, Column, Format};
-use ci3::tasks::inputs::Resolver;
-use ci3::tasks::status::{evaluate, Status};
+use ci3::tasks::status::Status;
 use ci3::tasks::targets::select;
 use ci3_tools::tasks::TASK_ENV;
 use ci3_tools::{Tool, STORE_ENV};
@@ -102,25 +100,14 @@ fn main() {
         let repo = ci3_tools::tasks::open(&tool, &start)?;
         let tasks = select(&repo.root, &cwd, &repo.apps, &args.targets)?;
         let selected = tool.store();
-        let co = repo.checkout(&tool.settings)?;
-        let resolver = Resolver::new(
-            &repo.root,
-            &tool.settings,
-            FileIds::open(&co)?,
-            &args.input_str,
-        );
-        let statuses = evaluate(
-            &resolver,
-            selected.store.as_ref(),
-            &selected.trust,
+        let statuses = ci3_tools::tasks::statuses(
+            &tool,
+            &repo,
+            &selected,
             &tasks,
+            &args.input_str,
             args.lookup_input_str.as_deref(),
         )?;
-        for s in &statuses {
-            for why in &s.refused {
-                tool.say(&format!("{}: {why}", s.task.id()));
-            }
-        }
         let rows: Vec<Vec<String>> = statuses
             .iter()
             .filter(|s| wanted.is_none_or(|w| w == s.status))
