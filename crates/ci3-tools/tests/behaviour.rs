@@ -339,6 +339,8 @@ fn on_a_terminal(dir: &Path, shell: &str) -> String {
     let out = run(command("script")
         .current_dir(dir)
         .env("SHELL", "/bin/bash")
+        // A terminal has a type; without one the bar library takes it for a dumb one.
+        .env("TERM", "xterm")
         .args(["-qec", shell, "/dev/null"]));
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     out.stdout
