@@ -34,8 +34,8 @@ fn contract(store: &dyn Store) {
     // Create-only writes of new names in a row, deep and shallow, each a new object.
     for name in [
         "runs/id/r1.json",
-        "runs/task/app.build/r1.success.d",
-        "runs/ok/app.build/d.r1.c",
+        "runs/history/app.build/8.r1.success.d.1",
+        "runs/success/app.build/d.8.r1.c",
         "runs/id/r2.json",
         "flat-1",
     ] {
@@ -46,6 +46,22 @@ fn contract(store: &dyn Store) {
         );
         assert_eq!(get(store, name).unwrap(), name.as_bytes());
     }
+
+    // A sorted listing goes by name, not by age, and pages from a name on.
+    for n in ["5", "2", "9", "1", "7"] {
+        store
+            .put_bytes(&format!("sorted/p/{n}"), b"", true)
+            .unwrap();
+    }
+    store.put_bytes("sorted/p2", b"", true).unwrap();
+    let page = |after: Option<&str>, max| store.list_sorted("sorted/p/", after, max).unwrap();
+    assert_eq!(page(None, 2), ["sorted/p/1", "sorted/p/2"]);
+    assert_eq!(page(Some("sorted/p/2"), 2), ["sorted/p/5", "sorted/p/7"]);
+    assert_eq!(page(Some("sorted/p/7"), 2), ["sorted/p/9"]);
+    assert_eq!(page(Some("sorted/p/9"), 2), Vec::<String>::new());
+    assert_eq!(page(None, 10).len(), 5, "the prefix holds nothing else");
+    assert_eq!(store.list_sorted("sorted/none/", None, 5).unwrap().len(), 0);
+
     assert!(!store.exists("a.tar.gz").unwrap());
     assert_eq!(
         get(store, "a.tar.gz"),

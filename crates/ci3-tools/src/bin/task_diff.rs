@@ -148,8 +148,12 @@ fn main() {
                     continue;
                 }
                 Spec::Previous { app, task, n } => {
-                    let history = records::history(store, app, task)?;
-                    let Some(entry) = history.iter().rev().nth(n - 1) else {
+                    let window = records::Window {
+                        limit: Some(*n),
+                        ..Default::default()
+                    };
+                    let history = records::history(store, app, task, window)?;
+                    let Some(entry) = history.get(n - 1) else {
                         anyhow::bail!(
                             "run {arg} does not exist, only {} task-run(s) exist(s)",
                             history.len()

@@ -123,13 +123,12 @@ fn main() {
             .collect();
         let selected = tool.store();
         let store = selected.store.as_ref();
-        let mut runs = records::list_runs(store, &tasks)?;
-        runs.retain(|(_, _, r)| {
-            after.is_none_or(|t| r.start_us() > t) && before.is_none_or(|t| r.start_us() < t)
-        });
-        if args.limit > 0 {
-            runs.truncate(args.limit);
-        }
+        let window = records::Window {
+            after,
+            before,
+            limit: (args.limit > 0).then_some(args.limit),
+        };
+        let runs = records::list_runs(store, &tasks, window)?;
         if runs.is_empty() {
             tool.say("no matching task runs exist");
             return Ok(1);

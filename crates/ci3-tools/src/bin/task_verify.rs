@@ -53,8 +53,17 @@ fn main() {
         let mut issues = 0;
         for t in &tasks {
             let mut groups: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-            for r in records::history(store, &t.app.name, &t.task.name)? {
-                if r.result == RunResult::Success && r.start_us() >= from {
+            // `--from` is inclusive; the oldest run of a group is the one the others are
+            // compared with.
+            let window = records::Window {
+                after: Some(from.saturating_sub(1)),
+                ..Default::default()
+            };
+            for r in records::history(store, &t.app.name, &t.task.name, window)?
+                .into_iter()
+                .rev()
+            {
+                if r.result == RunResult::Success {
                     groups.entry(r.total_digest).or_default().push(r.id);
                 }
             }

@@ -114,6 +114,10 @@ impl Store for Breaker {
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
         self.call(|s| s.list(prefix))
     }
+
+    fn list_sorted(&self, prefix: &str, after: Option<&str>, max: usize) -> Result<Vec<String>> {
+        self.call(|s| s.list_sorted(prefix, after, max))
+    }
 }
 
 #[cfg(test)]

@@ -73,6 +73,18 @@ pub trait Store: Send + Sync {
     fn delete(&self, name: &str) -> Result<bool>;
     /// The objects whose name starts with `prefix`, oldest first.
     fn list(&self, prefix: &str) -> Result<Vec<String>>;
+    /// Up to `max` objects whose name starts with `prefix` and sorts after `after`, in name
+    /// order; fewer than `max` only when there are no more. Names chosen so that the ones wanted
+    /// first sort first are then found without listing everything under the prefix.
+    fn list_sorted(&self, prefix: &str, after: Option<&str>, max: usize) -> Result<Vec<String>> {
+        let mut names = self.list(prefix)?;
+        names.sort();
+        Ok(names
+            .into_iter()
+            .filter(|n| after.is_none_or(|a| n.as_str() > a))
+            .take(max)
+            .collect())
+    }
     /// The stores read in order, when this one is several tiers (`CI3_READ_STORES`): a reader
     /// that refuses what one tier holds can try the next.
     fn read_tiers(&self) -> Option<Vec<&dyn Store>> {

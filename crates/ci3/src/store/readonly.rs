@@ -67,6 +67,10 @@ impl Store for ReadOnly {
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
         self.inner.list(prefix)
     }
+
+    fn list_sorted(&self, prefix: &str, after: Option<&str>, max: usize) -> Result<Vec<String>> {
+        self.inner.list_sorted(prefix, after, max)
+    }
 }
 
 #[cfg(test)]

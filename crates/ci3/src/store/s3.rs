@@ -444,6 +444,38 @@ impl Store for S3Store {
         Ok(found.into_iter().map(|(_, name)| name).collect())
     }
 
+    /// Asks for pages of at most `max` keys, in S3's own key order, until `max` are found: a
+    /// request lists what it returns, not the whole prefix.
+    fn list_sorted(&self, prefix: &str, after: Option<&str>, max: usize) -> Result<Vec<String>> {
+        let key = format!("{}{prefix}", self.prefix);
+        let mut start = after.map(|a| format!("{}{a}", self.prefix));
+        let mut token: Option<String> = None;
+        let mut found = Vec::new();
+        while found.len() < max {
+            let want = (max - found.len()).min(1000);
+            let (page, _) = self
+                .run(|| {
+                    self.meta
+                        .list_page(key.clone(), None, token.clone(), start.clone(), Some(want))
+                })
+                .map_err(|e| self.fail("list", &key, e))?;
+            found.extend(
+                page.contents
+                    .into_iter()
+                    .filter_map(|o| Some(o.key.strip_prefix(&self.prefix)?.to_string())),
+            );
+            match page.next_continuation_token {
+                Some(next) if page.is_truncated => {
+                    token = Some(next);
+                    start = None;
+                }
+                _ => break,
+            }
+        }
+        found.truncate(max);
+        Ok(found)
+    }
+
     fn delete(&self, name: &str) -> Result<bool> {
         let key = self.key(name)?;
         // S3 answers 204 whether or not the object existed: ask first, for an honest answer.

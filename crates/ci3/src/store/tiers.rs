@@ -81,6 +81,10 @@ impl Store for Tiered {
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
         self.write.list(prefix)
     }
+
+    fn list_sorted(&self, prefix: &str, after: Option<&str>, max: usize) -> Result<Vec<String>> {
+        self.write.list_sorted(prefix, after, max)
+    }
 }
 
 #[cfg(test)]

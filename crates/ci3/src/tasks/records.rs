@@ -2,10 +2,13 @@
 //!
 //! One run writes, each create-only and so never overwritten:
 //! - `runs/id/RUN.json`: the record itself, complete or absent;
-//! - `runs/task/APP.TASK/RUN.RESULT.DIGEST.DURATION`: the task's history, read by one prefix
-//!   listing (the duration in microseconds; names written before it was added lack it);
-//! - `runs/ok/APP.TASK/DIGEST.RUN.COMMIT`, for a success only: "is there a successful run with
-//!   this digest" is one listing of a prefix that holds nothing else.
+//! - `runs/history/APP.TASK/LATER.RUN.RESULT.DIGEST.DURATION`: the task's history;
+//! - `runs/success/APP.TASK/DIGEST.LATER.RUN.COMMIT`, for a success only.
+//!
+//! `LATER` is the run's start counted down from a fixed far future, so names sort newest first:
+//! "the last N runs" and "the latest successful run with this digest" are the first names of one
+//! prefix, which a store lists a page at a time; neither reads a record, nor lists a task's
+//! whole history (the duration is in microseconds).
 //!
 //! Run ids start with the UTC time to the microsecond and end with random bits, so they sort by
 //! time and two machines sharing a bucket never pick the same one.
@@ -151,11 +154,25 @@ fn record_name(id: &str) -> String {
 }
 
 fn history_prefix(app: &str, task: &str) -> String {
-    format!("{}task/{app}.{task}/", names::RUNS)
+    format!("{}history/{app}.{task}/", names::RUNS)
 }
 
 fn ok_prefix(app: &str, task: &str, digest_hex: &str) -> String {
-    format!("{}ok/{app}.{task}/{digest_hex}.", names::RUNS)
+    format!("{}success/{app}.{task}/{digest_hex}.", names::RUNS)
+}
+
+/// A time far enough ahead (year 5138) that every start counted down from it has 17 digits.
+const FAR_FUTURE_US: u64 = 99_999_999_999_999_999;
+
+/// The part of an index name that makes later runs sort first.
+fn later_first(start_us: u64) -> String {
+    format!("{:017}", FAR_FUTURE_US.saturating_sub(start_us))
+}
+
+/// `LATER.REST` -> `REST`, for a well-formed `LATER`.
+fn strip_later(name: &str) -> Option<&str> {
+    let (later, rest) = name.split_once('.')?;
+    (later.len() == 17 && later.bytes().all(|b| b.is_ascii_digit())).then_some(rest)
 }
 
 /// Stores a run: the record first, then the names that make it found. A run whose record was
@@ -169,9 +186,10 @@ pub fn write(store: &dyn Store, trust: &Trust, r: &Record) -> Result<()> {
     }
     // The names below hold the run id, which no other runner picks: one found already there
     // is this run's own write, answered by a retry after a lost response.
+    let later = later_first(start_of(&r.id));
     store.put_bytes(
         &format!(
-            "{}{}.{}.{hex}.{}",
+            "{}{later}.{}.{}.{hex}.{}",
             history_prefix(&r.app, &r.task),
             r.id,
             r.result.word(),
@@ -183,7 +201,11 @@ pub fn write(store: &dyn Store, trust: &Trust, r: &Record) -> Result<()> {
     if r.result == RunResult::Success {
         let commit = r.git_commit.as_deref().unwrap_or("none");
         store.put_bytes(
-            &format!("{}{}.{commit}", ok_prefix(&r.app, &r.task, hex), r.id),
+            &format!(
+                "{}{later}.{}.{commit}",
+                ok_prefix(&r.app, &r.task, hex),
+                r.id
+            ),
             r.id.as_bytes(),
             true,
         )?;
@@ -199,8 +221,17 @@ pub struct Lookup {
     pub refused: Vec<String>,
 }
 
-/// The latest successful run of the task with this digest. With trusted keys configured, the
-/// record of each candidate (newest first) is read and must be signed by one of them: names
+/// The stores to look in, in order: the one written to, then `CI3_READ_STORES`.
+fn tiers(store: &dyn Store) -> Vec<&dyn Store> {
+    store.read_tiers().unwrap_or_else(|| vec![store])
+}
+
+/// How many names one listing asks for when candidates may be refused.
+const PAGE: usize = 100;
+
+/// The latest successful run of the task with this digest, from the first tier that has one.
+/// Without trusted keys that is the first name under the digest's prefix. With trusted keys,
+/// the record of each candidate (newest first) is read and must be signed by one of them: names
 /// alone can be written by anyone with write access to the bucket.
 pub fn find_success(
     store: &dyn Store,
@@ -210,58 +241,113 @@ pub fn find_success(
     digest: &str,
 ) -> Result<Lookup> {
     let prefix = ok_prefix(app, task, hex_of(digest)?);
-    let names = store.list(&prefix)?;
-    let mut candidates: Vec<Found> = names
-        .iter()
-        .filter_map(|n| {
-            let (id, commit) = n.strip_prefix(&prefix)?.split_once('.')?;
-            is_run_id(id).then(|| Found {
-                id: id.to_string(),
-                git_commit: (commit != "none").then(|| commit.to_string()),
-            })
-        })
-        .collect();
-    candidates.sort_by(|a, b| b.id.cmp(&a.id));
     let mut lookup = Lookup::default();
-    if !trust.checks() {
-        lookup.found = candidates.into_iter().next();
-        return Ok(lookup);
-    }
-    for c in candidates {
-        match load(store, trust, &c.id) {
-            Ok(Some(r)) if r.result == RunResult::Success && r.total_digest == digest => {
-                lookup.found = Some(c);
+    let want = if trust.checks() { PAGE } else { 1 };
+    for tier in tiers(store) {
+        let mut after: Option<String> = None;
+        loop {
+            let page = tier.list_sorted(&prefix, after.as_deref(), want)?;
+            for name in &page {
+                let Some(c) = success_entry(&name[prefix.len()..]) else {
+                    continue;
+                };
+                if !trust.checks() {
+                    lookup.found = Some(c);
+                    return Ok(lookup);
+                }
+                match load(store, trust, &c.id) {
+                    Ok(Some(r)) if r.result == RunResult::Success && r.total_digest == digest => {
+                        lookup.found = Some(c);
+                        return Ok(lookup);
+                    }
+                    Ok(Some(_)) => lookup
+                        .refused
+                        .push(format!("run {}: its record does not match its name", c.id)),
+                    Ok(None) => lookup
+                        .refused
+                        .push(format!("run {}: named but its record is missing", c.id)),
+                    Err(e) => lookup.refused.push(format!("{e:#}")),
+                }
+            }
+            if page.len() < want {
                 break;
             }
-            Ok(Some(_)) => lookup
-                .refused
-                .push(format!("run {}: its record does not match its name", c.id)),
-            Ok(None) => lookup
-                .refused
-                .push(format!("run {}: named but its record is missing", c.id)),
-            Err(e) => lookup.refused.push(format!("{e:#}")),
+            after = page.last().cloned();
         }
     }
     Ok(lookup)
 }
 
-/// Every run of the task, oldest first.
-pub fn history(store: &dyn Store, app: &str, task: &str) -> Result<Vec<RunEntry>> {
+/// `LATER.RUN.COMMIT` -> the run.
+fn success_entry(name: &str) -> Option<Found> {
+    let (id, commit) = strip_later(name)?.split_once('.')?;
+    is_run_id(id).then(|| Found {
+        id: id.to_string(),
+        git_commit: (commit != "none").then(|| commit.to_string()),
+    })
+}
+
+/// Which runs of a task's history to list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    /// Only runs started after this time (Unix microseconds).
+    pub after: Option<u64>,
+    /// Only runs started before this time.
+    pub before: Option<u64>,
+    /// At most this many, the latest.
+    pub limit: Option<usize>,
+}
+
+/// The runs of the task in `window`, newest first, from every tier. Listing starts at the
+/// window's end and stops at its start or its limit: the length of the history beyond them costs
+/// nothing.
+pub fn history(store: &dyn Store, app: &str, task: &str, window: Window) -> Result<Vec<RunEntry>> {
     let prefix = history_prefix(app, task);
-    let mut out: Vec<RunEntry> = store
-        .list(&prefix)?
-        .iter()
-        .filter_map(|n| parse_entry(n.strip_prefix(&prefix)?))
-        .collect();
-    out.sort_by(|a, b| a.id.cmp(&b.id));
+    let limit = window.limit.unwrap_or(usize::MAX);
+    let mut out: Vec<RunEntry> = Vec::new();
+    for tier in tiers(store) {
+        // Names of runs started at or after `before` sort at or before this one.
+        let mut after = window.before.map(|b| format!("{prefix}{}", later_first(b)));
+        let mut taken = 0;
+        // Names skipped (outside the window's end, or not ours) make the next page larger.
+        let mut grow = 1usize;
+        'pages: loop {
+            let want = limit.saturating_sub(taken).saturating_mul(grow).clamp(1, 1000);
+            grow = grow.saturating_mul(2);
+            let page = tier.list_sorted(&prefix, after.as_deref(), want)?;
+            for name in &page {
+                let Some(e) = parse_entry(&name[prefix.len()..]) else {
+                    continue;
+                };
+                if window.after.is_some_and(|t| e.start_us() <= t) {
+                    break 'pages;
+                }
+                if window.before.is_none_or(|t| e.start_us() < t) {
+                    out.push(e);
+                    taken += 1;
+                    if taken >= limit {
+                        break 'pages;
+                    }
+                }
+            }
+            if page.len() < want {
+                break;
+            }
+            after = page.last().cloned();
+        }
+    }
+    out.sort_by(|a, b| b.id.cmp(&a.id));
+    out.dedup_by(|a, b| a.id == b.id);
+    out.truncate(limit);
     Ok(out)
 }
 
-/// Runs of the tasks `tasks` (`(app, task)`), newest first: one prefix listing per task, several
-/// at once (each is a round trip to S3).
+/// Runs of the tasks `tasks` (`(app, task)`) in `window`, newest first: the listings of several
+/// tasks at once (each is a round trip to S3).
 pub fn list_runs(
     store: &dyn Store,
     tasks: &[(String, String)],
+    window: Window,
 ) -> Result<Vec<(String, String, RunEntry)>> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let found = std::sync::Mutex::new(Vec::new());
@@ -273,7 +359,7 @@ pub fn list_runs(
                 let Some((app, task)) = tasks.get(i) else {
                     break;
                 };
-                match history(store, app, task) {
+                match history(store, app, task, window) {
                     Ok(h) => found
                         .lock()
                         .expect("runs")
@@ -288,11 +374,13 @@ pub fn list_runs(
     }
     let mut out = found.into_inner().expect("runs");
     out.sort_by(|x, y| y.2.id.cmp(&x.2.id));
+    out.truncate(window.limit.unwrap_or(usize::MAX));
     Ok(out)
 }
 
+/// `LATER.RUN.RESULT.DIGEST[.DURATION]` -> the run.
 fn parse_entry(name: &str) -> Option<RunEntry> {
-    let mut parts = name.split('.');
+    let mut parts = strip_later(name)?.split('.');
     let id = parts.next()?;
     let result = match parts.next()? {
         "success" => RunResult::Success,
@@ -434,6 +522,120 @@ fn civil(secs: u64) -> (u64, u64, u64, u64, u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{DirStore, ReadOnly, Tiered};
+
+    const T0: u64 = 1_700_000_000_000_000;
+
+    fn record(start_us: u64, result: RunResult, digest: &str) -> Record {
+        Record {
+            id: new_run_id(start_us).unwrap(),
+            app: "calc".into(),
+            task: "build".into(),
+            app_dir: "calc".into(),
+            total_digest: format!("blake3:{}", digest.repeat(64)),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            start_us,
+            stop_us: start_us + 1500,
+            result,
+            exit_code: Some(0),
+            error: None,
+            git_commit: Some("c0ffee".into()),
+            git_dirty: false,
+            host: None,
+        }
+    }
+
+    #[test]
+    fn history_is_newest_first_and_windows_stop_the_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path().to_path_buf());
+        let trust = Trust::new(None, None);
+        // Written out of order: the names, not the writing, give the order.
+        let mut ids = Vec::new();
+        for i in [3u64, 0, 4, 1, 2] {
+            let r = record(T0 + i * 1_000_000, RunResult::Success, "a");
+            write(&store, &trust, &r).unwrap();
+            ids.push((i, r.id));
+        }
+        ids.sort();
+        let id = |i: usize| ids[i].1.clone();
+        let got = |w: Window| -> Vec<String> {
+            history(&store, "calc", "build", w)
+                .unwrap()
+                .into_iter()
+                .map(|e| e.id)
+                .collect()
+        };
+        assert_eq!(got(Window::default()), [id(4), id(3), id(2), id(1), id(0)]);
+        let last2 = Window {
+            limit: Some(2),
+            ..Default::default()
+        };
+        assert_eq!(got(last2), [id(4), id(3)]);
+        let between = Window {
+            after: Some(T0 + 1_000_000),
+            before: Some(T0 + 4_000_000),
+            limit: None,
+        };
+        assert_eq!(got(between), [id(3), id(2)], "both ends exclusive");
+        let e = &history(&store, "calc", "build", last2).unwrap()[0];
+        assert_eq!(e.duration_us, Some(1500));
+        assert_eq!(e.start_us(), T0 + 4_000_000);
+
+        let hex = "a".repeat(64);
+        let digest = format!("blake3:{hex}");
+        let found = find_success(&store, &trust, "calc", "build", &digest).unwrap();
+        assert_eq!(found.found.unwrap().id, id(4), "the latest success");
+        let other = format!("blake3:{}", "b".repeat(64));
+        let none = find_success(&store, &trust, "calc", "build", &other).unwrap();
+        assert_eq!(none, Lookup::default());
+    }
+
+    #[test]
+    fn runs_of_the_read_tiers_count_and_failures_are_never_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let (own, main) = (dir.path().join("pr"), dir.path().join("main"));
+        let trust = Trust::new(None, None);
+        let old = record(T0, RunResult::Success, "a");
+        write(&DirStore::new(main.clone()), &trust, &old).unwrap();
+        let tiers = Tiered::new(
+            Box::new(DirStore::new(own)),
+            vec![ReadOnly::new(Box::new(DirStore::new(main)))],
+        );
+        let failed = record(T0 + 1, RunResult::Failure, "a");
+        write(&tiers, &trust, &failed).unwrap();
+        let all: Vec<String> = history(&tiers, "calc", "build", Window::default())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(all, [failed.id.clone(), old.id.clone()]);
+        let found = find_success(&tiers, &trust, "calc", "build", &old.total_digest).unwrap();
+        assert_eq!(found.found.unwrap().id, old.id, "main's success, not the PR's failure");
+    }
+
+    #[test]
+    fn a_limit_pages_through_names_it_cannot_use() {
+        // More unusable names than one page before the runs: the listing goes on.
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path().to_path_buf());
+        let prefix = history_prefix("calc", "build");
+        for i in 0..1100 {
+            store
+                .put_bytes(&format!("{prefix}0{i:04}.junk"), b"", true)
+                .unwrap();
+        }
+        let r = record(T0, RunResult::Success, "a");
+        write(&store, &Trust::new(None, None), &r).unwrap();
+        let w = Window {
+            limit: Some(1),
+            ..Default::default()
+        };
+        let got = history(&store, "calc", "build", w).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].id, r.id);
+    }
 
     #[test]
     fn ids_sort_by_time_and_are_recognised() {
