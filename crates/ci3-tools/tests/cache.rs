@@ -1055,6 +1055,81 @@ fn manifests_explain_what_changed() {
     );
 }
 
+/// Stored manifests are signed; a reader with trusted keys is not sent after the wrong files by
+/// one a writer without the key put in their place.
+#[test]
+fn a_forged_manifest_explains_nothing_to_a_checking_reader() {
+    let repo = common::Repo::new();
+    repo.write("proj/a.c", "a\n");
+    repo.commit_all("v1");
+    let store = tempfile::tempdir().unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let keygen = run(command(env!("CARGO_BIN_EXE_cache_keygen")).arg(keys.path()));
+    assert_eq!(keygen.code, 0, "{}", keygen.stderr);
+    let at = || Where::Dir(store.path().to_path_buf());
+    let writer_home = tempfile::tempdir().unwrap();
+    let writer = Env::new(at(), repo.path())
+        .var("XDG_CACHE_HOME", writer_home.path().to_str().unwrap())
+        .var(
+            "CI3_SIGNING_KEY",
+            keys.path().join("ci3-signing.key").to_str().unwrap(),
+        );
+    let hash = run(&mut writer.cmd_any(env!("CARGO_BIN_EXE_cache_content_hash"), &["^proj/"]));
+    let v1 = format!("proj-{}.tar.gz", hash.line());
+    assert_eq!(writer.run("cache_upload", &[&v1, "proj"]).code, 0);
+    let manifest = store.path().join(format!(".ci3/manifest/{v1}.json"));
+    let signed = std::fs::read_to_string(&manifest).unwrap();
+    assert!(signed.contains("\nci3-signature:"), "{signed}");
+
+    repo.write("proj/a.c", "a changed\n");
+    repo.commit_all("v2");
+    // Another machine: nothing remembered locally, only what the store holds.
+    let reader_home = tempfile::tempdir().unwrap();
+    let reader = Env::new(at(), repo.path())
+        .var("XDG_CACHE_HOME", reader_home.path().to_str().unwrap())
+        .var("CI3_TRUSTED_KEYS", keygen.line());
+    let explain = |env: &Env| {
+        run(&mut env.cmd_any(
+            env!("CARGO_BIN_EXE_content_hash"),
+            &["--explain", &v1, "^proj/"],
+        ))
+    };
+    let out = explain(&reader);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "M proj/a.c\n"),
+        "{}",
+        out.stderr
+    );
+
+    let forged = signed.split("\nci3-signature:").next().unwrap();
+    std::fs::write(&manifest, forged.replace("proj/a.c", "proj/innocent.c")).unwrap();
+    let out = explain(&reader);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr.contains("untrusted (unsigned)"),
+        "{}",
+        out.stderr
+    );
+    let v2 = format!(
+        "proj-{}.tar.gz",
+        run(&mut reader.cmd_any(env!("CARGO_BIN_EXE_cache_content_hash"), &["^proj/"])).line()
+    );
+    let out = run(&mut reader.cmd_any(env!("CARGO_BIN_EXE_rebuild_needed"), &["--explain", &v2]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("No earlier build of this project with an input manifest"),
+        "{}",
+        out.stderr
+    );
+    // A reader that checks no keys still reads it, as before signing.
+    let plain =
+        Env::new(at(), repo.path()).var("XDG_CACHE_HOME", reader_home.path().to_str().unwrap());
+    assert_eq!(explain(&plain).stdout, "+ proj/a.c\n- proj/innocent.c\n");
+}
+
 #[test]
 fn unarchivable_outputs_store_nothing() {
     let work = tempfile::tempdir().unwrap();

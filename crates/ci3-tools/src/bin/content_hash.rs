@@ -43,7 +43,7 @@ fn main() {
     if let Some(name) = &args.explain {
         let selected = tool.store();
         ci3_tools::run(tool.name, || {
-            explain(&tool, selected.store.as_ref(), name, &args.patterns)
+            explain(&tool, &selected, name, &args.patterns)
         });
     }
     ci3_tools::run(tool.name, || {
@@ -92,18 +92,19 @@ fn main() {
 
 fn explain(
     tool: &Tool,
-    store: &dyn ci3::store::Store,
+    selected: &ci3::store::Selected,
     name: &str,
     patterns: &[OsString],
 ) -> Result<i32, ci3::Error> {
     let settings = &tool.settings;
+    let store = selected.store.as_ref();
     let now = manifest::on_disk(
         settings,
         hash::patterns::load(patterns).map_err(from_anyhow)?,
     )
     .map_err(from_anyhow)?;
-    let Some(then) =
-        manifest::find(name, store, &manifest::local_dir(settings)).map_err(from_anyhow)?
+    let Some(then) = manifest::find(name, store, &selected.trust, &manifest::local_dir(settings))
+        .map_err(from_anyhow)?
     else {
         return Err(ci3::Error::new(
             ci3::Kind::Miss,

@@ -84,7 +84,7 @@ fn main() {
                     store.describe()
                 ));
                 if args.explain {
-                    explain(&tool, name, store);
+                    explain(&tool, name, &selected);
                 }
                 Ok(REBUILD)
             }
@@ -100,20 +100,22 @@ fn main() {
 }
 
 /// Says on stderr what changed since the nearest stored manifest; never changes the verdict.
-fn explain(tool: &Tool, name: &str, store: &dyn ci3::store::Store) {
-    let (artifact, manifest) = match manifest::nearest(name, store) {
-        Ok(Some(found)) => found,
-        Ok(None) => {
-            return tool
-                .say("No earlier build of this project with an input manifest to compare with.")
-        }
-        Err(err) => {
-            return tool.say(&format!(
-                "Cannot look for an earlier build: {}",
-                ci3::error::one_line(&err)
-            ))
-        }
-    };
+fn explain(tool: &Tool, name: &str, selected: &ci3::store::Selected) {
+    let (artifact, manifest) =
+        match manifest::nearest(name, selected.store.as_ref(), &selected.trust) {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                return tool.say(
+                    "No earlier build of this project with an input manifest to compare with.",
+                )
+            }
+            Err(err) => {
+                return tool.say(&format!(
+                    "Cannot look for an earlier build: {}",
+                    ci3::error::one_line(&err)
+                ))
+            }
+        };
     match manifest::current(&tool.settings, &manifest.patterns) {
         Ok(now) => {
             let changes = manifest::diff(&manifest.entries, &now);

@@ -116,7 +116,7 @@ pub fn upload(ctx: &Context<'_>, name: &str, paths: &[PathBuf], cwd: &Path) -> R
         None => Uploaded::LocalOnly,
         Some(Ok(Put::Created)) => {
             let manifests = ctx.settings.cache_home.join("manifests");
-            if let Err(err) = manifest::upload_for(name, store, &manifests) {
+            if let Err(err) = manifest::upload_for(name, store, &ctx.selected.trust, &manifests) {
                 say(format!(
                     "Warning: could not store the input manifest of {name}: {err}"
                 ));

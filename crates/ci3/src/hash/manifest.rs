@@ -5,6 +5,8 @@
 //! under `$XDG_CACHE_HOME/ci3/manifests/` (written once per key, so repeated calls cost a
 //! `stat`); `cache_upload` stores the manifest of the key in an artifact's name beside the
 //! artifact, as `.ci3/manifest/NAME.json`: a name no build script chooses for an artifact.
+//! Stored manifests are signed like every small object; with trusted keys configured, one none
+//! of them signed explains nothing (a forged manifest would send a reader after the wrong file).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::git::Entry;
 use crate::settings::Settings;
 use crate::store::{names, Store};
+use crate::trust::Trust;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
@@ -123,35 +126,54 @@ pub fn diff(then: &[ManifestEntry], now: &[ManifestEntry]) -> Vec<(char, String)
     out
 }
 
-/// The manifest of artifact `name`: stored beside it, else remembered here by its key.
-pub fn find(name: &str, store: &dyn Store, dir: &Path) -> anyhow::Result<Option<Manifest>> {
-    let mut bytes = Vec::new();
-    if store.get(&names::manifest(name)?, &mut bytes)? {
-        return Ok(Some(serde_json::from_slice(&bytes).map_err(|e| {
-            anyhow::anyhow!("manifest of {name} is malformed: {e}")
-        })?));
+/// The manifest stored as `object`, read back: an error when it is not trusted or malformed.
+fn parse(trust: &Trust, object: &str, stored: &[u8]) -> anyhow::Result<Manifest> {
+    let body = trust.verify_bytes(object, stored)?;
+    serde_json::from_slice(body).map_err(|e| anyhow::anyhow!("{object} is malformed: {e}"))
+}
+
+/// The manifest of artifact `name`: remembered here by its key, else stored beside it.
+pub fn find(
+    name: &str,
+    store: &dyn Store,
+    trust: &Trust,
+    dir: &Path,
+) -> anyhow::Result<Option<Manifest>> {
+    // What this machine computed needs no signature.
+    if let Some(m) = keys_in(name).find_map(|key| recall(dir, key)) {
+        return Ok(Some(m));
     }
-    Ok(keys_in(name).find_map(|key| recall(dir, key)))
+    let object = names::manifest(name)?;
+    let mut stored = Vec::new();
+    if !store.get(&object, &mut stored)? {
+        return Ok(None);
+    }
+    parse(trust, &object, &stored).map(Some)
 }
 
 /// The newest manifest stored for another artifact of the same project as `name` (same name
-/// before the key), with that artifact's name.
-pub fn nearest(name: &str, store: &dyn Store) -> anyhow::Result<Option<(String, Manifest)>> {
+/// before the key), with that artifact's name; untrusted and malformed ones are passed over.
+pub fn nearest(
+    name: &str,
+    store: &dyn Store,
+    trust: &Trust,
+) -> anyhow::Result<Option<(String, Manifest)>> {
     let Some(stem) = stem(name) else {
         return Ok(None);
     };
     let own = names::manifest(name)?;
     let listed = store.list(&format!("{}{stem}", names::MANIFESTS))?;
     for object in listed.iter().rev().filter(|o| **o != own) {
-        let mut bytes = Vec::new();
-        if store.get(object, &mut bytes)? {
-            if let Ok(m) = serde_json::from_slice::<Manifest>(&bytes) {
-                let artifact = object
-                    .trim_start_matches(names::MANIFESTS)
-                    .trim_end_matches(".json")
-                    .to_string();
-                return Ok(Some((artifact, m)));
-            }
+        let mut stored = Vec::new();
+        if !store.get(object, &mut stored)? {
+            continue;
+        }
+        if let Ok(m) = parse(trust, object, &stored) {
+            let artifact = object
+                .trim_start_matches(names::MANIFESTS)
+                .trim_end_matches(".json")
+                .to_string();
+            return Ok(Some((artifact, m)));
         }
     }
     Ok(None)
@@ -186,10 +208,11 @@ pub fn on_disk(
 }
 
 /// Stores the manifest of the key in `name` beside artifact `name`, when one is remembered.
-pub fn upload_for(name: &str, store: &dyn Store, dir: &Path) -> crate::Result<()> {
+pub fn upload_for(name: &str, store: &dyn Store, trust: &Trust, dir: &Path) -> crate::Result<()> {
     if let Some(manifest) = keys_in(name).find_map(|key| recall(dir, key)) {
         if let Ok(json) = serde_json::to_vec(&manifest) {
-            store.put_bytes(&names::manifest(name)?, &json, false)?;
+            let object = names::manifest(name)?;
+            store.put_bytes(&object, &trust.sign_bytes(&object, &json), false)?;
         }
     }
     Ok(())

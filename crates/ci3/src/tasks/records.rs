@@ -312,7 +312,10 @@ pub fn history(store: &dyn Store, app: &str, task: &str, window: Window) -> Resu
         // Names skipped (outside the window's end, or not ours) make the next page larger.
         let mut grow = 1usize;
         'pages: loop {
-            let want = limit.saturating_sub(taken).saturating_mul(grow).clamp(1, 1000);
+            let want = limit
+                .saturating_sub(taken)
+                .saturating_mul(grow)
+                .clamp(1, 1000);
             grow = grow.saturating_mul(2);
             let page = tier.list_sorted(&prefix, after.as_deref(), want)?;
             for name in &page {
@@ -612,7 +615,11 @@ mod tests {
             .collect();
         assert_eq!(all, [failed.id.clone(), old.id.clone()]);
         let found = find_success(&tiers, &trust, "calc", "build", &old.total_digest).unwrap();
-        assert_eq!(found.found.unwrap().id, old.id, "main's success, not the PR's failure");
+        assert_eq!(
+            found.found.unwrap().id,
+            old.id,
+            "main's success, not the PR's failure"
+        );
     }
 
     #[test]
