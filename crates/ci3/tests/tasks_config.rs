@@ -262,6 +262,35 @@ fn the_commit_is_not_asked_for_unless_used() {
     );
 }
 
+/// baur's own `var_in_include` test repository: the spellings of three baur releases side by
+/// side (`$ROOT`, `{{ .Root }}`, `{{ .root }}`/`{{ .appname }}`), all meaning the same.
+#[test]
+fn every_baur_spelling_of_the_template_values() {
+    let tasks =
+        "[[Task]]\n  include_id = \"build\"\n  includes = [\"{{ .root }}/inputs.toml#input\"]\n  \
+                 name = \"build\"\n  command = [\"more\", \"{{ .appname }}.txt\"]\n";
+    let inputs = "[[Input]]\n  include_id = \"input\"\n  [[Input.Files]]\n    paths = [\"{{ .appname }}.txt\"]\n";
+    let (_d, root) = repo(&[
+        (
+            "app1/.app.toml",
+            "name = \"app1\"\nincludes = [\"$ROOT/tasks.toml#build\"]\n",
+        ),
+        (
+            "app2/.app.toml",
+            "name = \"app2\"\nincludes = [\"{{ .Root }}/tasks.toml#build\"]\n",
+        ),
+        ("tasks.toml", tasks),
+        ("inputs.toml", inputs),
+    ]);
+    for name in ["app1", "app2"] {
+        let app = load(&root, name).unwrap();
+        let task = &app.tasks[0];
+        assert_eq!(task.name, "build");
+        assert_eq!(task.command, ["more", &format!("{name}.txt")]);
+        assert_eq!(task.inputs.files[0].paths, [format!("{name}/{name}.txt")]);
+    }
+}
+
 #[test]
 fn repo_config_and_database_notice() {
     let (_d, root) = repo(&[(

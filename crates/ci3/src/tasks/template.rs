@@ -1,9 +1,11 @@
 //! baur's template values in configuration strings: `{{ .Root }}`, `{{ .AppName }}`,
 //! `{{ gitCommit }}`, `{{ env "NAME" }}` and `{{ uuid }}`.
 //!
-//! Only these exact forms are understood (the original used Go's text/template, but
-//! configurations use nothing else); anything else between `{{` and `}}` is an error rather
-//! than text that silently stays in a path or an upload key.
+//! Only these forms are understood (the original used Go's text/template, but configurations
+//! use nothing else); anything else between `{{` and `}}` is an error rather than text that
+//! silently stays in a path or an upload key. The spellings of earlier baur releases, which real
+//! configurations still carry, mean the same: `{{ .root }}`, `{{ .appname }}`, `{{ gitcommit }}`,
+//! `{{ .gitcommit }}`, `{{ .uuid }}`, and the plain `$ROOT`, `$APPNAME`, `$GITCOMMIT`, `$UUID`.
 
 use std::cell::OnceCell;
 use std::io::Read;
@@ -46,7 +48,7 @@ impl<'a> Context<'a> {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(open) = rest.find("{{") {
-            out.push_str(&rest[..open]);
+            out.push_str(&self.dollar_vars(&rest[..open], app_name)?);
             let after = &rest[open + 2..];
             let close = after
                 .find("}}")
@@ -54,20 +56,49 @@ impl<'a> Context<'a> {
             out.push_str(&self.value(after[..close].trim(), app_name)?);
             rest = &after[close + 2..];
         }
+        out.push_str(&self.dollar_vars(rest, app_name)?);
+        Ok(out)
+    }
+
+    /// `text` with the first releases' `$ROOT`, `$APPNAME`, `$GITCOMMIT` and `$UUID` replaced,
+    /// as those releases did: wherever they appear.
+    fn dollar_vars(&self, text: &str, app_name: &str) -> Result<String, String> {
+        const VARS: [(&str, &str); 4] = [
+            ("$ROOT", ".Root"),
+            ("$APPNAME", ".AppName"),
+            ("$GITCOMMIT", "gitCommit"),
+            ("$UUID", "uuid"),
+        ];
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(at) = rest.find('$') {
+            out.push_str(&rest[..at]);
+            rest = &rest[at..];
+            match VARS.iter().find(|(var, _)| rest.starts_with(var)) {
+                Some((var, template)) => {
+                    out.push_str(&self.value(template, app_name)?);
+                    rest = &rest[var.len()..];
+                }
+                None => {
+                    out.push('$');
+                    rest = &rest[1..];
+                }
+            }
+        }
         out.push_str(rest);
         Ok(out)
     }
 
     fn value(&self, inner: &str, app_name: &str) -> Result<String, String> {
         match inner {
-            ".Root" => Ok(self.root.to_string_lossy().into_owned()),
-            ".AppName" => Ok(app_name.to_string()),
-            "gitCommit" => self
+            ".Root" | ".root" => Ok(self.root.to_string_lossy().into_owned()),
+            ".AppName" | ".appname" => Ok(app_name.to_string()),
+            "gitCommit" | "gitcommit" | ".gitcommit" => self
                 .commit
                 .get_or_init(|| (self.git_commit)().map_err(|e| format!("{e:#}")))
                 .clone()
                 .map_err(|e| format!("{{{{ gitCommit }}}}: {e}")),
-            "uuid" => uuid(),
+            "uuid" | ".uuid" => uuid(),
             _ => match env_name(inner) {
                 Some(name) => self.settings.var(name).and_then(|v| v.to_str()).map(String::from).ok_or_else(|| {
                     format!("{{{{ env \"{name}\" }}}}: environment variable {name} is not set")
@@ -133,6 +164,26 @@ mod tests {
             "/repo/x/calc-abc123"
         );
         assert_eq!(c.expand("plain", "calc").unwrap(), "plain");
+    }
+
+    #[test]
+    fn earlier_spellings_mean_the_same() {
+        let c = ctx();
+        assert_eq!(
+            c.expand(
+                "{{ .root }}/{{ .appname }}-{{ gitcommit }}-{{ .gitcommit }}",
+                "calc"
+            )
+            .unwrap(),
+            "/repo/calc-abc123-abc123"
+        );
+        assert_eq!(
+            c.expand("$ROOT/tasks.toml#$APPNAME-$GITCOMMIT $HOME $ 5$", "calc")
+                .unwrap(),
+            "/repo/tasks.toml#calc-abc123 $HOME $ 5$"
+        );
+        assert_eq!(c.expand("$UUID", "a").unwrap().len(), 36);
+        assert_eq!(c.expand("{{ .uuid }}", "a").unwrap().len(), 36);
     }
 
     #[test]
