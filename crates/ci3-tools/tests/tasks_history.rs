@@ -5,108 +5,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{command, run, Output, Repo};
-
-const BAUR: &str = "config_version = 7\n[Discover]\napplication_dirs = [\".\"]\nsearch_depth = 3\n";
-
-fn exe(tool: &str) -> &'static str {
-    match tool {
-        "task_status" => env!("CARGO_BIN_EXE_task_status"),
-        "task_run" => env!("CARGO_BIN_EXE_task_run"),
-        "task_inputs" => env!("CARGO_BIN_EXE_task_inputs"),
-        "cache_keygen" => env!("CARGO_BIN_EXE_cache_keygen"),
-        "task_runs" => env!("CARGO_BIN_EXE_task_runs"),
-        "task_show" => env!("CARGO_BIN_EXE_task_show"),
-        "task_diff" => env!("CARGO_BIN_EXE_task_diff"),
-        "task_verify" => env!("CARGO_BIN_EXE_task_verify"),
-        "task_restore" => env!("CARGO_BIN_EXE_task_restore"),
-        "baur" => env!("CARGO_BIN_EXE_baur"),
-        _ => panic!("{tool}"),
-    }
-}
-
-/// A repository with `.baur.toml` and a directory store beside it.
-struct Fixture {
-    repo: Repo,
-    store: tempfile::TempDir,
-    vars: Vec<(String, String)>,
-}
-
-impl Fixture {
-    fn new(files: &[(&str, &str)]) -> Fixture {
-        let repo = Repo::new();
-        repo.write(".baur.toml", BAUR);
-        for (p, t) in files {
-            repo.write(p, t);
-        }
-        repo.commit_all("init");
-        Fixture {
-            repo,
-            store: tempfile::tempdir().unwrap(),
-            vars: Vec::new(),
-        }
-    }
-
-    fn cmd_in(&self, dir: &Path, tool: &str, args: &[&str]) -> Command {
-        let mut cmd = command(exe(tool));
-        cmd.current_dir(dir).args(args).env(
-            "CI3_STORE",
-            format!("file://{}", self.store.path().display()),
-        );
-        for (k, v) in &self.vars {
-            cmd.env(k, v);
-        }
-        cmd
-    }
-
-    fn run(&self, tool: &str, args: &[&str]) -> Output {
-        run(&mut self.cmd_in(self.repo.path(), tool, args))
-    }
-
-    fn ok(&self, tool: &str, args: &[&str]) -> String {
-        let out = self.run(tool, args);
-        assert_eq!(out.code, 0, "{tool} {args:?}: {}", out.stderr);
-        out.stdout
-    }
-
-    fn status(&self) -> Vec<String> {
-        self.ok("task_status", &["-q", "-c", "-f", "task-id,status"])
-            .lines()
-            .map(String::from)
-            .collect()
-    }
-}
-
-fn app(name: &str, tasks: &str) -> String {
-    format!("name = \"{name}\"\n{tasks}")
-}
-
-fn task(name: &str, command: &str, extra: &str) -> String {
-    format!("[[Task]]\nname = \"{name}\"\ncommand = {command}\n{extra}")
-}
-
-const FILES: &str = "[[Task.Input.Files]]\npaths = [\"*.txt\"]\n";
-
-/// `calc.build`: copies `in.txt` to `out/x`.
-fn calc() -> Fixture {
-    Fixture::new(&[
-        (
-            "calc/.app.toml",
-            &app(
-                "calc",
-                &task(
-                    "build",
-                    "[\"sh\", \"-c\", \"mkdir -p out && cp in.txt out/x\"]",
-                    &format!("{FILES}[[Task.Output.File]]\npath = \"out/x\"\n"),
-                ),
-            ),
-        ),
-        ("calc/in.txt", "1"),
-        (".gitignore", "out/\n"),
-    ])
-}
+use common::tasks::{app, calc, exe, task, Fixture, FILES};
+use common::{command, run, Repo};
 
 /// A key pair made by `cache_keygen`: (private key file, public key line).
 fn keygen(dir: &Path) -> (String, String) {
@@ -135,7 +36,7 @@ fn an_unsigned_record_is_not_exist_when_keys_are_trusted_and_a_signed_one_is() {
     let (secret, public) = keygen(&keys.path().join("k"));
     // Written without a key: to a reader that trusts only `public`, a forgery.
     f.ok("task_run", &[]);
-    assert_eq!(f.status(), ["calc.build,Exist"]);
+    assert_eq!(f.status(&[]), ["calc.build,Exist"]);
     f.vars = vec![("CI3_TRUSTED_KEYS".into(), public.clone())];
     let out = f.run("task_status", &["-q", "-c", "-f", "task-id,status"]);
     assert_eq!(out.stdout, "calc.build,Pending\n", "{}", out.stderr);
@@ -311,7 +212,7 @@ fn task_diff_runs_tasks_and_argument_errors() {
 #[test]
 fn task_verify_finds_equal_inputs_with_different_outputs() {
     let out_file = "[[Task.Output.File]]\npath = \"out\"\n";
-    let f = Fixture::new(&[
+    let f = Fixture::committed(&[
         (
             "a/.app.toml",
             &app(
@@ -368,7 +269,7 @@ fn task_verify_finds_equal_inputs_with_different_outputs() {
 #[test]
 fn restore_brings_back_bytes_and_mode_and_refuses_a_tampered_output() {
     use std::os::unix::fs::PermissionsExt;
-    let f = Fixture::new(&[
+    let f = Fixture::committed(&[
         (
             "calc/.app.toml",
             &app(
@@ -465,7 +366,7 @@ fn docker_image_outputs_are_tagged_and_pushed_with_the_docker_cli() {
         [[Task.Output.DockerImage.RegistryUpload]]\nregistry = \"registry.example.com\"\n\
         repository = \"team/calc\"\ntag = \"{{ gitCommit }}\"\n\
         [[Task.Output.DockerImage.RegistryUpload]]\nrepository = \"calc\"\ntag = \"latest\"\n";
-    let mut f = Fixture::new(&[
+    let mut f = Fixture::committed(&[
         (
             "calc/.app.toml",
             &app(
