@@ -1,8 +1,7 @@
 //! `task_ls [apps|tasks]`: the apps or tasks of the repository.
 
-use ci3::tasks::format::{self, Column, Format};
-use ci3::tasks::targets::select;
-use ci3_tools::tasks::TASK_ENV;
+use ci3::tasks::format::{self, Column, APP, PATH, TASK_ID};
+use ci3_tools::tasks::{FormatArg, QuietArg, RepositoryArg, TASK_ENV};
 use ci3_tools::Tool;
 use clap::Parser;
 
@@ -14,15 +13,12 @@ struct Args {
     /// What to list: apps or tasks.
     #[arg(default_value = "apps")]
     what: String,
-    /// Output format: plain, csv or json.
-    #[arg(long, default_value = "plain")]
-    format: Format,
-    /// No header line.
-    #[arg(short, long)]
-    quiet: bool,
-    /// The repository (default: the nearest directory upwards holding .baur.toml).
-    #[arg(long)]
-    repository: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    format: FormatArg,
+    #[command(flatten)]
+    quiet: QuietArg,
+    #[command(flatten)]
+    repo: RepositoryArg,
 }
 
 fn help() -> String {
@@ -36,41 +32,18 @@ fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("task_ls");
     ci3_tools::tasks::run(tool.name, || {
-        let start = ci3_tools::tasks::start_dir(args.repository.as_deref())?;
-        let repo = ci3_tools::tasks::open(&tool, &start)?;
-        let (columns, rows): (Vec<Column>, Vec<Vec<String>>) = match args.what.as_str() {
+        let (repo, cwd) = args.repo.open(&tool)?;
+        let (columns, rows): (&[Column], Vec<Vec<String>>) = match args.what.as_str() {
             "apps" => (
-                vec![
-                    Column {
-                        field: "name",
-                        header: "Name",
-                        key: "Name",
-                    },
-                    Column {
-                        field: "path",
-                        header: "Path",
-                        key: "Path",
-                    },
-                ],
+                &[APP, PATH],
                 repo.apps
                     .iter()
                     .map(|a| vec![a.name.clone(), a.dir.clone()])
                     .collect(),
             ),
             "tasks" => (
-                vec![
-                    Column {
-                        field: "task-id",
-                        header: "Task ID",
-                        key: "TaskID",
-                    },
-                    Column {
-                        field: "path",
-                        header: "Path",
-                        key: "Path",
-                    },
-                ],
-                select(&repo.root, &start, &repo.apps, &[])?
+                &[TASK_ID, PATH],
+                repo.select(&cwd, &[])?
                     .iter()
                     .map(|t| vec![t.id(), t.app.dir.clone()])
                     .collect(),
@@ -79,7 +52,7 @@ fn main() {
         };
         print!(
             "{}",
-            format::render(args.format, &columns, &rows, !args.quiet)
+            format::render(args.format.format, columns, &rows, !args.quiet.quiet)
         );
         Ok(0)
     })

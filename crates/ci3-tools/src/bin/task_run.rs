@@ -8,8 +8,8 @@ use ci3::git::{FileIds, PathFilter, Under};
 use ci3::tasks::inputs::Resolver;
 use ci3::tasks::run::{run_all, seconds, Events, Options, Outcome};
 use ci3::tasks::status::{evaluate, Status};
-use ci3::tasks::targets::{select, TaskRef};
-use ci3_tools::tasks::TASK_ENV;
+use ci3::tasks::targets::TaskRef;
+use ci3_tools::tasks::{LookupArgs, RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 
@@ -45,15 +45,10 @@ struct Args {
     /// instead of running it.
     #[arg(long)]
     restore: bool,
-    /// A string that counts as an input of every task (repeatable).
-    #[arg(long = "input-str")]
-    input_str: Vec<String>,
-    /// When no run is found, look again with the input strings replaced by this one.
-    #[arg(long = "lookup-input-str")]
-    lookup_input_str: Option<String>,
-    /// The repository (default: the nearest directory upwards holding .baur.toml).
-    #[arg(long)]
-    repository: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    lookup: LookupArgs,
+    #[command(flatten)]
+    repo: RepositoryArg,
 }
 
 fn help() -> String {
@@ -93,10 +88,8 @@ fn main() {
     let tool = Tool::new("task_run");
     ci3_tools::tasks::run(tool.name, || {
         let started = Instant::now();
-        let cwd = std::env::current_dir()?;
-        let start = ci3_tools::tasks::start_dir(args.repository.as_deref())?;
-        let repo = ci3_tools::tasks::open(&tool, &start)?;
-        let tasks = select(&repo.root, &cwd, &repo.apps, &args.targets)?;
+        let (repo, cwd) = args.repo.open(&tool)?;
+        let tasks = repo.select(&cwd, &args.targets)?;
         let selected = tool.store();
         let store = selected.store.as_ref();
         let co = repo.checkout(&tool.settings)?;
@@ -130,7 +123,7 @@ fn main() {
             &repo.root,
             &tool.settings,
             FileIds::open(&co)?,
-            &args.input_str,
+            &args.lookup.input_str.input_str,
         );
         eprintln!("Evaluating status of tasks:\n");
         let statuses = evaluate(
@@ -138,7 +131,7 @@ fn main() {
             store,
             &selected.trust,
             &tasks,
-            args.lookup_input_str.as_deref(),
+            args.lookup.lookup_input_str.as_deref(),
         )?;
         let width = statuses
             .iter()

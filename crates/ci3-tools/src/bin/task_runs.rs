@@ -3,7 +3,7 @@
 use ci3::tasks::format::{self, Column, Format};
 use ci3::tasks::records::{self, rfc3339};
 use ci3::tasks::run::seconds;
-use ci3_tools::tasks::TASK_ENV;
+use ci3_tools::tasks::{OutputArgs, QuietArg, RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 
@@ -13,6 +13,7 @@ use clap::Parser;
 /// name lacks the duration.
 #[derive(Parser)]
 #[command(name = "task_runs", version, after_help = help())]
+#[command(mut_arg("quiet", |a| a.help("Only the run ids")))]
 struct Args {
     /// APP or APP.TASK; `*` matches every app or task.
     target: Option<String>,
@@ -25,56 +26,22 @@ struct Args {
     /// At most this many runs (0: all).
     #[arg(short, long, default_value_t = 0)]
     limit: usize,
-    /// Output format: plain, csv or json.
-    #[arg(long, default_value = "plain")]
-    format: Format,
-    /// Same as --format csv.
-    #[arg(long)]
-    csv: bool,
-    /// Only the run ids.
-    #[arg(short, long)]
-    quiet: bool,
-    /// The repository (default: the nearest directory upwards holding .baur.toml).
-    #[arg(long)]
-    repository: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
+    #[command(flatten)]
+    quiet: QuietArg,
+    #[command(flatten)]
+    repo: RepositoryArg,
 }
 
 const COLUMNS: &[Column] = &[
-    Column {
-        field: "id",
-        header: "Id",
-        key: "RunID",
-    },
-    Column {
-        field: "app",
-        header: "App",
-        key: "AppName",
-    },
-    Column {
-        field: "task",
-        header: "Task",
-        key: "TaskName",
-    },
-    Column {
-        field: "result",
-        header: "Result",
-        key: "Result",
-    },
-    Column {
-        field: "start",
-        header: "Start Time",
-        key: "StartTime",
-    },
-    Column {
-        field: "duration",
-        header: "Duration",
-        key: "Duration",
-    },
-    Column {
-        field: "digest",
-        header: "Input Digest",
-        key: "InputDigest",
-    },
+    Column::new("id", "Id", "RunID"),
+    Column::new("app", "App", "AppName"),
+    Column::new("task", "Task", "TaskName"),
+    Column::new("result", "Result", "Result"),
+    Column::new("start", "Start Time", "StartTime"),
+    Column::new("duration", "Duration", "Duration"),
+    Column::new("digest", "Input Digest", "InputDigest"),
 ];
 
 fn help() -> String {
@@ -107,8 +74,7 @@ fn main() {
             .as_deref()
             .map(records::parse_time)
             .transpose()?;
-        let start = ci3_tools::tasks::start_dir(args.repository.as_deref())?;
-        let repo = ci3_tools::tasks::open(&tool, &start)?;
+        let (repo, _) = args.repo.open(&tool)?;
         if let Some(a) = &app {
             if !repo.apps.iter().any(|x| &x.name == a) {
                 anyhow::bail!("{a}: unknown app");
@@ -134,8 +100,8 @@ fn main() {
             tool.say("no matching task runs exist");
             return Ok(1);
         }
-        let format = if args.csv { Format::Csv } else { args.format };
-        if args.quiet {
+        let format = args.output.format();
+        if args.quiet.quiet {
             for (_, _, r) in &runs {
                 println!("{}", r.id);
             }
