@@ -570,3 +570,94 @@ fn baur_init_writes_a_repository_and_an_app_that_load() {
         show.stdout
     );
 }
+
+/// `calc.build` taking `$DELAY` seconds (not an input): runs of known durations.
+fn slow_calc() -> Fixture {
+    Fixture::committed(&[
+        (
+            "calc/.app.toml",
+            &app(
+                "calc",
+                &task(
+                    "build",
+                    "[\"sh\", \"-c\", \"sleep ${DELAY:-0}; mkdir -p out && cp in.txt out/x\"]",
+                    &format!("{FILES}[[Task.Output.File]]\npath = \"out/x\"\n"),
+                ),
+            ),
+        ),
+        ("calc/in.txt", "1"),
+        (".gitignore", "out/\n"),
+    ])
+}
+
+#[test]
+fn task_runs_sort_and_has_input_as_the_original() {
+    let mut f = slow_calc();
+    for (delay, input) in [("0.4", "main"), ("0", "feature"), ("0.8", "main")] {
+        f.vars = vec![("DELAY".into(), delay.into())];
+        f.ok("task_run", &["--force", "--input-str", input]);
+    }
+    let newest = ids(&f, &[]);
+    let [r3, r2, r1] = [&newest[0], &newest[1], &newest[2]];
+    let lines = |v: &[&String]| v.iter().map(|s| format!("{s}\n")).collect::<String>();
+    for (args, want) in [
+        (&["-s", "time-desc"][..], vec![r3, r2, r1]),
+        (&["-s", "time-asc"], vec![r1, r2, r3]),
+        (&["--sort", "duration-desc"], vec![r3, r1, r2]),
+        (&["-s", "duration-asc"], vec![r2, r1, r3]),
+        (&["-s", "DURATION-Asc"], vec![r2, r1, r3]),
+        // Sorted first, then cut: the longest run, not the newest.
+        (&["-s", "duration-desc", "-l", "1"], vec![r3]),
+        (&["--has-input", "string:main"], vec![r3, r1]),
+        (&["--has-input", "string:feature"], vec![r2]),
+        (
+            &["--has-input", "calc/in.txt", "-s", "time-asc"],
+            vec![r1, r2, r3],
+        ),
+        (
+            &["--has-input", "string:main", "-s", "duration-asc"],
+            vec![r1, r3],
+        ),
+    ] {
+        let mut a = vec!["-q"];
+        a.extend(args);
+        assert_eq!(f.ok("task_runs", &a), lines(&want), "{args:?}");
+    }
+    // The csv rows follow the same order.
+    let csv = f.ok("task_runs", &["--csv", "-s", "duration-asc", "calc.build"]);
+    let first: Vec<&str> = csv.lines().map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(first, [r2.as_str(), r1, r3], "{csv}");
+    let none = f.run("task_runs", &["--has-input", "string:nope"]);
+    assert_eq!((none.code, none.stdout.as_str()), (1, ""));
+    assert!(
+        none.stderr.contains("no matching task runs exist"),
+        "{}",
+        none.stderr
+    );
+    for (sort, message) in [
+        ("time", "format must be FIELD-ORDER"),
+        ("time-desc-asc", "format must be FIELD-ORDER"),
+        ("size-asc", "format must be: FIELD-ORDER"),
+        ("time-up", "undefined order"),
+    ] {
+        let out = f.run("task_runs", &["-s", sort]);
+        assert_eq!((out.code, out.stdout.as_str()), (1, ""), "{sort}");
+        assert!(out.stderr.contains(message), "{sort}: {}", out.stderr);
+    }
+    // The original's command line.
+    assert_eq!(
+        f.ok(
+            "baur",
+            &[
+                "ls",
+                "runs",
+                "-q",
+                "-s",
+                "duration-asc",
+                "--has-input=string:main",
+                "calc"
+            ]
+        ),
+        lines(&[r1, r3])
+    );
+}

@@ -14,7 +14,7 @@ Commands:
   run [TARGET...]                 task_run     (-p N, -f, -s, -c, -o, --input-str, --lookup-input-str, --restore)
   ls apps                         task_ls apps (--format, --csv, -q)
   ls inputs TARGET|RUN_ID         task_inputs  (--digests, --format, --csv, -q, --input-str)
-  ls runs [APP[.TASK]]            task_runs    (-a, -b, -l, --format, --csv, -q)
+  ls runs [APP[.TASK]]            task_runs    (-a, -b, -l, -s FIELD-ORDER, --has-input, --format, --csv, -q)
   ls outputs RUN_ID               task_show --outputs (--format, --csv, -q)
   show TARGET|RUN_ID              task_show
   diff inputs A B                 task_diff    (--csv, -q, --input-str)

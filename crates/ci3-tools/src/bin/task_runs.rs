@@ -1,7 +1,9 @@
 //! `task_runs [APP[.TASK]]`: the recorded runs of tasks, newest first.
 
+use std::collections::HashMap;
+
 use ci3::tasks::format::{self, Column, Format};
-use ci3::tasks::records::{self, rfc3339};
+use ci3::tasks::records::{self, rfc3339, RunEntry};
 use ci3::tasks::run::seconds;
 use ci3_tools::tasks::{OutputArgs, QuietArg, RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
@@ -10,7 +12,7 @@ use clap::Parser;
 /// Lists recorded runs, newest first: id, app, task, result, start time, duration and total
 /// input digest. APP, APP.TASK, APP.*, *.TASK or * (the default: every task of the repository's
 /// apps). The list comes from one listing of the store per task; no record is read unless its
-/// name lacks the duration.
+/// name lacks the duration, or --has-input asks about the inputs.
 #[derive(Parser)]
 #[command(name = "task_runs", version, after_help = help())]
 #[command(mut_arg("quiet", |a| a.help("Only the run ids")))]
@@ -26,6 +28,14 @@ struct Args {
     /// At most this many runs (0: all).
     #[arg(short, long, default_value_t = 0)]
     limit: usize,
+    /// Sort by FIELD-ORDER: FIELD time or duration, ORDER asc or desc (default: time-desc;
+    /// equal durations newest first).
+    #[arg(short, long, value_name = "FIELD-ORDER", value_parser = parse_sort)]
+    sort: Option<Sort>,
+    /// Only runs that have this input: a file by its repository-relative path, an input string
+    /// as string:VALUE, an environment variable as $NAME.
+    #[arg(long = "has-input", value_name = "INPUT")]
+    has_input: Option<String>,
     #[command(flatten)]
     output: OutputArgs,
     #[command(flatten)]
@@ -43,6 +53,34 @@ const COLUMNS: &[Column] = &[
     Column::new("duration", "Duration", "Duration"),
     Column::new("digest", "Input Digest", "InputDigest"),
 ];
+
+/// `--sort`.
+#[derive(Debug, Clone, Copy)]
+struct Sort {
+    by_duration: bool,
+    descending: bool,
+}
+
+/// The original's `FIELD-ORDER`, both parts case-insensitive, with its messages.
+fn parse_sort(s: &str) -> Result<Sort, String> {
+    let Some((field, order)) = s.split_once('-').filter(|(_, o)| !o.contains('-')) else {
+        return Err("format must be FIELD-ORDER".into());
+    };
+    let by_duration = match field.to_lowercase().as_str() {
+        "time" => false,
+        "duration" => true,
+        _ => return Err("format must be: FIELD-ORDER".into()),
+    };
+    let descending = match order.to_lowercase().as_str() {
+        "asc" => false,
+        "desc" => true,
+        _ => return Err("undefined order".into()),
+    };
+    Ok(Sort {
+        by_duration,
+        descending,
+    })
+}
 
 fn help() -> String {
     format!(
@@ -93,6 +131,53 @@ fn main() {
         runs.retain(|(_, _, r)| {
             after.is_none_or(|t| r.start_us() > t) && before.is_none_or(|t| r.start_us() < t)
         });
+        // Durations of runs whose name lacks one, from records read for --has-input or --sort.
+        let mut read: HashMap<String, u64> = HashMap::new();
+        if let Some(want) = &args.has_input {
+            let mut kept = Vec::with_capacity(runs.len());
+            for run in runs {
+                let Some(rec) = records::load(store, &selected.trust, &run.2.id)? else {
+                    continue;
+                };
+                if rec.inputs.iter().any(|i| i.shown() == *want) {
+                    read.insert(run.2.id.clone(), rec.stop_us.saturating_sub(rec.start_us));
+                    kept.push(run);
+                }
+            }
+            runs = kept;
+        }
+        let mut duration_of = |r: &RunEntry| -> anyhow::Result<Option<u64>> {
+            if let Some(d) = r.duration_us.or_else(|| read.get(&r.id).copied()) {
+                return Ok(Some(d));
+            }
+            let d = records::load(store, &selected.trust, &r.id)?
+                .map(|rec| rec.stop_us.saturating_sub(rec.start_us));
+            if let Some(d) = d {
+                read.insert(r.id.clone(), d);
+            }
+            Ok(d)
+        };
+        // Newest first, then the asked order: stable, so equal durations stay newest first as
+        // in the original, whose last sort key is always the start time, descending.
+        runs.sort_by(|x, y| (y.2.start_us(), &y.2.id).cmp(&(x.2.start_us(), &x.2.id)));
+        match args.sort {
+            Some(Sort {
+                by_duration: false,
+                descending: false,
+            }) => runs.reverse(),
+            Some(Sort {
+                by_duration: true,
+                descending,
+            }) => {
+                let mut keyed = Vec::with_capacity(runs.len());
+                for run in runs {
+                    keyed.push((duration_of(&run.2)?, run));
+                }
+                keyed.sort_by(|(a, _), (b, _)| if descending { b.cmp(a) } else { a.cmp(b) });
+                runs = keyed.into_iter().map(|(_, run)| run).collect();
+            }
+            _ => {}
+        }
         if args.limit > 0 {
             runs.truncate(args.limit);
         }
@@ -109,12 +194,7 @@ fn main() {
         }
         let mut rows = Vec::with_capacity(runs.len());
         for (a, t, r) in &runs {
-            let duration = match r.duration_us {
-                Some(d) => Some(d),
-                None => records::load(store, &selected.trust, &r.id)?
-                    .map(|rec| rec.stop_us.saturating_sub(rec.start_us)),
-            };
-            let duration = duration.map_or_else(String::new, |d| match format {
+            let duration = duration_of(r)?.map_or_else(String::new, |d| match format {
                 Format::Plain => seconds(d),
                 _ => format!("{:.3}", d as f64 / 1e6),
             });
