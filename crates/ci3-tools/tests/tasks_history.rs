@@ -483,7 +483,10 @@ fn the_originals_command_tests_replayed_through_baur() {
     // ls apps --format json: the original's keys.
     let apps: serde_json::Value =
         serde_json::from_str(&f.ok("baur", &["ls", "apps", "--format", "json"])).unwrap();
-    assert_eq!(apps, serde_json::json!([{"Name": "calc", "Path": "calc"}]));
+    assert_eq!(
+        apps,
+        serde_json::json!([{"AppName": "calc", "Path": "calc"}])
+    );
     // ls runs and ls outputs.
     let runs = f.ok("baur", &["ls", "runs", "--csv", "calc.build"]);
     assert!(
@@ -660,4 +663,49 @@ fn task_runs_sort_and_has_input_as_the_original() {
         ),
         lines(&[r1, r3])
     );
+}
+
+#[test]
+fn baur_ls_apps_fields_abs_path_and_targets() {
+    let f = Fixture::committed(&[
+        (
+            "tools/calc/.app.toml",
+            &app("calc", &task("build", "[\"true\"]", FILES)),
+        ),
+        (
+            "shop/.app.toml",
+            &app("shop", &task("build", "[\"true\"]", FILES)),
+        ),
+    ]);
+    let ls = |args: &[&str]| {
+        let mut a = vec!["ls", "apps"];
+        a.extend(args);
+        f.ok("baur", &a)
+    };
+    assert_eq!(ls(&[]), "Name  Path\ncalc  tools/calc\nshop  shop\n");
+    assert_eq!(ls(&["-q", "-f", "path"]), "tools/calc\nshop\n");
+    assert_eq!(
+        ls(&["--csv", "--fields", "PATH,Name"]),
+        "tools/calc,calc\nshop,shop\n"
+    );
+    assert_eq!(ls(&["--format=csv", "shop"]), "shop,shop\n");
+    assert_eq!(ls(&["--format=csv", "tools/calc"]), "calc,tools/calc\n");
+    let root = f.repo.path().canonicalize().unwrap();
+    assert_eq!(
+        ls(&["-q", "--abs-path", "-f", "path", "shop"]),
+        format!("{}/shop\n", root.display())
+    );
+    assert_eq!(
+        ls(&["--format", "json", "-f", "name", "calc"]),
+        "[\n  {\n    \"AppName\": \"calc\"\n  }\n]\n"
+    );
+    let bad = f.run("baur", &["ls", "apps", "-f", "size"]);
+    assert_eq!((bad.code, bad.stdout.as_str()), (1, ""));
+    assert!(
+        bad.stderr.contains("unknown field \"size\""),
+        "{}",
+        bad.stderr
+    );
+    let unknown = f.run("baur", &["ls", "apps", "nope"]);
+    assert_eq!((unknown.code, unknown.stdout.as_str()), (1, ""));
 }

@@ -36,7 +36,7 @@ impl Column {
 }
 
 /// The columns of the task listings (`task_ls`, `task_status`), under the original's names.
-pub const APP: Column = Column::new("name", "Name", "Name");
+pub const APP: Column = Column::new("name", "Name", "AppName");
 pub const APP_NAME: Column = Column::new("app-name", "App Name", "AppName");
 pub const TASK_ID: Column = Column::new("task-id", "Task ID", "TaskID");
 pub const PATH: Column = Column::new("path", "Path", "Path");
@@ -44,11 +44,12 @@ pub const RUN_ID: Column = Column::new("run-id", "Run ID", "RunID");
 pub const STATUS: Column = Column::new("status", "Status", "Status");
 pub const GIT_COMMIT: Column = Column::new("git-commit", "Git Commit", "GitCommit");
 
-/// The columns `fields` (comma separated `-f` names) picks from `all`, in the order given.
+/// The columns `fields` (comma separated `-f` names, in any case as in the original) picks from
+/// `all`, in the order given.
 pub fn pick(all: &[Column], fields: &str) -> Result<Vec<Column>, String> {
     fields
         .split(',')
-        .map(str::trim)
+        .map(|f| f.trim().to_lowercase())
         .filter(|f| !f.is_empty())
         .map(|f| {
             all.iter().copied().find(|c| c.field == f).ok_or_else(|| {

@@ -45,6 +45,15 @@ impl Repo {
         select(&self.root, cwd, &self.apps, targets)
     }
 
+    /// The absolute path of an app directory (`dir` relative to the root, `.` for the root).
+    pub fn app_path(&self, dir: &str) -> PathBuf {
+        if dir == "." {
+            self.root.clone()
+        } else {
+            self.root.join(dir)
+        }
+    }
+
     /// The git checkout the root is in (its top level may be above the root).
     pub fn checkout(&self, settings: &Settings) -> Result<Checkout> {
         Checkout::open(&self.root, true, &settings.cache_home.join("index"))
