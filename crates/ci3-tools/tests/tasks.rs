@@ -379,7 +379,7 @@ fn version_6_includes_and_task_infos() {
     let out = run(&mut f.cmd_in(
         &f.repo.join("q"),
         "task_status",
-        &["-q", "-c", "-f", "task-id", "."],
+        &["-q", "--csv", "-f", "task-id", "."],
     ));
     assert_eq!(out.stdout, "q.build\nq.gen\n");
 }
@@ -496,7 +496,7 @@ fn two_runners_share_one_s3_store() {
     }
     let status = run(command(exe("task_status"))
         .current_dir(f.repo.path())
-        .args(["-q", "-c", "-f", "status"])
+        .args(["-q", "--csv", "-f", "status"])
         .env("CI3_STORE", format!("s3://{bucket}/{prefix}"))
         .env("CI3_S3_ENDPOINT", &endpoint));
     assert_eq!(status.stdout, "Exist\n".repeat(20), "{}", status.stderr);

@@ -38,12 +38,12 @@ fn an_unsigned_record_is_not_exist_when_keys_are_trusted_and_a_signed_one_is() {
     f.ok("task_run", &[]);
     assert_eq!(f.status(&[]), ["calc.build,Exist"]);
     f.vars = vec![("CI3_TRUSTED_KEYS".into(), public.clone())];
-    let out = f.run("task_status", &["-q", "-c", "-f", "task-id,status"]);
+    let out = f.run("task_status", &["-q", "--csv", "-f", "task-id,status"]);
     assert_eq!(out.stdout, "calc.build,Pending\n", "{}", out.stderr);
     assert!(out.stderr.contains("not trusted"), "{}", out.stderr);
     f.vars.push(("CI3_SIGNING_KEY".into(), secret));
     f.ok("task_run", &[]);
-    let out = f.run("task_status", &["-q", "-c", "-f", "task-id,status"]);
+    let out = f.run("task_status", &["-q", "--csv", "-f", "task-id,status"]);
     assert_eq!(out.stdout, "calc.build,Exist\n", "{}", out.stderr);
 }
 
@@ -708,4 +708,34 @@ fn baur_ls_apps_fields_abs_path_and_targets() {
     );
     let unknown = f.run("baur", &["ls", "apps", "nope"]);
     assert_eq!((unknown.code, unknown.stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn baur_status_c_requires_a_clean_worktree_and_shows_the_originals_columns() {
+    let f = calc();
+    let out = f.ok("baur", &["status", "-c", "-f", "app-name,task-id,status"]);
+    assert_eq!(
+        out,
+        format!(
+            "Application Name  Task ID     Status\ncalc{}calc.build  Pending\n",
+            " ".repeat(14)
+        )
+    );
+    let root = f.repo.path().canonicalize().unwrap();
+    assert_eq!(
+        f.ok("task_status", &["-q", "--abs-path", "-f", "path"]),
+        format!("{}/calc\n", root.display())
+    );
+    f.repo.write("calc/new.txt", "untracked");
+    let dirty = f.run("baur", &["status", "-c"]);
+    assert_eq!((dirty.code, dirty.stdout.as_str()), (1, ""));
+    assert!(
+        dirty
+            .stderr
+            .contains("the git work tree has modified or untracked files: calc/new.txt"),
+        "{}",
+        dirty.stderr
+    );
+    // Without -c a dirty work tree is only a status.
+    assert_eq!(f.status(&[]), ["calc.build,Pending"]);
 }

@@ -10,7 +10,8 @@ the ci3 store (CI3_STORE), no PostgreSQL.
 Usage: baur [--repository DIR] [-v] [--no-color] COMMAND [ARGS...]
 
 Commands:
-  status [TARGET...]              task_status  (--format, --csv, -q, -f FIELDS, -s STATUS, --input-str, --lookup-input-str)
+  status [TARGET...]              task_status  (--format, --csv, -q, -f FIELDS, -s STATUS, -c, --abs-path,
+                                               --input-str, --lookup-input-str)
   run [TARGET...]                 task_run     (-p N, -f, -s, -c, -o, --input-str, --lookup-input-str, --restore)
   ls apps [APP|DIR...]            task_ls apps (--format, --csv, -q, -f FIELDS, --abs-path)
   ls inputs TARGET|RUN_ID         task_inputs  (--digests, --format, --csv, -q, --input-str)

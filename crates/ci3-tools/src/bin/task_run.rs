@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::time::Instant;
 
-use ci3::git::{FileIds, PathFilter, Under};
+use ci3::git::FileIds;
 use ci3::tasks::inputs::Resolver;
 use ci3::tasks::run::{run_all, seconds, Events, Options, Outcome};
 use ci3::tasks::status::{evaluate, Status};
@@ -59,18 +59,6 @@ fn help() -> String {
     )
 }
 
-/// Every path of the work tree.
-struct Everything;
-
-impl PathFilter for Everything {
-    fn is_match(&self, _path: &[u8]) -> bool {
-        true
-    }
-    fn under(&self, _dir_prefix: &[u8]) -> Under {
-        Under::All
-    }
-}
-
 struct Lines;
 
 impl Events for Lines {
@@ -93,26 +81,9 @@ fn main() {
         let selected = tool.store();
         let store = selected.store.as_ref();
         let co = repo.checkout(&tool.settings)?;
-        let scan = ci3::git::scan_head(&co, &Everything, false);
-        let dirty: Vec<String> = match &scan {
-            Ok(s) => s
-                .dirty
-                .iter()
-                .map(|p| String::from_utf8_lossy(p).into_owned())
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        if args.clean && !dirty.is_empty() {
-            let shown: Vec<&str> = dirty.iter().take(5).map(String::as_str).collect();
-            let more = if dirty.len() > 5 {
-                format!(" and {} more", dirty.len() - 5)
-            } else {
-                String::new()
-            };
-            anyhow::bail!(
-                "--require-clean-git-worktree: the git work tree has modified or untracked files: {}{more}",
-                shown.join(", ")
-            );
+        let dirty = ci3_tools::tasks::dirty_files(&co);
+        if args.clean {
+            ci3_tools::tasks::require_clean(&dirty)?;
         }
         if args.skip_upload {
             tool.say(

@@ -11,7 +11,6 @@ use clap::Parser;
 /// APP.TASK, APP, APP.*, *.TASK, *, or an app directory; none means all tasks.
 #[derive(Parser)]
 #[command(name = "task_status", version, after_help = help())]
-#[command(mut_arg("csv", |a| a.short('c')))]
 struct Args {
     /// Tasks to show (default: all).
     targets: Vec<String>,
@@ -25,6 +24,12 @@ struct Args {
     /// Only tasks with this status: exist, pending or undefined.
     #[arg(short, long)]
     status: Option<String>,
+    /// Show absolute instead of relative paths.
+    #[arg(long = "abs-path")]
+    abs_path: bool,
+    /// Refuse when the git work tree has modified or untracked files.
+    #[arg(short = 'c', long = "require-clean-git-worktree")]
+    clean: bool,
     #[command(flatten)]
     lookup: LookupArgs,
     #[command(flatten)]
@@ -56,6 +61,11 @@ fn main() {
         let format = args.output.format();
         let (repo, cwd) = args.repo.open(&tool)?;
         let tasks = repo.select(&cwd, &args.targets)?;
+        if args.clean {
+            ci3_tools::tasks::require_clean(&ci3_tools::tasks::dirty_files(
+                &repo.checkout(&tool.settings)?,
+            ))?;
+        }
         let selected = tool.store();
         let statuses = ci3_tools::tasks::statuses(&tool, &repo, &selected, &tasks, &args.lookup)?;
         let rows: Vec<Vec<String>> = statuses
@@ -67,6 +77,9 @@ fn main() {
                     .map(|c| match *c {
                         APP_NAME => s.task.app.name.clone(),
                         TASK_ID => s.task.id(),
+                        PATH if args.abs_path => {
+                            repo.app_path(&s.task.app.dir).display().to_string()
+                        }
                         PATH => s.task.app.dir.clone(),
                         RUN_ID => s.run.as_ref().map(|r| r.id.clone()).unwrap_or_default(),
                         STATUS => s.status.to_string(),

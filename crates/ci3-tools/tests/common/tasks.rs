@@ -92,7 +92,7 @@ impl Fixture {
 
     /// `task-id,status` rows of `task_status ARGS`.
     pub fn status(&self, args: &[&str]) -> Vec<String> {
-        let mut a = vec!["-q", "-c", "-f", "task-id,status"];
+        let mut a = vec!["-q", "--csv", "-f", "task-id,status"];
         a.extend(args);
         self.ok("task_status", &a)
             .lines()

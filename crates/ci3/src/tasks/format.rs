@@ -37,7 +37,7 @@ impl Column {
 
 /// The columns of the task listings (`task_ls`, `task_status`), under the original's names.
 pub const APP: Column = Column::new("name", "Name", "AppName");
-pub const APP_NAME: Column = Column::new("app-name", "App Name", "AppName");
+pub const APP_NAME: Column = Column::new("app-name", "Application Name", "AppName");
 pub const TASK_ID: Column = Column::new("task-id", "Task ID", "TaskID");
 pub const PATH: Column = Column::new("path", "Path", "Path");
 pub const RUN_ID: Column = Column::new("run-id", "Run ID", "RunID");
