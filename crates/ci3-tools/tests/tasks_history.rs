@@ -739,3 +739,37 @@ fn baur_status_c_requires_a_clean_worktree_and_shows_the_originals_columns() {
     // Without -c a dirty work tree is only a status.
     assert_eq!(f.status(&[]), ["calc.build,Pending"]);
 }
+
+#[test]
+fn ls_inputs_quiet_csv_header_and_run_argument_errors_as_the_original() {
+    let f = calc();
+    f.ok("task_run", &[]);
+    let id = ids(&f, &[])[0].clone();
+    let q = f.ok("baur", &["ls", "inputs", "-q", "--digests", "calc.build"]);
+    let rows: Vec<&str> = q.lines().collect();
+    assert_eq!(rows.len(), 2, "no header, no total: {q}");
+    assert!(rows[0].starts_with("calc/.app.toml  blake3:"), "{q}");
+    assert!(rows[1].starts_with("calc/in.txt     blake3:"), "{q}");
+    let csv = f.ok("baur", &["ls", "inputs", "--csv", "calc.build"]);
+    assert_eq!(csv, "Input\ncalc/.app.toml\ncalc/in.txt\n");
+    assert_eq!(
+        f.ok("baur", &["ls", "inputs", "--csv", "-q", &id]),
+        "calc/.app.toml\ncalc/in.txt\n"
+    );
+    let bad = f.run("baur", &["ls", "inputs", "--input-str", "x", &id]);
+    assert_eq!((bad.code, bad.stdout.as_str()), (1, ""));
+    assert!(
+        bad.stderr
+            .contains("--input-str can only be specified for task-names"),
+        "{}",
+        bad.stderr
+    );
+    let p0 = f.run("baur", &["run", "-p", "0"]);
+    assert_eq!(p0.code, 1);
+    assert!(
+        p0.stderr.contains("--parallel-runs must be greater than 0"),
+        "{}",
+        p0.stderr
+    );
+    assert_eq!(f.runs().len(), 1, "nothing ran");
+}

@@ -12,7 +12,8 @@ use clap::Parser;
 /// path, environment variables as $NAME (never their values), input strings, other tasks.
 #[derive(Parser)]
 #[command(name = "task_inputs", version, after_help = help())]
-#[command(mut_arg("input_str", |a| a.help("A string that counts as an input (repeatable)")))]
+#[command(mut_arg("input_str", |a| a.help("A string that counts as an input of the task, not of a run (repeatable)")))]
+#[command(mut_arg("quiet", |a| a.help("No header line, and no total input digest")))]
 struct Args {
     /// APP.TASK, an app directory with one task, or a run id.
     target: String,
@@ -42,6 +43,9 @@ fn main() {
     let tool = Tool::new("task_inputs");
     ci3_tools::tasks::run(tool.name, || {
         let (inputs, total): (Vec<Input>, String) = if records::is_run_id(&args.target) {
+            if !args.input_str.input_str.is_empty() {
+                anyhow::bail!("--input-str can only be specified for task-names");
+            }
             let selected = tool.store();
             let r = records::load(selected.store.as_ref(), &selected.trust, &args.target)?
                 .ok_or_else(|| anyhow::anyhow!("{}: no such run", args.target))?;
@@ -86,8 +90,13 @@ fn main() {
                 println!("{}", serde_json::to_string_pretty(&doc)?);
             }
             f => {
+                // The original's CSV here, unlike its other listings, has a header line.
+                if f == Format::Csv && !args.quiet.quiet {
+                    let headers: Vec<&str> = columns.iter().map(|c| c.header).collect();
+                    println!("{}", headers.join(","));
+                }
                 print!("{}", format::render(f, &columns, &rows, !args.quiet.quiet));
-                if args.digests && f == Format::Plain {
+                if args.digests && f == Format::Plain && !args.quiet.quiet {
                     println!("\nTotal Input Digest: {total}");
                 }
             }

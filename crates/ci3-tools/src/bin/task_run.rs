@@ -75,6 +75,9 @@ fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("task_run");
     ci3_tools::tasks::run(tool.name, || {
+        if args.parallel == 0 {
+            anyhow::bail!("--parallel-runs must be greater than 0");
+        }
         let started = Instant::now();
         let (repo, cwd) = args.repo.open(&tool)?;
         let tasks = repo.select(&cwd, &args.targets)?;
