@@ -773,3 +773,32 @@ fn ls_inputs_quiet_csv_header_and_run_argument_errors_as_the_original() {
     );
     assert_eq!(f.runs().len(), 1, "nothing ran");
 }
+
+#[test]
+fn status_filter_in_any_case_and_ls_outputs_of_no_run_as_the_original() {
+    let f = calc();
+    f.ok("task_run", &[]);
+    assert_eq!(
+        f.ok(
+            "baur",
+            &["status", "-q", "--csv", "-f", "task-id", "-s", "EXIST"]
+        ),
+        "calc.build\n"
+    );
+    assert_eq!(
+        f.ok(
+            "baur",
+            &["status", "-q", "--csv", "-f", "task-id", "-s", "Pending"]
+        ),
+        ""
+    );
+    let id = "20990101T000000000000-000000000000";
+    let out = f.run("baur", &["ls", "outputs", id]);
+    assert_eq!((out.code, out.stdout.as_str()), (1, ""));
+    assert!(
+        out.stderr
+            .contains(&format!("task run with ID {id} does not exist")),
+        "{}",
+        out.stderr
+    );
+}

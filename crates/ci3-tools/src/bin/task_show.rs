@@ -221,7 +221,14 @@ fn main() {
         if records::is_run_id(&args.target) {
             let selected = tool.store();
             let r = records::load(selected.store.as_ref(), &selected.trust, &args.target)?
-                .ok_or_else(|| anyhow::anyhow!("task-run {} does not exist", args.target))?;
+                .ok_or_else(|| {
+                    // The wording of the original's `ls outputs` and `show` respectively.
+                    if args.outputs {
+                        anyhow::anyhow!("task run with ID {} does not exist", args.target)
+                    } else {
+                        anyhow::anyhow!("task-run {} does not exist", args.target)
+                    }
+                })?;
             if args.outputs {
                 print_outputs(&r, args.format.format, args.quiet.quiet);
                 return Ok(0);

@@ -51,7 +51,7 @@ fn main() {
     let tool = Tool::new("task_status");
     ci3_tools::tasks::run(tool.name, || {
         let columns = format::pick(COLUMNS, &args.fields).map_err(anyhow::Error::msg)?;
-        let wanted = match args.status.as_deref() {
+        let wanted = match args.status.as_deref().map(str::to_lowercase).as_deref() {
             None => None,
             Some("exist") => Some(Status::Exist),
             Some("pending") => Some(Status::Pending),
