@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::tasks::{app, calc, exe, task, Fixture, FILES};
+use common::tasks::{app, calc, calc_running, exe, task, Fixture, FILES};
 use common::{command, run, Repo};
 
 /// A key pair made by `cache_keygen`: (private key file, public key line).
@@ -576,21 +576,7 @@ fn baur_init_writes_a_repository_and_an_app_that_load() {
 
 /// `calc.build` taking `$DELAY` seconds (not an input): runs of known durations.
 fn slow_calc() -> Fixture {
-    Fixture::committed(&[
-        (
-            "calc/.app.toml",
-            &app(
-                "calc",
-                &task(
-                    "build",
-                    "[\"sh\", \"-c\", \"sleep ${DELAY:-0}; mkdir -p out && cp in.txt out/x\"]",
-                    &format!("{FILES}[[Task.Output.File]]\npath = \"out/x\"\n"),
-                ),
-            ),
-        ),
-        ("calc/in.txt", "1"),
-        (".gitignore", "out/\n"),
-    ])
+    calc_running("sleep ${DELAY:-0}; mkdir -p out && cp in.txt out/x")
 }
 
 #[test]

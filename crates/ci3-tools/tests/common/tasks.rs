@@ -113,6 +113,11 @@ impl Fixture {
 
 /// `calc.build`, committed: copies `in.txt` to `out/x`.
 pub fn calc() -> Fixture {
+    calc_running("mkdir -p out && cp in.txt out/x")
+}
+
+/// `calc.build`, committed: `sh -c SCRIPT`, which must make `out/x`, with `in.txt` its input.
+pub fn calc_running(script: &str) -> Fixture {
     Fixture::committed(&[
         (
             "calc/.app.toml",
@@ -120,7 +125,7 @@ pub fn calc() -> Fixture {
                 "calc",
                 &task(
                     "build",
-                    "[\"sh\", \"-c\", \"mkdir -p out && cp in.txt out/x\"]",
+                    &format!("[\"sh\", \"-c\", \"{script}\"]"),
                     &format!("{FILES}[[Task.Output.File]]\npath = \"out/x\"\n"),
                 ),
             ),
