@@ -49,7 +49,7 @@ dir_store="file://$work/store"
 s3_store="s3://$CI3_S3_BUCKET/bench-tasks-$$/"
 CI3_STORE="$dir_store" task_run -p 4 >/dev/null 2>&1
 CI3_STORE="$s3_store" task_run -p 4 >/dev/null 2>&1
-exist="$(CI3_STORE="$s3_store" task_status -q -c -f status | grep -c Exist)"
+exist="$(CI3_STORE="$s3_store" task_status -q --csv -f status | grep -c Exist)"
 echo "tasks Exist on S3: $exist of $apps" >&2
 dir=() s3=() sh=()
 for _ in $(seq 1 "$times"); do

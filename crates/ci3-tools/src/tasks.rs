@@ -1,11 +1,91 @@
-//! What the task tools share: finding and loading the repository, their one-line errors, and
-//! the environment section of their help.
+//! What the task tools share: their common flags, finding and loading the repository, their
+//! one-line errors, and the environment section of their help.
 
 use std::path::{Path, PathBuf};
 
+use ci3::tasks::format::Format;
 use ci3::tasks::Repo;
 
 use crate::Tool;
+
+/// `--repository`.
+#[derive(clap::Args)]
+pub struct RepositoryArg {
+    /// The repository (default: the nearest directory upwards holding .baur.toml).
+    #[arg(long)]
+    pub repository: Option<PathBuf>,
+}
+
+impl RepositoryArg {
+    /// The repository at or above `--repository` (else the working directory), its notices
+    /// said, and the working directory, which targets are relative to.
+    pub fn open(&self, tool: &Tool) -> anyhow::Result<(Repo, PathBuf)> {
+        let cwd = std::env::current_dir()?;
+        let start = match &self.repository {
+            Some(dir) => cwd.join(dir),
+            None => cwd.clone(),
+        };
+        let repo = Repo::open(&start, &tool.settings)?;
+        for n in &repo.notices {
+            tool.say(n);
+        }
+        Ok((repo, cwd))
+    }
+}
+
+/// `--format`.
+#[derive(clap::Args)]
+pub struct FormatArg {
+    /// Output format: plain, csv or json.
+    #[arg(long, default_value = "plain")]
+    pub format: Format,
+}
+
+/// `--format` and the original's older spelling `--csv`.
+#[derive(clap::Args)]
+pub struct OutputArgs {
+    #[command(flatten)]
+    pub format: FormatArg,
+    /// Same as --format csv.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+impl OutputArgs {
+    pub fn format(&self) -> Format {
+        if self.csv {
+            Format::Csv
+        } else {
+            self.format.format
+        }
+    }
+}
+
+/// `-q`; what it leaves out differs by tool (`mut_arg("quiet", ...)` says it).
+#[derive(clap::Args)]
+pub struct QuietArg {
+    /// No header line.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `--input-str`.
+#[derive(clap::Args)]
+pub struct InputStrArg {
+    /// A string that counts as an input of every task (repeatable).
+    #[arg(long = "input-str")]
+    pub input_str: Vec<String>,
+}
+
+/// `--input-str` and `--lookup-input-str`: the status of tasks.
+#[derive(clap::Args)]
+pub struct LookupArgs {
+    #[command(flatten)]
+    pub input_str: InputStrArg,
+    /// When no run is found, look again with the input strings replaced by this one.
+    #[arg(long = "lookup-input-str")]
+    pub lookup_input_str: Option<String>,
+}
 
 /// The variables the task tools read, for `--help`.
 pub const TASK_ENV: &str = "\
@@ -24,22 +104,45 @@ pub fn run(tool: &str, body: impl FnOnce() -> anyhow::Result<i32>) -> ! {
     std::process::exit(code)
 }
 
-/// The directory targets are relative to, and where the root is searched from.
-pub fn start_dir(repository: Option<&Path>) -> anyhow::Result<PathBuf> {
-    let cwd = std::env::current_dir()?;
-    Ok(match repository {
-        Some(dir) => cwd.join(dir),
-        None => cwd,
-    })
+/// The modified and untracked files of the work tree (none when it cannot be scanned).
+pub fn dirty_files(co: &ci3::git::Checkout) -> Vec<String> {
+    match ci3::git::scan_head(co, &Everything, false) {
+        Ok(s) => s
+            .dirty
+            .iter()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
 }
 
-/// The repository, its configuration notices said.
-pub fn open(tool: &Tool, start: &Path) -> anyhow::Result<Repo> {
-    let repo = Repo::open(start, &tool.settings)?;
-    for n in &repo.notices {
-        tool.say(n);
+/// `--require-clean-git-worktree`: an error naming the first few of `dirty`.
+pub fn require_clean(dirty: &[String]) -> anyhow::Result<()> {
+    if dirty.is_empty() {
+        return Ok(());
     }
-    Ok(repo)
+    let shown: Vec<&str> = dirty.iter().take(5).map(String::as_str).collect();
+    let more = if dirty.len() > 5 {
+        format!(" and {} more", dirty.len() - 5)
+    } else {
+        String::new()
+    };
+    anyhow::bail!(
+        "--require-clean-git-worktree: the git work tree has modified or untracked files: {}{more}",
+        shown.join(", ")
+    )
+}
+
+/// Every path of the work tree.
+struct Everything;
+
+impl ci3::git::PathFilter for Everything {
+    fn is_match(&self, _path: &[u8]) -> bool {
+        true
+    }
+    fn under(&self, _dir_prefix: &[u8]) -> ci3::git::Under {
+        ci3::git::Under::All
+    }
 }
 
 /// The status of each task, its inputs resolved on this checkout (one index read for all), each
@@ -49,18 +152,22 @@ pub fn statuses<'a>(
     repo: &Repo,
     selected: &ci3::store::Selected,
     tasks: &[ci3::tasks::targets::TaskRef<'a>],
-    input_str: &[String],
-    lookup_input_str: Option<&str>,
+    lookup: &LookupArgs,
 ) -> anyhow::Result<Vec<ci3::tasks::status::TaskStatus<'a>>> {
     let co = repo.checkout(&tool.settings)?;
     let files = ci3::git::FileIds::open(&co)?;
-    let resolver = ci3::tasks::inputs::Resolver::new(&repo.root, &tool.settings, files, input_str);
+    let resolver = ci3::tasks::inputs::Resolver::new(
+        &repo.root,
+        &tool.settings,
+        files,
+        &lookup.input_str.input_str,
+    );
     let statuses = ci3::tasks::status::evaluate(
         &resolver,
         selected.store.as_ref(),
         &selected.trust,
         tasks,
-        lookup_input_str,
+        lookup.lookup_input_str.as_deref(),
     )?;
     for s in &statuses {
         for why in &s.refused {

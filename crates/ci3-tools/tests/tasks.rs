@@ -3,107 +3,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use common::{command, run, Output, Repo};
-
-const BAUR: &str = "config_version = 7\n[Discover]\napplication_dirs = [\".\"]\nsearch_depth = 3\n";
-
-fn exe(tool: &str) -> &'static str {
-    match tool {
-        "task_status" => env!("CARGO_BIN_EXE_task_status"),
-        "task_run" => env!("CARGO_BIN_EXE_task_run"),
-        "task_inputs" => env!("CARGO_BIN_EXE_task_inputs"),
-        "task_ls" => env!("CARGO_BIN_EXE_task_ls"),
-        _ => panic!("{tool}"),
-    }
-}
-
-/// A repository with `.baur.toml` and a directory store beside it.
-struct Fixture {
-    repo: Repo,
-    store: tempfile::TempDir,
-    vars: Vec<(String, String)>,
-}
-
-impl Fixture {
-    fn new(files: &[(&str, &str)]) -> Fixture {
-        let repo = Repo::new();
-        repo.write(".baur.toml", BAUR);
-        for (p, t) in files {
-            repo.write(p, t);
-        }
-        Fixture {
-            repo,
-            store: tempfile::tempdir().unwrap(),
-            vars: Vec::new(),
-        }
-    }
-
-    fn cmd_in(&self, dir: &Path, tool: &str, args: &[&str]) -> Command {
-        let mut cmd = command(exe(tool));
-        cmd.current_dir(dir).args(args).env(
-            "CI3_STORE",
-            format!("file://{}", self.store.path().display()),
-        );
-        for (k, v) in &self.vars {
-            cmd.env(k, v);
-        }
-        cmd
-    }
-
-    fn run(&self, tool: &str, args: &[&str]) -> Output {
-        run(&mut self.cmd_in(self.repo.path(), tool, args))
-    }
-
-    fn status(&self, args: &[&str]) -> Vec<String> {
-        let mut a = vec!["-q", "-c", "-f", "task-id,status"];
-        a.extend(args);
-        let out = self.run("task_status", &a);
-        assert_eq!(out.code, 0, "{}", out.stderr);
-        out.stdout.lines().map(String::from).collect()
-    }
-
-    fn runs(&self) -> Vec<PathBuf> {
-        let dir = self.store.path().join(".ci3/runs/id");
-        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map(|rd| rd.map(|e| e.unwrap().path()).collect())
-            .unwrap_or_default();
-        v.sort();
-        v
-    }
-}
-
-fn app(name: &str, tasks: &str) -> String {
-    format!("name = \"{name}\"\n{tasks}")
-}
-
-fn task(name: &str, command: &str, extra: &str) -> String {
-    format!("[[Task]]\nname = \"{name}\"\ncommand = {command}\n{extra}")
-}
-
-const FILES: &str = "[[Task.Input.Files]]\npaths = [\"*.txt\"]\n";
+use common::tasks::{app, calc, exe, task, Fixture, BAUR, FILES};
+use common::{command, run};
 
 #[test]
 fn pending_then_run_then_exist_with_the_head_commit() {
-    let f = Fixture::new(&[
-        (
-            "calc/.app.toml",
-            &app(
-                "calc",
-                &task(
-                    "build",
-                    "[\"sh\", \"-c\", \"mkdir -p out && cp in.txt out/x\"]",
-                    &format!("{FILES}[[Task.Output.File]]\npath = \"out/x\"\n"),
-                ),
-            ),
-        ),
-        ("calc/in.txt", "1"),
-        (".gitignore", "out/\n"),
-    ]);
-    f.repo.commit_all("init");
+    let f = calc();
     assert_eq!(f.status(&[]), ["calc.build,Pending"]);
     let out = f.run("task_run", &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -470,7 +379,7 @@ fn version_6_includes_and_task_infos() {
     let out = run(&mut f.cmd_in(
         &f.repo.join("q"),
         "task_status",
-        &["-q", "-c", "-f", "task-id", "."],
+        &["-q", "--csv", "-f", "task-id", "."],
     ));
     assert_eq!(out.stdout, "q.build\nq.gen\n");
 }
@@ -587,7 +496,7 @@ fn two_runners_share_one_s3_store() {
     }
     let status = run(command(exe("task_status"))
         .current_dir(f.repo.path())
-        .args(["-q", "-c", "-f", "status"])
+        .args(["-q", "--csv", "-f", "status"])
         .env("CI3_STORE", format!("s3://{bucket}/{prefix}"))
         .env("CI3_S3_ENDPOINT", &endpoint));
     assert_eq!(status.stdout, "Exist\n".repeat(20), "{}", status.stderr);

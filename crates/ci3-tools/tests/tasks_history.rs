@@ -5,108 +5,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{command, run, Output, Repo};
-
-const BAUR: &str = "config_version = 7\n[Discover]\napplication_dirs = [\".\"]\nsearch_depth = 3\n";
-
-fn exe(tool: &str) -> &'static str {
-    match tool {
-        "task_status" => env!("CARGO_BIN_EXE_task_status"),
-        "task_run" => env!("CARGO_BIN_EXE_task_run"),
-        "task_inputs" => env!("CARGO_BIN_EXE_task_inputs"),
-        "cache_keygen" => env!("CARGO_BIN_EXE_cache_keygen"),
-        "task_runs" => env!("CARGO_BIN_EXE_task_runs"),
-        "task_show" => env!("CARGO_BIN_EXE_task_show"),
-        "task_diff" => env!("CARGO_BIN_EXE_task_diff"),
-        "task_verify" => env!("CARGO_BIN_EXE_task_verify"),
-        "task_restore" => env!("CARGO_BIN_EXE_task_restore"),
-        "baur" => env!("CARGO_BIN_EXE_baur"),
-        _ => panic!("{tool}"),
-    }
-}
-
-/// A repository with `.baur.toml` and a directory store beside it.
-struct Fixture {
-    repo: Repo,
-    store: tempfile::TempDir,
-    vars: Vec<(String, String)>,
-}
-
-impl Fixture {
-    fn new(files: &[(&str, &str)]) -> Fixture {
-        let repo = Repo::new();
-        repo.write(".baur.toml", BAUR);
-        for (p, t) in files {
-            repo.write(p, t);
-        }
-        repo.commit_all("init");
-        Fixture {
-            repo,
-            store: tempfile::tempdir().unwrap(),
-            vars: Vec::new(),
-        }
-    }
-
-    fn cmd_in(&self, dir: &Path, tool: &str, args: &[&str]) -> Command {
-        let mut cmd = command(exe(tool));
-        cmd.current_dir(dir).args(args).env(
-            "CI3_STORE",
-            format!("file://{}", self.store.path().display()),
-        );
-        for (k, v) in &self.vars {
-            cmd.env(k, v);
-        }
-        cmd
-    }
-
-    fn run(&self, tool: &str, args: &[&str]) -> Output {
-        run(&mut self.cmd_in(self.repo.path(), tool, args))
-    }
-
-    fn ok(&self, tool: &str, args: &[&str]) -> String {
-        let out = self.run(tool, args);
-        assert_eq!(out.code, 0, "{tool} {args:?}: {}", out.stderr);
-        out.stdout
-    }
-
-    fn status(&self) -> Vec<String> {
-        self.ok("task_status", &["-q", "-c", "-f", "task-id,status"])
-            .lines()
-            .map(String::from)
-            .collect()
-    }
-}
-
-fn app(name: &str, tasks: &str) -> String {
-    format!("name = \"{name}\"\n{tasks}")
-}
-
-fn task(name: &str, command: &str, extra: &str) -> String {
-    format!("[[Task]]\nname = \"{name}\"\ncommand = {command}\n{extra}")
-}
-
-const FILES: &str = "[[Task.Input.Files]]\npaths = [\"*.txt\"]\n";
-
-/// `calc.build`: copies `in.txt` to `out/x`.
-fn calc() -> Fixture {
-    Fixture::new(&[
-        (
-            "calc/.app.toml",
-            &app(
-                "calc",
-                &task(
-                    "build",
-                    "[\"sh\", \"-c\", \"mkdir -p out && cp in.txt out/x\"]",
-                    &format!("{FILES}[[Task.Output.File]]\npath = \"out/x\"\n"),
-                ),
-            ),
-        ),
-        ("calc/in.txt", "1"),
-        (".gitignore", "out/\n"),
-    ])
-}
+use common::tasks::{app, calc, calc_running, exe, task, Fixture, FILES};
+use common::{command, run, Repo};
 
 /// A key pair made by `cache_keygen`: (private key file, public key line).
 fn keygen(dir: &Path) -> (String, String) {
@@ -135,14 +36,14 @@ fn an_unsigned_record_is_not_exist_when_keys_are_trusted_and_a_signed_one_is() {
     let (secret, public) = keygen(&keys.path().join("k"));
     // Written without a key: to a reader that trusts only `public`, a forgery.
     f.ok("task_run", &[]);
-    assert_eq!(f.status(), ["calc.build,Exist"]);
+    assert_eq!(f.status(&[]), ["calc.build,Exist"]);
     f.vars = vec![("CI3_TRUSTED_KEYS".into(), public.clone())];
-    let out = f.run("task_status", &["-q", "-c", "-f", "task-id,status"]);
+    let out = f.run("task_status", &["-q", "--csv", "-f", "task-id,status"]);
     assert_eq!(out.stdout, "calc.build,Pending\n", "{}", out.stderr);
     assert!(out.stderr.contains("not trusted"), "{}", out.stderr);
     f.vars.push(("CI3_SIGNING_KEY".into(), secret));
     f.ok("task_run", &[]);
-    let out = f.run("task_status", &["-q", "-c", "-f", "task-id,status"]);
+    let out = f.run("task_status", &["-q", "--csv", "-f", "task-id,status"]);
     assert_eq!(out.stdout, "calc.build,Exist\n", "{}", out.stderr);
 }
 
@@ -311,7 +212,7 @@ fn task_diff_runs_tasks_and_argument_errors() {
 #[test]
 fn task_verify_finds_equal_inputs_with_different_outputs() {
     let out_file = "[[Task.Output.File]]\npath = \"out\"\n";
-    let f = Fixture::new(&[
+    let f = Fixture::committed(&[
         (
             "a/.app.toml",
             &app(
@@ -368,7 +269,7 @@ fn task_verify_finds_equal_inputs_with_different_outputs() {
 #[test]
 fn restore_brings_back_bytes_and_mode_and_refuses_a_tampered_output() {
     use std::os::unix::fs::PermissionsExt;
-    let f = Fixture::new(&[
+    let f = Fixture::committed(&[
         (
             "calc/.app.toml",
             &app(
@@ -465,7 +366,7 @@ fn docker_image_outputs_are_tagged_and_pushed_with_the_docker_cli() {
         [[Task.Output.DockerImage.RegistryUpload]]\nregistry = \"registry.example.com\"\n\
         repository = \"team/calc\"\ntag = \"{{ gitCommit }}\"\n\
         [[Task.Output.DockerImage.RegistryUpload]]\nrepository = \"calc\"\ntag = \"latest\"\n";
-    let mut f = Fixture::new(&[
+    let mut f = Fixture::committed(&[
         (
             "calc/.app.toml",
             &app(
@@ -582,7 +483,10 @@ fn the_originals_command_tests_replayed_through_baur() {
     // ls apps --format json: the original's keys.
     let apps: serde_json::Value =
         serde_json::from_str(&f.ok("baur", &["ls", "apps", "--format", "json"])).unwrap();
-    assert_eq!(apps, serde_json::json!([{"Name": "calc", "Path": "calc"}]));
+    assert_eq!(
+        apps,
+        serde_json::json!([{"AppName": "calc", "Path": "calc"}])
+    );
     // ls runs and ls outputs.
     let runs = f.ok("baur", &["ls", "runs", "--csv", "calc.build"]);
     assert!(
@@ -667,5 +571,220 @@ fn baur_init_writes_a_repository_and_an_app_that_load() {
         show.stdout.contains("push to /my-company/shop:"),
         "{}",
         show.stdout
+    );
+}
+
+/// `calc.build` taking `$DELAY` seconds (not an input): runs of known durations.
+fn slow_calc() -> Fixture {
+    calc_running("sleep ${DELAY:-0}; mkdir -p out && cp in.txt out/x")
+}
+
+#[test]
+fn task_runs_sort_and_has_input_as_the_original() {
+    let mut f = slow_calc();
+    for (delay, input) in [("0.4", "main"), ("0", "feature"), ("0.8", "main")] {
+        f.vars = vec![("DELAY".into(), delay.into())];
+        f.ok("task_run", &["--force", "--input-str", input]);
+    }
+    let newest = ids(&f, &[]);
+    let [r3, r2, r1] = [&newest[0], &newest[1], &newest[2]];
+    let lines = |v: &[&String]| v.iter().map(|s| format!("{s}\n")).collect::<String>();
+    for (args, want) in [
+        (&["-s", "time-desc"][..], vec![r3, r2, r1]),
+        (&["-s", "time-asc"], vec![r1, r2, r3]),
+        (&["--sort", "duration-desc"], vec![r3, r1, r2]),
+        (&["-s", "duration-asc"], vec![r2, r1, r3]),
+        (&["-s", "DURATION-Asc"], vec![r2, r1, r3]),
+        // Sorted first, then cut: the longest run, not the newest.
+        (&["-s", "duration-desc", "-l", "1"], vec![r3]),
+        (&["--has-input", "string:main"], vec![r3, r1]),
+        (&["--has-input", "string:feature"], vec![r2]),
+        (
+            &["--has-input", "calc/in.txt", "-s", "time-asc"],
+            vec![r1, r2, r3],
+        ),
+        (
+            &["--has-input", "string:main", "-s", "duration-asc"],
+            vec![r1, r3],
+        ),
+    ] {
+        let mut a = vec!["-q"];
+        a.extend(args);
+        assert_eq!(f.ok("task_runs", &a), lines(&want), "{args:?}");
+    }
+    // The csv rows follow the same order.
+    let csv = f.ok("task_runs", &["--csv", "-s", "duration-asc", "calc.build"]);
+    let first: Vec<&str> = csv.lines().map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(first, [r2.as_str(), r1, r3], "{csv}");
+    let none = f.run("task_runs", &["--has-input", "string:nope"]);
+    assert_eq!((none.code, none.stdout.as_str()), (1, ""));
+    assert!(
+        none.stderr.contains("no matching task runs exist"),
+        "{}",
+        none.stderr
+    );
+    for (sort, message) in [
+        ("time", "format must be FIELD-ORDER"),
+        ("time-desc-asc", "format must be FIELD-ORDER"),
+        ("size-asc", "format must be: FIELD-ORDER"),
+        ("time-up", "undefined order"),
+    ] {
+        let out = f.run("task_runs", &["-s", sort]);
+        assert_eq!((out.code, out.stdout.as_str()), (1, ""), "{sort}");
+        assert!(out.stderr.contains(message), "{sort}: {}", out.stderr);
+    }
+    // The original's command line.
+    assert_eq!(
+        f.ok(
+            "baur",
+            &[
+                "ls",
+                "runs",
+                "-q",
+                "-s",
+                "duration-asc",
+                "--has-input=string:main",
+                "calc"
+            ]
+        ),
+        lines(&[r1, r3])
+    );
+}
+
+#[test]
+fn baur_ls_apps_fields_abs_path_and_targets() {
+    let f = Fixture::committed(&[
+        (
+            "tools/calc/.app.toml",
+            &app("calc", &task("build", "[\"true\"]", FILES)),
+        ),
+        (
+            "shop/.app.toml",
+            &app("shop", &task("build", "[\"true\"]", FILES)),
+        ),
+    ]);
+    let ls = |args: &[&str]| {
+        let mut a = vec!["ls", "apps"];
+        a.extend(args);
+        f.ok("baur", &a)
+    };
+    assert_eq!(ls(&[]), "Name  Path\ncalc  tools/calc\nshop  shop\n");
+    assert_eq!(ls(&["-q", "-f", "path"]), "tools/calc\nshop\n");
+    assert_eq!(
+        ls(&["--csv", "--fields", "PATH,Name"]),
+        "tools/calc,calc\nshop,shop\n"
+    );
+    assert_eq!(ls(&["--format=csv", "shop"]), "shop,shop\n");
+    assert_eq!(ls(&["--format=csv", "tools/calc"]), "calc,tools/calc\n");
+    let root = f.repo.path().canonicalize().unwrap();
+    assert_eq!(
+        ls(&["-q", "--abs-path", "-f", "path", "shop"]),
+        format!("{}/shop\n", root.display())
+    );
+    assert_eq!(
+        ls(&["--format", "json", "-f", "name", "calc"]),
+        "[\n  {\n    \"AppName\": \"calc\"\n  }\n]\n"
+    );
+    let bad = f.run("baur", &["ls", "apps", "-f", "size"]);
+    assert_eq!((bad.code, bad.stdout.as_str()), (1, ""));
+    assert!(
+        bad.stderr.contains("unknown field \"size\""),
+        "{}",
+        bad.stderr
+    );
+    let unknown = f.run("baur", &["ls", "apps", "nope"]);
+    assert_eq!((unknown.code, unknown.stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn baur_status_c_requires_a_clean_worktree_and_shows_the_originals_columns() {
+    let f = calc();
+    let out = f.ok("baur", &["status", "-c", "-f", "app-name,task-id,status"]);
+    assert_eq!(
+        out,
+        format!(
+            "Application Name  Task ID     Status\ncalc{}calc.build  Pending\n",
+            " ".repeat(14)
+        )
+    );
+    let root = f.repo.path().canonicalize().unwrap();
+    assert_eq!(
+        f.ok("task_status", &["-q", "--abs-path", "-f", "path"]),
+        format!("{}/calc\n", root.display())
+    );
+    f.repo.write("calc/new.txt", "untracked");
+    let dirty = f.run("baur", &["status", "-c"]);
+    assert_eq!((dirty.code, dirty.stdout.as_str()), (1, ""));
+    assert!(
+        dirty
+            .stderr
+            .contains("the git work tree has modified or untracked files: calc/new.txt"),
+        "{}",
+        dirty.stderr
+    );
+    // Without -c a dirty work tree is only a status.
+    assert_eq!(f.status(&[]), ["calc.build,Pending"]);
+}
+
+#[test]
+fn ls_inputs_quiet_csv_header_and_run_argument_errors_as_the_original() {
+    let f = calc();
+    f.ok("task_run", &[]);
+    let id = ids(&f, &[])[0].clone();
+    let q = f.ok("baur", &["ls", "inputs", "-q", "--digests", "calc.build"]);
+    let rows: Vec<&str> = q.lines().collect();
+    assert_eq!(rows.len(), 2, "no header, no total: {q}");
+    assert!(rows[0].starts_with("calc/.app.toml  blake3:"), "{q}");
+    assert!(rows[1].starts_with("calc/in.txt     blake3:"), "{q}");
+    let csv = f.ok("baur", &["ls", "inputs", "--csv", "calc.build"]);
+    assert_eq!(csv, "Input\ncalc/.app.toml\ncalc/in.txt\n");
+    assert_eq!(
+        f.ok("baur", &["ls", "inputs", "--csv", "-q", &id]),
+        "calc/.app.toml\ncalc/in.txt\n"
+    );
+    let bad = f.run("baur", &["ls", "inputs", "--input-str", "x", &id]);
+    assert_eq!((bad.code, bad.stdout.as_str()), (1, ""));
+    assert!(
+        bad.stderr
+            .contains("--input-str can only be specified for task-names"),
+        "{}",
+        bad.stderr
+    );
+    let p0 = f.run("baur", &["run", "-p", "0"]);
+    assert_eq!(p0.code, 1);
+    assert!(
+        p0.stderr.contains("--parallel-runs must be greater than 0"),
+        "{}",
+        p0.stderr
+    );
+    assert_eq!(f.runs().len(), 1, "nothing ran");
+}
+
+#[test]
+fn status_filter_in_any_case_and_ls_outputs_of_no_run_as_the_original() {
+    let f = calc();
+    f.ok("task_run", &[]);
+    assert_eq!(
+        f.ok(
+            "baur",
+            &["status", "-q", "--csv", "-f", "task-id", "-s", "EXIST"]
+        ),
+        "calc.build\n"
+    );
+    assert_eq!(
+        f.ok(
+            "baur",
+            &["status", "-q", "--csv", "-f", "task-id", "-s", "Pending"]
+        ),
+        ""
+    );
+    let id = "20990101T000000000000-000000000000";
+    let out = f.run("baur", &["ls", "outputs", id]);
+    assert_eq!((out.code, out.stdout.as_str()), (1, ""));
+    assert!(
+        out.stderr
+            .contains(&format!("task run with ID {id} does not exist")),
+        "{}",
+        out.stderr
     );
 }

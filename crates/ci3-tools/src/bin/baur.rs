@@ -10,11 +10,12 @@ the ci3 store (CI3_STORE), no PostgreSQL.
 Usage: baur [--repository DIR] [-v] [--no-color] COMMAND [ARGS...]
 
 Commands:
-  status [TARGET...]              task_status  (--format, --csv, -q, -f FIELDS, -s STATUS, --input-str, --lookup-input-str)
+  status [TARGET...]              task_status  (--format, --csv, -q, -f FIELDS, -s STATUS, -c, --abs-path,
+                                               --input-str, --lookup-input-str)
   run [TARGET...]                 task_run     (-p N, -f, -s, -c, -o, --input-str, --lookup-input-str, --restore)
-  ls apps                         task_ls apps (--format, --csv, -q)
+  ls apps [APP|DIR...]            task_ls apps (--format, --csv, -q, -f FIELDS, --abs-path)
   ls inputs TARGET|RUN_ID         task_inputs  (--digests, --format, --csv, -q, --input-str)
-  ls runs [APP[.TASK]]            task_runs    (-a, -b, -l, --format, --csv, -q)
+  ls runs [APP[.TASK]]            task_runs    (-a, -b, -l, -s FIELD-ORDER, --has-input, --format, --csv, -q)
   ls outputs RUN_ID               task_show --outputs (--format, --csv, -q)
   show TARGET|RUN_ID              task_show
   diff inputs A B                 task_diff    (--csv, -q, --input-str)

@@ -2,12 +2,11 @@
 
 use ci3::git::FileIds;
 use ci3::tasks::diff::diff;
-use ci3::tasks::format::{self, Column, Format};
+use ci3::tasks::format::{self, Column, Format, PATH};
 use ci3::tasks::inputs::{string_input, Input, Resolver};
 use ci3::tasks::records;
-use ci3::tasks::targets::select;
 use ci3::tasks::Repo;
-use ci3_tools::tasks::TASK_ENV;
+use ci3_tools::tasks::{OutputArgs, QuietArg, RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 
@@ -16,49 +15,28 @@ use clap::Parser;
 /// digests differ, - only in the first, + only in the second.
 #[derive(Parser)]
 #[command(name = "task_diff", version, after_help = help())]
+#[command(mut_arg("quiet", |a| a.help("Do not list the inputs that differ")))]
 struct Args {
     /// The first task or run.
     a: String,
     /// The second task or run.
     b: String,
-    /// Output format: plain, csv or json.
-    #[arg(long, default_value = "plain")]
-    format: Format,
-    /// Same as --format csv.
-    #[arg(long)]
-    csv: bool,
-    /// Do not list the inputs that differ.
-    #[arg(short, long)]
-    quiet: bool,
+    #[command(flatten)]
+    output: OutputArgs,
+    #[command(flatten)]
+    quiet: QuietArg,
     /// A string that counts as an input of the first argument.
     #[arg(long = "input-str")]
     input_str: Option<String>,
-    /// The repository (default: the nearest directory upwards holding .baur.toml).
-    #[arg(long)]
-    repository: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    repo: RepositoryArg,
 }
 
 const COLUMNS: &[Column] = &[
-    Column {
-        field: "state",
-        header: "State",
-        key: "State",
-    },
-    Column {
-        field: "path",
-        header: "Path",
-        key: "Path",
-    },
-    Column {
-        field: "digest1",
-        header: "Digest1",
-        key: "Digest1",
-    },
-    Column {
-        field: "digest2",
-        header: "Digest2",
-        key: "Digest2",
-    },
+    Column::new("state", "State", "State"),
+    PATH,
+    Column::new("digest1", "Digest1", "Digest1"),
+    Column::new("digest2", "Digest2", "Digest2"),
 ];
 
 fn help() -> String {
@@ -115,9 +93,8 @@ fn main() {
         }
         let specs = [parse_spec(&args.a)?, parse_spec(&args.b)?];
         let needs_repo = specs.iter().any(|s| matches!(s, Spec::Task { .. }));
-        let repo: Option<Repo> = if needs_repo {
-            let start = ci3_tools::tasks::start_dir(args.repository.as_deref())?;
-            Some(ci3_tools::tasks::open(&tool, &start)?)
+        let repo: Option<(Repo, _)> = if needs_repo {
+            Some(args.repo.open(&tool)?)
         } else {
             None
         };
@@ -132,10 +109,10 @@ fn main() {
             };
             let run_id = match spec {
                 Spec::Task { app, task } => {
-                    let repo = repo.as_ref().expect("repository opened");
-                    let cwd = std::env::current_dir()?;
+                    let (repo, cwd) = repo.as_ref().expect("repository opened");
                     let target = format!("{app}.{task}");
-                    let tasks = select(&repo.root, &cwd, &repo.apps, &[target])
+                    let tasks = repo
+                        .select(cwd, &[target])
                         .map_err(|_| anyhow::anyhow!("{arg}: task not found"))?;
                     let co = repo.checkout(&tool.settings)?;
                     let resolver =
@@ -178,8 +155,9 @@ fn main() {
             }
         }
         let diffs = diff(&sides[0].inputs, &sides[1].inputs);
-        let format = if args.csv { Format::Csv } else { args.format };
-        if !args.quiet {
+        let format = args.output.format();
+        let quiet = args.quiet.quiet;
+        if !quiet {
             let rows: Vec<Vec<String>> = diffs
                 .iter()
                 .map(|d| {
@@ -194,7 +172,7 @@ fn main() {
             print!("{}", format::render(format, COLUMNS, &rows, true));
         }
         if format == Format::Plain {
-            if !args.quiet {
+            if !quiet {
                 println!();
             }
             if diffs.is_empty() {

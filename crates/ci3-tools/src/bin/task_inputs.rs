@@ -4,8 +4,7 @@ use ci3::git::FileIds;
 use ci3::tasks::format::{self, Column, Format};
 use ci3::tasks::inputs::{Input, Resolver};
 use ci3::tasks::records;
-use ci3::tasks::targets::select;
-use ci3_tools::tasks::TASK_ENV;
+use ci3_tools::tasks::{FormatArg, InputStrArg, QuietArg, RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 
@@ -13,24 +12,22 @@ use clap::Parser;
 /// path, environment variables as $NAME (never their values), input strings, other tasks.
 #[derive(Parser)]
 #[command(name = "task_inputs", version, after_help = help())]
+#[command(mut_arg("input_str", |a| a.help("A string that counts as an input of the task, not of a run (repeatable)")))]
+#[command(mut_arg("quiet", |a| a.help("No header line, and no total input digest")))]
 struct Args {
     /// APP.TASK, an app directory with one task, or a run id.
     target: String,
     /// Show each input's digest, and the total input digest.
     #[arg(long)]
     digests: bool,
-    /// Output format: plain, csv or json.
-    #[arg(long, default_value = "plain")]
-    format: Format,
-    /// No header line.
-    #[arg(short, long)]
-    quiet: bool,
-    /// A string that counts as an input (repeatable).
-    #[arg(long = "input-str")]
-    input_str: Vec<String>,
-    /// The repository (default: the nearest directory upwards holding .baur.toml).
-    #[arg(long)]
-    repository: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    format: FormatArg,
+    #[command(flatten)]
+    quiet: QuietArg,
+    #[command(flatten)]
+    input_str: InputStrArg,
+    #[command(flatten)]
+    repo: RepositoryArg,
 }
 
 fn help() -> String {
@@ -46,20 +43,16 @@ fn main() {
     let tool = Tool::new("task_inputs");
     ci3_tools::tasks::run(tool.name, || {
         let (inputs, total): (Vec<Input>, String) = if records::is_run_id(&args.target) {
+            if !args.input_str.input_str.is_empty() {
+                anyhow::bail!("--input-str can only be specified for task-names");
+            }
             let selected = tool.store();
             let r = records::load(selected.store.as_ref(), &selected.trust, &args.target)?
                 .ok_or_else(|| anyhow::anyhow!("{}: no such run", args.target))?;
             (r.inputs, r.total_digest)
         } else {
-            let cwd = std::env::current_dir()?;
-            let start = ci3_tools::tasks::start_dir(args.repository.as_deref())?;
-            let repo = ci3_tools::tasks::open(&tool, &start)?;
-            let tasks = select(
-                &repo.root,
-                &cwd,
-                &repo.apps,
-                std::slice::from_ref(&args.target),
-            )?;
+            let (repo, cwd) = args.repo.open(&tool)?;
+            let tasks = repo.select(&cwd, std::slice::from_ref(&args.target))?;
             let [task] = tasks.as_slice() else {
                 anyhow::bail!("{}: names {} tasks, give one", args.target, tasks.len());
             };
@@ -68,22 +61,14 @@ fn main() {
                 &repo.root,
                 &tool.settings,
                 FileIds::open(&co)?,
-                &args.input_str,
+                &args.input_str.input_str,
             );
             let r = resolver.resolve(*task)?;
             (r.inputs, r.total)
         };
-        let mut columns = vec![Column {
-            field: "input",
-            header: "Input",
-            key: "Input",
-        }];
+        let mut columns = vec![Column::new("input", "Input", "Input")];
         if args.digests {
-            columns.push(Column {
-                field: "digest",
-                header: "Digest",
-                key: "Digest",
-            });
+            columns.push(Column::new("digest", "Digest", "Digest"));
         }
         let rows: Vec<Vec<String>> = inputs
             .iter()
@@ -95,7 +80,7 @@ fn main() {
                 row
             })
             .collect();
-        match args.format {
+        match args.format.format {
             Format::Json if args.digests => {
                 let list: Vec<serde_json::Value> = inputs
                     .iter()
@@ -105,8 +90,13 @@ fn main() {
                 println!("{}", serde_json::to_string_pretty(&doc)?);
             }
             f => {
-                print!("{}", format::render(f, &columns, &rows, !args.quiet));
-                if args.digests && f == Format::Plain {
+                // The original's CSV here, unlike its other listings, has a header line.
+                if f == Format::Csv && !args.quiet.quiet {
+                    let headers: Vec<&str> = columns.iter().map(|c| c.header).collect();
+                    println!("{}", headers.join(","));
+                }
+                print!("{}", format::render(f, &columns, &rows, !args.quiet.quiet));
+                if args.digests && f == Format::Plain && !args.quiet.quiet {
                     println!("\nTotal Input Digest: {total}");
                 }
             }

@@ -1,34 +1,40 @@
 //! `task_ls [apps|tasks]`: the apps or tasks of the repository.
 
-use ci3::tasks::format::{self, Column, Format};
-use ci3::tasks::targets::select;
-use ci3_tools::tasks::TASK_ENV;
+use ci3::tasks::format::{self, Column, APP, PATH, TASK_ID};
+use ci3::tasks::App;
+use ci3_tools::tasks::{OutputArgs, QuietArg, RepositoryArg, TASK_ENV};
 use ci3_tools::Tool;
 use clap::Parser;
 
 /// Lists the apps (name and directory) or the tasks (id and directory) of the repository,
-/// sorted by name.
+/// sorted by name; with targets (app names, app directories, or for tasks any task target),
+/// only those.
 #[derive(Parser)]
 #[command(name = "task_ls", version, after_help = help())]
 struct Args {
     /// What to list: apps or tasks.
     #[arg(default_value = "apps")]
     what: String,
-    /// Output format: plain, csv or json.
-    #[arg(long, default_value = "plain")]
-    format: Format,
-    /// No header line.
+    /// Apps or tasks to list (default: all).
+    targets: Vec<String>,
+    #[command(flatten)]
+    output: OutputArgs,
+    #[command(flatten)]
+    quiet: QuietArg,
+    /// Columns, comma separated: name, path (apps) or task-id, path (tasks); default: all.
     #[arg(short, long)]
-    quiet: bool,
-    /// The repository (default: the nearest directory upwards holding .baur.toml).
-    #[arg(long)]
-    repository: Option<std::path::PathBuf>,
+    fields: Option<String>,
+    /// Show absolute instead of relative paths.
+    #[arg(long = "abs-path")]
+    abs_path: bool,
+    #[command(flatten)]
+    repo: RepositoryArg,
 }
 
 fn help() -> String {
     format!(
         "Environment:\n{TASK_ENV}\n\n\
-         Exit status:\n  0  listed\n  1  usage or configuration error"
+         Exit status:\n  0  listed\n  1  usage or configuration error, or an unknown app"
     )
 }
 
@@ -36,50 +42,57 @@ fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("task_ls");
     ci3_tools::tasks::run(tool.name, || {
-        let start = ci3_tools::tasks::start_dir(args.repository.as_deref())?;
-        let repo = ci3_tools::tasks::open(&tool, &start)?;
-        let (columns, rows): (Vec<Column>, Vec<Vec<String>>) = match args.what.as_str() {
-            "apps" => (
-                vec![
-                    Column {
-                        field: "name",
-                        header: "Name",
-                        key: "Name",
-                    },
-                    Column {
-                        field: "path",
-                        header: "Path",
-                        key: "Path",
-                    },
-                ],
-                repo.apps
-                    .iter()
-                    .map(|a| vec![a.name.clone(), a.dir.clone()])
-                    .collect(),
-            ),
+        let (repo, cwd) = args.repo.open(&tool)?;
+        let path = |dir: &str| {
+            if args.abs_path {
+                repo.app_path(dir).display().to_string()
+            } else {
+                dir.to_string()
+            }
+        };
+        let (all, rows): (&[Column], Vec<Vec<String>>) = match args.what.as_str() {
+            "apps" => {
+                let mut apps: Vec<&App> = if args.targets.is_empty() {
+                    repo.apps.iter().collect()
+                } else {
+                    repo.select(&cwd, &args.targets)?
+                        .iter()
+                        .map(|t| t.app)
+                        .collect()
+                };
+                apps.dedup_by(|a, b| a.name == b.name);
+                (
+                    &[APP, PATH],
+                    apps.iter()
+                        .map(|a| vec![a.name.clone(), path(&a.dir)])
+                        .collect(),
+                )
+            }
             "tasks" => (
-                vec![
-                    Column {
-                        field: "task-id",
-                        header: "Task ID",
-                        key: "TaskID",
-                    },
-                    Column {
-                        field: "path",
-                        header: "Path",
-                        key: "Path",
-                    },
-                ],
-                select(&repo.root, &start, &repo.apps, &[])?
+                &[TASK_ID, PATH],
+                repo.select(&cwd, &args.targets)?
                     .iter()
-                    .map(|t| vec![t.id(), t.app.dir.clone()])
+                    .map(|t| vec![t.id(), path(&t.app.dir)])
                     .collect(),
             ),
             other => anyhow::bail!("{other}: expected apps or tasks"),
         };
+        let columns = match &args.fields {
+            Some(f) => format::pick(all, f).map_err(anyhow::Error::msg)?,
+            None => all.to_vec(),
+        };
+        let rows: Vec<Vec<String>> = rows
+            .into_iter()
+            .map(|row| {
+                columns
+                    .iter()
+                    .map(|c| row[all.iter().position(|a| a == c).unwrap_or(0)].clone())
+                    .collect()
+            })
+            .collect();
         print!(
             "{}",
-            format::render(args.format, &columns, &rows, !args.quiet)
+            format::render(args.output.format(), &columns, &rows, !args.quiet.quiet)
         );
         Ok(0)
     })

@@ -1,8 +1,7 @@
 //! `task_restore [TARGET...]`: bring back the outputs of tasks whose inputs have a recorded run.
 
 use ci3::tasks::status::Status;
-use ci3::tasks::targets::select;
-use ci3_tools::tasks::TASK_ENV;
+use ci3_tools::tasks::{LookupArgs, RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 
@@ -16,15 +15,10 @@ use clap::Parser;
 struct Args {
     /// Tasks to restore (default: all).
     targets: Vec<String>,
-    /// A string that counts as an input of every task (repeatable).
-    #[arg(long = "input-str")]
-    input_str: Vec<String>,
-    /// When no run is found, look again with the input strings replaced by this one.
-    #[arg(long = "lookup-input-str")]
-    lookup_input_str: Option<String>,
-    /// The repository (default: the nearest directory upwards holding .baur.toml).
-    #[arg(long)]
-    repository: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    lookup: LookupArgs,
+    #[command(flatten)]
+    repo: RepositoryArg,
 }
 
 fn help() -> String {
@@ -39,19 +33,10 @@ fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("task_restore");
     ci3_tools::tasks::run(tool.name, || {
-        let cwd = std::env::current_dir()?;
-        let start = ci3_tools::tasks::start_dir(args.repository.as_deref())?;
-        let repo = ci3_tools::tasks::open(&tool, &start)?;
-        let tasks = select(&repo.root, &cwd, &repo.apps, &args.targets)?;
+        let (repo, cwd) = args.repo.open(&tool)?;
+        let tasks = repo.select(&cwd, &args.targets)?;
         let selected = tool.store();
-        let statuses = ci3_tools::tasks::statuses(
-            &tool,
-            &repo,
-            &selected,
-            &tasks,
-            &args.input_str,
-            args.lookup_input_str.as_deref(),
-        )?;
+        let statuses = ci3_tools::tasks::statuses(&tool, &repo, &selected, &tasks, &args.lookup)?;
         let mut missing = 0;
         for s in &statuses {
             if s.status != Status::Exist {

@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::time::Instant;
 
-use ci3::git::{FileIds, PathFilter, Under};
+use ci3::git::FileIds;
 use ci3::tasks::inputs::Resolver;
 use ci3::tasks::run::{run_all, seconds, Events, Options, Outcome};
 use ci3::tasks::status::{evaluate, Status};
-use ci3::tasks::targets::{select, TaskRef};
-use ci3_tools::tasks::TASK_ENV;
+use ci3::tasks::targets::TaskRef;
+use ci3_tools::tasks::{LookupArgs, RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 
@@ -45,15 +45,10 @@ struct Args {
     /// instead of running it.
     #[arg(long)]
     restore: bool,
-    /// A string that counts as an input of every task (repeatable).
-    #[arg(long = "input-str")]
-    input_str: Vec<String>,
-    /// When no run is found, look again with the input strings replaced by this one.
-    #[arg(long = "lookup-input-str")]
-    lookup_input_str: Option<String>,
-    /// The repository (default: the nearest directory upwards holding .baur.toml).
-    #[arg(long)]
-    repository: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    lookup: LookupArgs,
+    #[command(flatten)]
+    repo: RepositoryArg,
 }
 
 fn help() -> String {
@@ -62,18 +57,6 @@ fn help() -> String {
          Exit status:\n  0  every task that ran succeeded\n  1  a task failed, or a usage, configuration or resolution error\n  \
          2  a store configuration that cannot be right"
     )
-}
-
-/// Every path of the work tree.
-struct Everything;
-
-impl PathFilter for Everything {
-    fn is_match(&self, _path: &[u8]) -> bool {
-        true
-    }
-    fn under(&self, _dir_prefix: &[u8]) -> Under {
-        Under::All
-    }
 }
 
 struct Lines;
@@ -92,34 +75,18 @@ fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("task_run");
     ci3_tools::tasks::run(tool.name, || {
+        if args.parallel == 0 {
+            anyhow::bail!("--parallel-runs must be greater than 0");
+        }
         let started = Instant::now();
-        let cwd = std::env::current_dir()?;
-        let start = ci3_tools::tasks::start_dir(args.repository.as_deref())?;
-        let repo = ci3_tools::tasks::open(&tool, &start)?;
-        let tasks = select(&repo.root, &cwd, &repo.apps, &args.targets)?;
+        let (repo, cwd) = args.repo.open(&tool)?;
+        let tasks = repo.select(&cwd, &args.targets)?;
         let selected = tool.store();
         let store = selected.store.as_ref();
         let co = repo.checkout(&tool.settings)?;
-        let scan = ci3::git::scan_head(&co, &Everything, false);
-        let dirty: Vec<String> = match &scan {
-            Ok(s) => s
-                .dirty
-                .iter()
-                .map(|p| String::from_utf8_lossy(p).into_owned())
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        if args.clean && !dirty.is_empty() {
-            let shown: Vec<&str> = dirty.iter().take(5).map(String::as_str).collect();
-            let more = if dirty.len() > 5 {
-                format!(" and {} more", dirty.len() - 5)
-            } else {
-                String::new()
-            };
-            anyhow::bail!(
-                "--require-clean-git-worktree: the git work tree has modified or untracked files: {}{more}",
-                shown.join(", ")
-            );
+        let dirty = ci3_tools::tasks::dirty_files(&co);
+        if args.clean {
+            ci3_tools::tasks::require_clean(&dirty)?;
         }
         if args.skip_upload {
             tool.say(
@@ -130,7 +97,7 @@ fn main() {
             &repo.root,
             &tool.settings,
             FileIds::open(&co)?,
-            &args.input_str,
+            &args.lookup.input_str.input_str,
         );
         eprintln!("Evaluating status of tasks:\n");
         let statuses = evaluate(
@@ -138,7 +105,7 @@ fn main() {
             store,
             &selected.trust,
             &tasks,
-            args.lookup_input_str.as_deref(),
+            args.lookup.lookup_input_str.as_deref(),
         )?;
         let width = statuses
             .iter()

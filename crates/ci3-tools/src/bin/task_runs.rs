@@ -3,16 +3,17 @@
 use ci3::tasks::format::{self, Column, Format};
 use ci3::tasks::records::{self, rfc3339};
 use ci3::tasks::run::seconds;
-use ci3_tools::tasks::TASK_ENV;
+use ci3_tools::tasks::{OutputArgs, QuietArg, RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 
 /// Lists recorded runs, newest first: id, app, task, result, start time, duration and total
 /// input digest. APP, APP.TASK, APP.*, *.TASK or * (the default: every task of the repository's
-/// apps). The list comes from one listing of the store per task; no record is read unless its
-/// name lacks the duration.
+/// apps). The list comes from one listing of the store per task; no record is read unless
+/// --has-input asks about the inputs.
 #[derive(Parser)]
 #[command(name = "task_runs", version, after_help = help())]
+#[command(mut_arg("quiet", |a| a.help("Only the run ids")))]
 struct Args {
     /// APP or APP.TASK; `*` matches every app or task.
     target: Option<String>,
@@ -25,57 +26,59 @@ struct Args {
     /// At most this many runs (0: all).
     #[arg(short, long, default_value_t = 0)]
     limit: usize,
-    /// Output format: plain, csv or json.
-    #[arg(long, default_value = "plain")]
-    format: Format,
-    /// Same as --format csv.
-    #[arg(long)]
-    csv: bool,
-    /// Only the run ids.
-    #[arg(short, long)]
-    quiet: bool,
-    /// The repository (default: the nearest directory upwards holding .baur.toml).
-    #[arg(long)]
-    repository: Option<std::path::PathBuf>,
+    /// Sort by FIELD-ORDER: FIELD time or duration, ORDER asc or desc (default: time-desc;
+    /// equal durations newest first).
+    #[arg(short, long, value_name = "FIELD-ORDER", value_parser = parse_sort)]
+    sort: Option<Sort>,
+    /// Only runs that have this input: a file by its repository-relative path, an input string
+    /// as string:VALUE, an environment variable as $NAME.
+    #[arg(long = "has-input", value_name = "INPUT")]
+    has_input: Option<String>,
+    #[command(flatten)]
+    output: OutputArgs,
+    #[command(flatten)]
+    quiet: QuietArg,
+    #[command(flatten)]
+    repo: RepositoryArg,
 }
 
 const COLUMNS: &[Column] = &[
-    Column {
-        field: "id",
-        header: "Id",
-        key: "RunID",
-    },
-    Column {
-        field: "app",
-        header: "App",
-        key: "AppName",
-    },
-    Column {
-        field: "task",
-        header: "Task",
-        key: "TaskName",
-    },
-    Column {
-        field: "result",
-        header: "Result",
-        key: "Result",
-    },
-    Column {
-        field: "start",
-        header: "Start Time",
-        key: "StartTime",
-    },
-    Column {
-        field: "duration",
-        header: "Duration",
-        key: "Duration",
-    },
-    Column {
-        field: "digest",
-        header: "Input Digest",
-        key: "InputDigest",
-    },
+    Column::new("id", "Id", "RunID"),
+    Column::new("app", "App", "AppName"),
+    Column::new("task", "Task", "TaskName"),
+    Column::new("result", "Result", "Result"),
+    Column::new("start", "Start Time", "StartTime"),
+    Column::new("duration", "Duration", "Duration"),
+    Column::new("digest", "Input Digest", "InputDigest"),
 ];
+
+/// `--sort`.
+#[derive(Debug, Clone, Copy)]
+struct Sort {
+    by_duration: bool,
+    descending: bool,
+}
+
+/// The original's `FIELD-ORDER`, both parts case-insensitive, with its messages.
+fn parse_sort(s: &str) -> Result<Sort, String> {
+    let Some((field, order)) = s.split_once('-').filter(|(_, o)| !o.contains('-')) else {
+        return Err("format must be FIELD-ORDER".into());
+    };
+    let by_duration = match field.to_lowercase().as_str() {
+        "time" => false,
+        "duration" => true,
+        _ => return Err("format must be: FIELD-ORDER".into()),
+    };
+    let descending = match order.to_lowercase().as_str() {
+        "asc" => false,
+        "desc" => true,
+        _ => return Err("undefined order".into()),
+    };
+    Ok(Sort {
+        by_duration,
+        descending,
+    })
+}
 
 fn help() -> String {
     format!(
@@ -107,8 +110,7 @@ fn main() {
             .as_deref()
             .map(records::parse_time)
             .transpose()?;
-        let start = ci3_tools::tasks::start_dir(args.repository.as_deref())?;
-        let repo = ci3_tools::tasks::open(&tool, &start)?;
+        let (repo, _) = args.repo.open(&tool)?;
         if let Some(a) = &app {
             if !repo.apps.iter().any(|x| &x.name == a) {
                 anyhow::bail!("{a}: unknown app");
@@ -123,18 +125,57 @@ fn main() {
             .collect();
         let selected = tool.store();
         let store = selected.store.as_ref();
+        // Only the newest-first listing can stop at --limit: a filter or another order needs
+        // every run in the window first.
+        let newest_first =
+            args.has_input.is_none() && args.sort.is_none_or(|s| !s.by_duration && s.descending);
         let window = records::Window {
             after,
             before,
-            limit: (args.limit > 0).then_some(args.limit),
+            limit: (args.limit > 0 && newest_first).then_some(args.limit),
         };
-        let runs = records::list_runs(store, &tasks, window)?;
+        let mut runs = records::list_runs(store, &tasks, window)?;
+        if let Some(want) = &args.has_input {
+            let mut kept = Vec::with_capacity(runs.len());
+            for run in runs {
+                let Some(rec) = records::load(store, &selected.trust, &run.2.id)? else {
+                    continue;
+                };
+                if rec.inputs.iter().any(|i| i.shown() == *want) {
+                    kept.push(run);
+                }
+            }
+            runs = kept;
+        }
+        // The runs come newest first and the sort is stable, so equal durations stay newest
+        // first, as in the original, whose last sort key is always the start time, descending.
+        match args.sort {
+            Some(Sort {
+                by_duration: false,
+                descending: false,
+            }) => runs.reverse(),
+            Some(Sort {
+                by_duration: true,
+                descending,
+            }) => runs.sort_by(|x, y| {
+                let (a, b) = (x.2.duration_us, y.2.duration_us);
+                if descending {
+                    b.cmp(&a)
+                } else {
+                    a.cmp(&b)
+                }
+            }),
+            _ => {}
+        }
+        if args.limit > 0 {
+            runs.truncate(args.limit);
+        }
         if runs.is_empty() {
             tool.say("no matching task runs exist");
             return Ok(1);
         }
-        let format = if args.csv { Format::Csv } else { args.format };
-        if args.quiet {
+        let format = args.output.format();
+        if args.quiet.quiet {
             for (_, _, r) in &runs {
                 println!("{}", r.id);
             }
@@ -142,15 +183,10 @@ fn main() {
         }
         let mut rows = Vec::with_capacity(runs.len());
         for (a, t, r) in &runs {
-            let duration = match r.duration_us {
-                Some(d) => Some(d),
-                None => records::load(store, &selected.trust, &r.id)?
-                    .map(|rec| rec.stop_us.saturating_sub(rec.start_us)),
+            let duration = match format {
+                Format::Plain => seconds(r.duration_us),
+                _ => format!("{:.3}", r.duration_us as f64 / 1e6),
             };
-            let duration = duration.map_or_else(String::new, |d| match format {
-                Format::Plain => seconds(d),
-                _ => format!("{:.3}", d as f64 / 1e6),
-            });
             rows.push(vec![
                 r.id.clone(),
                 a.clone(),

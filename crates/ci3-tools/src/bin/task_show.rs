@@ -3,8 +3,8 @@
 use ci3::tasks::format::{self, Column, Format};
 use ci3::tasks::records::{self, rfc3339};
 use ci3::tasks::run::seconds;
-use ci3::tasks::targets::{select, TaskRef};
-use ci3_tools::tasks::TASK_ENV;
+use ci3::tasks::targets::TaskRef;
+use ci3_tools::tasks::{FormatArg, QuietArg, RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 use serde_json::json;
@@ -14,22 +14,21 @@ use serde_json::json;
 /// they went, times, result, git commit, host).
 #[derive(Parser)]
 #[command(name = "task_show", version, after_help = help())]
+#[command(mut_arg("format", |a| a.help("Output format: plain, csv (with --outputs) or json")))]
+#[command(mut_arg("quiet", |a| a.help("With --outputs: only the URIs")))]
 struct Args {
     /// APP.TASK, an app directory with one task, or a run id.
     target: String,
-    /// Output format: plain, csv (with --outputs) or json.
-    #[arg(long, default_value = "plain")]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArg,
     /// Of a run: only its outputs, one row per place each went (URI, digest, size in MiB,
     /// type, method).
     #[arg(long)]
     outputs: bool,
-    /// With --outputs: only the URIs.
-    #[arg(short, long)]
-    quiet: bool,
-    /// The repository (default: the nearest directory upwards holding .baur.toml).
-    #[arg(long)]
-    repository: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    quiet: QuietArg,
+    #[command(flatten)]
+    repo: RepositoryArg,
 }
 
 fn help() -> String {
@@ -174,31 +173,11 @@ fn print_run(r: &records::Record) {
 }
 
 const OUTPUT_COLUMNS: &[Column] = &[
-    Column {
-        field: "uri",
-        header: "URI",
-        key: "URI",
-    },
-    Column {
-        field: "digest",
-        header: "Digest",
-        key: "Digest",
-    },
-    Column {
-        field: "size",
-        header: "Size (MiB)",
-        key: "SizeMiB",
-    },
-    Column {
-        field: "type",
-        header: "Output Type",
-        key: "Type",
-    },
-    Column {
-        field: "method",
-        header: "Method",
-        key: "Method",
-    },
+    Column::new("uri", "URI", "URI"),
+    Column::new("digest", "Digest", "Digest"),
+    Column::new("size", "Size (MiB)", "SizeMiB"),
+    Column::new("type", "Output Type", "Type"),
+    Column::new("method", "Method", "Method"),
 ];
 
 fn print_outputs(r: &records::Record, format: Format, quiet: bool) {
@@ -242,12 +221,19 @@ fn main() {
         if records::is_run_id(&args.target) {
             let selected = tool.store();
             let r = records::load(selected.store.as_ref(), &selected.trust, &args.target)?
-                .ok_or_else(|| anyhow::anyhow!("task-run {} does not exist", args.target))?;
+                .ok_or_else(|| {
+                    // The wording of the original's `ls outputs` and `show` respectively.
+                    if args.outputs {
+                        anyhow::anyhow!("task run with ID {} does not exist", args.target)
+                    } else {
+                        anyhow::anyhow!("task-run {} does not exist", args.target)
+                    }
+                })?;
             if args.outputs {
-                print_outputs(&r, args.format, args.quiet);
+                print_outputs(&r, args.format.format, args.quiet.quiet);
                 return Ok(0);
             }
-            match args.format {
+            match args.format.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&r)?),
                 _ => print_run(&r),
             }
@@ -256,16 +242,9 @@ fn main() {
         if args.outputs {
             anyhow::bail!("'{}' is not a task run ID", args.target);
         }
-        let cwd = std::env::current_dir()?;
-        let start = ci3_tools::tasks::start_dir(args.repository.as_deref())?;
-        let repo = ci3_tools::tasks::open(&tool, &start)?;
-        let tasks = select(
-            &repo.root,
-            &cwd,
-            &repo.apps,
-            std::slice::from_ref(&args.target),
-        )?;
-        match args.format {
+        let (repo, cwd) = args.repo.open(&tool)?;
+        let tasks = repo.select(&cwd, std::slice::from_ref(&args.target))?;
+        match args.format.format {
             Format::Json => {
                 let list: Vec<_> = tasks.iter().map(|t| task_json(*t)).collect();
                 println!("{}", serde_json::to_string_pretty(&list)?);

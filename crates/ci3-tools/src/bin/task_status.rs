@@ -1,9 +1,8 @@
 //! `task_status [TARGET...]`: whether each task has a recorded run for its current inputs.
 
-use ci3::tasks::format::{self, Column, Format};
+use ci3::tasks::format::{self, Column, APP_NAME, GIT_COMMIT, PATH, RUN_ID, STATUS, TASK_ID};
 use ci3::tasks::status::Status;
-use ci3::tasks::targets::select;
-use ci3_tools::tasks::TASK_ENV;
+use ci3_tools::tasks::{LookupArgs, OutputArgs, QuietArg, RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 
@@ -15,64 +14,29 @@ use clap::Parser;
 struct Args {
     /// Tasks to show (default: all).
     targets: Vec<String>,
-    /// Output format: plain, csv or json.
-    #[arg(long, default_value = "plain")]
-    format: Format,
-    /// Same as --format csv.
-    #[arg(short = 'c', long)]
-    csv: bool,
-    /// No header line.
-    #[arg(short, long)]
-    quiet: bool,
+    #[command(flatten)]
+    output: OutputArgs,
+    #[command(flatten)]
+    quiet: QuietArg,
     /// Columns, comma separated: app-name, task-id, path, run-id, status, git-commit.
     #[arg(short, long, default_value = "task-id,path,status,run-id,git-commit")]
     fields: String,
     /// Only tasks with this status: exist, pending or undefined.
     #[arg(short, long)]
     status: Option<String>,
-    /// A string that counts as an input of every task (repeatable).
-    #[arg(long = "input-str")]
-    input_str: Vec<String>,
-    /// When no run is found, look again with the input strings replaced by this one.
-    #[arg(long = "lookup-input-str")]
-    lookup_input_str: Option<String>,
-    /// The repository (default: the nearest directory upwards holding .baur.toml).
-    #[arg(long)]
-    repository: Option<std::path::PathBuf>,
+    /// Show absolute instead of relative paths.
+    #[arg(long = "abs-path")]
+    abs_path: bool,
+    /// Refuse when the git work tree has modified or untracked files.
+    #[arg(short = 'c', long = "require-clean-git-worktree")]
+    clean: bool,
+    #[command(flatten)]
+    lookup: LookupArgs,
+    #[command(flatten)]
+    repo: RepositoryArg,
 }
 
-const COLUMNS: &[Column] = &[
-    Column {
-        field: "app-name",
-        header: "App Name",
-        key: "AppName",
-    },
-    Column {
-        field: "task-id",
-        header: "Task ID",
-        key: "TaskID",
-    },
-    Column {
-        field: "path",
-        header: "Path",
-        key: "Path",
-    },
-    Column {
-        field: "run-id",
-        header: "Run ID",
-        key: "RunID",
-    },
-    Column {
-        field: "status",
-        header: "Status",
-        key: "Status",
-    },
-    Column {
-        field: "git-commit",
-        header: "Git Commit",
-        key: "GitCommit",
-    },
-];
+const COLUMNS: &[Column] = &[APP_NAME, TASK_ID, PATH, RUN_ID, STATUS, GIT_COMMIT];
 
 fn help() -> String {
     format!(
@@ -87,39 +51,38 @@ fn main() {
     let tool = Tool::new("task_status");
     ci3_tools::tasks::run(tool.name, || {
         let columns = format::pick(COLUMNS, &args.fields).map_err(anyhow::Error::msg)?;
-        let wanted = match args.status.as_deref() {
+        let wanted = match args.status.as_deref().map(str::to_lowercase).as_deref() {
             None => None,
             Some("exist") => Some(Status::Exist),
             Some("pending") => Some(Status::Pending),
             Some("undefined") | Some("inputs-undefined") => Some(Status::InputsUndefined),
             Some(s) => anyhow::bail!("--status {s}: expected exist, pending or undefined"),
         };
-        let format = if args.csv { Format::Csv } else { args.format };
-        let cwd = std::env::current_dir()?;
-        let start = ci3_tools::tasks::start_dir(args.repository.as_deref())?;
-        let repo = ci3_tools::tasks::open(&tool, &start)?;
-        let tasks = select(&repo.root, &cwd, &repo.apps, &args.targets)?;
+        let format = args.output.format();
+        let (repo, cwd) = args.repo.open(&tool)?;
+        let tasks = repo.select(&cwd, &args.targets)?;
+        if args.clean {
+            ci3_tools::tasks::require_clean(&ci3_tools::tasks::dirty_files(
+                &repo.checkout(&tool.settings)?,
+            ))?;
+        }
         let selected = tool.store();
-        let statuses = ci3_tools::tasks::statuses(
-            &tool,
-            &repo,
-            &selected,
-            &tasks,
-            &args.input_str,
-            args.lookup_input_str.as_deref(),
-        )?;
+        let statuses = ci3_tools::tasks::statuses(&tool, &repo, &selected, &tasks, &args.lookup)?;
         let rows: Vec<Vec<String>> = statuses
             .iter()
             .filter(|s| wanted.is_none_or(|w| w == s.status))
             .map(|s| {
                 columns
                     .iter()
-                    .map(|c| match c.field {
-                        "app-name" => s.task.app.name.clone(),
-                        "task-id" => s.task.id(),
-                        "path" => s.task.app.dir.clone(),
-                        "run-id" => s.run.as_ref().map(|r| r.id.clone()).unwrap_or_default(),
-                        "status" => s.status.to_string(),
+                    .map(|c| match *c {
+                        APP_NAME => s.task.app.name.clone(),
+                        TASK_ID => s.task.id(),
+                        PATH if args.abs_path => {
+                            repo.app_path(&s.task.app.dir).display().to_string()
+                        }
+                        PATH => s.task.app.dir.clone(),
+                        RUN_ID => s.run.as_ref().map(|r| r.id.clone()).unwrap_or_default(),
+                        STATUS => s.status.to_string(),
                         _ => s
                             .run
                             .as_ref()
@@ -129,7 +92,10 @@ fn main() {
                     .collect()
             })
             .collect();
-        print!("{}", format::render(format, &columns, &rows, !args.quiet));
+        print!(
+            "{}",
+            format::render(format, &columns, &rows, !args.quiet.quiet)
+        );
         Ok(0)
     })
 }

@@ -1,8 +1,7 @@
 //! `task_verify [TARGET...]`: recorded runs with the same inputs and different outputs.
 
 use ci3::tasks::records::{self, RunResult};
-use ci3::tasks::targets::select;
-use ci3_tools::tasks::TASK_ENV;
+use ci3_tools::tasks::{RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 
@@ -19,9 +18,8 @@ struct Args {
     /// default: 30 days ago).
     #[arg(short = 's', long)]
     from: Option<String>,
-    /// The repository (default: the nearest directory upwards holding .baur.toml).
-    #[arg(long)]
-    repository: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    repo: RepositoryArg,
 }
 
 fn help() -> String {
@@ -40,10 +38,8 @@ fn main() {
             Some(d) => records::parse_time(d)?,
             None => records::now_us().saturating_sub(30 * 86_400 * 1_000_000),
         };
-        let cwd = std::env::current_dir()?;
-        let start = ci3_tools::tasks::start_dir(args.repository.as_deref())?;
-        let repo = ci3_tools::tasks::open(&tool, &start)?;
-        let tasks = select(&repo.root, &cwd, &repo.apps, &args.targets)?;
+        let (repo, cwd) = args.repo.open(&tool)?;
+        let tasks = repo.select(&cwd, &args.targets)?;
         let selected = tool.store();
         let store = selected.store.as_ref();
         tool.say(&format!(

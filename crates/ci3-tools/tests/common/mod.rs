@@ -6,6 +6,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+pub mod tasks;
+
 /// Variables a developer's or CI's environment may set that would change what the tools do.
 const ISOLATED_VARS: &[&str] = &[
     "CI",

@@ -29,11 +29,27 @@ pub struct Column {
     pub key: &'static str,
 }
 
-/// The columns `fields` (comma separated `-f` names) picks from `all`, in the order given.
+impl Column {
+    pub const fn new(field: &'static str, header: &'static str, key: &'static str) -> Column {
+        Column { field, header, key }
+    }
+}
+
+/// The columns of the task listings (`task_ls`, `task_status`), under the original's names.
+pub const APP: Column = Column::new("name", "Name", "AppName");
+pub const APP_NAME: Column = Column::new("app-name", "Application Name", "AppName");
+pub const TASK_ID: Column = Column::new("task-id", "Task ID", "TaskID");
+pub const PATH: Column = Column::new("path", "Path", "Path");
+pub const RUN_ID: Column = Column::new("run-id", "Run ID", "RunID");
+pub const STATUS: Column = Column::new("status", "Status", "Status");
+pub const GIT_COMMIT: Column = Column::new("git-commit", "Git Commit", "GitCommit");
+
+/// The columns `fields` (comma separated `-f` names, in any case as in the original) picks from
+/// `all`, in the order given.
 pub fn pick(all: &[Column], fields: &str) -> Result<Vec<Column>, String> {
     fields
         .split(',')
-        .map(str::trim)
+        .map(|f| f.trim().to_lowercase())
         .filter(|f| !f.is_empty())
         .map(|f| {
             all.iter().copied().find(|c| c.field == f).ok_or_else(|| {
@@ -123,16 +139,8 @@ fn csv_cell(c: &str) -> String {
 mod tests {
     use super::*;
 
-    const A: Column = Column {
-        field: "a",
-        header: "Alpha",
-        key: "A",
-    };
-    const B: Column = Column {
-        field: "b",
-        header: "B",
-        key: "Bee",
-    };
+    const A: Column = Column::new("a", "Alpha", "A");
+    const B: Column = Column::new("b", "B", "Bee");
 
     #[test]
     fn formats() {

@@ -92,8 +92,8 @@ pub struct RunEntry {
     pub result: RunResult,
     /// `blake3:<hex>`.
     pub total_digest: String,
-    /// How long the run took, in microseconds, when the name says so.
-    pub duration_us: Option<u64>,
+    /// How long the run took, in microseconds.
+    pub duration_us: u64,
 }
 
 impl RunEntry {
@@ -381,7 +381,7 @@ pub fn list_runs(
     Ok(out)
 }
 
-/// `LATER.RUN.RESULT.DIGEST[.DURATION]` -> the run.
+/// `LATER.RUN.RESULT.DIGEST.DURATION` -> the run.
 fn parse_entry(name: &str) -> Option<RunEntry> {
     let mut parts = strip_later(name)?.split('.');
     let id = parts.next()?;
@@ -391,7 +391,7 @@ fn parse_entry(name: &str) -> Option<RunEntry> {
         _ => return None,
     };
     let hex = parts.next()?;
-    let duration_us = parts.next().and_then(|d| d.parse().ok());
+    let duration_us = parts.next()?.parse().ok()?;
     is_run_id(id).then(|| RunEntry {
         id: id.to_string(),
         result,
@@ -583,7 +583,7 @@ mod tests {
         };
         assert_eq!(got(between), [id(3), id(2)], "both ends exclusive");
         let e = &history(&store, "calc", "build", last2).unwrap()[0];
-        assert_eq!(e.duration_us, Some(1500));
+        assert_eq!(e.duration_us, 1500);
         assert_eq!(e.start_us(), T0 + 4_000_000);
 
         let hex = "a".repeat(64);

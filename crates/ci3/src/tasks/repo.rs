@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Result};
 
 use super::model::App;
+use super::targets::{select, TaskRef};
 use super::template::Context;
 use super::{discover_apps, find_root, load_apps, load_repo_config};
 use crate::git::Checkout;
@@ -37,6 +38,20 @@ impl Repo {
             apps,
             notices: config.notices,
         })
+    }
+
+    /// The tasks `targets` name (all of them when empty), paths taken relative to `cwd`.
+    pub fn select(&self, cwd: &Path, targets: &[String]) -> Result<Vec<TaskRef<'_>>> {
+        select(&self.root, cwd, &self.apps, targets)
+    }
+
+    /// The absolute path of an app directory (`dir` relative to the root, `.` for the root).
+    pub fn app_path(&self, dir: &str) -> PathBuf {
+        if dir == "." {
+            self.root.clone()
+        } else {
+            self.root.join(dir)
+        }
     }
 
     /// The git checkout the root is in (its top level may be above the root).

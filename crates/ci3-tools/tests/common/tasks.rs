@@ -1,0 +1,136 @@
+//! Fixtures of the task tools' tests: a baur repository with a directory store beside it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::{command, run, Output, Repo};
+
+pub const BAUR: &str =
+    "config_version = 7\n[Discover]\napplication_dirs = [\".\"]\nsearch_depth = 3\n";
+
+/// A task's `Files` input: the `*.txt` files of its app.
+pub const FILES: &str = "[[Task.Input.Files]]\npaths = [\"*.txt\"]\n";
+
+pub fn exe(tool: &str) -> &'static str {
+    match tool {
+        "task_status" => env!("CARGO_BIN_EXE_task_status"),
+        "task_run" => env!("CARGO_BIN_EXE_task_run"),
+        "task_inputs" => env!("CARGO_BIN_EXE_task_inputs"),
+        "task_ls" => env!("CARGO_BIN_EXE_task_ls"),
+        "task_runs" => env!("CARGO_BIN_EXE_task_runs"),
+        "task_show" => env!("CARGO_BIN_EXE_task_show"),
+        "task_diff" => env!("CARGO_BIN_EXE_task_diff"),
+        "task_verify" => env!("CARGO_BIN_EXE_task_verify"),
+        "task_restore" => env!("CARGO_BIN_EXE_task_restore"),
+        "cache_keygen" => env!("CARGO_BIN_EXE_cache_keygen"),
+        "baur" => env!("CARGO_BIN_EXE_baur"),
+        _ => panic!("{tool}"),
+    }
+}
+
+/// An `.app.toml`.
+pub fn app(name: &str, tasks: &str) -> String {
+    format!("name = \"{name}\"\n{tasks}")
+}
+
+/// A `[[Task]]` of an `.app.toml`; `extra` holds its inputs and outputs.
+pub fn task(name: &str, command: &str, extra: &str) -> String {
+    format!("[[Task]]\nname = \"{name}\"\ncommand = {command}\n{extra}")
+}
+
+/// A repository with `.baur.toml` and a directory store beside it.
+pub struct Fixture {
+    pub repo: Repo,
+    pub store: tempfile::TempDir,
+    pub vars: Vec<(String, String)>,
+}
+
+impl Fixture {
+    /// `files` written, nothing committed.
+    pub fn new(files: &[(&str, &str)]) -> Fixture {
+        let repo = Repo::new();
+        repo.write(".baur.toml", BAUR);
+        for (p, t) in files {
+            repo.write(p, t);
+        }
+        Fixture {
+            repo,
+            store: tempfile::tempdir().unwrap(),
+            vars: Vec::new(),
+        }
+    }
+
+    /// `files` written and committed.
+    pub fn committed(files: &[(&str, &str)]) -> Fixture {
+        let f = Fixture::new(files);
+        f.repo.commit_all("init");
+        f
+    }
+
+    pub fn cmd_in(&self, dir: &Path, tool: &str, args: &[&str]) -> Command {
+        let mut cmd = command(exe(tool));
+        cmd.current_dir(dir).args(args).env(
+            "CI3_STORE",
+            format!("file://{}", self.store.path().display()),
+        );
+        for (k, v) in &self.vars {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    pub fn run(&self, tool: &str, args: &[&str]) -> Output {
+        run(&mut self.cmd_in(self.repo.path(), tool, args))
+    }
+
+    /// The stdout of a run that must exit 0.
+    pub fn ok(&self, tool: &str, args: &[&str]) -> String {
+        let out = self.run(tool, args);
+        assert_eq!(out.code, 0, "{tool} {args:?}: {}", out.stderr);
+        out.stdout
+    }
+
+    /// `task-id,status` rows of `task_status ARGS`.
+    pub fn status(&self, args: &[&str]) -> Vec<String> {
+        let mut a = vec!["-q", "--csv", "-f", "task-id,status"];
+        a.extend(args);
+        self.ok("task_status", &a)
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    /// The run records in the store, sorted (by time: run ids start with it).
+    pub fn runs(&self) -> Vec<PathBuf> {
+        let dir = self.store.path().join(".ci3/runs/id");
+        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|rd| rd.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+}
+
+/// `calc.build`, committed: copies `in.txt` to `out/x`.
+pub fn calc() -> Fixture {
+    calc_running("mkdir -p out && cp in.txt out/x")
+}
+
+/// `calc.build`, committed: `sh -c SCRIPT`, which must make `out/x`, with `in.txt` its input.
+pub fn calc_running(script: &str) -> Fixture {
+    Fixture::committed(&[
+        (
+            "calc/.app.toml",
+            &app(
+                "calc",
+                &task(
+                    "build",
+                    &format!("[\"sh\", \"-c\", \"{script}\"]"),
+                    &format!("{FILES}[[Task.Output.File]]\npath = \"out/x\"\n"),
+                ),
+            ),
+        ),
+        ("calc/in.txt", "1"),
+        (".gitignore", "out/\n"),
+    ])
+}
