@@ -407,9 +407,10 @@ fn docker_image_outputs_are_tagged_and_pushed_with_the_docker_cli() {
         "the image id is the digest"
     );
     assert_eq!(
-        out["uploads"][0],
+        out["uploads"][0]["uri"],
         format!("docker://registry.example.com/team/calc:{commit}")
     );
+    assert!(out["uploads"][0]["duration_us"].is_u64(), "{out}");
     // Same inputs, another image id: reported apart, not an issue.
     f.repo.write("calc/next.id", &image(2));
     f.ok("task_run", &["--force"]);
@@ -495,6 +496,32 @@ fn the_originals_command_tests_replayed_through_baur() {
     );
     let outs = f.ok("baur", &["ls", "outputs", "-q", &id]);
     assert!(outs.starts_with("ci3-store:.ci3/runs/outputs/"), "{outs}");
+    // The original's columns, the upload's duration among them.
+    let outs = f.ok("baur", &["ls", "outputs", &id]);
+    let header: Vec<&str> = outs
+        .lines()
+        .next()
+        .unwrap()
+        .split("  ")
+        .filter(|c| !c.is_empty())
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "URI",
+            "Digest",
+            "Size (MiB)",
+            "Upload Duration (s)",
+            "Output Type",
+            "Method"
+        ]
+    );
+    let outs = f.ok("baur", &["ls", "outputs", "--csv", &id]);
+    let row: Vec<&str> = outs.lines().last().unwrap().split(',').collect();
+    assert_eq!(row.len(), 6, "{outs}");
+    assert!(row[3].parse::<f64>().is_ok(), "{outs}");
+    assert_eq!((row[4], row[5]), ("file", "ci3-store"), "{outs}");
     // --repository from elsewhere.
     let elsewhere = tempfile::tempdir().unwrap();
     let out = run(&mut f.cmd_in(

@@ -167,7 +167,7 @@ fn print_run(r: &records::Record) {
     for o in &r.outputs {
         println!("  {}  {}  ({} B)", o.digest, o.name, o.size);
         for u in &o.uploads {
-            println!("    {u}");
+            println!("    {}  ({})", u.uri, seconds(u.duration_us));
         }
     }
 }
@@ -176,6 +176,7 @@ const OUTPUT_COLUMNS: &[Column] = &[
     Column::new("uri", "URI", "URI"),
     Column::new("digest", "Digest", "Digest"),
     Column::new("size", "Size (MiB)", "SizeMiB"),
+    Column::new("upload-duration", "Upload Duration (s)", "UploadDuration"),
     Column::new("type", "Output Type", "Type"),
     Column::new("method", "Method", "Method"),
 ];
@@ -189,7 +190,7 @@ fn print_outputs(r: &records::Record, format: Format, quiet: bool) {
             "file"
         };
         for u in &o.uploads {
-            let method = match u.split_once(':').map_or("", |(s, _)| s) {
+            let method = match u.uri.split_once(':').map_or("", |(s, _)| s) {
                 "ci3-store" => "ci3-store",
                 "file" => "filecopy",
                 "s3" => "s3",
@@ -197,9 +198,10 @@ fn print_outputs(r: &records::Record, format: Format, quiet: bool) {
                 other => other,
             };
             rows.push(vec![
-                u.clone(),
+                u.uri.clone(),
                 o.digest.clone(),
                 format!("{:.3}", o.size as f64 / (1024.0 * 1024.0)),
+                format!("{:.3}", u.duration_us as f64 / 1e6),
                 kind.to_string(),
                 method.to_string(),
             ]);

@@ -57,8 +57,15 @@ pub struct OutputRecord {
     /// The file's permission bits, for a restore to bring back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<u32>,
-    /// Every place it was stored or uploaded to, as URIs.
-    pub uploads: Vec<String>,
+    /// Every place it was stored or uploaded to.
+    pub uploads: Vec<Upload>,
+}
+
+/// One place an output went, and how long putting it there took.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upload {
+    pub uri: String,
+    pub duration_us: u64,
 }
 
 /// Everything known about one run.

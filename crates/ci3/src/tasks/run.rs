@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 
-use super::records::{self, OutputRecord, Record, RunResult};
+use super::records::{self, OutputRecord, Record, RunResult, Upload};
 use super::status::TaskStatus;
 use super::targets::TaskRef;
 use crate::report::Silent;
@@ -273,7 +273,7 @@ fn task_info_files(
                         .map(|o| TaskInfoOutput {
                             name: o.name,
                             digest: o.digest,
-                            uris: o.uploads,
+                            uris: o.uploads.into_iter().map(|u| u.uri).collect(),
                         })
                         .collect();
                 }
@@ -423,8 +423,11 @@ fn store_output(
     let size = std::io::copy(&mut file, &mut h)?;
     let hex = h.finalize().to_hex().to_string();
     let object = format!("{}outputs/{hex}", names::RUNS);
-    opts.store.put_file(&object, path, true)?;
-    let mut uploads = vec![format!("ci3-store:{object}")];
+    let mut uploads = Vec::new();
+    timed(&mut uploads, format!("ci3-store:{object}"), || {
+        opts.store.put_file(&object, path, true)?;
+        Ok(())
+    })?;
     if let Some(f) = t
         .task
         .task
@@ -441,10 +444,12 @@ fn store_output(
                 .file_name()
                 .ok_or_else(|| anyhow!("{}: no file name", path.display()))?;
             let dest = dest_dir.join(base);
-            std::fs::copy(path, &dest)
-                .with_context(|| format!("cannot copy to {}", dest.display()))?;
+            timed(&mut uploads, format!("file://{}", dest.display()), || {
+                std::fs::copy(path, &dest)
+                    .with_context(|| format!("cannot copy to {}", dest.display()))?;
+                Ok(())
+            })?;
             events.progress(&id, &format!("{} copied to {}", f.path, dest.display()));
-            uploads.push(format!("file://{}", dest.display()));
         }
         for s3 in &f.s3_upload {
             let mut vars: Vec<(std::ffi::OsString, std::ffi::OsString)> = opts
@@ -456,10 +461,12 @@ fn store_output(
             vars.push(("CI3_STORE".into(), format!("s3://{}/", s3.bucket).into()));
             let settings = Settings::from_vars(vars);
             let selected = crate::store::open(&settings, Arc::new(Silent))?;
-            selected.store.put_file(&s3.key, path, false)?;
             let url = format!("s3://{}/{}", s3.bucket, s3.key);
+            timed(&mut uploads, url.clone(), || {
+                selected.store.put_file(&s3.key, path, false)?;
+                Ok(())
+            })?;
             events.progress(&id, &format!("{} uploaded to {url}", f.path));
-            uploads.push(url);
         }
     }
     let mode = {
@@ -515,10 +522,11 @@ fn push_image(
                 r.tag
             )
         };
-        docker(opts, &["tag", image, &name])?;
-        docker(opts, &["push", &name])?;
+        timed(&mut uploads, format!("docker://{name}"), || {
+            docker(opts, &["tag", image, &name])?;
+            docker(opts, &["push", &name])
+        })?;
         events.progress(&id, &format!("image {image} pushed to {name}"));
-        uploads.push(format!("docker://{name}"));
     }
     Ok(OutputRecord {
         name: format!("docker:{idfile}"),
@@ -527,6 +535,17 @@ fn push_image(
         mode: None,
         uploads,
     })
+}
+
+/// Runs `put`, and on success records where it put an output and how long that took.
+fn timed(uploads: &mut Vec<Upload>, uri: String, put: impl FnOnce() -> Result<()>) -> Result<()> {
+    let start = std::time::Instant::now();
+    put()?;
+    uploads.push(Upload {
+        uri,
+        duration_us: start.elapsed().as_micros() as u64,
+    });
+    Ok(())
 }
 
 /// Runs the docker CLI; its output is kept for the error only.
