@@ -289,6 +289,16 @@ fn restore_brings_back_bytes_and_mode_and_refuses_a_tampered_output() {
     let bytes = std::fs::read(&out).unwrap();
     assert!(bytes.starts_with(b"#!/bin/sh"), "{bytes:?}");
     std::fs::remove_dir_all(f.repo.join("calc/out")).unwrap();
+    // --force runs everything: nothing is left to restore, and saying both is a usage error.
+    let r = f.run("task_run", &["--restore", "--force"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("'--restore' cannot be used with '--force'"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.exists(), "nothing ran");
     // task_run --restore: the Exist task is not run, its output comes back.
     let r = f.run("task_run", &["--restore"]);
     assert_eq!(r.code, 0, "{}", r.stderr);

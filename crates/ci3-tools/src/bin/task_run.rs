@@ -43,7 +43,7 @@ struct Args {
     force: bool,
     /// For a task whose status is Exist, fetch the outputs of that run into the app directory
     /// instead of running it.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "force")]
     restore: bool,
     #[command(flatten)]
     lookup: LookupArgs,
@@ -123,7 +123,7 @@ fn main() {
         }
         let total = statuses.len();
         let mut restore_failed = 0;
-        if args.restore && !args.force {
+        if args.restore {
             for s in statuses.iter().filter(|s| s.status == Status::Exist) {
                 if let Err(e) = ci3_tools::tasks::restore(&tool, &selected, &repo.root, s) {
                     tool.say(&format!("restoring outputs failed: {e:#}"));
