@@ -194,8 +194,9 @@ pub fn restore(
     let record = ci3::tasks::records::load(selected.store.as_ref(), &selected.trust, &run.id)?
         .ok_or_else(|| anyhow::anyhow!("{id}: the record of run {} is missing", run.id))?;
     let app_dir = std::fs::canonicalize(root.join(&s.task.app.dir))?;
-    let done = ci3::tasks::restore::restore(selected.store.as_ref(), &record, &app_dir)
-        .map_err(|e| anyhow::anyhow!("{id}: {e:#}"))?;
+    let done =
+        ci3::tasks::restore::restore(selected.store.as_ref(), &tool.settings, &record, &app_dir)
+            .map_err(|e| anyhow::anyhow!("{id}: {e:#}"))?;
     if done.is_empty() {
         tool.say(&format!("{id}: run {} has no outputs", run.id));
     }
@@ -209,8 +210,16 @@ pub fn restore(
                 "{id}: {path} is already as run {} made it",
                 run.id
             )),
-            Restored::Docker { name, image_id } => tool.say(&format!(
-                "{id}: {name}: docker image {image_id} stays in its registry (pull it to use it)"
+            Restored::Docker {
+                idfile,
+                image_id,
+                pulled,
+            } => tool.say(&format!(
+                "{id}: restored {idfile}: docker image {image_id} {}",
+                match pulled {
+                    Some(name) => format!("pulled from {name}"),
+                    None => "already in the local engine".to_string(),
+                }
             )),
         }
     }

@@ -348,7 +348,8 @@ fn restore_brings_back_bytes_and_mode_and_refuses_a_tampered_output() {
 }
 
 /// A `docker` stand-in on PATH that appends each call to `calls` and fails a push to a
-/// repository named `broken`.
+/// repository named `broken`. `pull` brings the image id in the file `registry` into the
+/// "engine" (the file `engine`), and `image inspect` prints that id, or fails without one.
 fn fake_docker(dir: &Path) -> Vec<(String, String)> {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -356,8 +357,12 @@ fn fake_docker(dir: &Path) -> Vec<(String, String)> {
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\necho \"$*\" >> {}\ncase \"$*\" in *broken*) echo denied >&2; exit 1;; esac\n",
-            dir.join("calls").display()
+            "#!/bin/sh\necho \"$*\" >> {d}/calls\ncase \"$*\" in\n\
+             *broken*) echo denied >&2; exit 1;;\n\
+             'pull '*) [ -f {d}/registry ] || {{ echo 'not found' >&2; exit 1; }}; cp {d}/registry {d}/engine;;\n\
+             'image inspect '*) [ -f {d}/engine ] || {{ echo 'No such image' >&2; exit 1; }}; cat {d}/engine;;\n\
+             esac\n",
+            d = dir.display()
         ),
     )
     .unwrap();
@@ -432,10 +437,59 @@ fn docker_image_outputs_are_tagged_and_pushed_with_the_docker_cli() {
         "{}",
         v.stdout
     );
-    // Restoring an image: nothing fetched, said so.
+    // Restoring an image the engine lacks: pulled from where the run pushed it, checked to be
+    // the recorded image, and its id file written.
+    let idfile = f.repo.join("calc/image.id");
+    let calls = tmp.path().join("calls");
+    let pushed = format!("registry.example.com/team/calc:{commit}");
+    let inspect = |what: &str| format!("image inspect --format {{{{.Id}}}} {what}\n");
+    std::fs::remove_file(&idfile).unwrap();
+    std::fs::write(&calls, "").unwrap();
+    std::fs::write(tmp.path().join("registry"), image(2)).unwrap();
     let r = f.run("task_restore", &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("stays in its registry"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&idfile).unwrap(), image(2));
+    assert_eq!(
+        std::fs::read_to_string(&calls).unwrap(),
+        format!("{}pull {pushed}\n{}", inspect(&image(2)), inspect(&pushed))
+    );
+    assert!(
+        r.stderr.contains(&format!(
+            "calc.image: restored image.id: docker image {} pulled from {pushed}",
+            image(2)
+        )),
+        "{}",
+        r.stderr
+    );
+    // In the engine now: nothing pulled.
+    std::fs::remove_file(&idfile).unwrap();
+    std::fs::write(&calls, "").unwrap();
+    let r = f.run("task_restore", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&calls).unwrap(), inspect(&image(2)));
+    assert!(
+        r.stderr.contains("already in the local engine"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&idfile).unwrap(), image(2));
+    // The registry now serves another image under every recorded name: refused, no id file.
+    std::fs::remove_file(&idfile).unwrap();
+    std::fs::remove_file(tmp.path().join("engine")).unwrap();
+    std::fs::write(tmp.path().join("registry"), image(9)).unwrap();
+    let r = f.run("task_restore", &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "image.id: image {} is not in the local docker engine and was not pulled: {pushed} is now image {}; calc:latest is now image {}",
+            image(2),
+            image(9),
+            image(9)
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(!idfile.exists());
     // A push that fails fails the run.
     f.repo.write(
         "calc/.app.toml",

@@ -12,6 +12,7 @@
 mod config;
 pub mod diff;
 mod discover;
+pub mod docker;
 pub mod format;
 mod golang;
 pub mod inputs;

@@ -1,13 +1,17 @@
 //! Bringing back the outputs of a recorded run: each file output fetched from the store object
 //! its record names, checked against the recorded digest before it is placed, written beside
-//! its destination and renamed into place, never outside the app directory.
+//! its destination and renamed into place, never outside the app directory. A docker image
+//! output is brought into the local engine (pulled from where the run pushed it when the engine
+//! lacks it), checked to be the recorded image, and its id file written the same way.
 
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+use super::docker;
 use super::records::{OutputRecord, Record};
+use crate::settings::Settings;
 use crate::store::{names, Store};
 
 /// What happened to one output.
@@ -17,8 +21,13 @@ pub enum Restored {
     File { path: String, size: u64 },
     /// Already there with the recorded digest: left alone.
     Unchanged { path: String },
-    /// A docker image: nothing to fetch, the image is in its registry.
-    Docker { name: String, image_id: String },
+    /// A docker image in the local engine, its id written to `idfile`; `pulled` names where it
+    /// came from when the engine did not have it.
+    Docker {
+        idfile: String,
+        image_id: String,
+        pulled: Option<String>,
+    },
 }
 
 /// The store object holding an output's bytes, as `task_run` stored it.
@@ -31,15 +40,18 @@ pub fn object_of(o: &OutputRecord) -> Result<String> {
     Ok(format!("{}outputs/{hex}", names::RUNS))
 }
 
-/// Restores every output of `record` into `app_dir` (the canonical app directory).
-pub fn restore(store: &dyn Store, record: &Record, app_dir: &Path) -> Result<Vec<Restored>> {
+/// Restores every output of `record` into `app_dir` (the canonical app directory); `settings`
+/// is the environment the docker CLI runs with.
+pub fn restore(
+    store: &dyn Store,
+    settings: &Settings,
+    record: &Record,
+    app_dir: &Path,
+) -> Result<Vec<Restored>> {
     let mut out = Vec::new();
     for o in &record.outputs {
-        if o.name.starts_with("docker:") {
-            out.push(Restored::Docker {
-                name: o.name.clone(),
-                image_id: o.digest.clone(),
-            });
+        if let Some(idfile) = o.name.strip_prefix("docker:") {
+            out.push(restore_image(settings, o, idfile, app_dir)?);
             continue;
         }
         let rel = o
@@ -70,19 +82,16 @@ fn file_digest(path: &Path) -> Option<String> {
     Some(format!("blake3:{}", h.finalize().to_hex()))
 }
 
-fn restore_file(
-    store: &dyn Store,
-    o: &OutputRecord,
-    rel: &str,
-    app_dir: &Path,
-) -> Result<Restored> {
+/// Where output `rel` goes: its directory created and resolved (a symlinked directory on the
+/// way could lead anywhere, so where the parent really is decides), refused outside the app
+/// directory or onto a symbolic link.
+fn place_for(app_dir: &Path, rel: &str) -> Result<(PathBuf, PathBuf)> {
     let dest = destination(app_dir, rel)?;
     let parent = dest
         .parent()
         .ok_or_else(|| anyhow!("{rel}: no parent directory"))?;
     std::fs::create_dir_all(parent)
         .with_context(|| format!("cannot create {}", parent.display()))?;
-    // A symlinked directory on the way could lead anywhere: where the parent really is decides.
     let real_parent = std::fs::canonicalize(parent)
         .with_context(|| format!("cannot resolve {}", parent.display()))?;
     if !real_parent.starts_with(app_dir) {
@@ -98,6 +107,33 @@ fn restore_file(
     if std::fs::symlink_metadata(&dest).is_ok_and(|m| m.file_type().is_symlink()) {
         bail!("{rel}: refused, the destination is a symbolic link");
     }
+    Ok((real_parent, dest))
+}
+
+/// A temporary file beside the destination, renamed into place once complete.
+fn stage(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(".ci3-restore-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot stage in {}", dir.display()))
+}
+
+fn put_in_place(staged: tempfile::NamedTempFile, dest: &Path, mode: u32) -> Result<()> {
+    staged.as_file().sync_all()?;
+    set_mode(staged.path(), mode)?;
+    staged
+        .persist(dest)
+        .map_err(|e| anyhow!("cannot place {}: {}", dest.display(), e.error))?;
+    Ok(())
+}
+
+fn restore_file(
+    store: &dyn Store,
+    o: &OutputRecord,
+    rel: &str,
+    app_dir: &Path,
+) -> Result<Restored> {
+    let (dir, dest) = place_for(app_dir, rel)?;
     if file_digest(&dest).as_deref() == Some(o.digest.as_str()) {
         if let Some(mode) = o.mode {
             set_mode(&dest, mode)?;
@@ -107,10 +143,7 @@ fn restore_file(
         });
     }
     let object = object_of(o)?;
-    let mut staged = tempfile::Builder::new()
-        .prefix(".ci3-restore-")
-        .tempfile_in(&real_parent)
-        .with_context(|| format!("cannot stage in {}", real_parent.display()))?;
+    let mut staged = stage(&dir)?;
     let mut hashing = Hashing {
         inner: staged.as_file_mut(),
         hasher: blake3::Hasher::new(),
@@ -130,14 +163,67 @@ fn restore_file(
             o.size
         );
     }
-    staged.as_file().sync_all()?;
-    set_mode(staged.path(), o.mode.unwrap_or(0o644))?;
-    staged
-        .persist(&dest)
-        .map_err(|e| anyhow!("cannot place {}: {}", dest.display(), e.error))?;
+    put_in_place(staged, &dest, o.mode.unwrap_or(0o644))?;
     Ok(Restored::File {
         path: rel.to_string(),
         size,
+    })
+}
+
+/// A docker image output: the recorded image in the local engine, else pulled from the first
+/// place the run pushed it to that still serves that very image (a tag may have moved since),
+/// then its id written to the id file, as `docker build --iidfile` writes it.
+fn restore_image(
+    settings: &Settings,
+    o: &OutputRecord,
+    idfile: &str,
+    app_dir: &Path,
+) -> Result<Restored> {
+    let id = o.digest.as_str();
+    let mut pulled = None;
+    if docker::image_id(settings, id).as_deref() != Some(id) {
+        let mut failed = Vec::new();
+        for name in o
+            .uploads
+            .iter()
+            .filter_map(|u| u.uri.strip_prefix("docker://"))
+        {
+            if let Err(e) = docker::run(settings, &["pull", name]) {
+                failed.push(format!("{e:#}"));
+                continue;
+            }
+            match docker::image_id(settings, name) {
+                Some(got) if got == id => {
+                    pulled = Some(name.to_string());
+                    break;
+                }
+                got => failed.push(format!(
+                    "{name} is now image {}",
+                    got.as_deref().unwrap_or("(none)")
+                )),
+            }
+        }
+        if pulled.is_none() {
+            let why = if failed.is_empty() {
+                "the run pushed it nowhere".to_string()
+            } else {
+                failed.join("; ")
+            };
+            bail!(
+                "{idfile}: image {id} is not in the local docker engine and was not pulled: {why}"
+            );
+        }
+    }
+    let (dir, dest) = place_for(app_dir, idfile)?;
+    if std::fs::read_to_string(&dest).map_or(true, |text| text.trim() != id) {
+        let mut staged = stage(&dir)?;
+        staged.write_all(id.as_bytes())?;
+        put_in_place(staged, &dest, 0o644)?;
+    }
+    Ok(Restored::Docker {
+        idfile: idfile.to_string(),
+        image_id: id.to_string(),
+        pulled,
     })
 }
 

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 
+use super::docker;
 use super::records::{self, OutputRecord, Record, RunResult, Upload};
 use super::status::TaskStatus;
 use super::targets::TaskRef;
@@ -523,8 +524,9 @@ fn push_image(
             )
         };
         timed(&mut uploads, format!("docker://{name}"), || {
-            docker(opts, &["tag", image, &name])?;
-            docker(opts, &["push", &name])
+            docker::run(opts.settings, &["tag", image, &name])?;
+            docker::run(opts.settings, &["push", &name])?;
+            Ok(())
         })?;
         events.progress(&id, &format!("image {image} pushed to {name}"));
     }
@@ -545,26 +547,5 @@ fn timed(uploads: &mut Vec<Upload>, uri: String, put: impl FnOnce() -> Result<()
         uri,
         duration_us: start.elapsed().as_micros() as u64,
     });
-    Ok(())
-}
-
-/// Runs the docker CLI; its output is kept for the error only.
-fn docker(opts: &Options<'_>, args: &[&str]) -> Result<()> {
-    let out = Command::new("docker")
-        .args(args)
-        .env_clear()
-        .envs(opts.settings.vars())
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| anyhow!("cannot run docker {}: {e}", args.join(" ")))?;
-    if !out.status.success() {
-        let why = String::from_utf8_lossy(&out.stderr);
-        bail!(
-            "docker {} failed ({}): {}",
-            args.join(" "),
-            out.status,
-            why.trim().replace('\n', " ")
-        );
-    }
     Ok(())
 }
