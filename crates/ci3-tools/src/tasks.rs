@@ -104,18 +104,6 @@ pub fn run(tool: &str, body: impl FnOnce() -> anyhow::Result<i32>) -> ! {
     std::process::exit(code)
 }
 
-/// The modified and untracked files of the work tree (none when it cannot be scanned).
-pub fn dirty_files(co: &ci3::git::Checkout) -> Vec<String> {
-    match ci3::git::scan_head(co, &Everything, false) {
-        Ok(s) => s
-            .dirty
-            .iter()
-            .map(|p| String::from_utf8_lossy(p).into_owned())
-            .collect(),
-        Err(_) => Vec::new(),
-    }
-}
-
 /// `--require-clean-git-worktree`: an error naming the first few of `dirty`.
 pub fn require_clean(dirty: &[String]) -> anyhow::Result<()> {
     if dirty.is_empty() {
@@ -131,18 +119,6 @@ pub fn require_clean(dirty: &[String]) -> anyhow::Result<()> {
         "--require-clean-git-worktree: the git work tree has modified or untracked files: {}{more}",
         shown.join(", ")
     )
-}
-
-/// Every path of the work tree.
-struct Everything;
-
-impl ci3::git::PathFilter for Everything {
-    fn is_match(&self, _path: &[u8]) -> bool {
-        true
-    }
-    fn under(&self, _dir_prefix: &[u8]) -> ci3::git::Under {
-        ci3::git::Under::All
-    }
 }
 
 /// The status of each task, its inputs resolved on this checkout (one index read for all), each

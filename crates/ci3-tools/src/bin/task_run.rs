@@ -84,7 +84,7 @@ fn main() {
         let selected = tool.store();
         let store = selected.store.as_ref();
         let co = repo.checkout(&tool.settings)?;
-        let dirty = ci3_tools::tasks::dirty_files(&co);
+        let dirty = ci3::git::dirty_paths(&co)?;
         if args.clean {
             ci3_tools::tasks::require_clean(&dirty)?;
         }

@@ -62,9 +62,9 @@ fn main() {
         let (repo, cwd) = args.repo.open(&tool)?;
         let tasks = repo.select(&cwd, &args.targets)?;
         if args.clean {
-            ci3_tools::tasks::require_clean(&ci3_tools::tasks::dirty_files(
+            ci3_tools::tasks::require_clean(&ci3::git::dirty_paths(
                 &repo.checkout(&tool.settings)?,
-            ))?;
+            )?)?;
         }
         let selected = tool.store();
         let statuses = ci3_tools::tasks::statuses(&tool, &repo, &selected, &tasks, &args.lookup)?;

@@ -20,4 +20,4 @@ pub use files::{FileId, FileIds};
 pub use filter::{PathFilter, Under};
 pub use index::Index;
 pub use object::{blob_id, blob_id_of_reader};
-pub use status::{scan_head, HeadScan};
+pub use status::{dirty_paths, scan_head, HeadScan};

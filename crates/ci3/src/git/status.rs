@@ -24,6 +24,27 @@ pub struct HeadScan {
     pub worktree: Vec<Entry>,
 }
 
+/// Every path of the work tree that differs from HEAD or is untracked and not ignored.
+pub fn dirty_paths(co: &Checkout) -> Result<Vec<String>> {
+    Ok(scan_head(co, &Everything, false)?
+        .dirty
+        .iter()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect())
+}
+
+/// A filter that takes every path.
+struct Everything;
+
+impl PathFilter for Everything {
+    fn is_match(&self, _path: &[u8]) -> bool {
+        true
+    }
+    fn under(&self, _dir_prefix: &[u8]) -> Under {
+        Under::All
+    }
+}
+
 /// Scans HEAD, the index and the work tree. With `want_worktree`, also hashes what is on disk.
 pub fn scan_head(co: &Checkout, matcher: &dyn PathFilter, want_worktree: bool) -> Result<HeadScan> {
     let head_tree = co.tree_id("HEAD")?;
