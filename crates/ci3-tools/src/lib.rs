@@ -27,6 +27,7 @@ pub const STORE_ENV: &str = "\
   CI3_PUBLIC_CACHE_URL       anonymous HTTP(S) reads
   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, AWS_REGION
   CI3_S3_TIMEOUT, CI3_S3_TRANSFER_TIMEOUT   request and transfer timeouts, seconds
+  CI3_OFFLINE=1              ask no remote store (each answers at once as unreachable)
   CI3_PROGRESS_AFTER         seconds before a terminal shows a transfer's progress bar (1)
   XDG_CACHE_HOME             the default directory store is $XDG_CACHE_HOME/ci3/store";
 

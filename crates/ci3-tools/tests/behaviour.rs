@@ -284,6 +284,60 @@ fn an_unreachable_endpoint_names_the_cause_and_the_endpoint() {
     assert!(up.stderr.contains("127.0.0.1:1"), "{}", up.stderr);
 }
 
+/// `CI3_OFFLINE=1`: the remote store is never asked (a listening endpoint sees no connection),
+/// each tool says so, and the local cache still serves.
+#[test]
+fn offline_no_request_leaves_and_the_local_cache_serves() {
+    let dir = project();
+    let endpoint = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", endpoint.local_addr().unwrap());
+    let offline = |name: &str, args: &[&str]| {
+        let mut cmd = tool(name, dir.path());
+        cmd.args(args)
+            .env("CI", "1")
+            .env("CI3_OFFLINE", "1")
+            .env("CI3_STORE", "s3://some-bucket/p")
+            .env("CI3_S3_ENDPOINT", &url)
+            .env("AWS_ACCESS_KEY_ID", "k")
+            .env("AWS_SECRET_ACCESS_KEY", "s")
+            .env("CACHE_LOCAL_DIR", dir.path().join("local"))
+            .env("XDG_CACHE_HOME", dir.path().join("xdg"));
+        run(&mut cmd)
+    };
+    let up = offline("cache_upload", &["p-5.tar.gz", "build"]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    assert!(
+        up.stderr.contains("not asked: offline (CI3_OFFLINE=1)"),
+        "{}",
+        up.stderr
+    );
+    assert!(
+        dir.path().join("local/p-5.tar.gz").is_file(),
+        "{}",
+        up.stderr
+    );
+    std::fs::remove_dir_all(dir.path().join("build")).unwrap();
+    let down = offline("cache_download", &["p-5.tar.gz"]);
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("build/out.txt")).unwrap(),
+        "built\n"
+    );
+    let miss = offline("cache_download", &["p-6.tar.gz"]);
+    assert_eq!(miss.code, 1);
+    assert!(
+        miss.stderr.contains("not asked: offline (CI3_OFFLINE=1)"),
+        "{}",
+        miss.stderr
+    );
+    endpoint.set_nonblocking(true).unwrap();
+    assert_eq!(
+        endpoint.accept().map(|_| ()).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock,
+        "no connection reached the endpoint"
+    );
+}
+
 #[test]
 fn the_directory_store_never_says_no_s3_upload_and_ci0_says_how_to_upload() {
     let dir = project();

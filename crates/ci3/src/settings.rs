@@ -71,6 +71,8 @@ pub struct StoreVars {
     pub max_age: Option<String>,
     /// `CI3_READ_STORES`: read-only stores behind `CI3_STORE`, space- or comma-separated URLs.
     pub read_stores: Option<String>,
+    /// `CI3_OFFLINE=1`: no remote store is asked; each answers at once as unreachable.
+    pub offline: bool,
 }
 
 /// The variables that sign what is stored and decide what is accepted.
@@ -189,6 +191,7 @@ impl Settings {
                 max_size: env.text("CI3_CACHE_MAX_SIZE"),
                 max_age: env.text("CI3_CACHE_MAX_AGE"),
                 read_stores: env.text("CI3_READ_STORES"),
+                offline: env.flag("CI3_OFFLINE"),
             },
             trust: TrustVars {
                 signing_key: env.path("CI3_SIGNING_KEY"),

@@ -3,6 +3,7 @@
 //! out its own timeouts (a bash build runs hundreds of them). A success closes it again.
 //!
 //! The state is a file per store under `$XDG_CACHE_HOME/ci3/breaker/`, holding the cause.
+//! Offline (`CI3_OFFLINE=1`), the breaker is open for good: no request leaves the machine.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -18,6 +19,7 @@ const OPEN_FOR: Duration = Duration::from_secs(30);
 pub struct Breaker {
     inner: Box<dyn Store>,
     state: PathBuf,
+    offline: bool,
 }
 
 impl Breaker {
@@ -27,7 +29,14 @@ impl Breaker {
         Breaker {
             state: dir.join(&id.as_str()[..16]),
             inner,
+            offline: false,
         }
+    }
+
+    /// Offline, the store is never asked.
+    pub fn offline(mut self, offline: bool) -> Breaker {
+        self.offline = offline;
+        self
     }
 
     /// The recent outage's cause, while the breaker is open.
@@ -41,6 +50,15 @@ impl Breaker {
     }
 
     fn call<T>(&self, op: impl FnOnce(&dyn Store) -> Result<T>) -> Result<T> {
+        if self.offline {
+            return Err(Error::new(
+                Kind::Unreachable,
+                format!(
+                    "{} not asked: offline (CI3_OFFLINE=1)",
+                    self.inner.describe()
+                ),
+            ));
+        }
         if let Some(cause) = self.open() {
             return Err(Error::new(
                 Kind::Unreachable,
@@ -201,5 +219,24 @@ mod tests {
         flaky.down.store(false, std::sync::atomic::Ordering::SeqCst);
         assert!(second.exists("a").unwrap());
         assert!(!state.exists());
+    }
+
+    #[test]
+    fn offline_nothing_reaches_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let up = std::sync::Arc::new(Flaky {
+            down: false.into(),
+            calls: 0.into(),
+        });
+        let offline = Breaker::new(Box::new(up.clone()), dir.path()).offline(true);
+        let err = offline.exists("a").unwrap_err();
+        assert_eq!(err.kind(), Kind::Unreachable);
+        assert_eq!(err.message(), "flaky not asked: offline (CI3_OFFLINE=1)");
+        assert_eq!(up.calls.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "no outage recorded for the tools that are online"
+        );
     }
 }

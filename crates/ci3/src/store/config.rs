@@ -152,6 +152,7 @@ fn open_store(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Select
     let remote = Remote {
         reporter: reporter.clone(),
         breakers: settings.cache_home.join("breaker"),
+        offline: vars.offline,
         caps: caps.clone(),
     };
     let s3 = |bucket: String, prefix: String| S3Settings {
@@ -273,6 +274,8 @@ struct Remote {
     reporter: Arc<dyn Reporter>,
     /// Where the shared outage breakers keep their state.
     breakers: PathBuf,
+    /// `CI3_OFFLINE`: every breaker stays open.
+    offline: bool,
     caps: Caps,
 }
 
@@ -280,7 +283,7 @@ impl Remote {
     /// `store` behind the shared outage breaker.
     fn select(&self, store: Box<dyn Store>) -> Selected {
         Selected {
-            store: Box::new(Breaker::new(store, &self.breakers)),
+            store: Box::new(Breaker::new(store, &self.breakers).offline(self.offline)),
             is_dir: false,
             caps: self.caps.clone(),
             trust: Trust::default(),
