@@ -375,24 +375,30 @@ fn walk(base: &Path, rel: &Path, parts: &[Part], out: &mut BTreeSet<PathBuf>) ->
     let Some((first, rest)) = parts.split_first() else {
         return Ok(());
     };
-    let take = |next: PathBuf, out: &mut BTreeSet<PathBuf>| -> Result<()> {
+    // `known` is the entry's type as its directory listing gave it, which spares a stat for
+    // all but symbolic links.
+    let take = |next: PathBuf, known: Option<fs::FileType>, out: &mut BTreeSet<PathBuf>| {
+        let path = base.join(&next);
         if rest.is_empty() {
-            if is_file_like(&base.join(&next)) {
+            if is_file_like(&path, known) {
                 out.insert(next);
             }
             Ok(())
-        } else if base.join(&next).is_dir() {
+        } else if match known {
+            Some(ft) if !ft.is_symlink() => ft.is_dir(),
+            _ => path.is_dir(),
+        } {
             walk(base, &next, rest, out)
         } else {
             Ok(())
         }
     };
     match first {
-        Part::Literal(name) => take(rel.join(name), out),
+        Part::Literal(name) => take(rel.join(name), None, out),
         Part::Glob(m) => {
-            for (name, _) in entries(&base.join(rel))? {
+            for (name, ft) in entries(&base.join(rel))? {
                 if m.is_match(&name) {
-                    take(rel.join(&name), out)?;
+                    take(rel.join(&name), Some(ft), out)?;
                 }
             }
             Ok(())
@@ -407,7 +413,7 @@ fn walk(base: &Path, rel: &Path, parts: &[Part], out: &mut BTreeSet<PathBuf>) ->
                     if name != ".git" {
                         walk(base, &next, parts, out)?;
                     }
-                } else if rest.is_empty() && is_file_like(&base.join(&next)) {
+                } else if rest.is_empty() && is_file_like(&base.join(&next), Some(ft)) {
                     out.insert(next);
                 }
             }
@@ -435,11 +441,11 @@ fn entries(dir: &Path) -> Result<Vec<(std::ffi::OsString, fs::FileType)>> {
 }
 
 /// A regular file, or a symlink that does not point to a directory (a broken one included, to
-/// be reported when its input is resolved).
-fn is_file_like(path: &Path) -> bool {
-    match fs::symlink_metadata(path) {
-        Ok(md) if md.is_file() => true,
-        Ok(md) if md.file_type().is_symlink() => !path.is_dir(),
-        _ => false,
-    }
+/// be reported when its input is resolved). `known` is its own type when already read.
+fn is_file_like(path: &Path, known: Option<fs::FileType>) -> bool {
+    let Some(ft) = known.or_else(|| fs::symlink_metadata(path).ok().map(|md| md.file_type()))
+    else {
+        return false;
+    };
+    ft.is_file() || (ft.is_symlink() && !path.is_dir())
 }
