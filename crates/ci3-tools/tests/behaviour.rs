@@ -44,6 +44,7 @@ const TOOLS: &[(&str, &str)] = &[
     ("task_show", env!("CARGO_BIN_EXE_task_show")),
     ("task_status", env!("CARGO_BIN_EXE_task_status")),
     ("task_verify", env!("CARGO_BIN_EXE_task_verify")),
+    ("task_gc", env!("CARGO_BIN_EXE_task_gc")),
     ("run_test_cmd", env!("CARGO_BIN_EXE_run_test_cmd")),
     ("test_should_run", env!("CARGO_BIN_EXE_test_should_run")),
 ];

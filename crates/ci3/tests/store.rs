@@ -61,6 +61,14 @@ fn contract(store: &dyn Store) {
     assert_eq!(page(Some("sorted/p/9"), 2), Vec::<String>::new());
     assert_eq!(page(None, 10).len(), 5, "the prefix holds nothing else");
     assert_eq!(store.list_sorted("sorted/none/", None, 5).unwrap().len(), 0);
+    // A listing reaches below the prefix's directory, as S3's does.
+    let below = store.list("runs/").unwrap();
+    assert!(
+        below.contains(&"runs/history/app.build/8.r1.success.d.1".to_string())
+            && below.contains(&"runs/id/r1.json".to_string()),
+        "{below:?}"
+    );
+    assert_eq!(store.list("runs/hist").unwrap().len(), 1);
 
     assert!(!store.exists("a.tar.gz").unwrap());
     assert_eq!(

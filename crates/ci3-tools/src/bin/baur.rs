@@ -20,6 +20,7 @@ Commands:
   show TARGET|RUN_ID              task_show
   diff inputs A B                 task_diff    (--csv, -q, --input-str)
   verify [TARGET...]              task_verify  (-s/--from DATE)
+  cleanup db --task-runs-before=DATE   task_gc (-p/--pretend, -f)
   init repo [DIR]                 writes .baur.toml
   init app [NAME]                 writes .app.toml in the current directory
 Not here: release, init db, upgrade db (each says what to use instead).
@@ -277,6 +278,11 @@ fn main() {
                 "ls {other}: unknown command, use ls apps|inputs|runs|outputs"
             )),
             None => fail("ls: give a subcommand: apps, inputs, runs or outputs"),
+        },
+        Some("cleanup") => match words.get(1).map(String::as_str) {
+            Some("db") => exec("task_gc", rest(2)),
+            Some(other) => fail(&format!("cleanup {other}: unknown command, use cleanup db")),
+            None => fail("cleanup: give a subcommand: db"),
         },
         Some("init") => match words.get(1).map(String::as_str) {
             Some("repo") => init_repo(&rest(2)),

@@ -22,6 +22,7 @@ pub fn exe(tool: &str) -> &'static str {
         "task_diff" => env!("CARGO_BIN_EXE_task_diff"),
         "task_verify" => env!("CARGO_BIN_EXE_task_verify"),
         "task_restore" => env!("CARGO_BIN_EXE_task_restore"),
+        "task_gc" => env!("CARGO_BIN_EXE_task_gc"),
         "cache_keygen" => env!("CARGO_BIN_EXE_cache_keygen"),
         "baur" => env!("CARGO_BIN_EXE_baur"),
         _ => panic!("{tool}"),

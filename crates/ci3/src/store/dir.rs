@@ -158,34 +158,43 @@ impl Store for DirStore {
         self.publish(name, create_only, |out| out.write_all(bytes))
     }
 
+    /// Every object below the prefix, in subdirectories too, as an S3 listing without a
+    /// delimiter gives them.
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
         let (dir, start) = prefix
             .rsplit_once('/')
             .map_or(("", prefix), |(d, s)| (d, s));
-        let path = if dir.is_empty() {
-            self.root.clone()
-        } else {
-            self.path(dir)?
-        };
-        let read = match fs::read_dir(&path) {
-            Ok(read) => read,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(self.error("list", &path, e)),
-        };
         let mut found = Vec::new();
-        for entry in read.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let modified = entry.metadata().and_then(|m| m.modified()).ok();
-            if name.starts_with(start)
-                && !name.starts_with(".ci3-")
-                && entry.file_type().is_ok_and(|t| t.is_file())
-            {
+        let mut todo = vec![(dir.to_string(), start)];
+        while let Some((dir, start)) = todo.pop() {
+            let path = if dir.is_empty() {
+                self.root.clone()
+            } else {
+                self.path(&dir)?
+            };
+            let read = match fs::read_dir(&path) {
+                Ok(read) => read,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(self.error("list", &path, e)),
+            };
+            for entry in read.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !name.starts_with(start) || name.starts_with(".ci3-") {
+                    continue;
+                }
                 let full = if dir.is_empty() {
                     name
                 } else {
                     format!("{dir}/{name}")
                 };
-                found.push((modified, full));
+                match entry.file_type() {
+                    Ok(t) if t.is_dir() => todo.push((full, "")),
+                    Ok(t) if t.is_file() => {
+                        let modified = entry.metadata().and_then(|m| m.modified()).ok();
+                        found.push((modified, full));
+                    }
+                    _ => {}
+                }
             }
         }
         found.sort();

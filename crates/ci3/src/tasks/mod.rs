@@ -18,6 +18,7 @@ mod golang;
 pub mod inputs;
 mod model;
 mod paths;
+pub mod prune;
 mod raw;
 pub mod records;
 mod repo;

@@ -156,7 +156,8 @@ fn hex_of(digest: &str) -> Result<&str> {
         .ok_or_else(|| anyhow!("not a digest: {digest}"))
 }
 
-fn record_name(id: &str) -> String {
+/// The object holding the record of run `id`.
+pub fn record_name(id: &str) -> String {
     format!("{}id/{id}.json", names::RUNS)
 }
 
@@ -386,6 +387,11 @@ pub fn list_runs(
     out.sort_by(|x, y| y.2.id.cmp(&x.2.id));
     out.truncate(window.limit.unwrap_or(usize::MAX));
     Ok(out)
+}
+
+/// The run a history name (below `history/`, `APP.TASK/LATER.RUN...`) stands for.
+pub fn entry_of_history_name(name: &str) -> Option<RunEntry> {
+    parse_entry(name.rsplit_once('/')?.1)
 }
 
 /// `LATER.RUN.RESULT.DIGEST.DURATION` -> the run.
