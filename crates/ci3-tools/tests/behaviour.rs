@@ -45,6 +45,7 @@ const TOOLS: &[(&str, &str)] = &[
     ("task_status", env!("CARGO_BIN_EXE_task_status")),
     ("task_verify", env!("CARGO_BIN_EXE_task_verify")),
     ("task_gc", env!("CARGO_BIN_EXE_task_gc")),
+    ("cache_stats", env!("CARGO_BIN_EXE_cache_stats")),
     ("run_test_cmd", env!("CARGO_BIN_EXE_run_test_cmd")),
     ("test_should_run", env!("CARGO_BIN_EXE_test_should_run")),
 ];

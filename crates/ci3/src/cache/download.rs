@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use super::ledger;
 use super::policy::{self, ReadSkip};
 use super::Context;
 use crate::archive::{self, Compression, ListedEntry};
@@ -24,6 +25,7 @@ pub enum Downloaded {
 
 /// Extracts artifact `name` into `out_dir` (created if missing).
 pub fn download(ctx: &Context<'_>, name: &str, out_dir: &Path) -> Result<Downloaded> {
+    let started = std::time::Instant::now();
     if let Some(skip) = policy::read_skip(ctx.settings, name) {
         ctx.reporter.note(&match skip {
             ReadSkip::Sentinel => {
@@ -46,10 +48,13 @@ pub fn download(ctx: &Context<'_>, name: &str, out_dir: &Path) -> Result<Downloa
         archive::unpack_checked(reader, compression, out_dir, &accept)
             .map_err(|e| Error::from_anyhow(e, Kind::Io))
     })?;
-    Ok(match found {
-        Some((_, source)) => Downloaded::Hit(source),
-        None => Downloaded::Miss,
-    })
+    let (outcome, op) = match found {
+        Some((_, Source::Local)) => (Downloaded::Hit(Source::Local), ledger::Op::HitLocal),
+        Some((_, source)) => (Downloaded::Hit(source), ledger::Op::HitStore),
+        None => (Downloaded::Miss, ledger::Op::Miss),
+    };
+    ledger::append(ctx.settings, op, name, started);
+    Ok(outcome)
 }
 
 /// The entries of artifact `name`; `None` on a miss.

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::ledger;
 use super::policy::{self, RemoteWrite, UploadSkip};
 use super::Context;
 use crate::archive::{self, ArchiveError, Compression};
@@ -27,6 +28,19 @@ pub enum Uploaded {
 /// Uploads `paths` (relative to `cwd`) as artifact `name`. `Err` only for a usage error (a bad
 /// name, a missing input path).
 pub fn upload(ctx: &Context<'_>, name: &str, paths: &[PathBuf], cwd: &Path) -> Result<Uploaded> {
+    let started = std::time::Instant::now();
+    let uploaded = upload_once(ctx, name, paths, cwd)?;
+    let op = match &uploaded {
+        Uploaded::Skipped => return Ok(uploaded),
+        Uploaded::Stored => ledger::Op::Stored,
+        Uploaded::LocalOnly => ledger::Op::LocalOnly,
+        Uploaded::Failed(_) => ledger::Op::UploadFailed,
+    };
+    ledger::append(ctx.settings, op, name, started);
+    Ok(uploaded)
+}
+
+fn upload_once(ctx: &Context<'_>, name: &str, paths: &[PathBuf], cwd: &Path) -> Result<Uploaded> {
     let say = |line: String| ctx.reporter.note(&line);
     match policy::upload_skip(ctx.settings, name) {
         Some(UploadSkip::Sentinel) => {
