@@ -877,7 +877,9 @@ fn baur_ls_apps_fields_abs_path_and_targets() {
     let bad = f.run("baur", &["ls", "apps", "-f", "size"]);
     assert_eq!((bad.code, bad.stdout.as_str()), (1, ""));
     assert!(
-        bad.stderr.contains("unknown field \"size\""),
+        bad.stderr.contains(
+            "invalid argument \"size\" for \"-f, --fields\" flag: FIELD must be one of name, path"
+        ),
         "{}",
         bad.stderr
     );

@@ -53,8 +53,13 @@ pub fn pick(all: &[Column], fields: &str) -> Result<Vec<Column>, String> {
         .filter(|f| !f.is_empty())
         .map(|f| {
             all.iter().copied().find(|c| c.field == f).ok_or_else(|| {
-                let known: Vec<&str> = all.iter().map(|c| c.field).collect();
-                format!("unknown field \"{f}\" (known: {})", known.join(", "))
+                // The original's words (cobra's and its own), the fields sorted.
+                let mut known: Vec<&str> = all.iter().map(|c| c.field).collect();
+                known.sort_unstable();
+                format!(
+                    "invalid argument \"{fields}\" for \"-f, --fields\" flag: FIELD must be one of {}",
+                    known.join(", ")
+                )
             })
         })
         .collect()
@@ -162,8 +167,9 @@ mod tests {
             "[\n  {\n    \"A\": \"x\",\n    \"Bee\": null\n  }\n]\n"
         );
         assert_eq!(pick(&[A, B], "b,a").unwrap(), [B, A]);
-        assert!(pick(&[A, B], "c")
-            .unwrap_err()
-            .contains("unknown field \"c\""));
+        assert_eq!(
+            pick(&[B, A], "a,c").unwrap_err(),
+            "invalid argument \"a,c\" for \"-f, --fields\" flag: FIELD must be one of a, b"
+        );
     }
 }
