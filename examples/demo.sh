@@ -51,6 +51,8 @@ built2=$(grep -c ': built' "$work/build2.log" || true)
 echo "=== The restored outputs run:"
 "$work/clone/app/build/app" ci3
 "$work/clone/tool/build/tool" restored from the cache
+echo "=== cache_stats: what the cache did on this machine"
+cache_stats | sed 's/^/    /'
 echo "=== Summary: build 1 built $built1 projects; build 2 restored $restored2 and built $built2."
 if [ "$built1" -ne 3 ] || [ "$restored2" -ne 3 ] || [ "$built2" -ne 0 ]; then
   echo "demo: expected 3 built, then 3 restored and 0 built" >&2
