@@ -4,25 +4,9 @@
 # cache_download or build + cache_upload, default_cmd_handler), built once on an empty embedded
 # directory store, hashed, then built again in a fresh clone, where every project is restored;
 # then its tests run twice, the second time all skipped.
-set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-toolbox="$(dirname "$here")/ci3"
-NO_CD=1 source "$toolbox/source"   # builds the ci3 tools on first use
-set +x
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/ci3-bootstrap-demo.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
-export XDG_CACHE_HOME="$work/cache"
-unset CI3_STORE CI3_S3_BUCKET S3_BUILD_CACHE_AWS_PARAMS CACHE_LOCAL_DIR NO_CACHE NO_CACHE_UPLOAD
+source "$(dirname "${BASH_SOURCE[0]}")/demo_setup.sh" bootstrap-demo
 unset REF_NAME COMMIT_HASH CI_FULL CURRENT_VERSION GITHUB_REF GITHUB_HEAD_REF root
-export CI=0
-
-git_quiet() { git -c user.name=demo -c user.email=demo@example.invalid -c init.defaultBranch=main "$@" >/dev/null; }
-cp -r "$here/bootstrap-monorepo" "$work/repo"
-ln -s "$toolbox" "$work/repo/ci3"
-git_quiet -C "$work/repo" init
-git_quiet -C "$work/repo" add -A
-git_quiet -C "$work/repo" commit -m "bootstrap example"
+demo_repo bootstrap-monorepo "$work/repo" "bootstrap example" --with-ci3
 
 # ./bootstrap.sh ARGS in $1, its stdout indented; stderr kept and shown only on failure.
 run_in() {

@@ -2,25 +2,8 @@
 # The main job: the demo monorepo of examples/monorepo built twice on the embedded directory
 # store. The first build compiles every project and fills the cache; the second, in a fresh
 # clone, restores every project from the cache and compiles nothing.
-set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-toolbox="$(dirname "$here")/ci3"
-NO_CD=1 source "$toolbox/source"   # builds the ci3 tools on first use
-set +x
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/ci3-demo.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
-# The embedded default store ($XDG_CACHE_HOME/ci3/store), fresh for this demo.
-export XDG_CACHE_HOME="$work/cache"
-unset CI3_STORE CI3_S3_BUCKET S3_BUILD_CACHE_AWS_PARAMS CACHE_LOCAL_DIR NO_CACHE NO_CACHE_UPLOAD
-export CI=0
-
-git_quiet() { git -c user.name=demo -c user.email=demo@example.invalid -c init.defaultBranch=main "$@" >/dev/null; }
-cp -r "$here/monorepo" "$work/repo"
-ln -s "$toolbox" "$work/repo/ci3"   # the monorepo vendors the toolbox as ci3/
-git_quiet -C "$work/repo" init
-git_quiet -C "$work/repo" add -A
-git_quiet -C "$work/repo" commit -m "demo monorepo"
+source "$(dirname "${BASH_SOURCE[0]}")/demo_setup.sh" demo
+demo_repo monorepo "$work/repo" "demo monorepo" --with-ci3
 
 run_build() {
   local dir=$1 log=$2

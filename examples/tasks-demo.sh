@@ -4,23 +4,9 @@
 # them, then a fresh clone finds them Exist and `baur run --restore` brings their outputs back
 # without running anything; an input changed in the clone makes its task Pending again, and
 # `baur diff inputs` names the change.
-set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-toolbox="$(dirname "$here")/ci3"
-NO_CD=1 source "$toolbox/source"   # builds the ci3 tools on first use
-set +x
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/ci3-tasks-demo.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
-export XDG_CACHE_HOME="$work/cache"
-unset CI3_STORE CI3_S3_BUCKET S3_BUILD_CACHE_AWS_PARAMS CI3_READ_STORES GREETING
-export CI=0
-
-git_quiet() { git -c user.name=demo -c user.email=demo@example.invalid -c init.defaultBranch=main "$@" >/dev/null; }
-cp -r "$here/baur-monorepo" "$work/repo"
-git_quiet -C "$work/repo" init
-git_quiet -C "$work/repo" add -A
-git_quiet -C "$work/repo" commit -m "baur example"
+source "$(dirname "${BASH_SOURCE[0]}")/demo_setup.sh" tasks-demo
+unset GREETING
+demo_repo baur-monorepo "$work/repo" "baur example"
 
 fail() { echo "tasks-demo: $*" >&2; exit 1; }
 # The status column of every task, one line: "greet.build=Exist site.build=Pending ...".
