@@ -885,6 +885,17 @@ fn baur_ls_apps_fields_abs_path_and_targets() {
     );
     let unknown = f.run("baur", &["ls", "apps", "nope"]);
     assert_eq!((unknown.code, unknown.stdout.as_str()), (1, ""));
+    for task_target in ["calc.build", "*"] {
+        let out = f.run("baur", &["ls", "apps", task_target]);
+        assert_eq!((out.code, out.stdout.as_str()), (1, ""), "{task_target}");
+        assert!(
+            out.stderr.contains(&format!(
+                "{task_target}: not an app name or an app directory"
+            )),
+            "{}",
+            out.stderr
+        );
+    }
 }
 
 #[test]

@@ -52,6 +52,15 @@ fn main() {
         };
         let (all, rows): (&[Column], Vec<Vec<String>>) = match args.what.as_str() {
             "apps" => {
+                // As in the original, apps are named or given by directory: a task target
+                // (`APP.TASK`, a wildcard) names no app.
+                if let Some(t) = args.targets.iter().find(|t| {
+                    t.contains(['.', '*'])
+                        && !cwd.join(t).is_dir()
+                        && !repo.apps.iter().any(|a| &a.name == *t)
+                }) {
+                    anyhow::bail!("{t}: not an app name or an app directory");
+                }
                 let mut apps: Vec<&App> = if args.targets.is_empty() {
                     repo.apps.iter().collect()
                 } else {
