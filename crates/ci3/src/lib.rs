@@ -6,6 +6,7 @@
 
 pub mod archive;
 pub mod cache;
+pub mod clock;
 pub mod error;
 pub mod git;
 pub mod hash;

@@ -217,7 +217,7 @@ impl Trust {
     /// The seal for artifact `name` whose compressed bytes hash to `digest`, when signing.
     pub fn seal_artifact(&self, name: &str, digest: &Digest, covered: u64) -> Option<Seal> {
         let signer = self.signer.as_ref()?;
-        let time = unix_time();
+        let time = crate::clock::now_secs();
         let signature = signer
             .key
             .sign(&artifact_message(name, digest, covered, signer.id, time));
@@ -263,7 +263,7 @@ impl Trust {
         if !out.is_empty() && !out.ends_with(b"\n") {
             out.push(b'\n');
         }
-        let time = unix_time();
+        let time = crate::clock::now_secs();
         let signature = signer
             .key
             .sign(&object_message(name, &out, signer.id, time));
@@ -461,12 +461,6 @@ pub fn keygen(dir: &Path) -> Result<Generated> {
         secret_file,
         public_file,
     })
-}
-
-fn unix_time() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

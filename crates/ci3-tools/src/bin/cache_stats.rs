@@ -43,7 +43,7 @@ fn human(ms: u64) -> String {
 fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("cache_stats");
-    let since_ms = match args.since.as_deref().map(ci3::tasks::records::parse_time) {
+    let since_ms = match args.since.as_deref().map(ci3::clock::parse_date) {
         None => 0,
         Some(Ok(us)) => us / 1000,
         Some(Err(e)) => {

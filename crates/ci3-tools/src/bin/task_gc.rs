@@ -43,7 +43,7 @@ fn main() {
         tool.say(&format!(
             "{} task runs that started before {} in {}...",
             if args.dry_run { "Counting" } else { "Deleting" },
-            records::rfc3339(before),
+            ci3::clock::rfc3339(before),
             selected.store.describe()
         ));
         let pruned = ci3::tasks::prune::prune(selected.store.as_ref(), before, args.dry_run)?;

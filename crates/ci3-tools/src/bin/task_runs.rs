@@ -1,7 +1,8 @@
 //! `task_runs [APP[.TASK]]`: the recorded runs of tasks, newest first.
 
+use ci3::clock::rfc3339;
 use ci3::tasks::format::{self, Column, Format};
-use ci3::tasks::records::{self, rfc3339};
+use ci3::tasks::records;
 use ci3::tasks::run::seconds;
 use ci3_tools::tasks::{OutputArgs, QuietArg, RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};

@@ -1,7 +1,8 @@
 //! `task_show TARGET|RUN_ID`: a task's configuration, or a recorded run.
 
+use ci3::clock::rfc3339;
 use ci3::tasks::format::{self, Column, Format};
-use ci3::tasks::records::{self, rfc3339};
+use ci3::tasks::records;
 use ci3::tasks::run::seconds;
 use ci3::tasks::targets::TaskRef;
 use ci3_tools::tasks::{FormatArg, QuietArg, RepositoryArg, TASK_ENV};

@@ -36,7 +36,7 @@ fn main() {
     ci3_tools::tasks::run(tool.name, || {
         let from = match &args.from {
             Some(d) => records::parse_time(d)?,
-            None => records::now_us().saturating_sub(30 * 86_400 * 1_000_000),
+            None => ci3::clock::now_micros().saturating_sub(30 * 86_400 * 1_000_000),
         };
         let (repo, cwd) = args.repo.open(&tool)?;
         let tasks = repo.select(&cwd, &args.targets)?;
@@ -44,7 +44,7 @@ fn main() {
         let store = selected.store.as_ref();
         tool.say(&format!(
             "Scanning for runs after {} with the same inputs that produced different outputs...",
-            records::rfc3339(from)
+            ci3::clock::rfc3339(from)
         ));
         let mut issues = 0;
         for t in &tasks {

@@ -34,7 +34,7 @@ pub fn upload_flag(ctx: &Context<'_>, name: &str, commit: Option<&str>) -> Resul
         "run: {}\nhost: {}\ntime: {}\ncommit: {}\n",
         ctx.settings.run_url.as_deref().unwrap_or("(none)"),
         hostname(ctx.settings),
-        unix_time(),
+        crate::clock::now_secs(),
         commit.unwrap_or("(unknown)"),
     );
     let stored = ctx.selected.trust.sign_bytes(&object, body.as_bytes());
@@ -119,10 +119,4 @@ pub(super) fn hostname(settings: &crate::settings::Settings) -> String {
         .ok()
         .or_else(|| settings.hostname.clone())
         .unwrap_or_else(|| "(unknown)".into())
-}
-
-pub(super) fn unix_time() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
@@ -48,16 +48,10 @@ fn files(settings: &Settings) -> (PathBuf, PathBuf) {
     (dir.join("ledger.jsonl"), dir.join("ledger.1.jsonl"))
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 /// Appends what happened to `name`, which started at `started`.
 pub fn append(settings: &Settings, op: Op, name: &str, started: Instant) {
     let entry = Entry {
-        t_ms: now_ms(),
+        t_ms: crate::clock::now_micros() / 1000,
         op,
         name: name.to_string(),
         ms: started.elapsed().as_millis() as u64,

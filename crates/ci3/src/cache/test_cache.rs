@@ -8,7 +8,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::flags::{hostname, unix_time};
+use super::flags::hostname;
+use crate::clock::now_secs;
 use crate::error::{Error, Result};
 use crate::hash::hash_str_orig;
 use crate::settings::Settings;
@@ -47,11 +48,7 @@ pub fn record(settings: &Settings, store: &dyn Store, trust: &Trust, line: &[u8]
         Ok(object) => object,
         Err(err) => return Recorded::Failed(err),
     };
-    let body = body(
-        unix_time(),
-        &hostname(settings),
-        settings.run_url.as_deref(),
-    );
+    let body = body(now_secs(), &hostname(settings), settings.run_url.as_deref());
     let stored = trust.sign_bytes(&object, body.as_bytes());
     match store.put_bytes(&object, &stored, false) {
         Ok(_) => Recorded::Recorded,
@@ -106,7 +103,7 @@ pub fn lookup_all(
     keys: &[String],
     ttl: Duration,
 ) -> Vec<Result<bool>> {
-    let now = unix_time();
+    let now = now_secs();
     let next = AtomicUsize::new(0);
     let threads = keys.len().clamp(1, LOOKUP_THREADS);
     let mut answers: Vec<(usize, Result<bool>)> = std::thread::scope(|scope| {
@@ -186,14 +183,7 @@ mod tests {
             .map(Result::unwrap)
             .collect();
         assert_eq!(answers, [true, false]);
-        let expired = lookup(
-            &store,
-            &Trust::default(),
-            &keys[0],
-            DAY,
-            unix_time() + 86400,
-        )
-        .unwrap();
+        let expired = lookup(&store, &Trust::default(), &keys[0], DAY, now_secs() + 86400).unwrap();
         assert!(!expired);
     }
 }

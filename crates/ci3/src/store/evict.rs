@@ -126,7 +126,7 @@ const LOW_WATER: f64 = 0.9;
 /// Called after `written` bytes were added to `dir`: walks and evicts only when the running total
 /// kept in `ledger` passes the cap, or the last walk is old.
 fn after_write(dir: &Path, limits: Limits, written: u64, ledger: Option<&Path>) {
-    let now = unix_now();
+    let now = crate::clock::now_secs();
     let (total, walked) = ledger
         .and_then(|l| fs::read_to_string(l).ok())
         .and_then(|t| {
@@ -241,12 +241,6 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<Candidate>) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

@@ -112,7 +112,7 @@ fn run_one(
     events: &dyn Events,
 ) -> Outcome {
     let id = t.task.id();
-    let start = records::now_us();
+    let start = crate::clock::now_micros();
     let run_id = match records::new_run_id(start) {
         Ok(r) => r,
         Err(e) => {
@@ -130,7 +130,7 @@ fn run_one(
         drop(dir);
         r
     });
-    let stop = records::now_us();
+    let stop = crate::clock::now_micros();
     let (exit_code, mut error) = match executed {
         Ok(0) => (Some(0), None),
         Ok(code) => (Some(code), Some(format!("command exited with code {code}"))),
