@@ -7,6 +7,7 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use super::{check_name, Put, Store};
 use crate::error::{Error, Kind, Result};
@@ -102,6 +103,50 @@ impl DirStore {
         }
         Ok(put)
     }
+
+    /// The files whose name starts with `prefix`, in subdirectories too (scratch files left
+    /// out), each with its modification time when `with_age`.
+    fn below(&self, prefix: &str, with_age: bool) -> Result<Vec<(Option<SystemTime>, String)>> {
+        let (dir, start) = prefix
+            .rsplit_once('/')
+            .map_or(("", prefix), |(d, s)| (d, s));
+        let mut found = Vec::new();
+        let mut todo = vec![(dir.to_string(), start)];
+        while let Some((dir, start)) = todo.pop() {
+            let path = if dir.is_empty() {
+                self.root.clone()
+            } else {
+                self.path(&dir)?
+            };
+            let read = match fs::read_dir(&path) {
+                Ok(read) => read,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(self.error("list", &path, e)),
+            };
+            for entry in read.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !name.starts_with(start) || name.starts_with(".ci3-") {
+                    continue;
+                }
+                let full = if dir.is_empty() {
+                    name
+                } else {
+                    format!("{dir}/{name}")
+                };
+                match entry.file_type() {
+                    Ok(t) if t.is_dir() => todo.push((full, "")),
+                    Ok(t) if t.is_file() => {
+                        let modified = with_age
+                            .then(|| entry.metadata().and_then(|m| m.modified()).ok())
+                            .flatten();
+                        found.push((modified, full));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(found)
+    }
 }
 
 impl Store for DirStore {
@@ -161,44 +206,22 @@ impl Store for DirStore {
     /// Every object below the prefix, in subdirectories too, as an S3 listing without a
     /// delimiter gives them.
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
-        let (dir, start) = prefix
-            .rsplit_once('/')
-            .map_or(("", prefix), |(d, s)| (d, s));
-        let mut found = Vec::new();
-        let mut todo = vec![(dir.to_string(), start)];
-        while let Some((dir, start)) = todo.pop() {
-            let path = if dir.is_empty() {
-                self.root.clone()
-            } else {
-                self.path(&dir)?
-            };
-            let read = match fs::read_dir(&path) {
-                Ok(read) => read,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(self.error("list", &path, e)),
-            };
-            for entry in read.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if !name.starts_with(start) || name.starts_with(".ci3-") {
-                    continue;
-                }
-                let full = if dir.is_empty() {
-                    name
-                } else {
-                    format!("{dir}/{name}")
-                };
-                match entry.file_type() {
-                    Ok(t) if t.is_dir() => todo.push((full, "")),
-                    Ok(t) if t.is_file() => {
-                        let modified = entry.metadata().and_then(|m| m.modified()).ok();
-                        found.push((modified, full));
-                    }
-                    _ => {}
-                }
-            }
-        }
+        let mut found = self.below(prefix, true)?;
         found.sort();
         Ok(found.into_iter().map(|(_, name)| name).collect())
+    }
+
+    /// By name alone: no file's age is read.
+    fn list_sorted(&self, prefix: &str, after: Option<&str>, max: usize) -> Result<Vec<String>> {
+        let mut names: Vec<String> = self
+            .below(prefix, false)?
+            .into_iter()
+            .map(|(_, name)| name)
+            .filter(|n| after.is_none_or(|a| n.as_str() > a))
+            .collect();
+        names.sort();
+        names.truncate(max);
+        Ok(names)
     }
 
     fn delete(&self, name: &str) -> Result<bool> {
