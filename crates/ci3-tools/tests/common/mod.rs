@@ -175,6 +175,16 @@ pub fn reference_key(dir: &Path, treeish: &str, patterns: &[&str], platform: &st
     hash_object(format!("{}-{platform}\n", &content[..16]).as_bytes())[..16].to_string()
 }
 
+/// Writes `input` to the child's stdin and closes it. A tool that stops before reading it (a
+/// usage error, a pattern file that cannot be right) closes its end first: that broken pipe is
+/// part of its answer, not a failure of the test.
+pub fn feed(child: &mut std::process::Child, input: &[u8]) {
+    use std::io::Write;
+    if let Err(err) = child.stdin.take().expect("stdin piped").write_all(input) {
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{err}");
+    }
+}
+
 /// `git hash-object --stdin` of `data`.
 pub fn hash_object(data: &[u8]) -> String {
     let mut child = command("git")
