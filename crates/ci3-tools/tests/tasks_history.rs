@@ -9,44 +9,6 @@ use std::path::Path;
 use common::tasks::{app, calc, calc_running, exe, task, Fixture, FILES};
 use common::{command, run, Repo};
 
-/// A key pair made by `cache_keygen`: (private key file, public key line).
-fn keygen(dir: &Path) -> (String, String) {
-    let out = run(command(exe("cache_keygen")).arg(dir));
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let public = std::fs::read_to_string(
-        std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.extension().is_some_and(|e| e == "pub"))
-            .expect("a public key file"),
-    )
-    .unwrap();
-    let secret = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_none_or(|e| e != "pub"))
-        .expect("a private key file");
-    (secret.display().to_string(), public.trim().to_string())
-}
-
-#[test]
-fn an_unsigned_record_is_not_exist_when_keys_are_trusted_and_a_signed_one_is() {
-    let mut f = calc();
-    let keys = tempfile::tempdir().unwrap();
-    let (secret, public) = keygen(&keys.path().join("k"));
-    // Written without a key: to a reader that trusts only `public`, a forgery.
-    f.ok("task_run", &[]);
-    assert_eq!(f.status(&[]), ["calc.build,Exist"]);
-    f.vars = vec![("CI3_TRUSTED_KEYS".into(), public.clone())];
-    let out = f.run("task_status", &["-q", "--csv", "-f", "task-id,status"]);
-    assert_eq!(out.stdout, "calc.build,Pending\n", "{}", out.stderr);
-    assert!(out.stderr.contains("not trusted"), "{}", out.stderr);
-    f.vars.push(("CI3_SIGNING_KEY".into(), secret));
-    f.ok("task_run", &[]);
-    let out = f.run("task_status", &["-q", "--csv", "-f", "task-id,status"]);
-    assert_eq!(out.stdout, "calc.build,Exist\n", "{}", out.stderr);
-}
-
 /// The run ids `task_runs ARGS -q` prints.
 fn ids(f: &Fixture, args: &[&str]) -> Vec<String> {
     let mut a = vec!["-q"];

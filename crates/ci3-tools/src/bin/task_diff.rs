@@ -107,6 +107,8 @@ fn main() {
             } else {
                 Vec::new()
             };
+            // A run found through a task's history names must be a run of that task.
+            let mut of_task: Option<(&str, &str)> = None;
             let run_id = match spec {
                 Spec::Task { app, task } => {
                     let (repo, cwd) = repo.as_ref().expect("repository opened");
@@ -136,12 +138,16 @@ fn main() {
                             history.len()
                         );
                     };
+                    of_task = Some((app, task));
                     entry.id.clone()
                 }
                 Spec::Run(id) => id.clone(),
             };
-            let record = records::load(store, &selected.trust, &run_id)?
-                .ok_or_else(|| anyhow::anyhow!("task-run {run_id} does not exist"))?;
+            let record = match of_task {
+                Some((app, task)) => records::load_of(store, &selected.trust, app, task, &run_id)?,
+                None => records::load(store, &selected.trust, &run_id)?,
+            }
+            .ok_or_else(|| anyhow::anyhow!("task-run {run_id} does not exist"))?;
             let mut inputs = record.inputs;
             inputs.extend(strings.iter().map(|s| string_input(s)));
             sides.push(Side {

@@ -68,7 +68,7 @@ fn main() {
             for (digest, ids) in groups.iter().filter(|(_, ids)| ids.len() > 1) {
                 let mut runs = Vec::new();
                 for id in ids {
-                    match records::load(store, &selected.trust, id) {
+                    match records::load_of(store, &selected.trust, &t.app.name, &t.task.name, id) {
                         Ok(Some(r)) => runs.push(r),
                         Ok(None) => tool.say(&format!("run {id}: named but its record is missing")),
                         Err(e) => tool.say(&format!("{e:#}")),

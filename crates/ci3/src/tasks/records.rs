@@ -92,6 +92,17 @@ pub struct Record {
     pub host: Option<String>,
 }
 
+impl Record {
+    /// Whether this record is a success of task `app.task` with inputs `digest`: what a
+    /// success name claims, and all a signature binds (the record's name binds its id).
+    pub fn is_success_of(&self, app: &str, task: &str, digest: &str) -> bool {
+        self.result == RunResult::Success
+            && self.app == app
+            && self.task == task
+            && self.total_digest == digest
+    }
+}
+
 /// A run as a listing of the task's history shows it, without reading the record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunEntry {
@@ -232,8 +243,9 @@ const PAGE: usize = 100;
 
 /// The latest successful run of the task with this digest, from the first tier that has one.
 /// Without trusted keys that is the first name under the digest's prefix. With trusted keys,
-/// the record of each candidate (newest first) is read and must be signed by one of them: names
-/// alone can be written by anyone with write access to the bucket.
+/// the record of each candidate (newest first) is read, must be signed by one of them and must
+/// be a success of this very task with this digest: names alone can be written (or copied from
+/// another task's prefix) by anyone with write access to the bucket.
 pub fn find_success(
     store: &dyn Store,
     trust: &Trust,
@@ -257,7 +269,7 @@ pub fn find_success(
                     return Ok(lookup);
                 }
                 match load(store, trust, &c.id) {
-                    Ok(Some(r)) if r.result == RunResult::Success && r.total_digest == digest => {
+                    Ok(Some(r)) if r.is_success_of(app, task, digest) => {
                         lookup.found = Some(c);
                         return Ok(lookup);
                     }
@@ -430,6 +442,27 @@ pub fn load(store: &dyn Store, trust: &Trust, id: &str) -> Result<Option<Record>
         bail!("run record {id} holds run {}", r.id);
     }
     Ok(Some(r))
+}
+
+/// The record of run `id` that a history name of task `app.task` points to; a record of
+/// another task is an error, as a name anyone could have copied there.
+pub fn load_of(
+    store: &dyn Store,
+    trust: &Trust,
+    app: &str,
+    task: &str,
+    id: &str,
+) -> Result<Option<Record>> {
+    match load(store, trust, id)? {
+        Some(r) if r.app != app || r.task != task => {
+            bail!(
+                "run record {id} is a run of {}.{}, not of {app}.{task}",
+                r.app,
+                r.task
+            )
+        }
+        found => Ok(found),
+    }
 }
 
 /// Unix time in microseconds of the start of run `id` (0 for a malformed one).
