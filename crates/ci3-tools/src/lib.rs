@@ -12,9 +12,6 @@ use ci3::{Error, Kind};
 
 pub mod tasks;
 
-/// The exit code of a store configuration that cannot be right, for every tool.
-pub const CONFIG: i32 = 2;
-
 /// The variables every store-using tool reads, for `--help`.
 pub const STORE_ENV: &str = "\
   CI3_STORE                  file:///abs/dir or s3://BUCKET/PREFIX
@@ -44,14 +41,15 @@ pub fn parse<T: clap::Parser>(usage_code: i32) -> T {
     }
 }
 
-/// Runs a tool's body; an error is printed as one line `tool: message` on stderr and exits with
-/// the code its kind maps to: 2 for configuration, 1 for anything else.
+/// Runs a tool's body, for every executable: an error is printed as one line `tool: message` on
+/// stderr and exits with the code its kind carries ([`ci3::Kind::exit_code`]); a signal that
+/// interrupted the work exits 128+N.
 pub fn run(tool: &str, body: impl FnOnce() -> Result<i32, Error>) -> ! {
     let code = match body() {
         Ok(code) => code,
         Err(err) => {
             eprintln!("{tool}: {}", one_line(&err.to_string()));
-            exit_code(&err)
+            err.exit_code()
         }
     };
     exit(code)
@@ -60,18 +58,9 @@ pub fn run(tool: &str, body: impl FnOnce() -> Result<i32, Error>) -> ! {
 /// Exits with `code`, or as a shell reports a signal (128 + N) when one interrupted the work:
 /// an interrupted tool has cleaned up, but it did not do its job.
 pub fn exit(code: i32) -> ! {
-    match ci3::signals::received() {
+    match ci3::process::signals::received() {
         Some(signal) => std::process::exit(128 + signal),
         None => std::process::exit(code),
-    }
-}
-
-/// The code an error ends a tool with: 2 for configuration, 1 for anything else.
-pub fn exit_code(err: &Error) -> i32 {
-    if err.kind() == Kind::Config {
-        CONFIG
-    } else {
-        1
     }
 }
 
@@ -134,7 +123,7 @@ impl Tool {
             Ok(selected) => selected,
             Err(err) => {
                 eprintln!("{}: {}", self.name, one_line(&err.to_string()));
-                std::process::exit(code.unwrap_or_else(|| exit_code(&err)))
+                std::process::exit(code.unwrap_or_else(|| err.exit_code()))
             }
         }
     }

@@ -92,18 +92,6 @@ pub const TASK_ENV: &str = "\
   Every variable is visible to {{ env \"NAME\" }} templates and EnvironmentVariables inputs.
   XDG_CACHE_HOME             where the index offsets are kept ($XDG_CACHE_HOME/ci3)";
 
-/// Runs a task tool's body: an error is one line `tool: message` on stderr and exit 1.
-pub fn run(tool: &str, body: impl FnOnce() -> anyhow::Result<i32>) -> ! {
-    let code = match body() {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("{tool}: {}", crate::one_line(&format!("{err:#}")));
-            1
-        }
-    };
-    std::process::exit(code)
-}
-
 /// `--require-clean-git-worktree`: an error naming the first few of `dirty`.
 pub fn require_clean(dirty: &[String]) -> anyhow::Result<()> {
     if dirty.is_empty() {

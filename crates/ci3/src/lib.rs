@@ -7,17 +7,18 @@
 pub mod archive;
 pub mod cache;
 pub mod clock;
+pub mod digest;
 pub mod error;
 pub mod git;
 pub mod hash;
 pub mod helpers;
 pub mod platform;
+pub mod process;
 pub mod report;
 pub mod scratch;
 pub mod settings;
-pub mod signals;
 pub mod store;
 pub mod tasks;
 pub mod trust;
 
-pub use error::{Error, Kind, Result};
+pub use error::{Error, IoAt, Kind, Result, ResultExt};

@@ -50,7 +50,7 @@ pub struct Counting<'a, W> {
 // Every transfer passes through here, so this is where one stops when the tool is interrupted.
 impl<W: std::io::Write> std::io::Write for Counting<'_, W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        crate::signals::check()?;
+        crate::process::signals::check()?;
         let n = self.inner.write(buf)?;
         self.progress.advance(n as u64);
         Ok(n)
@@ -63,7 +63,7 @@ impl<W: std::io::Write> std::io::Write for Counting<'_, W> {
 
 impl<R: std::io::Read> std::io::Read for Counting<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        crate::signals::check()?;
+        crate::process::signals::check()?;
         let n = self.inner.read(buf)?;
         self.progress.advance(n as u64);
         Ok(n)

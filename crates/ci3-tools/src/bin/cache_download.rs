@@ -33,7 +33,7 @@ fn main() {
     let tool = Tool::new("cache_download");
     // A transfer stopped by Ctrl-C or a CI timeout cleans up after itself (temporary files, a
     // multipart upload) before the tool exits.
-    ci3::signals::install();
+    ci3::process::signals::install();
     let selected = tool.store();
     let name = &args.name;
     let ctx = tool.context(&selected);

@@ -39,7 +39,7 @@ fn main() {
                 false => std::io::copy(&mut input, &mut std::io::sink()),
             };
             eprintln!("cache_log: {}", ci3_tools::one_line(&err.to_string()));
-            std::process::exit(ci3_tools::exit_code(&err))
+            std::process::exit(err.exit_code())
         }
     };
     ci3_tools::run(tool.name, || {

@@ -60,11 +60,11 @@ fn word(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-fn parse_spec(arg: &str) -> anyhow::Result<Spec> {
+fn parse_spec(arg: &str) -> ci3::Result<Spec> {
     if records::is_run_id(arg) {
         return Ok(Spec::Run(arg.to_string()));
     }
-    let invalid = || anyhow::anyhow!("invalid argument: {arg:?}");
+    let invalid = || ci3::err!(Failed, "invalid argument: {arg:?}");
     let (app, rest) = arg.split_once('.').ok_or_else(invalid)?;
     let task = rest.trim_end_matches('^');
     if !word(app) || !word(task) {
@@ -87,9 +87,14 @@ struct Side {
 fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("task_diff");
-    ci3_tools::tasks::run(tool.name, || {
+    ci3_tools::run(tool.name, || {
         if args.a == args.b {
-            anyhow::bail!("{} and {} refer to the same task-run", args.a, args.b);
+            ci3::fail!(
+                Failed,
+                "{} and {} refer to the same task-run",
+                args.a,
+                args.b
+            );
         }
         let specs = [parse_spec(&args.a)?, parse_spec(&args.b)?];
         let needs_repo = specs.iter().any(|s| matches!(s, Spec::Task { .. }));
@@ -115,7 +120,7 @@ fn main() {
                     let target = format!("{app}.{task}");
                     let tasks = repo
                         .select(cwd, &[target])
-                        .map_err(|_| anyhow::anyhow!("{arg}: task not found"))?;
+                        .map_err(|_| ci3::err!(Failed, "{arg}: task not found"))?;
                     let co = repo.checkout(&tool.settings)?;
                     let resolver =
                         Resolver::new(&repo.root, &tool.settings, FileIds::open(&co)?, &strings);
@@ -133,7 +138,8 @@ fn main() {
                     };
                     let history = records::history(store, app, task, window)?;
                     let Some(entry) = history.get(n - 1) else {
-                        anyhow::bail!(
+                        ci3::fail!(
+                            Failed,
                             "run {arg} does not exist, only {} task-run(s) exist(s)",
                             history.len()
                         );
@@ -147,7 +153,7 @@ fn main() {
                 Some((app, task)) => records::load_of(store, &selected.trust, app, task, &run_id)?,
                 None => records::load(store, &selected.trust, &run_id)?,
             }
-            .ok_or_else(|| anyhow::anyhow!("task-run {run_id} does not exist"))?;
+            .ok_or_else(|| ci3::err!(Failed, "task-run {run_id} does not exist"))?;
             let mut inputs = record.inputs;
             inputs.extend(strings.iter().map(|s| string_input(s)));
             sides.push(Side {
@@ -157,7 +163,12 @@ fn main() {
         }
         if let (Some(a), Some(b)) = (&sides[0].run, &sides[1].run) {
             if a == b {
-                anyhow::bail!("{} and {} refer to the same task-run", args.a, args.b);
+                ci3::fail!(
+                    Failed,
+                    "{} and {} refer to the same task-run",
+                    args.a,
+                    args.b
+                );
             }
         }
         let diffs = diff(&sides[0].inputs, &sides[1].inputs);

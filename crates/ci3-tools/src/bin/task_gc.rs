@@ -37,7 +37,7 @@ fn main() {
     let args: Args = ci3_tools::parse(1);
     let _ = args.force;
     let tool = Tool::new("task_gc");
-    ci3_tools::tasks::run(tool.name, || {
+    ci3_tools::run(tool.name, || {
         let before = records::parse_time(&args.before)?;
         let selected = tool.store();
         tool.say(&format!(

@@ -41,20 +41,25 @@ fn help() -> String {
 fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("task_inputs");
-    ci3_tools::tasks::run(tool.name, || {
+    ci3_tools::run(tool.name, || {
         let (inputs, total): (Vec<Input>, String) = if records::is_run_id(&args.target) {
             if !args.input_str.input_str.is_empty() {
-                anyhow::bail!("--input-str can only be specified for task-names");
+                ci3::fail!(Failed, "--input-str can only be specified for task-names");
             }
             let selected = tool.store();
             let r = records::load(selected.store.as_ref(), &selected.trust, &args.target)?
-                .ok_or_else(|| anyhow::anyhow!("{}: no such run", args.target))?;
+                .ok_or_else(|| ci3::err!(Failed, "{}: no such run", args.target))?;
             (r.inputs, r.total_digest)
         } else {
             let (repo, cwd) = args.repo.open(&tool)?;
             let tasks = repo.select(&cwd, std::slice::from_ref(&args.target))?;
             let [task] = tasks.as_slice() else {
-                anyhow::bail!("{}: names {} tasks, give one", args.target, tasks.len());
+                ci3::fail!(
+                    Failed,
+                    "{}: names {} tasks, give one",
+                    args.target,
+                    tasks.len()
+                );
             };
             let co = repo.checkout(&tool.settings)?;
             let resolver = Resolver::new(

@@ -41,7 +41,7 @@ fn help() -> String {
 fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("task_ls");
-    ci3_tools::tasks::run(tool.name, || {
+    ci3_tools::run(tool.name, || {
         let (repo, cwd) = args.repo.open(&tool)?;
         let path = |dir: &str| {
             if args.abs_path {
@@ -59,7 +59,7 @@ fn main() {
                         && !cwd.join(t).is_dir()
                         && !repo.apps.iter().any(|a| &a.name == *t)
                 }) {
-                    anyhow::bail!("{t}: not an app name or an app directory");
+                    ci3::fail!(Failed, "{t}: not an app name or an app directory");
                 }
                 let mut apps: Vec<&App> = if args.targets.is_empty() {
                     repo.apps.iter().collect()
@@ -84,10 +84,10 @@ fn main() {
                     .map(|t| vec![t.id(), path(&t.app.dir)])
                     .collect(),
             ),
-            other => anyhow::bail!("{other}: expected apps or tasks"),
+            other => ci3::fail!(Failed, "{other}: expected apps or tasks"),
         };
         let columns = match &args.fields {
-            Some(f) => format::pick(all, f).map_err(anyhow::Error::msg)?,
+            Some(f) => format::pick(all, f).map_err(ci3::Error::usage)?,
             None => all.to_vec(),
         };
         let rows: Vec<Vec<String>> = rows

@@ -32,7 +32,7 @@ fn help() -> String {
 fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("task_restore");
-    ci3_tools::tasks::run(tool.name, || {
+    ci3_tools::run(tool.name, || {
         let (repo, cwd) = args.repo.open(&tool)?;
         let tasks = repo.select(&cwd, &args.targets)?;
         let selected = tool.store();

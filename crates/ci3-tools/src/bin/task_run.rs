@@ -74,9 +74,9 @@ impl Events for Lines {
 fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("task_run");
-    ci3_tools::tasks::run(tool.name, || {
+    ci3_tools::run(tool.name, || {
         if args.parallel == 0 {
-            anyhow::bail!("--parallel-runs must be greater than 0");
+            ci3::fail!(Failed, "--parallel-runs must be greater than 0");
         }
         let started = Instant::now();
         let (repo, cwd) = args.repo.open(&tool)?;

@@ -92,13 +92,13 @@ fn help() -> String {
 fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("task_runs");
-    ci3_tools::tasks::run(tool.name, || {
+    ci3_tools::run(tool.name, || {
         let (app, task) = match args.target.as_deref() {
             None => (None, None),
             Some(t) => {
                 let (a, t) = match t.split_once('.') {
                     Some((a, t)) if !t.contains('.') => (a, Some(t)),
-                    Some(_) => anyhow::bail!("invalid argument: {t:?}"),
+                    Some(_) => ci3::fail!(Failed, "invalid argument: {t:?}"),
                     None => (t, None),
                 };
                 let any = |s: &str| (!s.is_empty() && s != "*").then(|| s.to_string());
@@ -114,7 +114,7 @@ fn main() {
         let (repo, _) = args.repo.open(&tool)?;
         if let Some(a) = &app {
             if !repo.apps.iter().any(|x| &x.name == a) {
-                anyhow::bail!("{a}: unknown app");
+                ci3::fail!(Failed, "{a}: unknown app");
             }
         }
         let tasks: Vec<(String, String)> = repo

@@ -220,16 +220,16 @@ fn print_outputs(r: &records::Record, format: Format, quiet: bool) {
 fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("task_show");
-    ci3_tools::tasks::run(tool.name, || {
+    ci3_tools::run(tool.name, || {
         if records::is_run_id(&args.target) {
             let selected = tool.store();
             let r = records::load(selected.store.as_ref(), &selected.trust, &args.target)?
                 .ok_or_else(|| {
                     // The wording of the original's `ls outputs` and `show` respectively.
                     if args.outputs {
-                        anyhow::anyhow!("task run with ID {} does not exist", args.target)
+                        ci3::err!(Failed, "task run with ID {} does not exist", args.target)
                     } else {
-                        anyhow::anyhow!("task-run {} does not exist", args.target)
+                        ci3::err!(Failed, "task-run {} does not exist", args.target)
                     }
                 })?;
             if args.outputs {
@@ -243,7 +243,7 @@ fn main() {
             return Ok(0);
         }
         if args.outputs {
-            anyhow::bail!("'{}' is not a task run ID", args.target);
+            ci3::fail!(Failed, "'{}' is not a task run ID", args.target);
         }
         let (repo, cwd) = args.repo.open(&tool)?;
         let tasks = repo.select(&cwd, std::slice::from_ref(&args.target))?;

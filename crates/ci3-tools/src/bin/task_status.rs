@@ -49,14 +49,14 @@ fn help() -> String {
 fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("task_status");
-    ci3_tools::tasks::run(tool.name, || {
-        let columns = format::pick(COLUMNS, &args.fields).map_err(anyhow::Error::msg)?;
+    ci3_tools::run(tool.name, || {
+        let columns = format::pick(COLUMNS, &args.fields).map_err(ci3::Error::usage)?;
         let wanted = match args.status.as_deref().map(str::to_lowercase).as_deref() {
             None => None,
             Some("exist") => Some(Status::Exist),
             Some("pending") => Some(Status::Pending),
             Some("undefined") | Some("inputs-undefined") => Some(Status::InputsUndefined),
-            Some(s) => anyhow::bail!("--status {s}: expected exist, pending or undefined"),
+            Some(s) => ci3::fail!(Failed, "--status {s}: expected exist, pending or undefined"),
         };
         let format = args.output.format();
         let (repo, cwd) = args.repo.open(&tool)?;

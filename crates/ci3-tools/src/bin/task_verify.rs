@@ -33,7 +33,7 @@ fn help() -> String {
 fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("task_verify");
-    ci3_tools::tasks::run(tool.name, || {
+    ci3_tools::run(tool.name, || {
         let from = match &args.from {
             Some(d) => records::parse_time(d)?,
             None => ci3::clock::now_micros().saturating_sub(30 * 86_400 * 1_000_000),

@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use super::{process, styled, GREEN, RED};
+use super::{styled, GREEN, RED};
+use crate::process;
 
 /// Dots per line, and how often a line count is shown.
 const BLOCK: u64 = 64;

@@ -5,7 +5,7 @@ use std::io::{self, Seek, Write};
 
 use anyhow::{Context, Result};
 
-use super::process;
+use crate::process;
 
 pub fn run(cmd: &str) -> Result<i32> {
     let capture = || tempfile::tempfile().context("cannot create a temp file for the output");

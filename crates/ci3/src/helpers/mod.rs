@@ -1,22 +1,18 @@
 //! The shell helpers real ci3 scripts call around their commands; like the originals, they
 //! write to the terminal themselves.
 //!
-//! Each that runs a command runs `bash -c CMD` children through [`process`], which forwards
+//! Each that runs a command runs `bash -c CMD` children through [`crate::process`], which forwards
 //! signals to them and reports a child killed by a signal as 128+signal, never as success.
 
-mod cpus;
 pub mod denoise;
 pub mod dump_fail;
 pub mod echo_header;
 pub mod filter_test_cmds;
 pub mod parallelize;
-pub mod process;
 pub mod retry;
 pub mod run_test;
 pub mod semver;
 pub mod test_line;
-
-pub use cpus::cpus;
 
 use std::io::{self, Write};
 

@@ -18,15 +18,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::process::{self, Pid};
 use super::run_test::{self, Cores, Done, Recorder, Running, GRACE, NOT_RUN};
 use super::test_line::TestLine;
+use crate::process::{self, Pid};
 use crate::report::Reporter;
 use crate::settings::Settings;
 
 /// The default job count: half the CPUs, at least 1.
 pub fn default_jobs() -> usize {
-    (super::cpus() / 2).max(1)
+    (process::cpus() / 2).max(1)
 }
 
 pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, jobs: Option<usize>) -> Result<i32> {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::process;
+use crate::process;
 
 const ATTEMPTS: u32 = 3;
 

@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::process::{self, Pid};
 use super::test_line::TestLine;
 use super::{styled, GREEN, RED};
 use crate::cache::test_cache::{self, Recorded};
+use crate::process::{self, Pid};
 use crate::report::Reporter;
 use crate::settings::Settings;
 use crate::store::Selected;
@@ -482,7 +482,7 @@ pub fn allowed_cores() -> Vec<usize> {
             }
         }
     }
-    (0..super::cpus()).collect()
+    (0..process::cpus()).collect()
 }
 
 /// The cores a test started on its own (`run_test_cmd`) is pinned to: `CPU_LIST` when set,
@@ -564,7 +564,7 @@ pub struct Cores {
 impl Cores {
     pub fn new() -> Cores {
         let allowed = allowed_cores();
-        Cores::with(allowed, super::cpus())
+        Cores::with(allowed, process::cpus())
     }
 
     pub fn with(allowed: Vec<usize>, quota: usize) -> Cores {
