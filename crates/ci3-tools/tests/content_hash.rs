@@ -6,18 +6,13 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
+use common::exe::exe;
 use common::{command, run, Output, Repo};
 
 const PLATFORM: &str = "test-platform";
 
 fn tool(name: &str, dir: &Path) -> Command {
-    let exe = match name {
-        "cache_content_hash" => env!("CARGO_BIN_EXE_cache_content_hash"),
-        "content_hash" => env!("CARGO_BIN_EXE_content_hash"),
-        "hash_str" => env!("CARGO_BIN_EXE_hash_str"),
-        other => panic!("unknown tool {other}"),
-    };
-    let mut cmd = command(exe);
+    let mut cmd = command(exe(name));
     cmd.current_dir(dir).env("PLATFORM_TAG", PLATFORM);
     cmd
 }
@@ -385,7 +380,7 @@ fn default_platform_tag_is_bash_ostype_and_machine() {
     let r = monorepo();
     let bash = run(command("bash").args(["-c", "echo \"$OSTYPE-$(uname -m)\""]));
     let platform = bash.line();
-    let out = run(command(env!("CARGO_BIN_EXE_cache_content_hash"))
+    let out = run(command(exe("cache_content_hash"))
         .current_dir(r.path())
         .arg("^noir/"));
     assert_eq!(out.line(), r.reference_key("HEAD", &["^noir/"], platform));

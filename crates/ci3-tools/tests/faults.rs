@@ -10,19 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::exe::exe;
 use common::{command, run, Output};
-
-fn exe(tool: &str) -> &'static str {
-    match tool {
-        "cache_upload" => env!("CARGO_BIN_EXE_cache_upload"),
-        "cache_download" => env!("CARGO_BIN_EXE_cache_download"),
-        "cache_exists" => env!("CARGO_BIN_EXE_cache_exists"),
-        "cache_log" => env!("CARGO_BIN_EXE_cache_log"),
-        "cache_gc" => env!("CARGO_BIN_EXE_cache_gc"),
-        "rebuild_needed" => env!("CARGO_BIN_EXE_rebuild_needed"),
-        other => panic!("unknown tool {other}"),
-    }
-}
 
 /// A work dir with a directory store and a local cache, and a small `build/` to archive.
 struct Work {

@@ -2,10 +2,11 @@
 
 mod common;
 
+use common::exe::exe;
 use common::{command, run, Output};
 
 fn rebuild_needed(name: &str, env: &[(&str, &str)]) -> Output {
-    let mut cmd = command(env!("CARGO_BIN_EXE_rebuild_needed"));
+    let mut cmd = command(exe("rebuild_needed"));
     cmd.arg(name);
     for (k, v) in env {
         cmd.env(k, v);

@@ -1,6 +1,6 @@
 //! The example monorepo in the original's bootstrap.sh idioms (keys composed from a dependency's
 //! key, the sentinel through nesting, directory arguments, the test lines) and the release
-//! helpers scripts call: semver, dist_tag, do_or_dryrun, memsuspend_limit, github_group and
+//! helpers scripts call: dist_tag, do_or_dryrun, memsuspend_limit, github_group and
 //! github_endgroup, npm_install_deps, and retry with RETRY_DISABLED.
 
 mod common;
@@ -9,6 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::exe::exe;
 use common::{command, hash_object, run, toolbox, Output, Repo};
 
 const PLATFORM: &str = "test-platform";
@@ -165,7 +166,7 @@ fn an_edited_input_gives_the_sentinel_through_every_parent_at_ci_0_and_1() {
             assert_eq!(out.code, 0, "CI={ci} {project}: {}", out.stderr);
             assert_eq!(out.stdout, "disabled-cache\n", "CI={ci} {project}");
         }
-        let out = run(script_command(env!("CARGO_BIN_EXE_cache_content_hash"))
+        let out = run(script_command(exe("cache_content_hash"))
             .current_dir(r.join("libgreet"))
             .env("CI", ci)
             .arg(".rebuild_patterns"));
@@ -198,7 +199,7 @@ fn an_edited_input_gives_the_sentinel_through_every_parent_at_ci_0_and_1() {
 fn directory_arguments_cover_the_other_directory() {
     let r = example();
     let cch = |args: &[&str]| {
-        run(script_command(env!("CARGO_BIN_EXE_cache_content_hash"))
+        run(script_command(exe("cache_content_hash"))
             .current_dir(r.join("app"))
             .env("PLATFORM_TAG", PLATFORM)
             .args(args))
@@ -266,88 +267,6 @@ fn build_test_cmds_and_test() {
     } else {
         eprintln!("build_test_cmds_and_test: no bin/filter_test_cmds, `test` not run");
     }
-}
-
-fn semver(args: &[&str]) -> Output {
-    run(command(env!("CARGO_BIN_EXE_semver")).args(args))
-}
-
-#[test]
-fn semver_checks_parts_and_sorts() {
-    for valid in [
-        "1.2.3",
-        "v1.2.3",
-        "0.0.0",
-        "5.0.0-nightly.20260415",
-        "1.0.0-alpha.1+build.7",
-        "1.0.0+20130313144700",
-    ] {
-        let out = semver(&["check", valid]);
-        assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{valid}");
-    }
-    for invalid in [
-        "V1.2.3", "vv1.2.3", "1.2", "01.2.3", "1.2.3-01", "1.2.3-", "master", "",
-    ] {
-        let out = semver(&["check", invalid]);
-        assert_eq!(out.code, 1, "{invalid:?}");
-        assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
-    }
-
-    let v = "v5.10.0-nightly.20260415+sha.5114f85";
-    for (part, expected) in [
-        ("major", "5\n"),
-        ("minor", "10\n"),
-        ("patch", "0\n"),
-        ("prerelease", "nightly.20260415\n"),
-        ("buildmetadata", "sha.5114f85\n"),
-    ] {
-        let out = semver(&[part, v]);
-        assert_eq!((out.code, out.stdout.as_str()), (0, expected), "{part}");
-    }
-    assert_eq!(semver(&["prerelease", "1.2.3"]).stdout, "\n");
-    // The first original's order: the version, then the part.
-    assert_eq!(semver(&["1.2.3-rc.1", "prerelease"]).stdout, "rc.1\n");
-    assert_eq!(semver(&["v1.2.3", "check"]).code, 0);
-
-    let bad = semver(&["major", "1.2"]);
-    assert_eq!((bad.code, bad.stdout.as_str()), (1, ""));
-    assert_eq!(bad.stderr, "Invalid SemVer: 1.2\n");
-    let usage = semver(&["frob", "1.2.3"]);
-    assert_eq!(usage.code, 1);
-    assert!(
-        usage.stderr.starts_with("Usage: semver"),
-        "{}",
-        usage.stderr
-    );
-
-    let sorted = semver(&[
-        "sort",
-        "1.0.0",
-        "v2.0.0",
-        "1.0.0-rc.1",
-        "1.0.0-alpha.10",
-        "1.0.0-alpha.9",
-        "1.0.0-alpha",
-        "1.10.0",
-        "1.9.0",
-        "1.0.0-beta",
-    ]);
-    assert_eq!(sorted.code, 0, "{}", sorted.stderr);
-    assert_eq!(
-        sorted.stdout,
-        "1.0.0-alpha\n1.0.0-alpha.9\n1.0.0-alpha.10\n1.0.0-beta\n1.0.0-rc.1\n1.0.0\n1.9.0\n1.10.0\nv2.0.0\n"
-    );
-    let bad_sort = semver(&["sort", "1.0.0", "nope"]);
-    assert_eq!((bad_sort.code, bad_sort.stdout.as_str()), (1, ""));
-    assert_eq!(bad_sort.stderr, "Invalid SemVer: nope\n");
-
-    let selftest = semver(&["test"]);
-    assert_eq!(selftest.code, 0, "{}", selftest.stderr);
-    assert!(
-        selftest.stdout.contains("checks passed"),
-        "{}",
-        selftest.stdout
-    );
 }
 
 /// A toolbox script run by path in a scratch directory with `env`.
@@ -469,7 +388,7 @@ fn retry_disabled_runs_once_with_the_commands_status() {
     let count = dir.path().join("count");
     let cmd = format!("echo x >> '{}'; exit 3", count.display());
     let retry = |env: &[(&str, &str)]| {
-        let mut c = script_command(env!("CARGO_BIN_EXE_retry"));
+        let mut c = script_command(exe("retry"));
         c.arg(&cmd).env("RETRY_SLEEP", "0");
         for (k, v) in env {
             c.env(k, v);

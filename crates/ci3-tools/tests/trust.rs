@@ -8,28 +8,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{command, run, Output};
-
-fn exe(tool: &str) -> &'static str {
-    match tool {
-        "cache_keygen" => env!("CARGO_BIN_EXE_cache_keygen"),
-        "cache_verify" => env!("CARGO_BIN_EXE_cache_verify"),
-        "cache_upload" => env!("CARGO_BIN_EXE_cache_upload"),
-        "cache_download" => env!("CARGO_BIN_EXE_cache_download"),
-        "cache_exists" => env!("CARGO_BIN_EXE_cache_exists"),
-        "cache_upload_flag" => env!("CARGO_BIN_EXE_cache_upload_flag"),
-        "cache_download_flag" => env!("CARGO_BIN_EXE_cache_download_flag"),
-        "test_should_run" => env!("CARGO_BIN_EXE_test_should_run"),
-        "run_test_cmd" => env!("CARGO_BIN_EXE_run_test_cmd"),
-        "filter_test_cmds" => env!("CARGO_BIN_EXE_filter_test_cmds"),
-        other => panic!("unknown tool {other}"),
-    }
-}
-
-fn s3_var(name: &str) -> String {
-    std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name} is not set: run the tests with `bash ci3/run_tests`"))
-}
+use common::exe::exe;
+use common::{command, run, s3_var, Output};
 
 /// The S3 store of `test_source` under `prefix`, as a `CI3_STORE` URL.
 fn s3_url(prefix: &str) -> String {

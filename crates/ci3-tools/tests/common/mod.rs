@@ -6,6 +6,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+pub mod cache;
+pub mod exe;
+pub mod helpers;
+pub mod pipeline;
 pub mod tasks;
 
 /// Variables a developer's or CI's environment may set that would change what the tools do.
@@ -30,6 +34,12 @@ const ISOLATED_VARS: &[&str] = &[
     "GIT_WORK_TREE",
     "GIT_INDEX_FILE",
 ];
+
+/// A variable `test_source` exports for the S3 server (its endpoint, bucket and credentials).
+pub fn s3_var(name: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run the tests with `bash ci3/run_tests`"))
+}
 
 /// A command with the test isolation applied: no CI variables, no user or system git config.
 pub fn command(program: impl AsRef<OsStr>) -> Command {

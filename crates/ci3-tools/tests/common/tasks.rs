@@ -11,23 +11,8 @@ pub const BAUR: &str =
 /// A task's `Files` input: the `*.txt` files of its app.
 pub const FILES: &str = "[[Task.Input.Files]]\npaths = [\"*.txt\"]\n";
 
-pub fn exe(tool: &str) -> &'static str {
-    match tool {
-        "task_status" => env!("CARGO_BIN_EXE_task_status"),
-        "task_run" => env!("CARGO_BIN_EXE_task_run"),
-        "task_inputs" => env!("CARGO_BIN_EXE_task_inputs"),
-        "task_ls" => env!("CARGO_BIN_EXE_task_ls"),
-        "task_runs" => env!("CARGO_BIN_EXE_task_runs"),
-        "task_show" => env!("CARGO_BIN_EXE_task_show"),
-        "task_diff" => env!("CARGO_BIN_EXE_task_diff"),
-        "task_verify" => env!("CARGO_BIN_EXE_task_verify"),
-        "task_restore" => env!("CARGO_BIN_EXE_task_restore"),
-        "task_gc" => env!("CARGO_BIN_EXE_task_gc"),
-        "cache_keygen" => env!("CARGO_BIN_EXE_cache_keygen"),
-        "baur" => env!("CARGO_BIN_EXE_baur"),
-        _ => panic!("{tool}"),
-    }
-}
+// The task tests (and tasks_exit_codes.rs) reach the table through here as well.
+pub use super::exe::exe;
 
 /// An `.app.toml`.
 pub fn app(name: &str, tasks: &str) -> String {
@@ -110,6 +95,13 @@ impl Fixture {
         v.sort();
         v
     }
+}
+
+/// The run ids `task_runs ARGS -q` prints.
+pub fn ids(f: &Fixture, args: &[&str]) -> Vec<String> {
+    let mut a = vec!["-q"];
+    a.extend(args);
+    f.ok("task_runs", &a).lines().map(String::from).collect()
 }
 
 /// `calc.build`, committed: copies `in.txt` to `out/x`.
