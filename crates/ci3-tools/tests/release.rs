@@ -257,7 +257,7 @@ fn build_test_cmds_and_test() {
 
     let unknown = bootstrap(&r, "app", &["frobnicate"], &[]);
     assert_eq!(unknown.code, 1);
-    assert!(unknown.stderr.contains("Unknown command: frobnicate"));
+    assert!(unknown.stdout.contains("Unknown command: frobnicate"));
 
     // `test` pipes the lines through filter_test_cmds | parallelize; where the toolbox has no
     // filter_test_cmds yet, only this step is skipped.
