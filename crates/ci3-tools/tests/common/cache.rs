@@ -26,6 +26,9 @@ pub struct Env {
     pub at: Where,
     pub vars: Vec<(String, String)>,
     pub cwd: PathBuf,
+    /// This environment's machine state ($XDG_CACHE_HOME: ledger, manifests, breaker), shared
+    /// by its commands and by no other test, and never the developer's own.
+    state: tempfile::TempDir,
 }
 
 impl Env {
@@ -34,6 +37,7 @@ impl Env {
             at,
             vars: Vec::new(),
             cwd: cwd.to_path_buf(),
+            state: tempfile::tempdir().unwrap(),
         }
     }
 
@@ -56,10 +60,10 @@ impl Env {
             "S3_BUILD_CACHE_AWS_PARAMS",
             "CI3_S3_PREFIX",
             "TEST",
-            "XDG_CACHE_HOME",
         ] {
             cmd.env_remove(var);
         }
+        cmd.env("XDG_CACHE_HOME", self.state.path());
         match &self.at {
             Where::Dir(dir) => {
                 cmd.env("CI3_STORE", format!("file://{}", dir.display()));
