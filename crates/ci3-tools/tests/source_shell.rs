@@ -49,7 +49,15 @@ fn sourced_at_a_prompt_it_leaves_the_shells_options_and_directory_alone() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines[0], format!("pwd={}", here.display()), "no cd");
-    assert!(!lines[1].contains('e'), "no errexit at a prompt: {}", lines[1]);
-    assert!(!lines[1].contains('u'), "no nounset at a prompt: {}", lines[1]);
+    assert!(
+        !lines[1].contains('e'),
+        "no errexit at a prompt: {}",
+        lines[1]
+    );
+    assert!(
+        !lines[1].contains('u'),
+        "no nounset at a prompt: {}",
+        lines[1]
+    );
     assert_eq!(lines[2..], ["still-here", "tools-on-path"]);
 }
