@@ -458,24 +458,23 @@ fn a_killed_multipart_upload_is_aborted_by_the_next_one() {
         .env("CI", "1")
         .env_remove("CACHE_LOCAL_DIR");
     };
-    let uploads = || -> Vec<PathBuf> {
-        fs::read_dir(data.join("store"))
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with(".upload-")
-            })
-            .collect()
+    // The server keeps an in-flight multipart upload as `.upload-ID.json`; other tests of this
+    // binary upload at the same time, so only this upload's own id is looked at.
+    let in_flight = |id: &str| {
+        data.join("store")
+            .join(format!(".upload-{id}.json"))
+            .exists()
     };
-    let before = uploads();
-    // Killed once the upload is under way: its multipart upload begun and recorded. (Between the
-    // server's answer to the start and the record there are a few microseconds a kill could
-    // land in; the record cannot come first, the upload id comes from the server.)
+    // Killed once the upload is under way: its multipart upload begun and recorded (URL, key and
+    // upload id, one a line). (Between the server's answer to the start and the record there are
+    // a few microseconds a kill could land in; the record cannot come first, the upload id comes
+    // from the server.)
     let records = work.path("xdg/ci3/multipart");
+    let recorded_id = || -> Option<String> {
+        let record = fs::read_dir(&records).ok()?.flatten().next()?.path();
+        let text = fs::read_to_string(record).ok()?;
+        text.lines().nth(2).map(str::to_string)
+    };
     let mut up = work.tool("cache_upload");
     s3(&mut up);
     let mut child = up
@@ -485,27 +484,26 @@ fn a_killed_multipart_upload_is_aborted_by_the_next_one() {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
-    let mut killed = false;
+    let mut killed = None;
     while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
-        let recorded = fs::read_dir(&records).is_ok_and(|mut d| d.next().is_some());
-        if recorded {
+        if let Some(id) = recorded_id() {
             child.kill().unwrap();
-            killed = true;
+            killed = Some(id);
             break;
         }
         std::thread::sleep(Duration::from_millis(5));
     }
     let _ = child.wait();
+    let id = killed.expect("no kill caught a multipart upload in flight");
     assert!(
-        uploads().len() > before.len(),
+        in_flight(&id),
         "the killed upload is in flight on the server"
     );
-    assert!(killed, "no kill caught a multipart upload in flight");
     let mut next = work.tool("cache_upload");
     s3(&mut next);
     let out = run(next.args(["mp-2.tar.zst", "build/sub"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(uploads(), before, "the killed upload was aborted");
+    assert!(!in_flight(&id), "the killed upload was aborted");
 }
 
 #[test]
