@@ -21,7 +21,8 @@ pub struct Settings {
     pub force_upload: bool,
     /// `CACHE_LOCAL_DIR`: the local tarball cache in front of the store.
     pub local_cache: Option<PathBuf>,
-    /// `$XDG_CACHE_HOME/ci3`, else `~/.cache/ci3`: the machine-local state of the tools.
+    /// `$XDG_CACHE_HOME/ci3`, else `~/.cache/ci3`: the machine-local state of the tools; the
+    /// paths under it are `state()`'s.
     pub cache_home: PathBuf,
     pub store: StoreVars,
     pub hashing: HashVars,
@@ -137,6 +138,11 @@ pub struct TestVars {
 }
 
 impl Settings {
+    /// The paths under the machine's state directory.
+    pub fn state(&self) -> crate::state::State<'_> {
+        crate::state::State::new(&self.cache_home)
+    }
+
     /// Reads the process environment: the one place the tools do.
     pub fn from_env() -> Settings {
         Settings::from_vars(std::env::vars_os())
@@ -154,10 +160,7 @@ impl Settings {
             .collect();
         let env = Env(&vars);
         let home = env.path("HOME").unwrap_or_else(|| PathBuf::from("/"));
-        let cache_home = env
-            .path("XDG_CACHE_HOME")
-            .unwrap_or_else(|| home.join(".cache"))
-            .join("ci3");
+        let cache_home = crate::state::root(env.path("XDG_CACHE_HOME"), &home);
         let seconds = |name: &str, default: u64| {
             Duration::from_secs(
                 env.text(name)

@@ -422,8 +422,7 @@ pub struct Generated {
 pub fn keygen(dir: &Path) -> Result<Generated> {
     fs::create_dir_all(dir)
         .map_err(|e| Error::io(dir, format!("cannot create {}: {e}", dir.display())))?;
-    let mut seed = [0u8; 32];
-    getrandom::getrandom(&mut seed)
+    let seed = crate::random::bytes::<32>()
         .map_err(|e| Error::new(Kind::Io, format!("no randomness from the OS: {e}")))?;
     let key = SigningKey::from_bytes(&seed);
     let verifying = key.verifying_key();

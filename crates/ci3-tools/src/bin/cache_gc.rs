@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use ci3::store::evict::{self, Caps};
+use ci3::Error;
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 
@@ -24,12 +25,14 @@ struct Args {
     max_age: Option<std::time::Duration>,
 }
 
-fn size(text: &str) -> Result<u64, String> {
-    evict::parse_size(text).ok_or_else(|| format!("not a size: {text} (like 20G, 500M)"))
+fn size(text: &str) -> Result<u64, Error> {
+    evict::parse_size(text)
+        .ok_or_else(|| Error::usage(format!("not a size: {text} (like 20G, 500M)")))
 }
 
-fn age(text: &str) -> Result<std::time::Duration, String> {
-    evict::parse_age(text).ok_or_else(|| format!("not an age: {text} (like 30d, 12h, 90m)"))
+fn age(text: &str) -> Result<std::time::Duration, Error> {
+    evict::parse_age(text)
+        .ok_or_else(|| Error::usage(format!("not an age: {text} (like 30d, 12h, 90m)")))
 }
 
 fn help() -> String {

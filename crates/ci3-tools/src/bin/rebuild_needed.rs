@@ -50,21 +50,15 @@ fn main() {
             None => {}
         }
         let store = selected.store.as_ref();
-        let layered = Layered {
-            local: tool
-                .settings
-                .local_cache
-                .as_deref()
-                .map(LocalCache::existing),
-            store: Some(store),
-            reporter: tool.reporter.as_ref(),
-        };
+        let local = tool
+            .settings
+            .local_cache
+            .as_deref()
+            .map(LocalCache::existing);
+        let layered = Layered::new(local, Some(store), tool.reporter.as_ref());
         match layered.exists(name) {
             Ok(Some(Source::Local)) => {
-                let dir = layered
-                    .local
-                    .as_ref()
-                    .map(|l| l.dir().display().to_string());
+                let dir = layered.local().map(|l| l.dir().display().to_string());
                 tool.say(&format!(
                     "No rebuild needed for {name}: found in local cache {}.",
                     dir.unwrap_or_default()

@@ -40,9 +40,7 @@ pub fn download(ctx: &Context<'_>, name: &str, out_dir: &Path) -> Result<Downloa
     // The seal is checked with the digest, before the staged tree moves into OUT_DIR; a refusal
     // also keeps the bytes out of the local cache.
     let accept = |checked: &archive::Checked| {
-        trust
-            .accept_artifact(name, checked)
-            .map_err(anyhow::Error::from)
+        trust.accept_artifact(name, checked).map_err(Into::into)
     };
     let found = layered(ctx).read(name, |reader| {
         archive::unpack_checked(reader, compression, out_dir, &accept)
@@ -67,14 +65,11 @@ pub fn list(ctx: &Context<'_>, name: &str) -> Result<Option<Vec<ListedEntry>>> {
 }
 
 fn layered<'a>(ctx: &'a Context<'a>) -> Layered<'a> {
-    Layered {
-        local: ctx.local_cache(|dir| {
-            format!(
-                "Warning: Cannot create local cache dir {}, skipping local cache.",
-                dir.display()
-            )
-        }),
-        store: Some(ctx.selected.store.as_ref()),
-        reporter: ctx.reporter,
-    }
+    let local = ctx.local_cache(|dir| {
+        format!(
+            "Warning: Cannot create local cache dir {}, skipping local cache.",
+            dir.display()
+        )
+    });
+    Layered::new(local, Some(ctx.selected.store.as_ref()), ctx.reporter)
 }

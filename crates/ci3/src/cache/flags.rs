@@ -27,7 +27,7 @@ pub fn upload_flag(ctx: &Context<'_>, name: &str, commit: Option<&str>) -> Resul
         return Ok(FlagUpload::Sentinel);
     }
     let object = names::flag(name)?;
-    if !ctx.settings.ci {
+    if !policy::counts_passes(ctx.settings) {
         return Ok(FlagUpload::NotInCi);
     }
     let body = format!(
@@ -99,7 +99,7 @@ impl ShouldRun {
 
 /// `test_should_run NAME`: skip only when `CI=1` and the flag `NAME.flag` exists.
 pub fn test_should_run(ctx: &Context<'_>, name: &str) -> Result<ShouldRun> {
-    if !ctx.settings.ci {
+    if !policy::counts_passes(ctx.settings) {
         return Ok(ShouldRun::NotInCi);
     }
     Ok(match download_flags(ctx, &[name.to_string()]) {

@@ -44,8 +44,7 @@ pub struct Entry {
 }
 
 fn files(settings: &Settings) -> (PathBuf, PathBuf) {
-    let dir = &settings.cache_home;
-    (dir.join("ledger.jsonl"), dir.join("ledger.1.jsonl"))
+    settings.state().ledger()
 }
 
 /// Appends what happened to `name`, which started at `started`.
@@ -58,7 +57,7 @@ pub fn append(settings: &Settings, op: Op, name: &str, started: Instant) {
     };
     let (current, old) = files(settings);
     let write = || -> std::io::Result<()> {
-        std::fs::create_dir_all(&settings.cache_home)?;
+        std::fs::create_dir_all(settings.state().root())?;
         if std::fs::metadata(&current).is_ok_and(|m| m.len() > ROTATE_AT) {
             std::fs::rename(&current, &old)?;
         }

@@ -8,7 +8,7 @@
 //! object is found from KEY alone; NAME is free text (`"Build noir"`) and only appears in the
 //! message. A second log with the same KEY replaces the first, as the original's log server did.
 //!
-//! When it is stored follows the artifact upload rule (`policy::remote_write`): always in a
+//! When it is stored follows the artifact upload rule (`policy::write_policy`): always in a
 //! directory store, in S3 only with `CI=1` or a non-empty `S3_FORCE_UPLOAD`, and never in S3
 //! without credentials. The original only kept logs in CI; a developer's run therefore does not
 //! fill the shared bucket, while a local directory store keeps their logs where they can read
@@ -20,10 +20,9 @@
 //! never fails because logging is unavailable. It is spooled to a temporary file and uploaded
 //! from there, so memory stays bounded whatever the log's size.
 
-use std::fs::File;
 use std::io::{self, ErrorKind, Read, Write};
 
-use super::policy::{self, RemoteWrite};
+use super::policy::{self, WritePolicy};
 use super::Context;
 use crate::error::{Error, Kind, Result};
 use crate::report::Reporter;
@@ -41,15 +40,12 @@ pub fn check_key(key: &str) -> Result<()> {
 
 /// A new random key: 16 lowercase hex chars, like `uuid` in `ci3/source`.
 pub fn new_key() -> Result<String> {
-    let mut bytes = [0u8; 8];
-    File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| {
-            Error::new(
-                Kind::Io,
-                format!("cannot read /dev/urandom for a new log key: {e}"),
-            )
-        })?;
+    let bytes = crate::random::bytes::<8>().map_err(|e| {
+        Error::new(
+            Kind::Io,
+            format!("cannot read /dev/urandom for a new log key: {e}"),
+        )
+    })?;
     Ok(hex::encode(bytes))
 }
 
@@ -72,10 +68,10 @@ pub fn store_log(
     let object = names::log(&key)?;
     let say = |line: String| ctx.reporter.note(&line);
     let store = ctx.selected.store.as_ref();
-    let skip = match policy::remote_write(ctx.settings, ctx.selected) {
-        RemoteWrite::Yes { .. } => None,
-        RemoteWrite::NotInCi => Some("CI=0 and S3_FORCE_UPLOAD not set"),
-        RemoteWrite::NoCredentials => Some("no AWS credentials found"),
+    let skip = match policy::write_policy(ctx.settings, ctx.selected) {
+        WritePolicy::Create | WritePolicy::Replace => None,
+        WritePolicy::NotInCi => Some("CI=0 and S3_FORCE_UPLOAD not set"),
+        WritePolicy::NoCredentials => Some("no AWS credentials found"),
     };
     if let Some(reason) = skip {
         // Nothing will be stored: pass the log through (or drain it) without spooling.

@@ -1,9 +1,10 @@
-//! What the compat tools decide before they touch a store, decided once: the sentinel,
-//! `NO_CACHE`, `NO_CACHE_UPLOAD`, and the `CI`/`S3_FORCE_UPLOAD` gate for remote writes.
+//! Every gate decided before a store is touched, decided here once: the sentinel, `NO_CACHE`,
+//! `NO_CACHE_UPLOAD`, the `CI`/`S3_FORCE_UPLOAD` write policy of artifacts and logs, and the CI
+//! gate of recorded passes (success flags, the test cache).
 
 use crate::hash::SENTINEL;
 use crate::settings::Settings;
-use crate::store::Selected;
+use crate::store::{Reach, Selected, Store};
 
 /// A name carrying the sentinel is never uploaded and never found.
 pub fn is_disabled(name: &str) -> bool {
@@ -48,28 +49,59 @@ pub fn upload_skip(settings: &Settings, name: &str) -> Option<UploadSkip> {
     }
 }
 
-/// Whether a write goes to the configured store.
+/// May the configured store be written from here, and how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RemoteWrite {
-    /// Write; `create_only` unless `S3_FORCE_UPLOAD` asks to replace.
-    Yes { create_only: bool },
+pub enum WritePolicy {
+    /// Write a new object only, keeping one already there.
+    Create,
+    /// Write over what is there (`S3_FORCE_UPLOAD`, or a record that replaces an older one).
+    Replace,
     /// A shared store at `CI=0` without `S3_FORCE_UPLOAD`: a developer's machine does not fill it.
     NotInCi,
     /// The store needs credentials that are missing.
     NoCredentials,
 }
 
-/// The gate for artifacts and logs: a directory store always takes writes; a shared store only
-/// with `CI=1` or `S3_FORCE_UPLOAD`, and only with credentials.
-pub fn remote_write(settings: &Settings, selected: &Selected) -> RemoteWrite {
-    if !selected.is_dir && !settings.ci && !settings.force_upload {
-        RemoteWrite::NotInCi
+impl WritePolicy {
+    /// Whether anything is written.
+    pub fn writes(self) -> bool {
+        matches!(self, WritePolicy::Create | WritePolicy::Replace)
+    }
+
+    /// Whether a write keeps an object already there.
+    pub fn create_only(self) -> bool {
+        self != WritePolicy::Replace
+    }
+}
+
+/// The gate for artifacts and logs: this machine's directory store always takes writes; a
+/// shared store only with `CI=1` or `S3_FORCE_UPLOAD`, and only with credentials.
+pub fn write_policy(settings: &Settings, selected: &Selected) -> WritePolicy {
+    if selected.reach == Reach::Shared && !settings.ci && !settings.force_upload {
+        WritePolicy::NotInCi
     } else if !selected.store.can_write() {
-        RemoteWrite::NoCredentials
+        WritePolicy::NoCredentials
+    } else if settings.force_upload {
+        WritePolicy::Replace
     } else {
-        RemoteWrite::Yes {
-            create_only: !settings.force_upload,
-        }
+        WritePolicy::Create
+    }
+}
+
+/// Whether this run records passes (success flags, test-cache entries) and skips what passed:
+/// only in CI. A developer's machine is not a reference, and a local run runs every test.
+pub fn counts_passes(settings: &Settings) -> bool {
+    settings.ci
+}
+
+/// The gate for a test-cache entry: in CI, with credentials; a new pass replaces an older one.
+pub fn pass_write(settings: &Settings, store: &dyn Store) -> WritePolicy {
+    if !counts_passes(settings) {
+        WritePolicy::NotInCi
+    } else if !store.can_write() {
+        WritePolicy::NoCredentials
+    } else {
+        WritePolicy::Replace
     }
 }
 
@@ -99,28 +131,25 @@ mod tests {
     fn the_directory_store_always_takes_writes() {
         let dir = Selected {
             store: Box::new(DirStore::new("/nonexistent".into())),
-            is_dir: true,
+            reach: Reach::Machine,
             caps: Default::default(),
             trust: Default::default(),
         };
+        assert_eq!(write_policy(&settings(&[]), &dir), WritePolicy::Create);
         assert_eq!(
-            remote_write(&settings(&[]), &dir),
-            RemoteWrite::Yes { create_only: true }
-        );
-        assert_eq!(
-            remote_write(&settings(&[("S3_FORCE_UPLOAD", "1")]), &dir),
-            RemoteWrite::Yes { create_only: false }
+            write_policy(&settings(&[("S3_FORCE_UPLOAD", "1")]), &dir),
+            WritePolicy::Replace
         );
         let shared = Selected {
             store: Box::new(DirStore::new("/nonexistent".into())),
-            is_dir: false,
+            reach: Reach::Shared,
             caps: Default::default(),
             trust: Default::default(),
         };
-        assert_eq!(remote_write(&settings(&[]), &shared), RemoteWrite::NotInCi);
+        assert_eq!(write_policy(&settings(&[]), &shared), WritePolicy::NotInCi);
         assert_eq!(
-            remote_write(&settings(&[("CI", "1")]), &shared),
-            RemoteWrite::Yes { create_only: true }
+            write_policy(&settings(&[("CI", "1")]), &shared),
+            WritePolicy::Create
         );
     }
 }

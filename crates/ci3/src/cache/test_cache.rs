@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::flags::hostname;
+use super::policy::WritePolicy;
 use crate::clock::now_secs;
 use crate::error::{Error, Result};
 use crate::hash::hash_str_orig;
@@ -38,11 +39,10 @@ pub enum Recorded {
 
 /// Records that `line` passed, now (signed when `trust` holds a signing key).
 pub fn record(settings: &Settings, store: &dyn Store, trust: &Trust, line: &[u8]) -> Recorded {
-    if !settings.ci {
-        return Recorded::NotInCi;
-    }
-    if !store.can_write() {
-        return Recorded::NoCredentials;
+    match super::policy::pass_write(settings, store) {
+        WritePolicy::NotInCi => return Recorded::NotInCi,
+        WritePolicy::NoCredentials => return Recorded::NoCredentials,
+        WritePolicy::Create | WritePolicy::Replace => {}
     }
     let object = match names::test_cache(&key(line)) {
         Ok(object) => object,

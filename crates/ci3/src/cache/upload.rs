@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use super::ledger;
-use super::policy::{self, RemoteWrite, UploadSkip};
+use super::policy::{self, UploadSkip, WritePolicy};
 use super::Context;
 use crate::archive::{self, ArchiveError, Compression};
 use crate::error::{Error, Kind, Result};
 use crate::hash::manifest;
-use crate::store::{Layered, Put};
+use crate::store::{Layered, Put, Reach};
 
 /// What an upload came to.
 #[derive(Debug)]
@@ -59,8 +59,9 @@ fn upload_once(ctx: &Context<'_>, name: &str, paths: &[PathBuf], cwd: &Path) -> 
     }
     crate::store::check_name(name)?;
     let store = ctx.selected.store.as_ref();
-    let remote = match policy::remote_write(ctx.settings, ctx.selected) {
-        RemoteWrite::NotInCi => {
+    // The policy of this write: `None` when nothing goes to the store.
+    let remote = match policy::write_policy(ctx.settings, ctx.selected) {
+        WritePolicy::NotInCi => {
             say(format!(
                 "Skipping S3 upload because CI=0 and S3_FORCE_UPLOAD not set. \
                  Nothing goes to {} from here; set S3_FORCE_UPLOAD=1 to upload.",
@@ -68,18 +69,18 @@ fn upload_once(ctx: &Context<'_>, name: &str, paths: &[PathBuf], cwd: &Path) -> 
             ));
             None
         }
-        RemoteWrite::NoCredentials => {
+        WritePolicy::NoCredentials => {
             say("Skipping S3 upload, no AWS credentials found.".into());
             None
         }
-        RemoteWrite::Yes { create_only: false } => Some(false),
-        RemoteWrite::Yes { create_only: true } => match store.exists(name) {
-            Ok(true) if replaces_untrusted(ctx, name) => Some(false),
+        WritePolicy::Replace => Some(WritePolicy::Replace),
+        WritePolicy::Create => match store.exists(name) {
+            Ok(true) if replaces_untrusted(ctx, name) => Some(WritePolicy::Replace),
             Ok(true) => {
                 say(format!("Skipping S3 upload, already exists: {name}"));
                 None
             }
-            Ok(false) => Some(true),
+            Ok(false) => Some(WritePolicy::Create),
             Err(err) => {
                 say(format!(
                     "Skipping upload of {name} to {}: {err}",
@@ -96,21 +97,18 @@ fn upload_once(ctx: &Context<'_>, name: &str, paths: &[PathBuf], cwd: &Path) -> 
         )
     });
     if remote.is_none() && local.is_none() {
-        if !ctx.selected.is_dir {
+        if ctx.selected.reach == Reach::Shared {
             say("Skipping upload: no S3 upload to do and no CACHE_LOCAL_DIR to save into.".into());
         }
         return Ok(Uploaded::Skipped);
     }
 
-    let layered = Layered {
-        local,
-        store: remote.map(|_| store),
-        reporter: ctx.reporter,
-    };
+    let layered = Layered::new(local, remote.map(|_| store), ctx.reporter);
     let compression = Compression::for_name(name);
     let trust = &ctx.selected.trust;
     let seal = |digest: &archive::Digest, covered: u64| trust.seal_artifact(name, digest, covered);
-    let written = layered.write(name, remote.unwrap_or(true), |out| {
+    let create_only = remote.is_none_or(WritePolicy::create_only);
+    let written = layered.write(name, create_only, |out| {
         archive::pack_sealed(paths, cwd, compression, out, &seal).map_err(|err| {
             match archive::archive_error(&err) {
                 // The caller named a path that is not there: its mistake, not the cache's.
@@ -129,7 +127,7 @@ fn upload_once(ctx: &Context<'_>, name: &str, paths: &[PathBuf], cwd: &Path) -> 
     Ok(match written.remote {
         None => Uploaded::LocalOnly,
         Some(Ok(Put::Created)) => {
-            let manifests = ctx.settings.cache_home.join("manifests");
+            let manifests = manifest::local_dir(ctx.settings);
             if let Err(err) = manifest::upload_for(name, store, &ctx.selected.trust, &manifests) {
                 say(format!(
                     "Warning: could not store the input manifest of {name}: {err}"

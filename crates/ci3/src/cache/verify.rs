@@ -27,11 +27,7 @@ pub fn verify(ctx: &Context<'_>, name: &str) -> Result<Option<Signed>> {
         }
         return Ok(Some(trust.inspect_bytes(name, &stored).1));
     }
-    let layered = Layered {
-        local: None,
-        store: Some(store),
-        reporter: ctx.reporter,
-    };
+    let layered = Layered::new(None, Some(store), ctx.reporter);
     let compression = Compression::for_name(name);
     let found = layered.read(name, |reader| {
         archive::verify(reader, compression).map_err(|e| Error::from_anyhow(e, Kind::Io))

@@ -58,7 +58,7 @@ impl Manifest {
 
 /// Where the manifests of this machine's keys are remembered.
 pub fn local_dir(settings: &Settings) -> PathBuf {
-    settings.cache_home.join("manifests")
+    settings.state().manifests()
 }
 
 fn local_path(dir: &Path, key: &str) -> PathBuf {

@@ -421,10 +421,7 @@ impl<'a> Recorder<'a> {
         let Some(selected) = self.selected() else {
             return Ok(());
         };
-        if !matches!(
-            crate::cache::policy::remote_write(settings, selected),
-            crate::cache::policy::RemoteWrite::Yes { .. }
-        ) {
+        if !crate::cache::policy::write_policy(settings, selected).writes() {
             return Ok(());
         }
         let object = crate::store::names::log(&crate::cache::log::new_key()?)?;
@@ -439,7 +436,7 @@ impl<'a> Recorder<'a> {
     /// Records that `test` passed, in CI, for a line the cache may hold. A store that cannot
     /// be opened or written is said once and otherwise ignored: the test still passed.
     pub fn passed(&mut self, test: &TestLine) {
-        if !self.settings.ci || !test.cacheable() {
+        if !crate::cache::policy::counts_passes(self.settings) || !test.cacheable() {
             return;
         }
         let settings = self.settings;

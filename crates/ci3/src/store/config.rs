@@ -12,11 +12,19 @@ use crate::report::Reporter;
 use crate::settings::{Settings, StoreVars};
 use crate::trust::Trust;
 
-/// The configured store and what the upload policy needs to know of it.
+/// Whose store it is, which the write policy (`cache::policy`) asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// A directory store (configured or the default): every run writes it, even at `CI=0`.
+    Machine,
+    /// A remote store many machines read: only CI (or `S3_FORCE_UPLOAD`) fills it.
+    Shared,
+}
+
+/// The configured store and what the write policy needs to know of it.
 pub struct Selected {
     pub store: Box<dyn Store>,
-    /// A directory store (configured or the default): uploads go there even at `CI=0`.
-    pub is_dir: bool,
+    pub reach: Reach,
     /// The size and age caps of the directory store and the local cache.
     pub caps: Caps,
     /// What writers sign with and readers accept (`CI3_SIGNING_KEY`, `CI3_TRUSTED_KEYS`).
@@ -146,12 +154,12 @@ fn open_store(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Select
         None => None,
     };
     let caps = Caps {
-        ledgers: Some(settings.cache_home.join("usage")),
+        ledgers: Some(settings.state().usage()),
         ..caps(vars)?
     };
     let remote = Remote {
         reporter: reporter.clone(),
-        breakers: settings.cache_home.join("breaker"),
+        breakers: settings.state().breakers(),
         offline: vars.offline,
         caps: caps.clone(),
     };
@@ -164,7 +172,7 @@ fn open_store(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Select
         profile: vars.profile.clone(),
         request_timeout: vars.request_timeout,
         transfer_timeout: vars.transfer_timeout,
-        journal: Some(settings.cache_home.join("multipart")),
+        journal: Some(settings.state().multipart()),
     };
 
     if let Some(url) = &vars.url {
@@ -177,7 +185,7 @@ fn open_store(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Select
             }
             return Ok(Selected {
                 store: Box::new(DirStore::new(PathBuf::from(path)).with_caps(caps.clone())),
-                is_dir: true,
+                reach: Reach::Machine,
                 caps,
                 trust: Trust::default(),
             });
@@ -216,7 +224,7 @@ fn open_store(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Select
         return public_store(&url, &default_prefix(vars), timeouts, &remote);
     }
 
-    let dir = settings.cache_home.join("store");
+    let dir = settings.state().store();
     if settings.ci {
         reporter.note(&format!(
             "Note: no store configured; using the directory store {} (not shared between machines).",
@@ -225,7 +233,7 @@ fn open_store(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Select
     }
     Ok(Selected {
         store: Box::new(DirStore::new(dir).with_caps(caps.clone())),
-        is_dir: true,
+        reach: Reach::Machine,
         caps,
         trust: Trust::default(),
     })
@@ -284,7 +292,7 @@ impl Remote {
     fn select(&self, store: Box<dyn Store>) -> Selected {
         Selected {
             store: Box::new(Breaker::new(store, &self.breakers).offline(self.offline)),
-            is_dir: false,
+            reach: Reach::Shared,
             caps: self.caps.clone(),
             trust: Trust::default(),
         }
@@ -398,10 +406,10 @@ mod tests {
     #[test]
     fn selection_order() {
         let dir = open_with(&[("CI3_STORE", "file:///srv/cache")]).unwrap();
-        assert!(dir.is_dir);
+        assert_eq!(dir.reach, Reach::Machine);
         assert_eq!(dir.store.describe(), "directory /srv/cache");
         let default = open_with(&[]).unwrap();
-        assert!(default.is_dir);
+        assert_eq!(default.reach, Reach::Machine);
         assert!(default
             .store
             .describe()
@@ -415,7 +423,7 @@ mod tests {
             ("AWS_SECRET_ACCESS_KEY", "s"),
         ])
         .unwrap();
-        assert!(!s3.is_dir);
+        assert_eq!(s3.reach, Reach::Shared);
         assert_eq!(
             s3.store.describe(),
             "s3://aztec-ci-artifacts/build-cache/ at http://127.0.0.1:9"

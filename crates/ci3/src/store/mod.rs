@@ -1,37 +1,33 @@
 //! Where artifacts live: a `Store` is a flat namespace of named objects.
 //!
-//! One file per backend (`dir`, `s3`, `public`); `config` picks one from the settings; `names`
-//! names every object the project writes; `retry` is the one retry loop the backends share;
-//! `layered` puts the local tarball cache in front of any store; `tiers` puts read-only stores
-//! (`readonly`, `CI3_READ_STORES`) behind the one written to. Failures carry a kind so that a
-//! store that could not be asked is never reported as a plain miss.
+//! `backends/` holds one file per backend (`dir`, `s3`, `public`); `layers/` what wraps a store
+//! (the local tarball cache in front, read-only tiers behind, the outage breaker, size caps);
+//! `config` picks and assembles them from the settings; `names` names every object the project
+//! writes. Failures carry a kind so that a store that could not be asked is never reported as a
+//! plain miss.
 
-mod breaker;
+mod backends;
 mod config;
-mod dir;
-pub mod evict;
-mod layered;
+mod layers;
 pub mod names;
-mod public;
-mod readonly;
-mod retry;
-mod s3;
-mod tiers;
 
 use std::io::Write;
 use std::path::Path;
 
-pub use breaker::Breaker;
-pub use config::{open, S3Keys, S3Settings, Selected};
-pub use dir::DirStore;
-pub use layered::{Layered, LocalCache, Source, Written};
+pub use backends::dir::DirStore;
+pub use backends::public::PublicStore;
+pub use backends::s3::S3Store;
+pub use config::{open, Reach, S3Keys, S3Settings, Selected};
+pub use layers::breaker::Breaker;
+pub use layers::evict;
+pub use layers::layered::{Layered, Source, Written};
+pub use layers::local::LocalCache;
+pub use layers::readonly::ReadOnly;
+pub use layers::tiers::Tiered;
 pub use names::check_name;
-pub use public::PublicStore;
-pub use readonly::ReadOnly;
-pub use s3::S3Store;
-pub use tiers::Tiered;
 
 use crate::error::Result;
+use crate::report::Reporter;
 
 /// What a write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +37,18 @@ pub enum Put {
     AlreadyExists,
 }
 
-pub trait Store: Send + Sync {
+/// Any store as a `&dyn Store`, for the trait's own default methods.
+pub trait AsStore {
+    fn as_store(&self) -> &dyn Store;
+}
+
+impl<T: Store> AsStore for T {
+    fn as_store(&self) -> &dyn Store {
+        self
+    }
+}
+
+pub trait Store: AsStore + Send + Sync {
     /// A short description for messages, e.g. `directory /home/u/.cache/ci3/store`.
     fn describe(&self) -> String;
     /// The directory holding the objects, for a store kept on this machine.
@@ -85,18 +92,16 @@ pub trait Store: Send + Sync {
             .take(max)
             .collect())
     }
-    /// The stores read in order, when this one is several tiers (`CI3_READ_STORES`): a reader
-    /// that refuses what one tier holds can try the next.
-    fn read_tiers(&self) -> Option<Vec<&dyn Store>> {
-        None
+    /// Runs `read` against the store(s) that may hold an object until one answers `true`: this
+    /// store itself, or each tier in order for a tiered store (`CI3_READ_STORES`). An error of
+    /// kind `Untrusted` from one tier is said to `reporter` and the next tier tried, so that a
+    /// checking reader finds a trusted object behind a refused one.
+    fn read_each(
+        &self,
+        read: &mut dyn FnMut(&dyn Store) -> Result<bool>,
+        reporter: Option<&dyn Reporter>,
+    ) -> Result<bool> {
+        let _ = reporter;
+        read(self.as_store())
     }
-}
-
-/// The single-threaded runtime a network backend drives its async client with, so the tools
-/// stay plain blocking programs.
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| crate::error::Error::config(format!("cannot start the network runtime: {e}")))
 }

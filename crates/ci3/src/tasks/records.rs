@@ -17,8 +17,6 @@
 //! keys configured, a record none of them signed is no record: its names alone never make a
 //! task `Exist`.
 
-use std::io::Read;
-
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
@@ -130,10 +128,7 @@ pub struct Found {
 
 /// A new run id for a run that starts at `start_us`: `YYYYMMDDTHHMMSSffffff-RANDOM`.
 pub fn new_run_id(start_us: u64) -> Result<String> {
-    let mut random = [0u8; 6];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut random))
-        .context("cannot read /dev/urandom")?;
+    let random = crate::random::bytes::<6>().context("cannot read /dev/urandom")?;
     Ok(format!(
         "{}{:06}-{}",
         clock::utc_compact(start_us / 1_000_000),
@@ -233,9 +228,9 @@ pub struct Lookup {
     pub refused: Vec<String>,
 }
 
-/// The stores to look in, in order: the one written to, then `CI3_READ_STORES`.
-fn tiers(store: &dyn Store) -> Vec<&dyn Store> {
-    store.read_tiers().unwrap_or_else(|| vec![store])
+/// The store to look in: a tiered store (`CI3_READ_STORES`) lists every tier's names, merged.
+fn tiers(store: &dyn Store) -> [&dyn Store; 1] {
+    [store]
 }
 
 /// How many names one listing asks for when candidates may be refused.

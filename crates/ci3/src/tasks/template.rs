@@ -8,7 +8,6 @@
 //! `{{ .gitcommit }}`, `{{ .uuid }}`, and the plain `$ROOT`, `$APPNAME`, `$GITCOMMIT`, `$UUID`.
 
 use std::cell::OnceCell;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::settings::Settings;
@@ -128,9 +127,7 @@ fn env_name(inner: &str) -> Option<&str> {
 
 /// A random (version 4) UUID in its usual text form.
 fn uuid() -> Result<String, String> {
-    let mut b = [0u8; 16];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut b))
+    let mut b = crate::random::bytes::<16>()
         .map_err(|e| format!("{{{{ uuid }}}}: cannot read /dev/urandom: {e}"))?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;

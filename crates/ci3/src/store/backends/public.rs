@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::retry::{network_cause, retry, Attempt};
-use super::{check_name, Put, Store};
 use crate::error::{Error, Kind, Result};
 use crate::report::Reporter;
+use crate::store::{check_name, Put, Store};
 
 pub struct PublicStore {
     base: String,
@@ -59,8 +59,10 @@ impl PublicStore {
         url: &str,
         make: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<Option<reqwest::Response>> {
-        // Either way the last answer is what counts: a transient one when attempts ran out.
-        let last: Result<Result<reqwest::Response, String>, Result<reqwest::Response, String>> =
+        // Either way the last answer is what counts: a transient one when attempts ran out. A
+        // request that got no answer is `Unreachable`, whether or not it was worth retrying.
+        let unreachable = |message: String| Error::new(Kind::Unreachable, message);
+        let last: std::result::Result<Result<reqwest::Response>, Result<reqwest::Response>> =
             retry(&|line| self.reporter.note(line), || {
                 // Built inside the runtime: a request with a timeout arms a tokio timer as it is made.
                 match self.runtime.block_on(async { make().send().await }) {
@@ -72,9 +74,9 @@ impl PublicStore {
                     Err(e) => {
                         let message = format!("{what} {url}: {}", network_cause(&e));
                         if !e.is_timeout() && (e.is_connect() || e.is_request()) {
-                            Attempt::Transient(Err(message.clone()), message)
+                            Attempt::Transient(Err(unreachable(message.clone())), message)
                         } else {
-                            Attempt::Done(Ok(Err(message)))
+                            Attempt::Done(Ok(Err(unreachable(message))))
                         }
                     }
                 }
@@ -95,7 +97,7 @@ impl PublicStore {
                     format!("{what} {url}: HTTP {} ({meaning})", status.as_u16()),
                 ))
             }
-            Err(message) => Err(Error::new(Kind::Unreachable, message)),
+            Err(err) => Err(err),
         }
     }
 

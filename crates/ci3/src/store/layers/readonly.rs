@@ -4,8 +4,8 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use super::{Put, Store};
 use crate::error::{Error, Kind, Result};
+use crate::store::{Put, Store};
 
 pub struct ReadOnly {
     inner: Box<dyn Store>,

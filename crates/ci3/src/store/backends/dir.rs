@@ -9,8 +9,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::{check_name, Put, Store};
 use crate::error::{Error, Kind, Result};
+use crate::store::{check_name, Put, Store};
 
 /// The size of reads and writes: large, so that a store on disk keeps up with archiving.
 const CHUNK: usize = 1 << 20;
@@ -31,7 +31,7 @@ fn copy(reader: &mut dyn io::Read, out: &mut dyn Write) -> io::Result<()> {
 pub struct DirStore {
     root: PathBuf,
     /// Size and age caps, kept after each write; none for a store used as plain storage.
-    caps: Option<super::evict::Caps>,
+    caps: Option<crate::store::evict::Caps>,
 }
 
 impl DirStore {
@@ -40,7 +40,7 @@ impl DirStore {
     }
 
     /// This store, kept under `caps` (least recently used artifacts evicted after writes).
-    pub fn with_caps(mut self, caps: super::evict::Caps) -> Self {
+    pub fn with_caps(mut self, caps: crate::store::evict::Caps) -> Self {
         self.caps = Some(caps);
         self
     }
@@ -174,7 +174,7 @@ impl Store for DirStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(self.error("read", &path, e)),
         };
-        super::evict::touch(&file);
+        crate::store::evict::touch(&file);
         // A failure to pass the bytes on is the reader's, not the store's.
         let mut buf = vec![0u8; CHUNK];
         loop {

@@ -8,74 +8,14 @@
 
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tempfile::NamedTempFile;
 
-use super::{check_name, Put, Store};
+use super::local::{keep_copy, shareable, LocalCache};
 use crate::error::{Error, Kind, Result};
 use crate::report::{Counting, Reporter};
-
-/// A directory of artifacts named as in the store.
-pub struct LocalCache {
-    dir: PathBuf,
-    caps: Option<super::evict::Caps>,
-}
-
-impl LocalCache {
-    /// The cache in `dir`, created if missing.
-    pub fn open(dir: &Path) -> Result<LocalCache> {
-        fs::create_dir_all(dir)
-            .map_err(|e| Error::io(dir, format!("cannot create {}: {e}", dir.display())))?;
-        // What killed transfers left here.
-        crate::scratch::sweep(dir, &["download", "upload"], &|_| Ok(()));
-        Ok(LocalCache {
-            dir: dir.to_path_buf(),
-            caps: None,
-        })
-    }
-
-    /// This cache, kept under `caps` (least recently used copies evicted after writes).
-    pub fn with_caps(mut self, caps: super::evict::Caps) -> Self {
-        self.caps = Some(caps);
-        self
-    }
-
-    /// Keeps the cache under its caps after `written` bytes were added.
-    fn added(&self, written: u64) {
-        if let Some(caps) = &self.caps {
-            caps.after_write(&self.dir, written);
-        }
-    }
-
-    /// The cache in `dir` as it is, for a question that must not create anything.
-    pub fn existing(dir: &Path) -> LocalCache {
-        LocalCache {
-            dir: dir.to_path_buf(),
-            caps: None,
-        }
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    fn path(&self, name: &str) -> Result<PathBuf> {
-        check_name(name)?;
-        Ok(self.dir.join(name))
-    }
-
-    /// Whether a copy of `name` is here.
-    pub fn has(&self, name: &str) -> bool {
-        self.path(name).is_ok_and(|p| p.is_file())
-    }
-
-    /// A temporary file in the cache directory, so that keeping it is a rename.
-    fn scratch(&self, purpose: &str) -> io::Result<NamedTempFile> {
-        crate::scratch::file_in(&self.dir, purpose)
-    }
-}
+use crate::store::{check_name, Put, Store};
 
 /// Where a read was served from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,12 +35,30 @@ pub struct Written<T> {
 /// A local cache (optional) in front of a store (optional: a write may go to the local cache
 /// alone).
 pub struct Layered<'a> {
-    pub local: Option<LocalCache>,
-    pub store: Option<&'a dyn Store>,
-    pub reporter: &'a dyn Reporter,
+    local: Option<LocalCache>,
+    store: Option<&'a dyn Store>,
+    reporter: &'a dyn Reporter,
 }
 
-impl Layered<'_> {
+impl<'a> Layered<'a> {
+    /// `local` in front of `store`; `reporter` hears what each read and write did.
+    pub fn new(
+        local: Option<LocalCache>,
+        store: Option<&'a dyn Store>,
+        reporter: &'a dyn Reporter,
+    ) -> Layered<'a> {
+        Layered {
+            local,
+            store,
+            reporter,
+        }
+    }
+
+    /// The local cache in front, if any.
+    pub fn local(&self) -> Option<&LocalCache> {
+        self.local.as_ref()
+    }
+
     /// Where `name` is: the local cache first, then the store.
     pub fn exists(&self, name: &str) -> Result<Option<Source>> {
         if self.local.as_ref().is_some_and(|l| l.has(name)) {
@@ -139,7 +97,7 @@ impl Layered<'_> {
             };
             if let Some(file) = hit {
                 self.reporter.note(&format!("Local cache hit for {name}."));
-                super::evict::touch(&file);
+                crate::store::evict::touch(&file);
                 match consume(&mut BufReader::with_capacity(1 << 20, file)) {
                     Ok(value) => return Ok(Some((value, Source::Local))),
                     Err(err) if matches!(err.kind(), Kind::Corrupt | Kind::Untrusted) => {
@@ -160,25 +118,15 @@ impl Layered<'_> {
         let Some(store) = self.store else {
             return Ok(None);
         };
-        let Some(tiers) = store.read_tiers() else {
-            return self.fetch(store, name, &consume);
-        };
-        // Tier by tier, so that an object a checking reader refuses in one tier (a pull
-        // request's own unsigned write) does not hide a trusted one behind it.
-        let last = tiers.len().saturating_sub(1);
-        for (i, tier) in tiers.into_iter().enumerate() {
-            match self.fetch(tier, name, &consume) {
-                Ok(None) => {}
-                Err(err) if err.kind() == Kind::Untrusted && i < last => {
-                    self.reporter.note(&format!(
-                        "{err} (in {}); trying the next store.",
-                        tier.describe()
-                    ));
-                }
-                other => return other,
-            }
-        }
-        Ok(None)
+        let mut found = None;
+        store.read_each(
+            &mut |tier| {
+                found = self.fetch(tier, name, &consume)?;
+                Ok(found.is_some())
+            },
+            Some(self.reporter),
+        )?;
+        Ok(found)
     }
 
     /// Streams `name` from `store` into `consume`, keeping a local copy when it succeeded.
@@ -414,24 +362,6 @@ impl Write for Spool<'_> {
     }
 }
 
-/// Links the finished scratch file to `dest`, replacing an older copy: the new archive is as
-/// good and was just built.
-fn keep_copy(scratch: &Path, dest: &Path) -> io::Result<()> {
-    shareable(&File::open(scratch)?)?;
-    match fs::hard_link(scratch, dest) {
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            fs::remove_file(dest).and_then(|()| fs::hard_link(scratch, dest))
-        }
-        other => other,
-    }
-}
-
-/// Temporary files are private; a cache directory is shared like the store's files (0644).
-fn shareable(file: &File) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(fs::Permissions::from_mode(0o644))
-}
-
 /// Passes a download on to the consumer's pipe and, when caching locally, to the kept copy. A
 /// copy that cannot be written (a full disk) only loses the copy.
 struct Tee<'a> {
@@ -539,11 +469,11 @@ mod tests {
         let store = DirStore::new(tmp.path().join("store"));
         store.put_bytes("a.tar.gz", b"good bytes", false).unwrap();
         let notes = Collect::default();
-        let layered = Layered {
-            local: Some(LocalCache::open(&tmp.path().join("local")).unwrap()),
-            store: Some(&store),
-            reporter: &notes,
-        };
+        let layered = Layered::new(
+            Some(LocalCache::open(&tmp.path().join("local")).unwrap()),
+            Some(&store),
+            &notes,
+        );
         let (bytes, from) = layered.read("a.tar.gz", read_all).unwrap().unwrap();
         assert_eq!(
             (bytes.as_slice(), from),
@@ -583,11 +513,11 @@ mod tests {
             .put_bytes("b.zst", b"bad from the store", false)
             .unwrap();
         let notes = Collect::default();
-        let layered = Layered {
-            local: Some(LocalCache::open(&tmp.path().join("local")).unwrap()),
-            store: Some(&store),
-            reporter: &notes,
-        };
+        let layered = Layered::new(
+            Some(LocalCache::open(&tmp.path().join("local")).unwrap()),
+            Some(&store),
+            &notes,
+        );
         let err = layered.read("b.zst", read_all).unwrap_err();
         assert_eq!(err.kind(), Kind::Corrupt);
         assert!(!tmp.path().join("local/b.zst").exists());
@@ -599,11 +529,11 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = DirStore::new(tmp.path().join("store"));
         let notes = Collect::default();
-        let layered = Layered {
-            local: Some(LocalCache::open(&tmp.path().join("local")).unwrap()),
-            store: Some(&store),
-            reporter: &notes,
-        };
+        let layered = Layered::new(
+            Some(LocalCache::open(&tmp.path().join("local")).unwrap()),
+            Some(&store),
+            &notes,
+        );
         let written = layered
             .write("c.tar.gz", true, |w| {
                 w.write_all(b"archive")

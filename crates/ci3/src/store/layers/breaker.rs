@@ -10,8 +10,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::{Put, Store};
 use crate::error::{Error, Kind, Result};
+use crate::store::{Put, Store};
 
 /// How long an outage is believed without asking again.
 const OPEN_FOR: Duration = Duration::from_secs(30);
