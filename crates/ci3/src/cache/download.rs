@@ -39,9 +39,8 @@ pub fn download(ctx: &Context<'_>, name: &str, out_dir: &Path) -> Result<Downloa
     let trust = &ctx.selected.trust;
     // The seal is checked with the digest, before the staged tree moves into OUT_DIR; a refusal
     // also keeps the bytes out of the local cache.
-    let accept = |checked: &archive::Checked| {
-        trust.accept_artifact(name, checked).map_err(Into::into)
-    };
+    let accept =
+        |checked: &archive::Checked| trust.accept_artifact(name, checked).map_err(Into::into);
     let found = layered(ctx).read(name, |reader| {
         archive::unpack_checked(reader, compression, out_dir, &accept)
             .map_err(|e| Error::from_anyhow(e, Kind::Io))

@@ -9,6 +9,9 @@ use s3::Bucket;
 
 use super::S3Store;
 
+/// The scratch kind of a record being written, before it is renamed to `multipart`.
+const STAGED: &str = "multipart.new";
+
 /// Concurrent 8 MiB parts per multipart upload: bounds memory to under 100 MiB.
 const PARTS_IN_FLIGHT: usize = 8;
 /// Multipart part size (S3 wants at least 5 MiB for all but the last).
@@ -19,7 +22,7 @@ impl S3Store {
     /// finish (a SIGKILL gives no chance to abort): their parts would be kept and billed forever.
     pub(super) fn abort_orphaned_uploads(&self) {
         let Some(dir) = &self.journal else { return };
-        crate::scratch::sweep(dir, &["multipart"], &|record| {
+        crate::scratch::sweep(dir, &["multipart", STAGED], &|record| {
             let text = std::fs::read_to_string(record)?;
             let mut lines = text.lines();
             let (Some(url), Some(key), Some(id)) = (lines.next(), lines.next(), lines.next())
@@ -49,13 +52,26 @@ impl S3Store {
     fn record_upload(&self, key: &str, id: &str) -> Option<tempfile::NamedTempFile> {
         let dir = self.journal.as_ref()?;
         std::fs::create_dir_all(dir).ok()?;
-        let mut record = crate::scratch::file_in(dir, "multipart").ok()?;
+        // Written under a staging name and renamed once complete: a record is never seen (by a
+        // sweep, or by a test waiting for it) without its upload id. One killed while staged
+        // is swept like a record: aborted when complete, removed when not.
+        let mut staged = crate::scratch::file_in(dir, STAGED).ok()?;
         std::io::Write::write_all(
-            record.as_file_mut(),
+            staged.as_file_mut(),
             format!("{}\n{key}\n{id}\n", self.url).as_bytes(),
         )
         .ok()?;
-        Some(record)
+        let name = staged
+            .path()
+            .file_name()?
+            .to_str()?
+            .replacen(STAGED, "multipart", 1);
+        let path = dir.join(name);
+        let file = staged.persist_noclobber(&path).ok()?;
+        Some(tempfile::NamedTempFile::from_parts(
+            file,
+            tempfile::TempPath::try_from_path(path).ok()?,
+        ))
     }
 
     /// Uploads what `reader` yields: one PUT when it is under a part, else a multipart upload
