@@ -468,4 +468,63 @@ mod tests {
             1_699_999_980_000_000
         );
     }
+
+    #[test]
+    fn a_record_written_before_typed_digests_reads_and_writes_back_byte_for_byte() {
+        let a = "a".repeat(64);
+        let b = "b".repeat(64);
+        let json = format!(
+            r#"{{
+  "id": "20231114T221320000001-0123456789ab",
+  "app": "calc",
+  "task": "build",
+  "app_dir": "calc",
+  "total_digest": "blake3:{a}",
+  "inputs": [
+    {{
+      "kind": "file",
+      "name": "calc/in.txt",
+      "digest": "blake3:{b}"
+    }}
+  ],
+  "outputs": [
+    {{
+      "name": "file:out/x",
+      "digest": "blake3:{b}",
+      "size": 1,
+      "mode": 420,
+      "uploads": [
+        {{
+          "uri": "ci3-store:.ci3/runs/outputs/{b}",
+          "duration_us": 7
+        }}
+      ]
+    }},
+    {{
+      "name": "docker:image.id",
+      "digest": "sha256:{a}",
+      "size": 0,
+      "uploads": []
+    }}
+  ],
+  "start_us": 1700000000000001,
+  "stop_us": 1700000000001501,
+  "result": "success",
+  "exit_code": 0,
+  "error": null,
+  "git_commit": "c0ffee",
+  "git_dirty": false,
+  "host": null
+}}"#
+        );
+        let r: Record = serde_json::from_str(&json).unwrap();
+        assert_eq!(r.outputs[0].name, OutputName::File("out/x".into()));
+        assert_eq!(
+            r.outputs[1].digest,
+            OutputDigest::Image(format!("sha256:{a}"))
+        );
+        assert_eq!(serde_json::to_string_pretty(&r).unwrap(), json);
+        let bad = json.replace("file:out/x", "tar:out/x");
+        assert!(serde_json::from_str::<Record>(&bad).is_err());
+    }
 }
