@@ -33,8 +33,8 @@ struct Args {
 fn help() -> String {
     format!(
         "Environment:\n{TASK_ENV}\n{STORE_ENV}\n\n\
-         Exit status:\n  0  listed\n  1  usage, configuration or resolution error, or no such run\n  \
-         2  a store configuration that cannot be right"
+         Exit status:\n  0  listed\n  1  usage or resolution error, or no such run\n  \
+         2  a configuration that cannot be right"
     )
 }
 

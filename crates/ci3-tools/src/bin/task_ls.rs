@@ -34,7 +34,7 @@ struct Args {
 fn help() -> String {
     format!(
         "Environment:\n{TASK_ENV}\n\n\
-         Exit status:\n  0  listed\n  1  usage or configuration error, or an unknown app"
+         Exit status:\n  0  listed\n  1  usage error, or an unknown app\n  2  a configuration that cannot be right"
     )
 }
 

@@ -25,7 +25,7 @@ struct Args {
 fn help() -> String {
     format!(
         "Environment:\n{TASK_ENV}\n{STORE_ENV}\n\n\
-         Exit status:\n  0  the outputs of every task are in place\n  1  usage, configuration or store error, or a stored output refused\n  \
+         Exit status:\n  0  the outputs of every task are in place\n  1  usage or store error, or a stored output refused\n  2  a configuration that cannot be right\n  \
          3  a task has no successful run with its current inputs (nothing restored for it)"
     )
 }
