@@ -1,12 +1,21 @@
-//! What the task tools share: their common flags, finding and loading the repository, their
-//! one-line errors, and the environment section of their help.
+//! What the task tools share: their common flags, finding and loading the repository, the
+//! status of tasks, the environment section of their help, and their presentation (tables,
+//! `task_show`'s pages, `baur`'s command line).
 
-use std::path::{Path, PathBuf};
+pub mod baur;
+pub mod show;
+pub mod table;
 
-use ci3::tasks::format::Format;
+use std::path::PathBuf;
+
+use ci3::report::Reporter;
+use ci3::tasks::inputs::Resolver;
+use ci3::tasks::status::TaskStatus;
+use ci3::tasks::targets::TaskRef;
 use ci3::tasks::Repo;
 
 use crate::Tool;
+use table::Format;
 
 /// `--repository`.
 #[derive(clap::Args)]
@@ -19,7 +28,7 @@ pub struct RepositoryArg {
 impl RepositoryArg {
     /// The repository at or above `--repository` (else the working directory), its notices
     /// said, and the working directory, which targets are relative to.
-    pub fn open(&self, tool: &Tool) -> anyhow::Result<(Repo, PathBuf)> {
+    pub fn open(&self, tool: &Tool) -> ci3::Result<(Repo, PathBuf)> {
         let cwd = std::env::current_dir()?;
         let start = match &self.repository {
             Some(dir) => cwd.join(dir),
@@ -93,7 +102,7 @@ pub const TASK_ENV: &str = "\
   XDG_CACHE_HOME             where the index offsets are kept ($XDG_CACHE_HOME/ci3)";
 
 /// `--require-clean-git-worktree`: an error naming the first few of `dirty`.
-pub fn require_clean(dirty: &[String]) -> anyhow::Result<()> {
+pub fn require_clean(dirty: &[String]) -> ci3::Result<()> {
     if dirty.is_empty() {
         return Ok(());
     }
@@ -103,89 +112,144 @@ pub fn require_clean(dirty: &[String]) -> anyhow::Result<()> {
     } else {
         String::new()
     };
-    anyhow::bail!(
+    ci3::fail!(
+        Failed,
         "--require-clean-git-worktree: the git work tree has modified or untracked files: {}{more}",
         shown.join(", ")
     )
 }
 
-/// The status of each task, its inputs resolved on this checkout (one index read for all), each
-/// run a trusted reader refuses said on stderr.
+/// The status of each task, its inputs resolved by `resolver` (one index read for all), each
+/// run a trusted reader refuses said on stderr: what every task tool asking for statuses calls.
 pub fn statuses<'a>(
     tool: &Tool,
-    repo: &Repo,
+    resolver: &Resolver<'_>,
     selected: &ci3::store::Selected,
-    tasks: &[ci3::tasks::targets::TaskRef<'a>],
+    tasks: &[TaskRef<'a>],
     lookup: &LookupArgs,
-) -> anyhow::Result<Vec<ci3::tasks::status::TaskStatus<'a>>> {
-    let co = repo.checkout(&tool.settings)?;
-    let files = ci3::git::FileIds::open(&co)?;
-    let resolver = ci3::tasks::inputs::Resolver::new(
-        &repo.root,
-        &tool.settings,
-        files,
-        &lookup.input_str.input_str,
-    );
-    let statuses = ci3::tasks::status::evaluate(
-        &resolver,
+) -> ci3::Result<Vec<TaskStatus<'a>>> {
+    ci3::tasks::status::evaluate(
+        resolver,
         selected.store.as_ref(),
         &selected.trust,
         tasks,
         lookup.lookup_input_str.as_deref(),
-    )?;
-    for s in &statuses {
-        for why in &s.refused {
-            tool.say(&format!("{}: {why}", s.task.id()));
-        }
-    }
-    Ok(statuses)
+        tool.reporter.as_ref(),
+    )
 }
 
-/// Restores the outputs of the run that makes `s` `Exist` into its app directory, saying what
-/// happened on stderr.
+/// Restores the outputs of the run that makes `s` `Exist`, saying what happened on stderr.
 pub fn restore(
     tool: &Tool,
     selected: &ci3::store::Selected,
-    root: &Path,
-    s: &ci3::tasks::status::TaskStatus<'_>,
-) -> anyhow::Result<()> {
-    use ci3::tasks::restore::Restored;
-    let id = s.task.id();
-    let run = s
-        .run
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("{id}: no successful run with its current inputs"))?;
-    let record = ci3::tasks::records::load(selected.store.as_ref(), &selected.trust, &run.id)?
-        .ok_or_else(|| anyhow::anyhow!("{id}: the record of run {} is missing", run.id))?;
-    let app_dir = std::fs::canonicalize(root.join(&s.task.app.dir))?;
-    let done =
-        ci3::tasks::restore::restore(selected.store.as_ref(), &tool.settings, &record, &app_dir)
-            .map_err(|e| anyhow::anyhow!("{id}: {e:#}"))?;
-    if done.is_empty() {
-        tool.say(&format!("{id}: run {} has no outputs", run.id));
-    }
-    for r in done {
-        match r {
-            Restored::File { path, size } => tool.say(&format!(
-                "{id}: restored {path} (size: {size} B) from run {}",
-                run.id
-            )),
-            Restored::Unchanged { path } => tool.say(&format!(
-                "{id}: {path} is already as run {} made it",
-                run.id
-            )),
-            Restored::Docker {
-                idfile,
-                image_id,
-                pulled,
-            } => tool.say(&format!(
-                "{id}: restored {idfile}: docker image {image_id} {}",
-                match pulled {
-                    Some(name) => format!("pulled from {name}"),
-                    None => "already in the local engine".to_string(),
-                }
-            )),
+    repo: &Repo,
+    s: &TaskStatus<'_>,
+) -> ci3::Result<()> {
+    let store = selected.store.as_ref();
+    let reporter = tool.reporter.as_ref();
+    let (trust, settings) = (&selected.trust, &tool.settings);
+    ci3::tasks::restore::restore_task(store, trust, settings, &repo.root, s, reporter)?;
+    Ok(())
+}
+
+/// What `task_run` runs, once each task's status is said (and, with `--restore`, the outputs
+/// of those that `Exist` restored).
+pub struct Plan<'a> {
+    pub to_run: Vec<TaskStatus<'a>>,
+    /// Tasks whose outputs could not be restored: each counts as failed.
+    pub restore_failed: usize,
+}
+
+/// Says each task's status, restores what `--restore` asks for, and keeps the tasks to run:
+/// those not `Exist`, or all with `force`.
+pub fn plan<'a>(
+    tool: &Tool,
+    selected: &ci3::store::Selected,
+    repo: &Repo,
+    statuses: Vec<TaskStatus<'a>>,
+    force: bool,
+    restore: bool,
+) -> Plan<'a> {
+    use ci3::tasks::status::Status;
+    let width = statuses
+        .iter()
+        .map(|s| s.task.id().len())
+        .max()
+        .unwrap_or(0);
+    for s in &statuses {
+        match &s.run {
+            Some(run) => eprintln!("{:<width$} => {} ({})", s.task.id(), s.status, run.id),
+            None => eprintln!("{:<width$} => {}", s.task.id(), s.status),
         }
     }
-    Ok(())
+    let total = statuses.len();
+    let mut restore_failed = 0;
+    if restore {
+        for s in statuses.iter().filter(|s| s.status == Status::Exist) {
+            if let Err(e) = self::restore(tool, selected, repo, s) {
+                tool.say(&format!("restoring outputs failed: {e}"));
+                restore_failed += 1;
+            }
+        }
+    }
+    let to_run: Vec<_> = statuses
+        .into_iter()
+        .filter(|s| force || s.status != Status::Exist)
+        .collect();
+    eprintln!("{}", "-".repeat(80));
+    let statuses_run = if force {
+        "Pending, Inputs Undefined, Exist"
+    } else {
+        "Pending, Inputs Undefined"
+    };
+    eprintln!(
+        "Running {}/{total} task(s) with status {statuses_run}\n",
+        to_run.len()
+    );
+    Plan {
+        to_run,
+        restore_failed,
+    }
+}
+
+/// Says how the run went; the exit code: 0 when every task that ran succeeded, 128+N when a
+/// signal stopped the run.
+pub fn summary(
+    outcomes: &[ci3::tasks::run::Outcome],
+    restore_failed: usize,
+    started: std::time::Instant,
+) -> i32 {
+    use ci3::tasks::run::Outcome;
+    let count = |f: fn(&Outcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+    let failed = count(|o| matches!(o, Outcome::Failure { .. })) + restore_failed;
+    let skipped = count(|o| matches!(o, Outcome::Skipped));
+    eprintln!("{}", "-".repeat(80));
+    if failed > 0 || skipped > 0 {
+        eprintln!("{failed} task(s) failed, {skipped} skipped");
+    }
+    eprintln!(
+        "finished in: {}",
+        ci3::tasks::run::seconds(started.elapsed().as_micros() as u64)
+    );
+    if ci3::process::interrupted().is_some() {
+        ci3::process::signal_code()
+    } else if failed > 0 || skipped > 0 {
+        1
+    } else {
+        0
+    }
+}
+
+/// `task_run`'s reporter: notes on stderr, the tasks' own lines on stdout.
+pub struct TaskLines<'a>(pub &'a Tool);
+
+impl Reporter for TaskLines<'_> {
+    fn note(&self, line: &str) {
+        self.0.say(line);
+    }
+
+    fn output(&self, line: &str) {
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
+    }
 }

@@ -305,7 +305,9 @@ fn bad_configurations_are_one_line_and_nothing_runs() {
         let f = Fixture::new(&[("a/.app.toml", text)]);
         f.repo.commit_all("init");
         let out = f.run("task_run", targets);
-        assert_eq!(out.code, 1, "{text}: {}", out.stderr);
+        // Issue 16: a configuration that cannot be right exits 2; a target naming nothing, 1.
+        let code = if targets.is_empty() { 2 } else { 1 };
+        assert_eq!(out.code, code, "{text}: {}", out.stderr);
         assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
         assert!(
             out.stderr.starts_with(&format!("task_run: {expected}")),

@@ -7,6 +7,11 @@
 pub trait Reporter: Send + Sync {
     /// One line for the person waiting: a phrase scripts rely on, a warning, a retry notice.
     fn note(&self, line: &str);
+    /// One line of the work's own output (what a task's command prints), which a tool may show
+    /// apart from its notes (`task_run -o` prints it on stdout); a note unless told otherwise.
+    fn output(&self, line: &str) {
+        self.note(line);
+    }
     /// A transfer of `total` bytes (when known) begins; its progress goes to what this returns.
     fn transfer(&self, _label: &str, _total: Option<u64>) -> Box<dyn Progress> {
         Box::new(NoProgress)

@@ -33,7 +33,7 @@ fn ctx(root: &Path) -> Context<'static> {
 }
 
 /// Loads the app in `dir` (relative to the root) the way a tool would.
-fn load(root: &Path, dir: &str) -> anyhow::Result<App> {
+fn load(root: &Path, dir: &str) -> ci3::Result<App> {
     let app = AppDir {
         name: String::new(),
         dir: dir.into(),
@@ -242,7 +242,7 @@ fn the_commit_is_not_asked_for_unless_used() {
         "a/.app.toml",
         "name = \"a\"\n[[Task]]\nname = \"t\"\ncommand = [\"{{ .Root }}/x\"]\n",
     )]);
-    let ctx = Context::new(&root, settings(), || anyhow::bail!("not a commit"));
+    let ctx = Context::new(&root, settings(), || Err(ci3::err!(Failed, "not a commit")));
     let app = AppDir {
         name: "a".into(),
         dir: "a".into(),

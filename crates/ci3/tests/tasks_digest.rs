@@ -70,7 +70,7 @@ fn digests(root: &Path, s: &Settings, strs: &[String]) -> Vec<(String, String)> 
     let tasks = select(&repo.root, root, &repo.apps, &[]).unwrap();
     tasks
         .iter()
-        .map(|t| (t.id(), resolver.resolve(*t).unwrap().total))
+        .map(|t| (t.id(), resolver.resolve(*t).unwrap().total.prefixed()))
         .collect()
 }
 

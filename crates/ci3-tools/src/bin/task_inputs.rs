@@ -1,9 +1,9 @@
 //! `task_inputs TARGET|RUN_ID`: the inputs of one task as they are now, or of a recorded run.
 
-use ci3::git::FileIds;
-use ci3::tasks::format::{self, Column, Format};
+use ci3::digest::Digest;
 use ci3::tasks::inputs::{Input, Resolver};
 use ci3::tasks::records;
+use ci3_tools::tasks::table::{self, Column, Format};
 use ci3_tools::tasks::{FormatArg, InputStrArg, QuietArg, RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
@@ -33,8 +33,8 @@ struct Args {
 fn help() -> String {
     format!(
         "Environment:\n{TASK_ENV}\n{STORE_ENV}\n\n\
-         Exit status:\n  0  listed\n  1  usage, configuration or resolution error, or no such run\n  \
-         2  a store configuration that cannot be right"
+         Exit status:\n  0  listed\n  1  usage or resolution error, or no such run\n  \
+         2  a configuration that cannot be right"
     )
 }
 
@@ -42,32 +42,28 @@ fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("task_inputs");
     ci3_tools::run(tool.name, || {
-        let (inputs, total): (Vec<Input>, String) = if records::is_run_id(&args.target) {
+        let (inputs, total): (Vec<Input>, Digest) = if records::is_run_id(&args.target) {
             if !args.input_str.input_str.is_empty() {
-                ci3::fail!(Failed, "--input-str can only be specified for task-names");
+                ci3::fail!(Usage, "--input-str can only be specified for task-names");
             }
             let selected = tool.store();
             let r = records::load(selected.store.as_ref(), &selected.trust, &args.target)?
-                .ok_or_else(|| ci3::err!(Failed, "{}: no such run", args.target))?;
+                .ok_or_else(|| ci3::err!(Miss, "{}: no such run", args.target))?;
             (r.inputs, r.total_digest)
         } else {
             let (repo, cwd) = args.repo.open(&tool)?;
             let tasks = repo.select(&cwd, std::slice::from_ref(&args.target))?;
             let [task] = tasks.as_slice() else {
                 ci3::fail!(
-                    Failed,
+                    Usage,
                     "{}: names {} tasks, give one",
                     args.target,
                     tasks.len()
                 );
             };
             let co = repo.checkout(&tool.settings)?;
-            let resolver = Resolver::new(
-                &repo.root,
-                &tool.settings,
-                FileIds::open(&co)?,
-                &args.input_str.input_str,
-            );
+            let resolver =
+                Resolver::open(&repo.root, &co, &tool.settings, &args.input_str.input_str)?;
             let r = resolver.resolve(*task)?;
             (r.inputs, r.total)
         };
@@ -80,7 +76,7 @@ fn main() {
             .map(|i| {
                 let mut row = vec![i.shown()];
                 if args.digests {
-                    row.push(i.digest.clone());
+                    row.push(i.digest.prefixed());
                 }
                 row
             })
@@ -100,9 +96,9 @@ fn main() {
                     let headers: Vec<&str> = columns.iter().map(|c| c.header).collect();
                     println!("{}", headers.join(","));
                 }
-                print!("{}", format::render(f, &columns, &rows, !args.quiet.quiet));
+                print!("{}", table::render(f, &columns, &rows, !args.quiet.quiet));
                 if args.digests && f == Format::Plain && !args.quiet.quiet {
-                    println!("\nTotal Input Digest: {total}");
+                    println!("\nTotal Input Digest: {}", total.prefixed());
                 }
             }
         }

@@ -1,7 +1,7 @@
 //! `task_ls [apps|tasks]`: the apps or tasks of the repository.
 
-use ci3::tasks::format::{self, Column, APP, PATH, TASK_ID};
 use ci3::tasks::App;
+use ci3_tools::tasks::table::{self, Column, APP, PATH, TASK_ID};
 use ci3_tools::tasks::{OutputArgs, QuietArg, RepositoryArg, TASK_ENV};
 use ci3_tools::Tool;
 use clap::Parser;
@@ -34,7 +34,7 @@ struct Args {
 fn help() -> String {
     format!(
         "Environment:\n{TASK_ENV}\n\n\
-         Exit status:\n  0  listed\n  1  usage or configuration error, or an unknown app"
+         Exit status:\n  0  listed\n  1  usage error, or an unknown app\n  2  a configuration that cannot be right"
     )
 }
 
@@ -59,7 +59,7 @@ fn main() {
                         && !cwd.join(t).is_dir()
                         && !repo.apps.iter().any(|a| &a.name == *t)
                 }) {
-                    ci3::fail!(Failed, "{t}: not an app name or an app directory");
+                    ci3::fail!(Usage, "{t}: not an app name or an app directory");
                 }
                 let mut apps: Vec<&App> = if args.targets.is_empty() {
                     repo.apps.iter().collect()
@@ -84,10 +84,10 @@ fn main() {
                     .map(|t| vec![t.id(), path(&t.app.dir)])
                     .collect(),
             ),
-            other => ci3::fail!(Failed, "{other}: expected apps or tasks"),
+            other => ci3::fail!(Usage, "{other}: expected apps or tasks"),
         };
         let columns = match &args.fields {
-            Some(f) => format::pick(all, f).map_err(ci3::Error::usage)?,
+            Some(f) => table::pick(all, f)?,
             None => all.to_vec(),
         };
         let rows: Vec<Vec<String>> = rows
@@ -101,7 +101,7 @@ fn main() {
             .collect();
         print!(
             "{}",
-            format::render(args.output.format(), &columns, &rows, !args.quiet.quiet)
+            table::render(args.output.format(), &columns, &rows, !args.quiet.quiet)
         );
         Ok(0)
     })

@@ -1,5 +1,6 @@
 //! `task_restore [TARGET...]`: bring back the outputs of tasks whose inputs have a recorded run.
 
+use ci3::tasks::inputs::Resolver;
 use ci3::tasks::status::Status;
 use ci3_tools::tasks::{LookupArgs, RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
@@ -24,7 +25,7 @@ struct Args {
 fn help() -> String {
     format!(
         "Environment:\n{TASK_ENV}\n{STORE_ENV}\n\n\
-         Exit status:\n  0  the outputs of every task are in place\n  1  usage, configuration or store error, or a stored output refused\n  \
+         Exit status:\n  0  the outputs of every task are in place\n  1  usage or store error, or a stored output refused\n  2  a configuration that cannot be right\n  \
          3  a task has no successful run with its current inputs (nothing restored for it)"
     )
 }
@@ -36,7 +37,11 @@ fn main() {
         let (repo, cwd) = args.repo.open(&tool)?;
         let tasks = repo.select(&cwd, &args.targets)?;
         let selected = tool.store();
-        let statuses = ci3_tools::tasks::statuses(&tool, &repo, &selected, &tasks, &args.lookup)?;
+        let co = repo.checkout(&tool.settings)?;
+        let strs = &args.lookup.input_str.input_str;
+        let resolver = Resolver::open(&repo.root, &co, &tool.settings, strs)?;
+        let statuses =
+            ci3_tools::tasks::statuses(&tool, &resolver, &selected, &tasks, &args.lookup)?;
         let mut missing = 0;
         for s in &statuses {
             if s.status != Status::Exist {
@@ -48,7 +53,7 @@ fn main() {
                 missing += 1;
                 continue;
             }
-            ci3_tools::tasks::restore(&tool, &selected, &repo.root, s)?;
+            ci3_tools::tasks::restore(&tool, &selected, &repo, s)?;
         }
         Ok(if missing > 0 { 3 } else { 0 })
     })

@@ -1,7 +1,8 @@
 //! `task_status [TARGET...]`: whether each task has a recorded run for its current inputs.
 
-use ci3::tasks::format::{self, Column, APP_NAME, GIT_COMMIT, PATH, RUN_ID, STATUS, TASK_ID};
+use ci3::tasks::inputs::Resolver;
 use ci3::tasks::status::Status;
+use ci3_tools::tasks::table::{self, Column, APP_NAME, GIT_COMMIT, PATH, RUN_ID, STATUS, TASK_ID};
 use ci3_tools::tasks::{LookupArgs, OutputArgs, QuietArg, RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
@@ -41,8 +42,8 @@ const COLUMNS: &[Column] = &[APP_NAME, TASK_ID, PATH, RUN_ID, STATUS, GIT_COMMIT
 fn help() -> String {
     format!(
         "Environment:\n{TASK_ENV}\n{STORE_ENV}\n\n\
-         Exit status:\n  0  listed\n  1  usage, configuration or resolution error (one line naming file and field, or the target)\n  \
-         2  a store configuration that cannot be right"
+         Exit status:\n  0  listed\n  1  usage or resolution error (one line naming the target, file or input)\n  \
+         2  a configuration that cannot be right (one line naming file and field, or the variable)"
     )
 }
 
@@ -50,24 +51,26 @@ fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("task_status");
     ci3_tools::run(tool.name, || {
-        let columns = format::pick(COLUMNS, &args.fields).map_err(ci3::Error::usage)?;
+        let columns = table::pick(COLUMNS, &args.fields)?;
         let wanted = match args.status.as_deref().map(str::to_lowercase).as_deref() {
             None => None,
             Some("exist") => Some(Status::Exist),
             Some("pending") => Some(Status::Pending),
             Some("undefined") | Some("inputs-undefined") => Some(Status::InputsUndefined),
-            Some(s) => ci3::fail!(Failed, "--status {s}: expected exist, pending or undefined"),
+            Some(s) => ci3::fail!(Usage, "--status {s}: expected exist, pending or undefined"),
         };
         let format = args.output.format();
         let (repo, cwd) = args.repo.open(&tool)?;
         let tasks = repo.select(&cwd, &args.targets)?;
+        let co = repo.checkout(&tool.settings)?;
         if args.clean {
-            ci3_tools::tasks::require_clean(&ci3::git::dirty_paths(
-                &repo.checkout(&tool.settings)?,
-            )?)?;
+            ci3_tools::tasks::require_clean(&ci3::git::dirty_paths(&co)?)?;
         }
         let selected = tool.store();
-        let statuses = ci3_tools::tasks::statuses(&tool, &repo, &selected, &tasks, &args.lookup)?;
+        let strs = &args.lookup.input_str.input_str;
+        let resolver = Resolver::open(&repo.root, &co, &tool.settings, strs)?;
+        let statuses =
+            ci3_tools::tasks::statuses(&tool, &resolver, &selected, &tasks, &args.lookup)?;
         let rows: Vec<Vec<String>> = statuses
             .iter()
             .filter(|s| wanted.is_none_or(|w| w == s.status))
@@ -94,7 +97,7 @@ fn main() {
             .collect();
         print!(
             "{}",
-            format::render(format, &columns, &rows, !args.quiet.quiet)
+            table::render(format, &columns, &rows, !args.quiet.quiet)
         );
         Ok(0)
     })

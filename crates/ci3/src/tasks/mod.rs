@@ -1,38 +1,24 @@
-//! The task runner's configuration: baur's `.baur.toml`, `.app.toml` and include files
-//! (config versions 5, 6 and 7, whose app format is the same), read and validated before
-//! anything runs.
+//! The task runner (baur's configuration and command line over the ci3 store), by concern:
+//! `config` reads and validates `.baur.toml`, `.app.toml` and include files and names tasks,
+//! `inputs` resolves a task's inputs to digests, `records` keeps runs in the store, `run` runs
+//! tasks, and one module per question a tool asks (status, restore, diff, verify, prune, runs).
 //!
-//! The format is kept so existing repositories work unchanged; what differs is stricter
-//! checking (unknown keys and bad paths are errors, every error one line naming file and
-//! field) and no database: a `[Database]` section is accepted and ignored with a notice.
-//!
-//! Typical use: [`find_root`], [`load_repo_config`], [`discover_apps`], then [`load_apps`]
-//! with a [`Context`] that supplies the git commit for `{{ gitCommit }}` when asked.
+//! Typical use: [`Repo::open`], [`Repo::select`], then [`status::evaluate`] and [`run::run_all`].
 
-mod config;
+pub mod config;
 pub mod diff;
-mod discover;
-pub mod docker;
-pub mod format;
-mod golang;
 pub mod inputs;
-mod model;
-mod paths;
 pub mod prune;
-mod raw;
 pub mod records;
-mod repo;
 pub mod restore;
 pub mod run;
+pub mod runs;
 pub mod status;
-pub mod targets;
-mod template;
+pub mod verify;
 
+pub use config::model::*;
+pub use config::targets;
 pub use config::{
-    load_app, load_apps, load_repo_config, APP_CONFIG, CONFIG_VERSION, CONFIG_VERSIONS,
-    MAX_SEARCH_DEPTH, REPO_CONFIG,
+    discover_apps, find_root, load_app, load_apps, load_repo_config, Context, Repo, APP_CONFIG,
+    CONFIG_VERSION, CONFIG_VERSIONS, MAX_SEARCH_DEPTH, REPO_CONFIG,
 };
-pub use discover::{discover_apps, find_root};
-pub use model::*;
-pub use repo::Repo;
-pub use template::Context;

@@ -4,12 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use anyhow::Result;
-
-use super::records::{self, RunEntry};
-use super::restore::object_of;
+use super::records::{self, object_of, RunEntry};
 use crate::store::{names, Store};
 use crate::trust::Trust;
+use crate::Result;
 
 /// What a prune deleted, or would delete.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

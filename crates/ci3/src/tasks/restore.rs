@@ -7,12 +7,15 @@
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
-
-use super::docker;
-use super::records::{OutputRecord, Record};
+use super::records::{self, object_of, OutputDigest, OutputName, OutputRecord, Record};
+use super::run::docker;
+use super::status::TaskStatus;
+use crate::digest::Digest;
+use crate::report::Reporter;
 use crate::settings::Settings;
-use crate::store::{names, Store};
+use crate::store::Store;
+use crate::trust::Trust;
+use crate::{Error, IoAt, Result};
 
 /// What happened to one output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,14 +33,55 @@ pub enum Restored {
     },
 }
 
-/// The store object holding an output's bytes, as `task_run` stored it.
-pub fn object_of(o: &OutputRecord) -> Result<String> {
-    let hex = o
-        .digest
-        .strip_prefix("blake3:")
-        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-        .ok_or_else(|| anyhow!("{}: not a digest: {}", o.name, o.digest))?;
-    Ok(format!("{}outputs/{hex}", names::RUNS))
+/// Restores the outputs of the run that makes `s` `Exist` into its app directory under `root`,
+/// saying on `reporter` what happened to each (`ID: restored ...`).
+pub fn restore_task(
+    store: &dyn Store,
+    trust: &Trust,
+    settings: &Settings,
+    root: &Path,
+    s: &TaskStatus<'_>,
+    reporter: &dyn Reporter,
+) -> Result<Vec<Restored>> {
+    let id = s.task.id();
+    let run = s
+        .run
+        .as_ref()
+        .ok_or_else(|| crate::err!(Miss, "{id}: no successful run with its current inputs"))?;
+    let record = records::load(store, trust, &run.id)?
+        .ok_or_else(|| crate::err!(Miss, "{id}: the record of run {} is missing", run.id))?;
+    let app_dir = std::fs::canonicalize(root.join(&s.task.app.dir))?;
+    let done = restore(store, settings, &record, &app_dir).map_err(|e| e.context(&id))?;
+    if done.is_empty() {
+        reporter.note(&format!("{id}: run {} has no outputs", run.id));
+    }
+    for r in &done {
+        reporter.note(&format!("{id}: {}", r.said(&run.id)));
+    }
+    Ok(done)
+}
+
+impl Restored {
+    /// What happened, as the tools say it after the task id.
+    fn said(&self, run: &str) -> String {
+        match self {
+            Restored::File { path, size } => {
+                format!("restored {path} (size: {size} B) from run {run}")
+            }
+            Restored::Unchanged { path } => format!("{path} is already as run {run} made it"),
+            Restored::Docker {
+                idfile,
+                image_id,
+                pulled,
+            } => format!(
+                "restored {idfile}: docker image {image_id} {}",
+                match pulled {
+                    Some(name) => format!("pulled from {name}"),
+                    None => "already in the local engine".to_string(),
+                }
+            ),
+        }
+    }
 }
 
 /// Restores every output of `record` into `app_dir` (the canonical app directory); `settings`
@@ -50,15 +94,10 @@ pub fn restore(
 ) -> Result<Vec<Restored>> {
     let mut out = Vec::new();
     for o in &record.outputs {
-        if let Some(idfile) = o.name.strip_prefix("docker:") {
-            out.push(restore_image(settings, o, idfile, app_dir)?);
-            continue;
-        }
-        let rel = o
-            .name
-            .strip_prefix("file:")
-            .ok_or_else(|| anyhow!("{}: an output of unknown kind", o.name))?;
-        out.push(restore_file(store, o, rel, app_dir)?);
+        out.push(match &o.name {
+            OutputName::Docker(idfile) => restore_image(settings, o, idfile, app_dir)?,
+            OutputName::File(rel) => restore_file(store, o, rel, app_dir)?,
+        });
     }
     Ok(out)
 }
@@ -70,16 +109,19 @@ fn destination(app_dir: &Path, rel: &str) -> Result<PathBuf> {
         || p.components()
             .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
     {
-        bail!("{rel}: refused, an output path must stay inside the app directory");
+        crate::fail!(
+            Failed,
+            "{rel}: refused, an output path must stay inside the app directory"
+        );
     }
     Ok(app_dir.join(p))
 }
 
-fn file_digest(path: &Path) -> Option<String> {
+fn file_digest(path: &Path) -> Option<Digest> {
     let mut f = std::fs::File::open(path).ok()?;
     let mut h = blake3::Hasher::new();
     std::io::copy(&mut f, &mut h).ok()?;
-    Some(format!("blake3:{}", h.finalize().to_hex()))
+    Some(Digest::from_hasher(&h))
 }
 
 /// Where output `rel` goes: its directory created and resolved (a symlinked directory on the
@@ -89,23 +131,22 @@ fn place_for(app_dir: &Path, rel: &str) -> Result<(PathBuf, PathBuf)> {
     let dest = destination(app_dir, rel)?;
     let parent = dest
         .parent()
-        .ok_or_else(|| anyhow!("{rel}: no parent directory"))?;
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("cannot create {}", parent.display()))?;
-    let real_parent = std::fs::canonicalize(parent)
-        .with_context(|| format!("cannot resolve {}", parent.display()))?;
+        .ok_or_else(|| crate::err!(Failed, "{rel}: no parent directory"))?;
+    std::fs::create_dir_all(parent).at("cannot create", parent)?;
+    let real_parent = std::fs::canonicalize(parent).at("cannot resolve", parent)?;
     if !real_parent.starts_with(app_dir) {
-        bail!(
+        crate::fail!(
+            Failed,
             "{rel}: refused, its directory resolves to {} outside the app directory",
             real_parent.display()
         );
     }
     let dest = real_parent.join(
         dest.file_name()
-            .ok_or_else(|| anyhow!("{rel}: no file name"))?,
+            .ok_or_else(|| crate::err!(Failed, "{rel}: no file name"))?,
     );
     if std::fs::symlink_metadata(&dest).is_ok_and(|m| m.file_type().is_symlink()) {
-        bail!("{rel}: refused, the destination is a symbolic link");
+        crate::fail!(Failed, "{rel}: refused, the destination is a symbolic link");
     }
     Ok((real_parent, dest))
 }
@@ -115,15 +156,18 @@ fn stage(dir: &Path) -> Result<tempfile::NamedTempFile> {
     tempfile::Builder::new()
         .prefix(".ci3-restore-")
         .tempfile_in(dir)
-        .with_context(|| format!("cannot stage in {}", dir.display()))
+        .at("cannot stage in", dir)
 }
 
 fn put_in_place(staged: tempfile::NamedTempFile, dest: &Path, mode: u32) -> Result<()> {
     staged.as_file().sync_all()?;
     set_mode(staged.path(), mode)?;
-    staged
-        .persist(dest)
-        .map_err(|e| anyhow!("cannot place {}: {}", dest.display(), e.error))?;
+    staged.persist(dest).map_err(|e| {
+        Error::io(
+            dest,
+            format!("cannot place {}: {}", dest.display(), e.error),
+        )
+    })?;
     Ok(())
 }
 
@@ -134,7 +178,8 @@ fn restore_file(
     app_dir: &Path,
 ) -> Result<Restored> {
     let (dir, dest) = place_for(app_dir, rel)?;
-    if file_digest(&dest).as_deref() == Some(o.digest.as_str()) {
+    let object = object_of(o)?;
+    if file_digest(&dest).map(OutputDigest::Blake3).as_ref() == Some(&o.digest) {
         if let Some(mode) = o.mode {
             set_mode(&dest, mode)?;
         }
@@ -142,7 +187,6 @@ fn restore_file(
             path: rel.to_string(),
         });
     }
-    let object = object_of(o)?;
     let mut staged = stage(&dir)?;
     let mut hashing = Hashing {
         inner: staged.as_file_mut(),
@@ -150,14 +194,14 @@ fn restore_file(
         size: 0,
     };
     if !store.get(&object, &mut hashing)? {
-        bail!("{rel}: the stored output {object} is missing");
+        crate::fail!(Miss, "{rel}: the stored output {object} is missing");
     }
     let (digest, size) = (
-        format!("blake3:{}", hashing.hasher.finalize().to_hex()),
+        OutputDigest::Blake3(Digest::from_hasher(&hashing.hasher)),
         hashing.size,
     );
     if digest != o.digest || size != o.size {
-        bail!(
+        crate::fail!(Failed,
             "{rel}: refused, the stored output {object} does not match the run record (digest {digest}, {size} B; recorded {}, {} B)",
             o.digest,
             o.size
@@ -179,7 +223,8 @@ fn restore_image(
     idfile: &str,
     app_dir: &Path,
 ) -> Result<Restored> {
-    let id = o.digest.as_str();
+    let id = &o.digest.to_string();
+    let id = id.as_str();
     let mut pulled = None;
     if docker::image_id(settings, id).as_deref() != Some(id) {
         let mut failed = Vec::new();
@@ -189,7 +234,7 @@ fn restore_image(
             .filter_map(|u| u.uri.strip_prefix("docker://"))
         {
             if let Err(e) = docker::run(settings, &["pull", name]) {
-                failed.push(format!("{e:#}"));
+                failed.push(e.to_string());
                 continue;
             }
             match docker::image_id(settings, name) {
@@ -209,7 +254,8 @@ fn restore_image(
             } else {
                 failed.join("; ")
             };
-            bail!(
+            crate::fail!(
+                Failed,
                 "{idfile}: image {id} is not in the local docker engine and was not pulled: {why}"
             );
         }
@@ -230,7 +276,7 @@ fn restore_image(
 fn set_mode(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o777))
-        .with_context(|| format!("cannot set the mode of {}", path.display()))
+        .at("cannot set the mode of", path)
 }
 
 /// A writer that digests and counts what passes through it.

@@ -4,13 +4,13 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use anyhow::Result;
-
+use super::config::TaskRef;
 use super::inputs::{string_input, total_digest, InputKind, Resolved, Resolver};
 use super::records::{self, Found};
-use super::targets::TaskRef;
+use crate::report::Reporter;
 use crate::store::Store;
 use crate::trust::Trust;
+use crate::Result;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -64,14 +64,16 @@ pub fn with_lookup_string(r: &Resolved, s: &str) -> Resolved {
     }
 }
 
-/// The status of every task, in the given order. Tasks are resolved and looked up on several
-/// threads: against S3 each lookup is a round trip.
+/// The status of every task, in the given order, each run a trusted reader refuses said to
+/// `reporter` (`ID: why`). Tasks are resolved and looked up on several threads: against S3 each
+/// lookup is a round trip.
 pub fn evaluate<'a>(
     resolver: &Resolver<'_>,
     store: &dyn Store,
     trust: &Trust,
     tasks: &[TaskRef<'a>],
     lookup_input_str: Option<&str>,
+    reporter: &dyn Reporter,
 ) -> Result<Vec<TaskStatus<'a>>> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<TaskStatus<'a>>>>> =
@@ -98,6 +100,11 @@ pub fn evaluate<'a>(
             None => continue,
         }
     }
+    for s in &out {
+        for why in &s.refused {
+            reporter.note(&format!("{}: {why}", s.task.id()));
+        }
+    }
     Ok(out)
 }
 
@@ -120,7 +127,7 @@ fn one<'a>(
     }
     let (app, name) = (&task.app.name, &task.task.name);
     let mut lookup = records::find_success(store, trust, app, name, &resolved.total)
-        .map_err(|e| anyhow::anyhow!("{}: {e:#}", task.id()))?;
+        .map_err(|e| e.context(task.id()))?;
     if lookup.found.is_none() {
         if let Some(s) = lookup_input_str {
             let alt = with_lookup_string(&resolved, s);

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use anyhow::{anyhow, bail, Result};
+use crate::Result;
 
 use super::model::*;
 use super::paths;
@@ -26,30 +26,40 @@ pub const MAX_SEARCH_DEPTH: i64 = 10;
 pub fn load_repo_config(root: &Path) -> Result<RepoConfig> {
     let shown = REPO_CONFIG;
     let text = read(&root.join(REPO_CONFIG), shown)?;
-    let version: VersionOnly = raw::parse(shown, &text).map_err(|e| anyhow!(e))?;
+    let version: VersionOnly = raw::parse(shown, &text)?;
     match version.config_version {
         Some(toml::Value::Integer(v)) if CONFIG_VERSIONS.contains(&v) => {}
-        None => bail!("{shown}: config_version: missing (expected 5, 6 or 7)"),
+        None => crate::fail!(
+            Config,
+            "{shown}: config_version: missing (expected 5, 6 or 7)"
+        ),
         Some(v) => {
-            bail!("{shown}: config_version: {v} is not supported (expected 5, 6 or 7)")
+            crate::fail!(
+                Config,
+                "{shown}: config_version: {v} is not supported (expected 5, 6 or 7)"
+            )
         }
     }
-    let file: RepoFile = raw::parse(shown, &text).map_err(|e| anyhow!(e))?;
+    let file: RepoFile = raw::parse(shown, &text)?;
     let d = file.discover;
     if d.application_dirs.is_empty() {
-        bail!("{shown}: Discover.application_dirs: must not be empty");
+        crate::fail!(
+            Config,
+            "{shown}: Discover.application_dirs: must not be empty"
+        );
     }
     let mut application_dirs = Vec::new();
     for (i, dir) in d.application_dirs.iter().enumerate() {
         match paths::join(".", dir).filter(|_| !dir.is_empty() && !dir.starts_with('/')) {
             Some(dir) => application_dirs.push(dir),
-            None => bail!(
+            None => crate::fail!(Config,
                 "{shown}: Discover.application_dirs[{i}]: \"{dir}\" is not a directory inside the repository"
             ),
         }
     }
     if !(0..=MAX_SEARCH_DEPTH).contains(&d.search_depth) {
-        bail!(
+        crate::fail!(
+            Config,
             "{shown}: Discover.search_depth: {} is out of range 0..={MAX_SEARCH_DEPTH}",
             d.search_depth
         );
@@ -93,7 +103,8 @@ pub fn load_app(ctx: &Context, app: &AppDir) -> Result<App> {
     for (i, t) in def.tasks.iter().enumerate() {
         let label = format!("Task[{i}]");
         if t.include_id.is_some() {
-            bail!(
+            crate::fail!(
+                Config,
                 "{}: {label}.include_id: only tasks of include files have an include id",
                 source.shown
             );
@@ -111,7 +122,8 @@ pub fn load_app(ctx: &Context, app: &AppDir) -> Result<App> {
             .filter(|(_, t)| t.include_id.as_deref() == Some(id.as_str()))
             .collect();
         if found.is_empty() {
-            bail!(
+            crate::fail!(
+                Config,
                 "{}: {field}: no [[Task]] with include_id \"{id}\" in {}",
                 source.shown,
                 inc.source.shown
@@ -127,7 +139,8 @@ pub fn load_app(ctx: &Context, app: &AppDir) -> Result<App> {
     let mut seen: HashMap<&str, &str> = HashMap::new();
     for (task, origin) in &tasks {
         if let Some(first) = seen.insert(&task.name, origin) {
-            bail!(
+            crate::fail!(
+                Config,
                 "{}: {origin}: duplicate task name \"{}\" (also {first})",
                 source.shown,
                 task.name
@@ -150,7 +163,7 @@ fn check_task_infos(shown: &str, tasks: &[Task]) -> Result<()> {
     for t in tasks {
         for (i, info) in t.inputs.task_infos.iter().enumerate() {
             if index(&info.task_name).is_none() {
-                bail!(
+                crate::fail!(Config,
                     "{shown}: Task \"{}\".Input.TaskInfos[{i}].task_name: no task \"{}\" in this app",
                     t.name,
                     info.task_name
@@ -158,37 +171,42 @@ fn check_task_infos(shown: &str, tasks: &[Task]) -> Result<()> {
             }
         }
     }
-    // Depth-first from each task; `path` is the chain being followed.
+    // Depth-first from each task; `path` is the chain being followed; the cycle met, if any.
     fn visit<'t>(
         tasks: &'t [Task],
         at: usize,
         path: &mut Vec<&'t str>,
         done: &mut [bool],
-    ) -> std::result::Result<(), String> {
+    ) -> Option<String> {
         if done[at] {
-            return Ok(());
+            return None;
         }
         let name = tasks[at].name.as_str();
         if let Some(start) = path.iter().position(|n| *n == name) {
             let mut cycle = path[start..].to_vec();
             cycle.push(name);
-            return Err(cycle.join(" -> "));
+            return Some(cycle.join(" -> "));
         }
         path.push(name);
         for info in &tasks[at].inputs.task_infos {
             if let Some(next) = tasks.iter().position(|t| t.name == info.task_name) {
-                visit(tasks, next, path, done)?;
+                if let Some(cycle) = visit(tasks, next, path, done) {
+                    return Some(cycle);
+                }
             }
         }
         path.pop();
         done[at] = true;
-        Ok(())
+        None
     }
     let mut done = vec![false; tasks.len()];
     for at in 0..tasks.len() {
-        if let Err(cycle) = visit(tasks, at, &mut Vec::new(), &mut done) {
+        if let Some(cycle) = visit(tasks, at, &mut Vec::new(), &mut done) {
             let first = cycle.split(" -> ").next().unwrap_or_default();
-            bail!("{shown}: Task \"{first}\".Input.TaskInfos: cycle {cycle}");
+            crate::fail!(
+                Config,
+                "{shown}: Task \"{first}\".Input.TaskInfos: cycle {cycle}"
+            );
         }
     }
     Ok(())
@@ -230,7 +248,7 @@ impl Loader<'_> {
     fn expand(&self, src: &Source, field: &str, text: &str) -> Result<String> {
         self.ctx
             .expand(text, self.app_name)
-            .map_err(|e| anyhow!("{}: {field}: {e}", src.shown))
+            .map_err(|e| e.context(format!("{}: {field}", src.shown)))
     }
 
     /// A task defined in `src` (the app file or an include file); `label` names it by
@@ -239,14 +257,14 @@ impl Loader<'_> {
         check_name(&src.shown, &format!("{label}.name"), &def.name)?;
         let p = format!("Task \"{}\"", def.name);
         if def.command.is_empty() {
-            bail!("{}: {p}.command: must not be empty", src.shown);
+            crate::fail!(Config, "{}: {p}.command: must not be empty", src.shown);
         }
         let mut command = Vec::new();
         for (i, arg) in def.command.iter().enumerate() {
             command.push(self.expand(src, &format!("{p}.command[{i}]"), arg)?);
         }
         if command[0].is_empty() {
-            bail!("{}: {p}.command[0]: must not be empty", src.shown);
+            crate::fail!(Config, "{}: {p}.command[0]: must not be empty", src.shown);
         }
         let mut config_files = vec![self.app_file.shown.clone()];
         add_once(&mut config_files, &src.shown);
@@ -254,7 +272,8 @@ impl Loader<'_> {
         let mut outputs = Outputs::default();
         if let Some(input) = &def.input {
             if input.include_id.is_some() {
-                bail!(
+                crate::fail!(
+                    Config,
                     "{}: {p}.Input.include_id: only [[Input]] of include files has an include id",
                     src.shown
                 );
@@ -263,7 +282,8 @@ impl Loader<'_> {
         }
         if let Some(output) = &def.output {
             if output.include_id.is_some() {
-                bail!(
+                crate::fail!(
+                    Config,
                     "{}: {p}.Output.include_id: only [[Output]] of include files has an include id",
                     src.shown
                 );
@@ -287,7 +307,8 @@ impl Loader<'_> {
                 }
             }
             if !used {
-                bail!(
+                crate::fail!(
+                    Config,
                     "{}: {field}: no [[Input]] or [[Output]] with include_id \"{id}\" in {}",
                     src.shown,
                     inc.source.shown
@@ -309,7 +330,7 @@ impl Loader<'_> {
         for (i, go) in def.golang_sources.iter().enumerate() {
             let field = format!("{p}.GolangSources[{i}]");
             if go.queries.is_empty() {
-                bail!("{shown}: {field}.queries: must not be empty");
+                crate::fail!(Config, "{shown}: {field}.queries: must not be empty");
             }
             let expanded = |what: &str, list: &[String]| -> Result<Vec<String>> {
                 list.iter()
@@ -321,7 +342,8 @@ impl Loader<'_> {
             let environment = expanded("environment", &go.environment)?;
             let build_flags = expanded("build_flags", &go.build_flags)?;
             if let Some(j) = environment.iter().position(|e| !e.contains('=')) {
-                bail!(
+                crate::fail!(
+                    Config,
                     "{shown}: {field}.environment[{j}]: \"{}\" is not of the form NAME=VALUE",
                     environment[j]
                 );
@@ -336,10 +358,10 @@ impl Loader<'_> {
         for (i, info) in def.task_infos.iter().enumerate() {
             let field = format!("{p}.TaskInfos[{i}]");
             if info.task_name.is_empty() {
-                bail!("{shown}: {field}.task_name: must not be empty");
+                crate::fail!(Config, "{shown}: {field}.task_name: must not be empty");
             }
             if info.env_var.is_empty() || info.env_var.contains(['=', '\0']) {
-                bail!("{shown}: {field}.env_var: must be a variable name");
+                crate::fail!(Config, "{shown}: {field}.env_var: must be a variable name");
             }
             out.task_infos.push(TaskInfoInput {
                 task_name: self.expand(src, &format!("{field}.task_name"), &info.task_name)?,
@@ -349,7 +371,7 @@ impl Loader<'_> {
         for (i, files) in def.files.iter().enumerate() {
             let field = format!("{p}.Files[{i}].paths");
             if files.paths.is_empty() {
-                bail!("{shown}: {field}: must not be empty");
+                crate::fail!(Config, "{shown}: {field}: must not be empty");
             }
             out.files.push(FileInput {
                 paths: self.input_paths(src, &field, &files.paths)?,
@@ -365,14 +387,14 @@ impl Loader<'_> {
         for (i, vars) in def.env_vars.iter().enumerate() {
             let field = format!("{p}.EnvironmentVariables[{i}].names");
             if vars.names.is_empty() {
-                bail!("{shown}: {field}: must not be empty");
+                crate::fail!(Config, "{shown}: {field}: must not be empty");
             }
             let mut names = Vec::new();
             for (j, name) in vars.names.iter().enumerate() {
                 let field = format!("{field}[{j}]");
                 let name = self.expand(src, &field, name)?;
                 if name.is_empty() {
-                    bail!("{shown}: {field}: must not be empty");
+                    crate::fail!(Config, "{shown}: {field}: must not be empty");
                 }
                 names.push(name);
             }
@@ -392,9 +414,10 @@ impl Loader<'_> {
             let field = format!("{field}[{i}]");
             let path = self.expand(src, &field, path)?;
             let rel = paths::in_repo(self.ctx.root(), self.app_dir, &path)
-                .map_err(|e| anyhow!("{}: {field}: {e}", src.shown))?;
+                .map_err(|e| e.context(format!("{}: {field}", src.shown)))?;
             if let Err(e) = globset::Glob::new(&rel) {
-                bail!(
+                crate::fail!(
+                    Config,
                     "{}: {field}: invalid glob \"{path}\": {}",
                     src.shown,
                     e.kind()
@@ -409,7 +432,7 @@ impl Loader<'_> {
         let text = |field: String, value: &str| -> Result<String> {
             let v = self.expand(src, &field, value)?;
             if v.is_empty() {
-                bail!("{}: {field}: must not be empty", src.shown);
+                crate::fail!(Config, "{}: {field}: must not be empty", src.shown);
             }
             Ok(v)
         };
@@ -465,7 +488,8 @@ impl Loader<'_> {
             .rsplit_once('#')
             .filter(|(p, id)| !p.is_empty() && !id.is_empty())
         else {
-            bail!(
+            crate::fail!(
+                Config,
                 "{}: {field}: \"{expanded}\" is not of the form PATH#ID",
                 src.shown
             );
@@ -474,7 +498,8 @@ impl Loader<'_> {
         let path = paths::normalize(&dir.join(path));
         let root = self.ctx.root();
         if !path.starts_with(root) {
-            bail!(
+            crate::fail!(
+                Config,
                 "{}: {field}: include file {} is outside the repository",
                 src.shown,
                 path.display()
@@ -487,9 +512,15 @@ impl Loader<'_> {
             shown: paths::shown(root, &path),
             path: path.clone(),
         };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| anyhow!("{}: {field}: cannot read {}: {e}", src.shown, source.shown))?;
-        let def: IncludeFile = raw::parse(&source.shown, &text).map_err(|e| anyhow!(e))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            crate::err!(
+                Config,
+                "{}: {field}: cannot read {}: {e}",
+                src.shown,
+                source.shown
+            )
+        })?;
+        let def: IncludeFile = raw::parse(&source.shown, &text)?;
         check_include_ids(
             &source.shown,
             "Input",
@@ -520,9 +551,14 @@ fn check_include_ids<'a>(
     let mut seen = std::collections::HashSet::new();
     for (i, id) in ids.enumerate() {
         match id.as_deref() {
-            None | Some("") => bail!("{shown}: {kind}[{i}].include_id: must not be empty"),
+            None | Some("") => {
+                crate::fail!(Config, "{shown}: {kind}[{i}].include_id: must not be empty")
+            }
             Some(id) if !seen.insert(id) => {
-                bail!("{shown}: {kind}[{i}].include_id: duplicate include id \"{id}\"")
+                crate::fail!(
+                    Config,
+                    "{shown}: {kind}[{i}].include_id: duplicate include id \"{id}\""
+                )
             }
             Some(_) => {}
         }
@@ -534,13 +570,13 @@ fn check_include_ids<'a>(
 /// of that syntax cannot be part of them.
 fn check_name(shown: &str, field: &str, name: &str) -> Result<()> {
     if name.is_empty() {
-        bail!("{shown}: {field}: missing or empty");
+        crate::fail!(Config, "{shown}: {field}: missing or empty");
     }
     if let Some(c) = name
         .chars()
         .find(|c| matches!(c, '.' | '*' | '^' | '/' | '#') || c.is_whitespace())
     {
-        bail!(
+        crate::fail!(Config,
             "{shown}: {field}: \"{name}\" contains {c:?}; names may not contain '.', '*', '^', '/', '#' or white space"
         );
     }
@@ -554,10 +590,10 @@ fn add_once(list: &mut Vec<String>, item: &str) {
 }
 
 fn read(path: &Path, shown: &str) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| anyhow!("{shown}: cannot read: {e}"))
+    std::fs::read_to_string(path).map_err(|e| crate::err!(Config, "{shown}: cannot read: {e}"))
 }
 
 fn parse_file<T: serde::de::DeserializeOwned>(src: &Source) -> Result<T> {
     let text = read(&src.path, &src.shown)?;
-    raw::parse(&src.shown, &text).map_err(|e| anyhow!(e))
+    raw::parse(&src.shown, &text)
 }

@@ -1,5 +1,7 @@
 //! Rows as the original prints them: an aligned table, RFC 4180 CSV, or JSON objects with
-//! `null` for an empty value.
+//! `null` for an empty value; and the columns a `-f` list picks.
+
+use ci3::{Error, Result};
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,13 +12,13 @@ pub enum Format {
 }
 
 impl std::str::FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
         match s {
             "plain" => Ok(Format::Plain),
             "csv" => Ok(Format::Csv),
             "json" => Ok(Format::Json),
-            _ => Err(format!("unknown format \"{s}\" (plain, csv or json)")),
+            _ => ci3::fail!(Usage, "unknown format \"{s}\" (plain, csv or json)"),
         }
     }
 }
@@ -46,7 +48,7 @@ pub const GIT_COMMIT: Column = Column::new("git-commit", "Git Commit", "GitCommi
 
 /// The columns `fields` (comma separated `-f` names, in any case as in the original) picks from
 /// `all`, in the order given.
-pub fn pick(all: &[Column], fields: &str) -> Result<Vec<Column>, String> {
+pub fn pick(all: &[Column], fields: &str) -> Result<Vec<Column>> {
     fields
         .split(',')
         .map(|f| f.trim().to_lowercase())
@@ -56,7 +58,8 @@ pub fn pick(all: &[Column], fields: &str) -> Result<Vec<Column>, String> {
                 // The original's words (cobra's and its own), the fields sorted.
                 let mut known: Vec<&str> = all.iter().map(|c| c.field).collect();
                 known.sort_unstable();
-                format!(
+                ci3::err!(
+                    Usage,
                     "invalid argument \"{fields}\" for \"-f, --fields\" flag: FIELD must be one of {}",
                     known.join(", ")
                 )
@@ -168,7 +171,7 @@ mod tests {
         );
         assert_eq!(pick(&[A, B], "b,a").unwrap(), [B, A]);
         assert_eq!(
-            pick(&[B, A], "a,c").unwrap_err(),
+            pick(&[B, A], "a,c").unwrap_err().to_string(),
             "invalid argument \"a,c\" for \"-f, --fields\" flag: FIELD must be one of a, b"
         );
     }

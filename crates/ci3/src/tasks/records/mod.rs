@@ -17,14 +17,20 @@
 //! keys configured, a record none of them signed is no record: its names alone never make a
 //! task `Exist`.
 
-use anyhow::{anyhow, bail, Context, Result};
+mod names;
+mod queries;
+
 use serde::{Deserialize, Serialize};
 
 use super::inputs::Input;
 use crate::clock::{self, days_from_civil};
-use crate::store::{names, Put, Store};
+use crate::digest::Digest;
+use crate::store::{Put, Store};
 use crate::trust::Trust;
-use crate::Kind;
+use crate::{Kind, Result, ResultExt};
+
+pub use names::{entry_of_history_name, record_name};
+pub use queries::{find_success, history, list_runs, load, load_of, require};
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,10 +53,8 @@ impl RunResult {
 /// An output as it was when the run ended, and where it went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutputRecord {
-    /// `file:PATH` relative to the app dir, or `docker:IDFILE`.
-    pub name: String,
-    /// `blake3:<hex>` of the bytes.
-    pub digest: String,
+    pub name: OutputName,
+    pub digest: OutputDigest,
     pub size: u64,
     /// The file's permission bits, for a restore to bring back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -74,7 +78,7 @@ pub struct Record {
     pub task: String,
     /// Relative to the root.
     pub app_dir: String,
-    pub total_digest: String,
+    pub total_digest: Digest,
     pub inputs: Vec<Input>,
     pub outputs: Vec<OutputRecord>,
     /// Unix time in microseconds.
@@ -93,12 +97,113 @@ pub struct Record {
 impl Record {
     /// Whether this record is a success of task `app.task` with inputs `digest`: what a
     /// success name claims, and all a signature binds (the record's name binds its id).
-    pub fn is_success_of(&self, app: &str, task: &str, digest: &str) -> bool {
+    pub fn is_success_of(&self, app: &str, task: &str, digest: &Digest) -> bool {
         self.result == RunResult::Success
             && self.app == app
             && self.task == task
-            && self.total_digest == digest
+            && self.total_digest == *digest
     }
+}
+
+/// What an output is: a file of the app dir, or a docker image by the file holding its id.
+/// Records and listings write it `file:PATH` or `docker:IDFILE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputName {
+    /// Relative to the app dir.
+    File(String),
+    /// The id file, relative to the app dir.
+    Docker(String),
+}
+
+impl OutputName {
+    /// `file:PATH` or `docker:IDFILE` read back.
+    pub fn parse(text: &str) -> Option<OutputName> {
+        if let Some(path) = text.strip_prefix("file:") {
+            Some(OutputName::File(path.to_string()))
+        } else {
+            text.strip_prefix("docker:")
+                .map(|idfile| OutputName::Docker(idfile.to_string()))
+        }
+    }
+
+    /// `file` or `docker`, as listings name the type.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OutputName::File(_) => "file",
+            OutputName::Docker(_) => "docker",
+        }
+    }
+}
+
+impl std::fmt::Display for OutputName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OutputName::File(path) => write!(f, "file:{path}"),
+            OutputName::Docker(idfile) => write!(f, "docker:{idfile}"),
+        }
+    }
+}
+
+impl Serialize for OutputName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for OutputName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        OutputName::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("{text}: an output of unknown kind")))
+    }
+}
+
+/// What an output's bytes are: the BLAKE3 digest of a file (`blake3:<hex>`), or the id the
+/// docker engine gives an image (`sha256:<hex>`), which is all a run keeps of an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputDigest {
+    Blake3(Digest),
+    Image(String),
+}
+
+impl std::fmt::Display for OutputDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OutputDigest::Blake3(d) => f.write_str(&d.prefixed()),
+            OutputDigest::Image(id) => f.write_str(id),
+        }
+    }
+}
+
+impl Serialize for OutputDigest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for OutputDigest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.starts_with("blake3:") {
+            return Digest::parse_prefixed(&text)
+                .map(OutputDigest::Blake3)
+                .ok_or_else(|| serde::de::Error::custom(format!("not a digest: {text}")));
+        }
+        Ok(OutputDigest::Image(text))
+    }
+}
+
+/// The store object holding a file output's bytes, as `task_run` stored it.
+pub fn object_of(o: &OutputRecord) -> Result<String> {
+    match (&o.name, &o.digest) {
+        (OutputName::File(_), OutputDigest::Blake3(d)) => Ok(output_object(d)),
+        _ => crate::fail!(Corrupt, "{}: not a digest: {}", o.name, o.digest),
+    }
+}
+
+/// The store object holding the output bytes with digest `d`.
+pub fn output_object(d: &Digest) -> String {
+    format!("{}outputs/{}", crate::store::names::RUNS, d.to_hex())
 }
 
 /// A run as a listing of the task's history shows it, without reading the record.
@@ -106,8 +211,7 @@ impl Record {
 pub struct RunEntry {
     pub id: String,
     pub result: RunResult,
-    /// `blake3:<hex>`.
-    pub total_digest: String,
+    pub total_digest: Digest,
     /// How long the run took, in microseconds.
     pub duration_us: u64,
 }
@@ -148,74 +252,19 @@ pub fn is_run_id(s: &str) -> bool {
         && b[22..].iter().all(u8::is_ascii_hexdigit)
 }
 
-fn hex_of(digest: &str) -> Result<&str> {
-    digest
-        .strip_prefix("blake3:")
-        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-        .ok_or_else(|| anyhow!("not a digest: {digest}"))
-}
-
-/// The object holding the record of run `id`.
-pub fn record_name(id: &str) -> String {
-    format!("{}id/{id}.json", names::RUNS)
-}
-
-fn history_prefix(app: &str, task: &str) -> String {
-    format!("{}history/{app}.{task}/", names::RUNS)
-}
-
-fn ok_prefix(app: &str, task: &str, digest_hex: &str) -> String {
-    format!("{}success/{app}.{task}/{digest_hex}.", names::RUNS)
-}
-
-/// A time far enough ahead (year 5138) that every start counted down from it has 17 digits.
-const FAR_FUTURE_US: u64 = 99_999_999_999_999_999;
-
-/// The part of an index name that makes later runs sort first.
-fn later_first(start_us: u64) -> String {
-    format!("{:017}", FAR_FUTURE_US.saturating_sub(start_us))
-}
-
-/// `LATER.REST` -> `REST`, for a well-formed `LATER`.
-fn strip_later(name: &str) -> Option<&str> {
-    let (later, rest) = name.split_once('.')?;
-    (later.len() == 17 && later.bytes().all(|b| b.is_ascii_digit())).then_some(rest)
-}
-
 /// Stores a run: the record first, then the names that make it found. A run whose record was
 /// written but not its names is only never matched, which runs it again: nothing is lost.
 pub fn write(store: &dyn Store, trust: &Trust, r: &Record) -> Result<()> {
-    let hex = hex_of(&r.total_digest)?;
     let json = serde_json::to_vec_pretty(r)?;
     let name = record_name(&r.id);
     if store.put_bytes(&name, &trust.sign_bytes(&name, &json), true)? == Put::AlreadyExists {
-        bail!("run record {} already exists", r.id);
+        crate::fail!(Failed, "run record {} already exists", r.id);
     }
     // The names below hold the run id, which no other runner picks: one found already there
     // is this run's own write, answered by a retry after a lost response.
-    let later = later_first(start_of(&r.id));
-    store.put_bytes(
-        &format!(
-            "{}{later}.{}.{}.{hex}.{}",
-            history_prefix(&r.app, &r.task),
-            r.id,
-            r.result.word(),
-            r.stop_us.saturating_sub(r.start_us)
-        ),
-        r.id.as_bytes(),
-        true,
-    )?;
+    store.put_bytes(&names::history_name(r), r.id.as_bytes(), true)?;
     if r.result == RunResult::Success {
-        let commit = r.git_commit.as_deref().unwrap_or("none");
-        store.put_bytes(
-            &format!(
-                "{}{later}.{}.{commit}",
-                ok_prefix(&r.app, &r.task, hex),
-                r.id
-            ),
-            r.id.as_bytes(),
-            true,
-        )?;
+        store.put_bytes(&names::success_name(r), r.id.as_bytes(), true)?;
     }
     Ok(())
 }
@@ -233,68 +282,6 @@ fn tiers(store: &dyn Store) -> [&dyn Store; 1] {
     [store]
 }
 
-/// How many names one listing asks for when candidates may be refused.
-const PAGE: usize = 100;
-
-/// The latest successful run of the task with this digest, from the first tier that has one.
-/// Without trusted keys that is the first name under the digest's prefix. With trusted keys,
-/// the record of each candidate (newest first) is read, must be signed by one of them and must
-/// be a success of this very task with this digest: names alone can be written (or copied from
-/// another task's prefix) by anyone with write access to the bucket.
-pub fn find_success(
-    store: &dyn Store,
-    trust: &Trust,
-    app: &str,
-    task: &str,
-    digest: &str,
-) -> Result<Lookup> {
-    let prefix = ok_prefix(app, task, hex_of(digest)?);
-    let mut lookup = Lookup::default();
-    let want = if trust.checks() { PAGE } else { 1 };
-    for tier in tiers(store) {
-        let mut after: Option<String> = None;
-        loop {
-            let page = tier.list_sorted(&prefix, after.as_deref(), want)?;
-            for name in &page {
-                let Some(c) = success_entry(&name[prefix.len()..]) else {
-                    continue;
-                };
-                if !trust.checks() {
-                    lookup.found = Some(c);
-                    return Ok(lookup);
-                }
-                match load(store, trust, &c.id) {
-                    Ok(Some(r)) if r.is_success_of(app, task, digest) => {
-                        lookup.found = Some(c);
-                        return Ok(lookup);
-                    }
-                    Ok(Some(_)) => lookup
-                        .refused
-                        .push(format!("run {}: its record does not match its name", c.id)),
-                    Ok(None) => lookup
-                        .refused
-                        .push(format!("run {}: named but its record is missing", c.id)),
-                    Err(e) => lookup.refused.push(format!("{e:#}")),
-                }
-            }
-            if page.len() < want {
-                break;
-            }
-            after = page.last().cloned();
-        }
-    }
-    Ok(lookup)
-}
-
-/// `LATER.RUN.COMMIT` -> the run.
-fn success_entry(name: &str) -> Option<Found> {
-    let (id, commit) = strip_later(name)?.split_once('.')?;
-    is_run_id(id).then(|| Found {
-        id: id.to_string(),
-        git_commit: (commit != "none").then(|| commit.to_string()),
-    })
-}
-
 /// Which runs of a task's history to list.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Window {
@@ -304,160 +291,6 @@ pub struct Window {
     pub before: Option<u64>,
     /// At most this many, the latest.
     pub limit: Option<usize>,
-}
-
-/// The runs of the task in `window`, newest first, from every tier. Listing starts at the
-/// window's end and stops at its start or its limit: the length of the history beyond them costs
-/// nothing.
-pub fn history(store: &dyn Store, app: &str, task: &str, window: Window) -> Result<Vec<RunEntry>> {
-    let prefix = history_prefix(app, task);
-    let limit = window.limit.unwrap_or(usize::MAX);
-    let mut out: Vec<RunEntry> = Vec::new();
-    for tier in tiers(store) {
-        // Names of runs started at or after `before` sort at or before this one.
-        let mut after = window.before.map(|b| format!("{prefix}{}", later_first(b)));
-        let mut taken = 0;
-        // Names skipped (outside the window's end, or not ours) make the next page larger.
-        let mut grow = 1usize;
-        'pages: loop {
-            let want = limit
-                .saturating_sub(taken)
-                .saturating_mul(grow)
-                .clamp(1, 1000);
-            grow = grow.saturating_mul(2);
-            let page = tier.list_sorted(&prefix, after.as_deref(), want)?;
-            for name in &page {
-                let Some(e) = parse_entry(&name[prefix.len()..]) else {
-                    continue;
-                };
-                if window.after.is_some_and(|t| e.start_us() <= t) {
-                    break 'pages;
-                }
-                if window.before.is_none_or(|t| e.start_us() < t) {
-                    out.push(e);
-                    taken += 1;
-                    if taken >= limit {
-                        break 'pages;
-                    }
-                }
-            }
-            if page.len() < want {
-                break;
-            }
-            after = page.last().cloned();
-        }
-    }
-    out.sort_by(|a, b| b.id.cmp(&a.id));
-    out.dedup_by(|a, b| a.id == b.id);
-    out.truncate(limit);
-    Ok(out)
-}
-
-/// Runs of the tasks `tasks` (`(app, task)`) in `window`, newest first: the listings of several
-/// tasks at once (each is a round trip to S3).
-pub fn list_runs(
-    store: &dyn Store,
-    tasks: &[(String, String)],
-    window: Window,
-) -> Result<Vec<(String, String, RunEntry)>> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let found = std::sync::Mutex::new(Vec::new());
-    let failed = std::sync::Mutex::new(None);
-    std::thread::scope(|s| {
-        for _ in 0..tasks.len().clamp(1, 16) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some((app, task)) = tasks.get(i) else {
-                    break;
-                };
-                match history(store, app, task, window) {
-                    Ok(h) => found
-                        .lock()
-                        .expect("runs")
-                        .extend(h.into_iter().map(|r| (app.clone(), task.clone(), r))),
-                    Err(e) => *failed.lock().expect("runs") = Some(e),
-                }
-            });
-        }
-    });
-    if let Some(e) = failed.into_inner().expect("runs") {
-        return Err(e);
-    }
-    let mut out = found.into_inner().expect("runs");
-    out.sort_by(|x, y| y.2.id.cmp(&x.2.id));
-    out.truncate(window.limit.unwrap_or(usize::MAX));
-    Ok(out)
-}
-
-/// The run a history name (below `history/`, `APP.TASK/LATER.RUN...`) stands for.
-pub fn entry_of_history_name(name: &str) -> Option<RunEntry> {
-    parse_entry(name.rsplit_once('/')?.1)
-}
-
-/// `LATER.RUN.RESULT.DIGEST.DURATION` -> the run.
-fn parse_entry(name: &str) -> Option<RunEntry> {
-    let mut parts = strip_later(name)?.split('.');
-    let id = parts.next()?;
-    let result = match parts.next()? {
-        "success" => RunResult::Success,
-        "failure" => RunResult::Failure,
-        _ => return None,
-    };
-    let hex = parts.next()?;
-    let duration_us = parts.next()?.parse().ok()?;
-    is_run_id(id).then(|| RunEntry {
-        id: id.to_string(),
-        result,
-        total_digest: format!("blake3:{hex}"),
-        duration_us,
-    })
-}
-
-/// The record of a run, `None` when there is none with this id; an error for a record the
-/// trusted keys did not sign.
-pub fn load(store: &dyn Store, trust: &Trust, id: &str) -> Result<Option<Record>> {
-    if !is_run_id(id) {
-        bail!("{id}: not a run id");
-    }
-    let name = record_name(id);
-    let mut buf = Vec::new();
-    if !store.get(&name, &mut buf)? {
-        return Ok(None);
-    }
-    let body = match trust.verify_bytes(&name, &buf) {
-        Ok(body) => body,
-        Err(e) if e.kind() == Kind::Untrusted => {
-            bail!("run record {id} is not trusted, ignored: {e}")
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let r: Record =
-        serde_json::from_slice(body).with_context(|| format!("run record {id} is corrupt"))?;
-    if r.id != id {
-        bail!("run record {id} holds run {}", r.id);
-    }
-    Ok(Some(r))
-}
-
-/// The record of run `id` that a history name of task `app.task` points to; a record of
-/// another task is an error, as a name anyone could have copied there.
-pub fn load_of(
-    store: &dyn Store,
-    trust: &Trust,
-    app: &str,
-    task: &str,
-    id: &str,
-) -> Result<Option<Record>> {
-    match load(store, trust, id)? {
-        Some(r) if r.app != app || r.task != task => {
-            bail!(
-                "run record {id} is a run of {}.{}, not of {app}.{task}",
-                r.app,
-                r.task
-            )
-        }
-        found => Ok(found),
-    }
 }
 
 /// Unix time in microseconds of the start of run `id` (0 for a malformed one).
@@ -483,11 +316,12 @@ pub fn parse_time(s: &str) -> Result<u64> {
     if is_run_id(s) {
         return Ok(start_of(s));
     }
-    clock::parse_date(s)
+    clock::parse_date(s).kind(Kind::Usage)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::names::history_prefix;
     use super::*;
     use crate::store::{DirStore, ReadOnly, Tiered};
 
@@ -499,7 +333,7 @@ mod tests {
             app: "calc".into(),
             task: "build".into(),
             app_dir: "calc".into(),
-            total_digest: format!("blake3:{}", digest.repeat(64)),
+            total_digest: Digest::from_hex(&digest.repeat(64)).unwrap(),
             inputs: Vec::new(),
             outputs: Vec::new(),
             start_us,
@@ -550,11 +384,10 @@ mod tests {
         assert_eq!(e.duration_us, 1500);
         assert_eq!(e.start_us(), T0 + 4_000_000);
 
-        let hex = "a".repeat(64);
-        let digest = format!("blake3:{hex}");
+        let digest = Digest::from_hex(&"a".repeat(64)).unwrap();
         let found = find_success(&store, &trust, "calc", "build", &digest).unwrap();
         assert_eq!(found.found.unwrap().id, id(4), "the latest success");
-        let other = format!("blake3:{}", "b".repeat(64));
+        let other = Digest::from_hex(&"b".repeat(64)).unwrap();
         let none = find_success(&store, &trust, "calc", "build", &other).unwrap();
         assert_eq!(none, Lookup::default());
     }
@@ -629,5 +462,64 @@ mod tests {
             parse_time("2023.11.14-22:13").unwrap(),
             1_699_999_980_000_000
         );
+    }
+
+    #[test]
+    fn a_record_written_before_typed_digests_reads_and_writes_back_byte_for_byte() {
+        let a = "a".repeat(64);
+        let b = "b".repeat(64);
+        let json = format!(
+            r#"{{
+  "id": "20231114T221320000001-0123456789ab",
+  "app": "calc",
+  "task": "build",
+  "app_dir": "calc",
+  "total_digest": "blake3:{a}",
+  "inputs": [
+    {{
+      "kind": "file",
+      "name": "calc/in.txt",
+      "digest": "blake3:{b}"
+    }}
+  ],
+  "outputs": [
+    {{
+      "name": "file:out/x",
+      "digest": "blake3:{b}",
+      "size": 1,
+      "mode": 420,
+      "uploads": [
+        {{
+          "uri": "ci3-store:.ci3/runs/outputs/{b}",
+          "duration_us": 7
+        }}
+      ]
+    }},
+    {{
+      "name": "docker:image.id",
+      "digest": "sha256:{a}",
+      "size": 0,
+      "uploads": []
+    }}
+  ],
+  "start_us": 1700000000000001,
+  "stop_us": 1700000000001501,
+  "result": "success",
+  "exit_code": 0,
+  "error": null,
+  "git_commit": "c0ffee",
+  "git_dirty": false,
+  "host": null
+}}"#
+        );
+        let r: Record = serde_json::from_str(&json).unwrap();
+        assert_eq!(r.outputs[0].name, OutputName::File("out/x".into()));
+        assert_eq!(
+            r.outputs[1].digest,
+            OutputDigest::Image(format!("sha256:{a}"))
+        );
+        assert_eq!(serde_json::to_string_pretty(&r).unwrap(), json);
+        let bad = json.replace("file:out/x", "tar:out/x");
+        assert!(serde_json::from_str::<Record>(&bad).is_err());
     }
 }

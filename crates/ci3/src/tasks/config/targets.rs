@@ -3,9 +3,8 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Result};
-
 use super::model::{App, Task};
+use crate::Result;
 
 /// One task together with its app.
 #[derive(Debug, Clone, Copy)]
@@ -22,7 +21,8 @@ impl TaskRef<'_> {
 }
 
 /// The tasks `targets` name (all of them when there is none). A target that names an existing
-/// directory (relative to `cwd`) is an app directory; anything else is `APP[.TASK]`.
+/// directory (relative to `cwd`) is an app directory; anything else is `APP[.TASK]`. A target
+/// that names nothing is a `Usage` error.
 pub fn select<'a>(
     root: &Path,
     cwd: &Path,
@@ -40,21 +40,22 @@ pub fn select<'a>(
     for target in targets {
         let as_path = cwd.join(target);
         if as_path.is_dir() {
-            let dir = std::fs::canonicalize(&as_path).map_err(|e| anyhow!("{target}: {e}"))?;
-            let app = apps
-                .iter()
-                .find(|a| root.join(&a.dir) == dir || (a.dir == "." && dir == root))
-                .ok_or_else(|| {
-                    anyhow!(
+            let dir =
+                std::fs::canonicalize(&as_path).map_err(|e| crate::err!(Usage, "{target}: {e}"))?;
+            let app =
+                apps.iter()
+                    .find(|a| root.join(&a.dir) == dir || (a.dir == "." && dir == root))
+                    .ok_or_else(|| {
+                        crate::err!(Usage,
                         "{target}: not an application directory (no {} of a discovered app in it)",
-                        super::APP_CONFIG
+                        super::load::APP_CONFIG
                     )
-                })?;
+                    })?;
             out.extend(app.tasks.iter().map(|task| TaskRef { app, task }));
             continue;
         }
         if target.contains('/') || target.is_empty() {
-            bail!("{target}: no such application directory");
+            crate::fail!(Usage, "{target}: no such application directory");
         }
         let (app_part, task_part) = match target.split_once('.') {
             Some((a, t)) => (a, Some(t)),
@@ -67,7 +68,7 @@ pub fn select<'a>(
             let app = apps
                 .iter()
                 .find(|a| a.name == app_part)
-                .ok_or_else(|| anyhow!("{target}: unknown app \"{app_part}\""))?;
+                .ok_or_else(|| crate::err!(Usage, "{target}: unknown app \"{app_part}\""))?;
             vec![app]
         };
         let before = out.len();
@@ -77,12 +78,15 @@ pub fn select<'a>(
                 Some(name) => match app.tasks.iter().find(|t| t.name == name) {
                     Some(task) => out.push(TaskRef { app, task }),
                     None if app_part == "*" => {}
-                    None => bail!("{target}: app \"{app_part}\" has no task \"{name}\""),
+                    None => {
+                        crate::fail!(Usage, "{target}: app \"{app_part}\" has no task \"{name}\"")
+                    }
                 },
             }
         }
         if out.len() == before && app_part == "*" && task_part.is_some() {
-            bail!(
+            crate::fail!(
+                Usage,
                 "{target}: no app has a task \"{}\"",
                 task_part.unwrap_or_default()
             );

@@ -11,14 +11,15 @@ use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 
 use crate::settings::Settings;
+use crate::{Error, Result};
 
 /// What the templates expand to for one repository. The git commit is asked for only when a
 /// template uses it, and at most once, because computing it may fail outside a commit.
 pub struct Context<'a> {
     root: PathBuf,
     settings: &'a Settings,
-    git_commit: Box<dyn Fn() -> anyhow::Result<String> + 'a>,
-    commit: OnceCell<Result<String, String>>,
+    git_commit: Box<dyn Fn() -> Result<String> + 'a>,
+    commit: OnceCell<Result<String>>,
 }
 
 impl<'a> Context<'a> {
@@ -27,7 +28,7 @@ impl<'a> Context<'a> {
     pub fn new(
         root: &Path,
         settings: &'a Settings,
-        git_commit: impl Fn() -> anyhow::Result<String> + 'a,
+        git_commit: impl Fn() -> Result<String> + 'a,
     ) -> Self {
         Context {
             root: root.to_path_buf(),
@@ -41,9 +42,9 @@ impl<'a> Context<'a> {
         &self.root
     }
 
-    /// `text` with every template replaced; the error is the problem alone, the caller names
-    /// the file and field.
-    pub fn expand(&self, text: &str, app_name: &str) -> Result<String, String> {
+    /// `text` with every template replaced; the error (of kind `Config`) is the problem alone,
+    /// the caller names the file and field.
+    pub fn expand(&self, text: &str, app_name: &str) -> Result<String> {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(open) = rest.find("{{") {
@@ -51,7 +52,7 @@ impl<'a> Context<'a> {
             let after = &rest[open + 2..];
             let close = after
                 .find("}}")
-                .ok_or_else(|| format!("unclosed `{{{{` in \"{text}\""))?;
+                .ok_or_else(|| crate::err!(Config, "unclosed `{{{{` in \"{text}\""))?;
             out.push_str(&self.value(after[..close].trim(), app_name)?);
             rest = &after[close + 2..];
         }
@@ -61,7 +62,7 @@ impl<'a> Context<'a> {
 
     /// `text` with the first releases' `$ROOT`, `$APPNAME`, `$GITCOMMIT` and `$UUID` replaced,
     /// as those releases did: wherever they appear.
-    fn dollar_vars(&self, text: &str, app_name: &str) -> Result<String, String> {
+    fn dollar_vars(&self, text: &str, app_name: &str) -> Result<String> {
         const VARS: [(&str, &str); 4] = [
             ("$ROOT", ".Root"),
             ("$APPNAME", ".AppName"),
@@ -88,21 +89,22 @@ impl<'a> Context<'a> {
         Ok(out)
     }
 
-    fn value(&self, inner: &str, app_name: &str) -> Result<String, String> {
+    fn value(&self, inner: &str, app_name: &str) -> Result<String> {
         match inner {
             ".Root" | ".root" => Ok(self.root.to_string_lossy().into_owned()),
             ".AppName" | ".appname" => Ok(app_name.to_string()),
-            "gitCommit" | "gitcommit" | ".gitcommit" => self
-                .commit
-                .get_or_init(|| (self.git_commit)().map_err(|e| format!("{e:#}")))
-                .clone()
-                .map_err(|e| format!("{{{{ gitCommit }}}}: {e}")),
+            "gitCommit" | "gitcommit" | ".gitcommit" => {
+                match self.commit.get_or_init(|| (self.git_commit)()) {
+                    Ok(commit) => Ok(commit.clone()),
+                    Err(e) => Err(crate::err!(Config, "{{{{ gitCommit }}}}: {e}")),
+                }
+            }
             "uuid" | ".uuid" => uuid(),
             _ => match env_name(inner) {
                 Some(name) => self.settings.var(name).and_then(|v| v.to_str()).map(String::from).ok_or_else(|| {
-                    format!("{{{{ env \"{name}\" }}}}: environment variable {name} is not set")
+                    crate::err!(Config, "{{{{ env \"{name}\" }}}}: environment variable {name} is not set")
                 }),
-                None => Err(format!(
+                None => Err(crate::err!(Config,
                     "unknown template `{{{{ {inner} }}}}` (known: {{{{ .Root }}}}, {{{{ .AppName }}}}, \
                      {{{{ gitCommit }}}}, {{{{ env \"NAME\" }}}}, {{{{ uuid }}}})"
                 )),
@@ -126,9 +128,9 @@ fn env_name(inner: &str) -> Option<&str> {
 }
 
 /// A random (version 4) UUID in its usual text form.
-fn uuid() -> Result<String, String> {
+fn uuid() -> crate::Result<String> {
     let mut b = crate::random::bytes::<16>()
-        .map_err(|e| format!("{{{{ uuid }}}}: cannot read /dev/urandom: {e}"))?;
+        .map_err(|e| Error::config(format!("{{{{ uuid }}}}: cannot read /dev/urandom: {e}")))?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
@@ -222,19 +224,22 @@ mod tests {
     fn errors_are_one_line() {
         let c = ctx();
         assert_eq!(
-            c.expand("a {{ .Nope }}", "x").unwrap_err(),
+            c.expand("a {{ .Nope }}", "x").unwrap_err().to_string(),
             "unknown template `{{ .Nope }}` (known: {{ .Root }}, {{ .AppName }}, \
              {{ gitCommit }}, {{ env \"NAME\" }}, {{ uuid }})"
         );
         assert_eq!(
-            c.expand("a {{ .Root", "x").unwrap_err(),
+            c.expand("a {{ .Root", "x").unwrap_err().to_string(),
             "unclosed `{{` in \"a {{ .Root\""
         );
         let failing = Context::new(Path::new("/r"), &SETTINGS, || {
-            anyhow::bail!("no commit yet")
+            Err(crate::err!(Failed, "no commit yet"))
         });
         assert_eq!(
-            failing.expand("{{ gitCommit }}", "x").unwrap_err(),
+            failing
+                .expand("{{ gitCommit }}", "x")
+                .unwrap_err()
+                .to_string(),
             "{{ gitCommit }}: no commit yet"
         );
     }

@@ -2,14 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Result};
-
+use super::discover::{discover_apps, find_root};
+use super::load::{load_apps, load_repo_config};
 use super::model::App;
 use super::targets::{select, TaskRef};
 use super::template::Context;
-use super::{discover_apps, find_root, load_apps, load_repo_config};
 use crate::git::Checkout;
 use crate::settings::Settings;
+use crate::Result;
 
 pub struct Repo {
     /// Canonical.
@@ -21,8 +21,8 @@ pub struct Repo {
 }
 
 impl Repo {
-    /// Finds the root at or above `start` and loads every app; any configuration error stops
-    /// here, before anything runs.
+    /// Finds the root at or above `start` and loads every app; any configuration error (kind
+    /// `Config`) stops here, before anything runs.
     pub fn open(start: &Path, settings: &Settings) -> Result<Repo> {
         let root = find_root(start)?;
         let config = load_repo_config(&root)?;
@@ -30,7 +30,7 @@ impl Repo {
         let commit_root = root.clone();
         let ctx = Context::new(&root, settings, move || {
             crate::git::head_commit(&commit_root)
-                .ok_or_else(|| anyhow!("the repository has no commit yet"))
+                .ok_or_else(|| crate::err!(Config, "the repository has no commit yet"))
         });
         let apps = load_apps(&ctx, &dirs)?;
         Ok(Repo {
@@ -56,6 +56,10 @@ impl Repo {
 
     /// The git checkout the root is in (its top level may be above the root).
     pub fn checkout(&self, settings: &Settings) -> Result<Checkout> {
-        Checkout::open(&self.root, true, &settings.cache_home.join("index"))
+        Ok(Checkout::open(
+            &self.root,
+            true,
+            &settings.cache_home.join("index"),
+        )?)
     }
 }

@@ -197,9 +197,9 @@ pub(super) struct RegistryUploadDef {
 }
 
 /// Parses `text` (the contents of the file shown as `shown`), turning toml's multi-line
-/// report into one line: `FILE:LINE: TABLE.KEY: message`.
-pub(super) fn parse<T: serde::de::DeserializeOwned>(shown: &str, text: &str) -> Result<T, String> {
-    toml::from_str(text).map_err(|e| one_line(shown, text, &e))
+/// report into one line of kind `Config`: `FILE:LINE: TABLE.KEY: message`.
+pub(super) fn parse<T: serde::de::DeserializeOwned>(shown: &str, text: &str) -> crate::Result<T> {
+    toml::from_str(text).map_err(|e| crate::Error::config(one_line(shown, text, &e)))
 }
 
 fn one_line(shown: &str, text: &str, e: &toml::de::Error) -> String {

@@ -3,9 +3,8 @@
 
 use std::process::{Command, Stdio};
 
-use anyhow::{anyhow, bail, Result};
-
 use crate::settings::Settings;
+use crate::Result;
 
 /// Runs `docker ARGS`; its stdout, trimmed, on success; its stderr in one line on failure.
 pub fn run(settings: &Settings, args: &[&str]) -> Result<String> {
@@ -15,10 +14,11 @@ pub fn run(settings: &Settings, args: &[&str]) -> Result<String> {
         .envs(settings.vars())
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| anyhow!("cannot run docker {}: {e}", args.join(" ")))?;
+        .map_err(|e| crate::err!(Failed, "cannot run docker {}: {e}", args.join(" ")))?;
     if !out.status.success() {
         let why = String::from_utf8_lossy(&out.stderr);
-        bail!(
+        crate::fail!(
+            Failed,
             "docker {} failed ({}): {}",
             args.join(" "),
             out.status,

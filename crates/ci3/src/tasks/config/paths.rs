@@ -3,6 +3,8 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use crate::Result;
+
 /// `path` relative to `root` for messages (`"."` for the root itself), or as is when outside.
 pub(super) fn shown(root: &Path, path: &Path) -> String {
     match path.strip_prefix(root) {
@@ -34,18 +36,22 @@ pub(super) fn join(base: &str, rel: &str) -> Option<String> {
 
 /// A path of the repository written in a configuration file: relative to `base` (a directory
 /// relative to the root), or absolute inside the root as `{{ .Root }}/...` produces.
-pub(super) fn in_repo(root: &Path, base: &str, written: &str) -> Result<String, String> {
+/// The error, of kind `Config`, is the problem alone: the caller names the file and field.
+pub(super) fn in_repo(root: &Path, base: &str, written: &str) -> Result<String> {
     if written.is_empty() {
-        return Err("must not be empty".into());
+        crate::fail!(Config, "must not be empty");
     }
     if Path::new(written).is_absolute() {
         return match Path::new(written).strip_prefix(root) {
             Ok(rel) => join(".", &rel.to_string_lossy())
-                .ok_or_else(|| format!("\"{written}\" leaves the repository")),
-            Err(_) => Err(format!("\"{written}\" is outside the repository")),
+                .ok_or_else(|| crate::err!(Config, "\"{written}\" leaves the repository")),
+            Err(_) => Err(crate::err!(
+                Config,
+                "\"{written}\" is outside the repository"
+            )),
         };
     }
-    join(base, written).ok_or_else(|| format!("\"{written}\" leaves the repository"))
+    join(base, written).ok_or_else(|| crate::err!(Config, "\"{written}\" leaves the repository"))
 }
 
 /// `path` without `.` and `..` components, without touching the file system (include files
@@ -88,10 +94,13 @@ mod tests {
         let root = Path::new("/r");
         assert_eq!(in_repo(root, "a", "/r/go.mod").unwrap(), "go.mod");
         assert_eq!(
-            in_repo(root, "a", "/etc/passwd").unwrap_err(),
+            in_repo(root, "a", "/etc/passwd").unwrap_err().to_string(),
             "\"/etc/passwd\" is outside the repository"
         );
-        assert_eq!(in_repo(root, "a", "").unwrap_err(), "must not be empty");
+        assert_eq!(
+            in_repo(root, "a", "").unwrap_err().to_string(),
+            "must not be empty"
+        );
     }
 
     #[test]

@@ -7,11 +7,12 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
 
-use super::model::GolangInput;
+use super::globs::glob_files;
 use crate::settings::Settings;
+use crate::tasks::config::model::GolangInput;
+use crate::{Result, ResultExt};
 
 /// The variables of the caller's environment `go` may see besides the configured ones: where it
 /// is, and where its build cache is.
@@ -86,7 +87,8 @@ pub(super) fn resolve(
         let out = cmd.output().context("cannot run go")?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
-            bail!(
+            crate::fail!(
+                Failed,
                 "go {} failed: {}",
                 args.join(" "),
                 err.trim().replace('\n', "; ")
@@ -96,15 +98,15 @@ pub(super) fn resolve(
     };
     let goenv: GoEnv =
         serde_json::from_slice(&go(&["env", "-json", "GOROOT", "GOMODCACHE", "GOCACHE"])?)
-            .context("cannot read go env")?;
+            .map_err(|e| crate::err!(Failed, "cannot read go env: {e}"))?;
 
     let mut queries = Vec::new();
     for q in &input.queries {
         if let Some(glob) = q.strip_prefix("fileglob=") {
             let mut files = BTreeSet::new();
-            super::inputs::glob_files(app_dir, glob, &mut files)?;
+            glob_files(app_dir, glob, &mut files)?;
             if files.is_empty() {
-                bail!("query \"{q}\" matched no files");
+                crate::fail!(Failed, "query \"{q}\" matched no files");
             }
             queries.extend(files.iter().map(|f| package_of(app_dir, f)));
         } else if let Some(file) = q.strip_prefix("file=") {
@@ -133,9 +135,9 @@ pub(super) fn resolve(
     let counts = |p: &Path| !excluded.iter().any(|d| p.starts_with(d));
     let mut out = BTreeSet::new();
     for pkg in serde_json::Deserializer::from_slice(&listed).into_iter::<Package>() {
-        let pkg = pkg.context("cannot read the output of go list")?;
+        let pkg = pkg.map_err(|e| crate::err!(Failed, "cannot read the output of go list: {e}"))?;
         if let Some(err) = &pkg.error {
-            bail!("package {}: {}", pkg.import_path, err.err.trim());
+            crate::fail!(Failed, "package {}: {}", pkg.import_path, err.err.trim());
         }
         if pkg.standard {
             continue;
@@ -192,5 +194,5 @@ fn find_go(settings: &Settings) -> Result<PathBuf> {
     std::env::split_paths(path)
         .map(|d| d.join("go"))
         .find(|p| p.is_file())
-        .ok_or_else(|| anyhow!("no `go` on PATH: install Go (Debian: golang-go)"))
+        .ok_or_else(|| crate::err!(Failed, "no `go` on PATH: install Go (Debian: golang-go)"))
 }

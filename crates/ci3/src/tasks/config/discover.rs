@@ -3,22 +3,24 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Result};
+use crate::Result;
 
-use super::config::{app_name, APP_CONFIG, REPO_CONFIG};
+use super::load::{app_name, APP_CONFIG, REPO_CONFIG};
 use super::model::{AppDir, RepoConfig};
 use super::paths;
 
 /// The nearest directory at or above `start` holding `.baur.toml`. `start` is resolved to its
 /// real path first, so that the root (and `{{ .Root }}`) does not depend on how it was reached.
 pub fn find_root(start: &Path) -> Result<PathBuf> {
-    let start = std::fs::canonicalize(start).map_err(|e| anyhow!("{}: {e}", start.display()))?;
+    let start =
+        std::fs::canonicalize(start).map_err(|e| crate::err!(Usage, "{}: {e}", start.display()))?;
     start
         .ancestors()
         .find(|dir| dir.join(REPO_CONFIG).is_file())
         .map(Path::to_path_buf)
         .ok_or_else(|| {
-            anyhow!(
+            crate::err!(
+                Usage,
                 "no {REPO_CONFIG} found in {} or any directory above it",
                 start.display()
             )
@@ -33,7 +35,10 @@ pub fn discover_apps(root: &Path, repo: &RepoConfig) -> Result<Vec<AppDir>> {
     for (i, dir) in repo.application_dirs.iter().enumerate() {
         let path = root.join(dir);
         if !path.is_dir() {
-            bail!("{REPO_CONFIG}: Discover.application_dirs[{i}]: \"{dir}\" is not a directory");
+            crate::fail!(
+                Config,
+                "{REPO_CONFIG}: Discover.application_dirs[{i}]: \"{dir}\" is not a directory"
+            );
         }
         walk(root, &path, repo.search_depth, &mut files)?;
     }
@@ -44,7 +49,8 @@ pub fn discover_apps(root: &Path, repo: &RepoConfig) -> Result<Vec<AppDir>> {
         let name = app_name(root, &file)?;
         let dir = paths::shown(root, file.parent().unwrap_or(root));
         if let Some(other) = apps.get(&name) {
-            bail!(
+            crate::fail!(
+                Config,
                 "app name \"{name}\" is used by both {} and {}",
                 paths::shown(root, &other.config_file),
                 paths::shown(root, &file)
@@ -71,10 +77,11 @@ fn walk(root: &Path, dir: &Path, depth: u32, out: &mut Vec<PathBuf>) -> Result<(
         return Ok(());
     }
     let entries = std::fs::read_dir(dir)
-        .map_err(|e| anyhow!("cannot read directory {}: {e}", paths::shown(root, dir)))?;
+        .map_err(|e| crate::err!(Io, "cannot read directory {}: {e}", paths::shown(root, dir)))?;
     for entry in entries {
-        let entry =
-            entry.map_err(|e| anyhow!("cannot read directory {}: {e}", paths::shown(root, dir)))?;
+        let entry = entry.map_err(|e| {
+            crate::err!(Io, "cannot read directory {}: {e}", paths::shown(root, dir))
+        })?;
         let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
         if is_dir && entry.file_name() != ".git" {
             walk(root, &entry.path(), depth - 1, out)?;

@@ -1,0 +1,75 @@
+//! A task's command as a child process: started through the process module in a group of its
+//! own, its stdout and stderr read line by line, shown as it goes or after a failure.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::Options;
+use crate::process;
+use crate::report::Reporter;
+use crate::tasks::config::TaskRef;
+use crate::{Error, Result};
+
+/// Runs the command to its end: its exit code (128+N for a command killed by signal N).
+pub(super) fn execute(
+    t: TaskRef<'_>,
+    app_dir: &Path,
+    opts: &Options<'_>,
+    env: &[(String, PathBuf)],
+    reporter: &dyn Reporter,
+) -> Result<i32> {
+    let id = t.id();
+    let argv = &t.task.command;
+    // One pipe for both streams: the lines keep the order the command wrote them in.
+    let (read, write) = process::pipe()?;
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .current_dir(app_dir)
+        .env_clear()
+        .envs(opts.settings.vars())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(write.try_clone()?))
+        .stderr(Stdio::from(write));
+    let pid = match process::spawn(cmd, process::Group::Own) {
+        Ok(Some(pid)) => pid,
+        Ok(None) => crate::fail!(Failed, "not started: interrupted by signal {}", signal()),
+        Err(e) => {
+            // The process module says every child is bash; the cause is what matters here.
+            let why = Error::from(e).to_string();
+            let why = why.strip_prefix("cannot start bash: ").unwrap_or(&why);
+            crate::fail!(Failed, "cannot run {:?} in {}: {why}", argv[0], t.app.dir)
+        }
+    };
+    let show = opts.show_output;
+    let (waited, captured) = std::thread::scope(|s| {
+        let pump = s.spawn(move || {
+            let mut captured = Vec::new();
+            let mut r = BufReader::new(read);
+            let mut line = Vec::new();
+            while r.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+                if show {
+                    let text = String::from_utf8_lossy(&line);
+                    reporter.output(&format!("{id}: {}", text.trim_end_matches('\n')));
+                }
+                captured.extend_from_slice(&line);
+                line.clear();
+            }
+            captured
+        });
+        let waited = process::wait(Some(pid));
+        (waited, pump.join().unwrap_or_default())
+    });
+    let (_, code) = waited?;
+    if code != 0 && !show {
+        for line in String::from_utf8_lossy(&captured).lines() {
+            reporter.output(&format!("{}: {line}", t.id()));
+        }
+    }
+    Ok(code)
+}
+
+fn signal() -> i32 {
+    process::interrupted().unwrap_or(0)
+}

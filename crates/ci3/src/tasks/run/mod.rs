@@ -1,0 +1,261 @@
+//! Running tasks: the command without a shell in the app dir, several at once, then its outputs
+//! checked, digested, stored and sent to their destinations, and the run recorded (a failure
+//! too, so that it is never taken for a success).
+//!
+//! Children start through [`crate::process`], each in a process group of its own: SIGINT or
+//! SIGTERM to the runner reaches every task's whole group, no task starts after it, and the
+//! runner ends with the signal's status once its tasks have stopped.
+
+mod child;
+pub mod docker;
+mod outputs;
+mod task_info;
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::config::TaskRef;
+use super::inputs::Resolver;
+use super::records::{self, Record, RunResult};
+use super::status::TaskStatus;
+use crate::process;
+use crate::report::Reporter;
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::Result;
+
+/// How long a task's group has to end after the runner is signalled before it is killed.
+const GRACE: Duration = Duration::from_secs(10);
+
+/// How to run.
+pub struct Options<'a> {
+    /// Tasks run at once.
+    pub parallel: usize,
+    /// After a failure, start no more tasks.
+    pub fail_fast: bool,
+    /// Hand each line a task prints to the reporter's `output`.
+    pub show_output: bool,
+    /// Neither store nor upload outputs, nor record the run.
+    pub skip_upload: bool,
+    pub git_commit: Option<String>,
+    pub git_dirty: bool,
+    /// The canonical repository root.
+    pub root: &'a Path,
+    pub settings: &'a Settings,
+    pub store: &'a dyn Store,
+    /// Signs the records written and checks those read.
+    pub trust: &'a crate::trust::Trust,
+    /// The inputs of the tasks TaskInfos inputs name (resolved once, whether they run or not).
+    pub resolver: &'a Resolver<'a>,
+}
+
+/// What happened to one task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Success {
+        id: Option<String>,
+    },
+    Failure {
+        id: Option<String>,
+        why: String,
+    },
+    /// Not started: an earlier task failed and `fail_fast` was set, or the runner was signalled.
+    Skipped,
+}
+
+/// Has [`crate::process`] take SIGINT, SIGTERM and SIGHUP over now, on the calling thread. Call
+/// it first thing, before any thread starts: the process module takes the signals over at its
+/// first spawn and only on the spawning thread, so a first spawn from a worker would leave the
+/// main thread to die of the signal with the tasks' groups still running. The first spawn is
+/// what installs the forwarding, so this spawns `true`.
+pub fn take_signals() -> Result<()> {
+    if let Some(pid) = process::spawn(std::process::Command::new("true"), process::Group::Own)? {
+        process::wait(Some(pid))?;
+    }
+    Ok(())
+}
+
+/// Runs `tasks` (in order, `parallel` at a time); returns each task's outcome in the same order.
+/// Progress goes to `reporter` as notes `ID: line`, the tasks' own lines as its `output`.
+pub fn run_all(
+    tasks: &[TaskStatus<'_>],
+    opts: &Options<'_>,
+    reporter: &dyn Reporter,
+) -> Vec<Outcome> {
+    let queue: Mutex<VecDeque<usize>> = Mutex::new((0..tasks.len()).collect());
+    let outcomes: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; tasks.len()]);
+    let failed = AtomicBool::new(false);
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        // A task that ignores the forwarded signal must not keep the runner from ending.
+        s.spawn(|| {
+            while !done.load(Ordering::SeqCst) {
+                if !process::sleep(Duration::from_millis(200)) {
+                    process::terminate_all(GRACE);
+                    break;
+                }
+            }
+        });
+        let workers: Vec<_> =
+            (0..opts.parallel.clamp(1, tasks.len().max(1)))
+                .map(|_| {
+                    s.spawn(|| loop {
+                    let Some(i) = queue.lock().expect("queue").pop_front() else {
+                        break;
+                    };
+                    let t = &tasks[i];
+                    let say = |line: &str| reporter.note(&format!("{}: {line}", t.task.id()));
+                    let outcome = if let Some(signal) = process::interrupted() {
+                        say(&format!("execution skipped: interrupted by signal {signal}"));
+                        Outcome::Skipped
+                    } else if opts.fail_fast && failed.load(Ordering::SeqCst) {
+                        say("execution skipped: a previous task failed and --fail-fast was given");
+                        Outcome::Skipped
+                    } else {
+                        run_one(t, opts, reporter)
+                    };
+                    if matches!(outcome, Outcome::Failure { .. }) {
+                        failed.store(true, Ordering::SeqCst);
+                    }
+                    outcomes.lock().expect("outcomes")[i] = Some(outcome);
+                })
+                })
+                .collect();
+        for w in workers {
+            let _ = w.join();
+        }
+        done.store(true, Ordering::SeqCst);
+    });
+    outcomes
+        .into_inner()
+        .expect("outcomes")
+        .into_iter()
+        .map(|o| o.unwrap_or(Outcome::Skipped))
+        .collect()
+}
+
+/// `1.234s`.
+pub fn seconds(us: u64) -> String {
+    format!("{:.3}s", us as f64 / 1e6)
+}
+
+fn run_one(t: &TaskStatus<'_>, opts: &Options<'_>, reporter: &dyn Reporter) -> Outcome {
+    let id = t.task.id();
+    let say = |line: &str| reporter.note(&format!("{id}: {line}"));
+    let start = crate::clock::now_micros();
+    let run_id = match records::new_run_id(start) {
+        Ok(r) => r,
+        Err(e) => {
+            return Outcome::Failure {
+                id: None,
+                why: e.to_string(),
+            }
+        }
+    };
+    let app_dir = opts.root.join(&t.task.app.dir);
+    let executed = tempfile::tempdir()
+        .map_err(crate::Error::from)
+        .and_then(|dir| {
+            let env = task_info::files(t.task, opts, dir.path())?;
+            let r = child::execute(t.task, &app_dir, opts, &env, reporter);
+            drop(dir);
+            r
+        });
+    let stop = crate::clock::now_micros();
+    let (exit_code, mut error) = match executed {
+        Ok(0) => (Some(0), None),
+        Ok(code) => (Some(code), Some(format!("command exited with code {code}"))),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    match &error {
+        None => say(&format!("execution successful ({})", seconds(stop - start))),
+        Some(why) => say(&format!(
+            "execution failed ({}), {why}",
+            seconds(stop - start)
+        )),
+    }
+    let mut stored = Vec::new();
+    if error.is_none() {
+        match outputs::check(t.task, &app_dir, &say) {
+            Ok(found) => {
+                if !opts.skip_upload {
+                    for (name, path) in found {
+                        match outputs::store(t.task, opts, &name, &path, &say) {
+                            Ok(o) => stored.push(o),
+                            Err(e) => {
+                                error = Some(format!("{name}: {e}"));
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e) => error = Some(e.to_string()),
+        }
+        if let Some(why) = &error {
+            say(&format!("run failed: {why}"));
+        }
+    }
+    let result = if error.is_none() {
+        RunResult::Success
+    } else {
+        RunResult::Failure
+    };
+    if opts.skip_upload {
+        return match error {
+            None => Outcome::Success { id: None },
+            Some(why) => Outcome::Failure { id: None, why },
+        };
+    }
+    let record = Record {
+        id: run_id.clone(),
+        app: t.task.app.name.clone(),
+        task: t.task.task.name.clone(),
+        app_dir: t.task.app.dir.clone(),
+        total_digest: t.resolved.total,
+        inputs: t.resolved.inputs.clone(),
+        outputs: stored,
+        start_us: start,
+        stop_us: stop,
+        result,
+        exit_code,
+        error: error.clone(),
+        git_commit: opts.git_commit.clone(),
+        git_dirty: opts.git_dirty,
+        host: opts.settings.hostname.clone().or_else(hostname),
+    };
+    if let Err(e) = records::write(opts.store, opts.trust, &record) {
+        let why = format!("recording the run failed: {e}");
+        say(&why);
+        return Outcome::Failure { id: None, why };
+    }
+    match error {
+        None => {
+            say(&format!("run stored with ID {run_id}"));
+            Outcome::Success { id: Some(run_id) }
+        }
+        Some(why) => {
+            say(&format!("failed run recorded with ID {run_id}"));
+            Outcome::Failure {
+                id: Some(run_id),
+                why,
+            }
+        }
+    }
+}
+
+fn hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+}
+
+/// The task `TaskRef` of another task of `t`'s app, by name.
+fn sibling<'a>(t: TaskRef<'a>, name: &str) -> Option<TaskRef<'a>> {
+    let task = t.app.tasks.iter().find(|x| x.name == name)?;
+    Some(TaskRef { app: t.app, task })
+}
