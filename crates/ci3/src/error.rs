@@ -167,7 +167,10 @@ impl Error {
                 cause: None,
             };
         }
-        let kind = match crate::archive::archive_error(&err) {
+        let archive = err
+            .chain()
+            .find_map(|e| e.downcast_ref::<crate::archive::ArchiveError>());
+        let kind = match archive {
             Some(crate::archive::ArchiveError::MissingInput(_)) => Kind::Io,
             Some(_) => Kind::Corrupt,
             None => fallback,

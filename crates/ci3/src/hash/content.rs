@@ -3,9 +3,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
-
 use super::patterns::{self, Matcher};
+use crate::error::Result;
 use crate::git::{self, Checkout, Entry};
 use crate::settings::Settings;
 
@@ -63,7 +62,7 @@ pub fn resolve_patterns(
         }
     } else {
         if source == Source::Worktree {
-            bail!("--worktree hashes the files on disk; it cannot be combined with AZTEC_CACHE_COMMIT={treeish}");
+            crate::fail!(Usage, "--worktree hashes the files on disk; it cannot be combined with AZTEC_CACHE_COMMIT={treeish}");
         }
         checkout.tree_entries(checkout.tree_id(&treeish)?, &matcher)?
     };

@@ -16,7 +16,7 @@ use std::process::{Command, ExitStatus};
 use std::sync::{Condvar, Mutex, MutexGuard, Once, OnceLock, PoisonError};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use crate::error::{Result, ResultExt};
 
 pub type Pid = libc::pid_t;
 

@@ -488,7 +488,7 @@ pub fn parse_time(s: &str) -> Result<u64> {
     if is_run_id(s) {
         return Ok(start_of(s));
     }
-    clock::parse_date(s)
+    Ok(clock::parse_date(s)?)
 }
 
 #[cfg(test)]

@@ -56,6 +56,10 @@ impl Repo {
 
     /// The git checkout the root is in (its top level may be above the root).
     pub fn checkout(&self, settings: &Settings) -> Result<Checkout> {
-        Checkout::open(&self.root, true, &settings.cache_home.join("index"))
+        Ok(Checkout::open(
+            &self.root,
+            true,
+            &settings.cache_home.join("index"),
+        )?)
     }
 }
