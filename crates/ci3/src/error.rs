@@ -154,8 +154,9 @@ impl Error {
         &self.message
     }
 
-    /// Classifies an error from the layers that still return `anyhow` (archive, git, config):
-    /// a typed cause found in its chain decides the kind, anything else is `fallback`.
+    /// Classifies an error from the layers that still return `anyhow` (tasks): an `Error` found
+    /// in its chain decides the kind (an archive's corruption travels inside one), anything
+    /// else is `fallback`.
     pub fn from_anyhow(err: anyhow::Error, fallback: Kind) -> Self {
         if let Some(own) = err.chain().find_map(|e| e.downcast_ref::<Error>()) {
             let kind = own.kind;
@@ -167,15 +168,7 @@ impl Error {
                 cause: None,
             };
         }
-        let archive = err
-            .chain()
-            .find_map(|e| e.downcast_ref::<crate::archive::ArchiveError>());
-        let kind = match archive {
-            Some(crate::archive::ArchiveError::MissingInput(_)) => Kind::Io,
-            Some(_) => Kind::Corrupt,
-            None => fallback,
-        };
-        Error::new(kind, one_line(&err))
+        Error::new(fallback, one_line(&err))
     }
 }
 

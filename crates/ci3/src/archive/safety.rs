@@ -75,9 +75,11 @@ pub(crate) fn check_symlink(link: &Path, target: &[u8]) -> Result<(), Refusal> {
     for part in target.split(|&b| b == b'/') {
         match part {
             b"" | b"." => {}
-            b".." if descended => return Err(refuse(format!(
+            b".." if descended => {
+                return Err(refuse(format!(
                 "symlink target '{shown}' has '..' after a name (only leading '..' are accepted)"
-            ))),
+            )))
+            }
             b".." => {
                 climbs += 1;
                 if climbs > depth {

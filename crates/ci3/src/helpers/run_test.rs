@@ -20,8 +20,8 @@ use crate::error::{Result, ResultExt};
 use super::test_line::TestLine;
 use super::{styled, GREEN, RED};
 use crate::cache::test_cache::{self, Recorded};
-use crate::process::{self, allowed_cores, parse_cpu_list, pin, Pid};
 pub use crate::process::Cores;
+use crate::process::{self, allowed_cores, parse_cpu_list, pin, Pid};
 use crate::report::Reporter;
 use crate::settings::Settings;
 use crate::store::Selected;
@@ -113,7 +113,7 @@ pub fn command(
     settings: &Settings,
     root: &Path,
     cores: Option<Vec<usize>>,
-) -> Result<Command, String> {
+) -> Result<Command> {
     let command = std::ffi::OsStr::from_bytes(test.command);
     if !test.is_test() {
         let mut cmd = process::bash(command);
@@ -123,10 +123,11 @@ pub fn command(
     let resources = test.resources(&settings.tests)?;
     let mut cmd = if resources.isolate {
         let Some(engine) = container_engine(settings) else {
-            return Err(format!(
+            crate::fail!(
+                Failed,
                 "ISOLATE=1 needs a container engine (docker or podman on PATH) and none was found; not running: {}",
                 test.display()
-            ));
+            );
         };
         let mem = &resources
             .env
