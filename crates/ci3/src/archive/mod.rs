@@ -210,6 +210,18 @@ pub fn archive_error(err: &Error) -> Option<&ArchiveError> {
     err.cause::<ArchiveError>()
 }
 
+/// A failure of the stream, said with its causes (`what: cause: ...`): a decoder's error may
+/// wrap the one that tells what went wrong.
+fn stream_error(e: std::io::Error) -> Error {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    Error::new(Kind::Io, text)
+}
+
 fn corrupt(c: Corruption) -> Error {
     ArchiveError::Corrupt(c).into()
 }

@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use tar::EntryType;
 
 use super::trailer::{TrailerCheck, TrailerReader};
-use super::{corrupt, Checked, Compression, Corruption, EntryKind, ListedEntry, Verified};
+use super::{
+    corrupt, stream_error, Checked, Compression, Corruption, EntryKind, ListedEntry, Verified,
+};
 use crate::error::{Error, Result, ResultExt};
 
 /// Lists the entries of an archive, checking it whole (trailer included) like [`verify`].
@@ -84,7 +86,7 @@ where
             let (err, kind) = match failure {
                 Failure::Stream(e) => {
                     let kind = decoder_failure.unwrap_or(e.kind());
-                    (Error::from(e), kind)
+                    (stream_error(e), kind)
                 }
                 Failure::Entry(e) => (e, decoder_failure.unwrap_or(io::ErrorKind::Other)),
             };
@@ -135,7 +137,7 @@ fn diagnose<R: Read>(
     }
     if let Err(e) = raw.drain() {
         if raw.source_failed() {
-            return Error::from(e).context("cannot read the archive");
+            return stream_error(e).context("cannot read the archive");
         }
     }
     if raw.at_eof() {

@@ -18,8 +18,10 @@ use tar::EntryType;
 
 use super::place::plan_moves;
 use super::read::{header_field, scan, Decoded};
-use super::{corrupt, safety, unsafe_entry, Checked, Compression, Corruption, Unpacked};
-use crate::error::{Error, IoAt, Result};
+use super::{
+    corrupt, safety, stream_error, unsafe_entry, Checked, Compression, Corruption, Unpacked,
+};
+use crate::error::{IoAt, Result};
 
 /// Extracts the archive read from `reader` into `out_dir` (created if missing), atomically
 /// per entry and all-or-nothing per archive for every failure of the archive itself.
@@ -297,7 +299,7 @@ impl Stager {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    return Err(Error::from(e)
+                    return Err(stream_error(e)
                         .context(format!("reading entry '{}'", String::from_utf8_lossy(name))))
                 }
             };
