@@ -61,7 +61,7 @@ impl Plan {
             f.sync_data()?;
             fs::rename(&tmp, staging.join(JOURNAL))
         };
-        write().at("cannot write the move journal in", &staging)
+        write().at("cannot write the move journal in", staging)
     }
 
     /// Makes the moves, opening locked directories to their owner first. Their modes are the
@@ -130,7 +130,7 @@ impl Move {
         let (from, to) = match self {
             Move::Rename { from, to } => (from, to),
             Move::ReplaceFile { from, to } => {
-                fs::remove_file(to).at("cannot replace", &to)?;
+                fs::remove_file(to).at("cannot replace", to)?;
                 (from, to)
             }
         };

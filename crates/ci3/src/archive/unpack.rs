@@ -51,7 +51,7 @@ pub fn unpack_checked<R: Read>(
     accept: &dyn Fn(&Checked) -> Result<()>,
 ) -> Result<Unpacked> {
     let existed = out_dir.exists();
-    fs::create_dir_all(out_dir).at("cannot create the output directory", &out_dir)?;
+    fs::create_dir_all(out_dir).at("cannot create the output directory", out_dir)?;
     let result = unpack_in(reader, compression, out_dir, accept);
     if result.is_err() && !existed {
         // Leave no trace of a failed extraction; fails harmlessly if something else wrote there.

@@ -38,7 +38,7 @@ pub fn load(args: &[OsString]) -> Result<Vec<Pattern>> {
                 .ok_or_else(|| err!(Usage, "pattern argument {arg:?} is not valid UTF-8"))
         };
         if path.is_file() {
-            let bytes = std::fs::read(path).at("cannot read pattern file", &path)?;
+            let bytes = std::fs::read(path).at("cannot read pattern file", path)?;
             for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
                 if line.is_empty() {
                     continue;
@@ -58,7 +58,7 @@ pub fn load(args: &[OsString]) -> Result<Vec<Pattern>> {
                 Some(top) => top,
                 None => toplevel.insert(crate::git::toplevel(Path::new("."))?),
             };
-            let here = std::fs::canonicalize(path).at("cannot resolve directory", &path)?;
+            let here = std::fs::canonicalize(path).at("cannot resolve directory", path)?;
             let rel = here.strip_prefix(top).map_err(|_| {
                 err!(
                     Usage,
