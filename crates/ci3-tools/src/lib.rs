@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use ci3::report::{Progress, Reporter};
 use ci3::settings::Settings;
 use ci3::store::Selected;
-use ci3::{Error, Kind};
+use ci3::Error;
 
 pub mod tasks;
 
@@ -84,11 +84,6 @@ pub fn dirty_note(paths: &[Vec<u8>]) -> String {
         "Caching disabled: uncommitted changes to files the key covers: {}",
         named.join(", ")
     ))
-}
-
-/// An `anyhow` error from a layer that has no typed kinds (git, patterns) as the one error type.
-pub fn from_anyhow(err: anyhow::Error) -> Error {
-    Error::from_anyhow(err, Kind::Io)
 }
 
 /// The settings and the store they select, opened before any work: a configuration that cannot

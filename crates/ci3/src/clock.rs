@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{anyhow, Result};
+use crate::error::Result;
 
 /// Seconds since the epoch (0 for a clock set before it).
 pub fn now_secs() -> u64 {
@@ -32,7 +32,12 @@ pub fn days_from_civil(y: u64, m: u64, d: u64) -> u64 {
 /// A date as given on a command line: `YYYY-MM-DD`, optionally with `THH:MM[:SS]` or
 /// ` HH:MM[:SS]`, or the original baur's `YYYY.MM.DD-HH:MM`; UTC. Unix time in microseconds.
 pub fn parse_date(s: &str) -> Result<u64> {
-    let bad = || anyhow!("{s}: not a date (YYYY-MM-DD[THH:MM[:SS]] or YYYY.MM.DD-HH:MM, UTC)");
+    let bad = || {
+        crate::err!(
+            Usage,
+            "{s}: not a date (YYYY-MM-DD[THH:MM[:SS]] or YYYY.MM.DD-HH:MM, UTC)"
+        )
+    };
     // The original's form is `YYYY.MM.DD-HH:MM`: its `-` separates date and time.
     let dotted = s.contains('.');
     let (date, time) = match s.split_once(if dotted { &['-'][..] } else { &['T', ' '][..] }) {

@@ -153,27 +153,6 @@ impl Error {
     pub fn message(&self) -> &str {
         &self.message
     }
-
-    /// Classifies an error from the layers that still return `anyhow` (archive, git, config):
-    /// a typed cause found in its chain decides the kind, anything else is `fallback`.
-    pub fn from_anyhow(err: anyhow::Error, fallback: Kind) -> Self {
-        if let Some(own) = err.chain().find_map(|e| e.downcast_ref::<Error>()) {
-            let kind = own.kind;
-            let path = own.path.clone();
-            return Error {
-                kind,
-                message: one_line(&err),
-                path,
-                cause: None,
-            };
-        }
-        let kind = match crate::archive::archive_error(&err) {
-            Some(crate::archive::ArchiveError::MissingInput(_)) => Kind::Io,
-            Some(_) => Kind::Corrupt,
-            None => fallback,
-        };
-        Error::new(kind, one_line(&err))
-    }
 }
 
 impl fmt::Display for Error {
@@ -194,14 +173,6 @@ impl std::error::Error for Error {}
 impl From<std::io::Error> for Error {
     fn from(err: std::io::Error) -> Self {
         Error::new(Kind::Io, err.to_string())
-    }
-}
-
-/// While layers still return `anyhow` (being moved to this type): a typed cause in the chain
-/// decides the kind, anything else is a failure of the work.
-impl From<anyhow::Error> for Error {
-    fn from(err: anyhow::Error) -> Self {
-        Error::from_anyhow(err, Kind::Failed)
     }
 }
 
@@ -268,11 +239,4 @@ impl From<Error> for std::io::Error {
     fn from(err: Error) -> Self {
         std::io::Error::other(err)
     }
-}
-
-/// An `anyhow` error and its causes on one line (a newline in a cause would split the message).
-pub fn one_line(err: &anyhow::Error) -> String {
-    let mut s = format!("{err:#}");
-    s = s.replace('\n', " ");
-    s
 }

@@ -27,6 +27,7 @@ use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use crate::archive::{Checked, Digest, Seal, SEAL_ID, SEAL_LEN};
 use crate::error::{Error, Kind, Result};
 use crate::settings::TrustVars;
+use crate::{err, fail};
 
 const PUBLIC_PREFIX: &str = "ed25519:";
 const SECRET_PREFIX: &str = "ed25519-secret:";
@@ -77,16 +78,16 @@ impl Signer {
     }
 
     /// The key in a key file written by [`keygen`].
-    pub fn load(path: &Path) -> std::result::Result<Signer, String> {
-        let text =
-            fs::read_to_string(path).map_err(|e| format!("cannot read the key file: {e}"))?;
+    pub fn load(path: &Path) -> Result<Signer> {
+        let text = fs::read_to_string(path)
+            .map_err(|e| Error::config(format!("cannot read the key file: {e}")))?;
         let seed = text
             .trim()
             .strip_prefix(SECRET_PREFIX)
             .and_then(|h| hex::decode(h).ok())
             .and_then(|b| <[u8; 32]>::try_from(b).ok())
             .ok_or_else(|| {
-                format!("not a signing key file (one line {SECRET_PREFIX}<64 hex digits>, as cache_keygen writes)")
+                Error::config(format!("not a signing key file (one line {SECRET_PREFIX}<64 hex digits>, as cache_keygen writes)"))
             })?;
         let key = SigningKey::from_bytes(&seed);
         let id = KeyId::of(&key.verifying_key());
@@ -180,16 +181,17 @@ impl Trust {
     /// Reads the key file and the trusted keys; either being unusable is a configuration error
     /// naming the variable and value.
     pub fn from_vars(vars: &TrustVars) -> Result<Trust> {
-        let signer = match &vars.signing_key {
-            Some(path) => Some(Signer::load(path).map_err(|why| {
-                Error::config(format!("CI3_SIGNING_KEY={}: {why}", path.display()))
-            })?),
-            None => None,
-        };
+        let signer =
+            match &vars.signing_key {
+                Some(path) => Some(Signer::load(path).map_err(|why| {
+                    why.context(format_args!("CI3_SIGNING_KEY={}", path.display()))
+                })?),
+                None => None,
+            };
         let trusted = match &vars.trusted_keys {
             Some(value) => Some(
                 parse_trusted(value)
-                    .map_err(|why| Error::config(format!("CI3_TRUSTED_KEYS={value}: {why}")))?,
+                    .map_err(|why| why.context(format!("CI3_TRUSTED_KEYS={value}")))?,
             ),
             None => None,
         };
@@ -372,7 +374,7 @@ fn object_message(name: &str, body: &[u8], key: KeyId, time: u64) -> Vec<u8> {
 
 /// The keys of `CI3_TRUSTED_KEYS`: words `ed25519:HEX`, or paths of files holding such a word
 /// first on each line (`#` lines and blank lines skipped, anything after the key a comment).
-fn parse_trusted(value: &str) -> std::result::Result<Vec<TrustedKey>, String> {
+fn parse_trusted(value: &str) -> Result<Vec<TrustedKey>> {
     let mut keys = Vec::new();
     for word in value
         .split(|c: char| c == ',' || c.is_whitespace())
@@ -380,12 +382,14 @@ fn parse_trusted(value: &str) -> std::result::Result<Vec<TrustedKey>, String> {
     {
         if word.starts_with(PUBLIC_PREFIX) {
             keys.push(TrustedKey::parse(word).ok_or_else(|| {
-                format!("'{word}' is not a public key ({PUBLIC_PREFIX}<64 hex digits>)")
+                Error::config(format!(
+                    "'{word}' is not a public key ({PUBLIC_PREFIX}<64 hex digits>)"
+                ))
             })?);
             continue;
         }
         let text = fs::read_to_string(word).map_err(|e| {
-            format!("'{word}' is neither a public key ({PUBLIC_PREFIX}<64 hex digits>) nor a readable file: {e}")
+            Error::config(format!("'{word}' is neither a public key ({PUBLIC_PREFIX}<64 hex digits>) nor a readable file: {e}"))
         })?;
         for (n, line) in text.lines().enumerate() {
             let Some(first) = line.split_whitespace().next() else {
@@ -395,7 +399,8 @@ fn parse_trusted(value: &str) -> std::result::Result<Vec<TrustedKey>, String> {
                 continue;
             }
             keys.push(TrustedKey::parse(first).ok_or_else(|| {
-                format!(
+                err!(
+                    Config,
                     "{word}:{}: '{first}' is not a public key ({PUBLIC_PREFIX}<64 hex digits>)",
                     n + 1
                 )
@@ -403,7 +408,7 @@ fn parse_trusted(value: &str) -> std::result::Result<Vec<TrustedKey>, String> {
         }
     }
     if keys.is_empty() {
-        return Err("no public key in it".into());
+        fail!(Config, "no public key in it");
     }
     Ok(keys)
 }

@@ -189,14 +189,14 @@ fn compress(c: Compression, data: &[u8]) -> Vec<u8> {
     }
 }
 
-fn err_of(r: anyhow::Result<impl std::fmt::Debug>) -> anyhow::Error {
+fn err_of(r: ci3::Result<impl std::fmt::Debug>) -> ci3::Error {
     match r {
         Ok(v) => panic!("expected an error, got {v:?}"),
         Err(e) => e,
     }
 }
 
-fn corruption(e: &anyhow::Error) -> Corruption {
+fn corruption(e: &ci3::Error) -> Corruption {
     match archive_error(e) {
         Some(ArchiveError::Corrupt(c)) => c.clone(),
         other => panic!("expected a corrupt-archive error, got {other:?} ({e:#})"),
@@ -723,7 +723,7 @@ fn never_follows_a_preexisting_symlink_out() {
 // ---------------------------------------------------------------------------------------------
 // Corrupt artifacts
 
-fn corrupt_case(c: Compression, damage: impl Fn(&mut Vec<u8>)) -> (anyhow::Error, TempDir) {
+fn corrupt_case(c: Compression, damage: impl Fn(&mut Vec<u8>)) -> (ci3::Error, TempDir) {
     let tmp = TempDir::new().unwrap();
     let src = tmp.path().join("src");
     sample_tree(&src);

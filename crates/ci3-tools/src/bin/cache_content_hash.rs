@@ -38,8 +38,7 @@ fn main() {
     let tool = Tool::new("cache_content_hash");
     ci3_tools::run(tool.name, || {
         let settings = &tool.settings;
-        let resolved = hash::resolve(settings, &args.patterns, Source::Committed)
-            .map_err(ci3_tools::from_anyhow)?;
+        let resolved = hash::resolve(settings, &args.patterns, Source::Committed)?;
         let (key, code) = match resolved {
             Resolved::Entries(entries, patterns) => {
                 let platform = ci3::platform::tag(&settings.hashing);

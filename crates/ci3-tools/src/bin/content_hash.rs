@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 
 use ci3::hash::{self, manifest, Resolved, Source};
-use ci3_tools::{from_anyhow, Tool, STORE_ENV};
+use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 use serde_json::json;
 
@@ -54,7 +54,7 @@ fn main() {
             Source::Committed
         };
         let platform = ci3::platform::tag(&settings.hashing);
-        match hash::resolve(settings, &args.patterns, source).map_err(from_anyhow)? {
+        match hash::resolve(settings, &args.patterns, source)? {
             Resolved::Entries(entries, patterns) => {
                 let key = hash::strong(&entries, &platform);
                 let manifest = manifest::Manifest::new(&key, &platform, &patterns, &entries);
@@ -96,25 +96,8 @@ fn explain(
     name: &str,
     patterns: &[OsString],
 ) -> Result<i32, ci3::Error> {
-    let settings = &tool.settings;
     let store = selected.store.as_ref();
-    let now = manifest::on_disk(
-        settings,
-        hash::patterns::load(patterns).map_err(from_anyhow)?,
-    )
-    .map_err(from_anyhow)?;
-    let Some(then) = manifest::find(name, store, &selected.trust, &manifest::local_dir(settings))
-        .map_err(from_anyhow)?
-    else {
-        return Err(ci3::Error::new(
-            ci3::Kind::Miss,
-            format!(
-                "no input manifest stored for {name} in {}",
-                store.describe()
-            ),
-        ));
-    };
-    let changes = manifest::diff(&then.entries, &now);
+    let changes = manifest::explain(&tool.settings, store, &selected.trust, name, patterns)?;
     if changes.is_empty() {
         tool.say(&format!("The inputs on disk are those of {name}."));
     }

@@ -7,6 +7,6 @@ fn main() {
     let tool = ci3_tools::Tool::new("denoise");
     let command = ci3_tools::command_words("denoise");
     ci3_tools::run(tool.name, || {
-        ci3::helpers::denoise::run(&tool.settings, &command).map_err(ci3_tools::from_anyhow)
+        ci3::helpers::denoise::run(&tool.settings, &command)
     })
 }

@@ -5,7 +5,5 @@
 
 fn main() {
     let command = ci3_tools::command_words("dump_fail");
-    ci3_tools::run("dump_fail", || {
-        ci3::helpers::dump_fail::run(&command).map_err(ci3_tools::from_anyhow)
-    })
+    ci3_tools::run("dump_fail", || ci3::helpers::dump_fail::run(&command))
 }

@@ -8,6 +8,6 @@ fn main() {
             .skip(1)
             .map(OsStringExt::into_vec)
             .collect();
-        ci3::helpers::echo_header::run(&words).map_err(ci3_tools::from_anyhow)
+        ci3::helpers::echo_header::run(&words)
     })
 }

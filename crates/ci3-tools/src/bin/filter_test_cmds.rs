@@ -45,6 +45,5 @@ fn main() {
             &mut io::stdout().lock(),
             fd3,
         )
-        .map_err(ci3_tools::from_anyhow)
     })
 }

@@ -35,6 +35,5 @@ pub fn main() {
     ci3_tools::run(tool.name, || {
         let jobs = args.jobs.map(|n| n as usize);
         ci3::helpers::parallelize::run(&tool.settings, tool.reporter.clone(), jobs)
-            .map_err(ci3_tools::from_anyhow)
     })
 }

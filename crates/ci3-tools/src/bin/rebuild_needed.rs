@@ -1,8 +1,7 @@
 //! `rebuild_needed NAME`: exit 0 when artifact NAME must be rebuilt, 1 when the cache has it.
 
-use ci3::cache::policy::{self, ReadSkip};
 use ci3::hash::manifest;
-use ci3::store::{Layered, LocalCache, Source};
+use ci3::helpers::rebuild_needed::{self, Explanation, Verdict};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 
@@ -36,94 +35,49 @@ fn main() {
     let selected = tool.store_or_exit(Some(REBUILD));
     ci3_tools::run(tool.name, || {
         let name = &args.name;
-        match policy::read_skip(&tool.settings, name) {
-            Some(ReadSkip::Sentinel) => {
-                tool.say(&format!(
-                    "Rebuild needed for {name}: uncommitted changes disable the cache."
-                ));
-                return Ok(REBUILD);
+        let verdict =
+            rebuild_needed::decide(&tool.settings, &selected, tool.reporter.as_ref(), name);
+        let store = selected.store.describe();
+        tool.say(&match &verdict {
+            Verdict::Sentinel => {
+                format!("Rebuild needed for {name}: uncommitted changes disable the cache.")
             }
-            Some(ReadSkip::NoCache) => {
-                tool.say(&format!("Rebuild needed for {name}: NO_CACHE=1."));
-                return Ok(REBUILD);
+            Verdict::NoCache => format!("Rebuild needed for {name}: NO_CACHE=1."),
+            Verdict::Local(dir) => format!(
+                "No rebuild needed for {name}: found in local cache {}.",
+                dir.display()
+            ),
+            Verdict::Stored => format!("No rebuild needed for {name}: found in {store}."),
+            Verdict::Missing => format!("Rebuild needed for {name}: not in {store}."),
+            Verdict::Unknown(err) => {
+                format!("Rebuild needed for {name}: cannot check {store}: {err}")
             }
-            None => {}
+        });
+        if matches!(verdict, Verdict::Missing) && args.explain {
+            explain(&tool, name, &selected);
         }
-        let store = selected.store.as_ref();
-        let local = tool
-            .settings
-            .local_cache
-            .as_deref()
-            .map(LocalCache::existing);
-        let layered = Layered::new(local, Some(store), tool.reporter.as_ref());
-        match layered.exists(name) {
-            Ok(Some(Source::Local)) => {
-                let dir = layered.local().map(|l| l.dir().display().to_string());
-                tool.say(&format!(
-                    "No rebuild needed for {name}: found in local cache {}.",
-                    dir.unwrap_or_default()
-                ));
-                Ok(CACHED)
-            }
-            Ok(Some(Source::Store)) => {
-                tool.say(&format!(
-                    "No rebuild needed for {name}: found in {}.",
-                    store.describe()
-                ));
-                Ok(CACHED)
-            }
-            Ok(None) => {
-                tool.say(&format!(
-                    "Rebuild needed for {name}: not in {}.",
-                    store.describe()
-                ));
-                if args.explain {
-                    explain(&tool, name, &selected);
-                }
-                Ok(REBUILD)
-            }
-            Err(err) => {
-                tool.say(&format!(
-                    "Rebuild needed for {name}: cannot check {}: {err}",
-                    store.describe()
-                ));
-                Ok(REBUILD)
-            }
-        }
+        Ok(if verdict.rebuild() { REBUILD } else { CACHED })
     })
 }
 
 /// Says on stderr what changed since the nearest stored manifest; never changes the verdict.
 fn explain(tool: &Tool, name: &str, selected: &ci3::store::Selected) {
-    let (artifact, manifest) =
-        match manifest::nearest(name, selected.store.as_ref(), &selected.trust) {
-            Ok(Some(found)) => found,
-            Ok(None) => {
-                return tool.say(
-                    "No earlier build of this project with an input manifest to compare with.",
-                )
-            }
-            Err(err) => {
-                return tool.say(&format!(
-                    "Cannot look for an earlier build: {}",
-                    ci3::error::one_line(&err)
-                ))
-            }
-        };
-    match manifest::current(&tool.settings, &manifest.patterns) {
-        Ok(now) => {
-            let changes = manifest::diff(&manifest.entries, &now);
-            tool.say(&format!(
-                "Changed inputs since {artifact}: {}",
-                changes.len()
-            ));
+    match rebuild_needed::explain(&tool.settings, selected, name) {
+        Explanation::NoEarlier => {
+            tool.say("No earlier build of this project with an input manifest to compare with.")
+        }
+        Explanation::Unsearchable(err) => {
+            tool.say(&format!("Cannot look for an earlier build: {err}"))
+        }
+        Explanation::Uncomparable { artifact, err } => {
+            tool.say(&format!("Cannot compare with {artifact}: {err}"))
+        }
+        Explanation::Changes { artifact, changes } => {
+            let count = changes.len();
+            tool.say(&format!("Changed inputs since {artifact}: {count}"));
             for line in manifest::render(&changes).lines() {
                 tool.say(line);
             }
         }
-        Err(err) => tool.say(&format!(
-            "Cannot compare with {artifact}: {}",
-            ci3::error::one_line(&err)
-        )),
     }
 }

@@ -8,6 +8,6 @@ fn main() {
     let tool = ci3_tools::Tool::new("retry");
     let command = ci3_tools::command_words("retry");
     ci3_tools::run(tool.name, || {
-        ci3::helpers::retry::run(&tool.settings, &command).map_err(ci3_tools::from_anyhow)
+        ci3::helpers::retry::run(&tool.settings, &command)
     })
 }

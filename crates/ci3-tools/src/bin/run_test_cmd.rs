@@ -51,6 +51,5 @@ fn main() {
         .join(&b' ');
     ci3_tools::run(tool.name, || {
         ci3::helpers::run_test::run(&tool.settings, tool.reporter.clone(), &line)
-            .map_err(ci3_tools::from_anyhow)
     })
 }

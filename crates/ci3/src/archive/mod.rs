@@ -26,6 +26,8 @@ mod unpack;
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::{Error, Kind};
+
 pub use pack::{pack, pack_sealed};
 pub use read::{list, verify};
 pub use unpack::{unpack, unpack_checked};
@@ -133,7 +135,7 @@ pub struct ListedEntry {
 }
 
 /// The errors callers tell apart (e.g. to say "corrupt" rather than "miss"). Functions here
-/// return `anyhow::Error`s; find these with [`archive_error`] or `downcast_ref`.
+/// return a [`crate::Error`] carrying one of these as its cause; find it with [`archive_error`].
 #[derive(Debug)]
 pub enum ArchiveError {
     /// The bytes are not the archive that was written.
@@ -186,16 +188,45 @@ impl ArchiveError {
     }
 }
 
-/// The `ArchiveError` behind an error returned by this module, if there is one.
-pub fn archive_error(err: &anyhow::Error) -> Option<&ArchiveError> {
-    err.chain().find_map(|e| e.downcast_ref::<ArchiveError>())
+impl ArchiveError {
+    /// The kind of library error this is: a missing input is the local filesystem's, anything
+    /// else (corruption, a refused entry) the archive's.
+    pub fn kind(&self) -> Kind {
+        match self {
+            ArchiveError::MissingInput(_) => Kind::Io,
+            ArchiveError::Corrupt(_) | ArchiveError::Unsafe { .. } => Kind::Corrupt,
+        }
+    }
 }
 
-fn corrupt(c: Corruption) -> anyhow::Error {
+impl From<ArchiveError> for Error {
+    fn from(err: ArchiveError) -> Self {
+        Error::from_cause(err.kind(), err)
+    }
+}
+
+/// The `ArchiveError` behind an error returned by this module, if there is one.
+pub fn archive_error(err: &Error) -> Option<&ArchiveError> {
+    err.cause::<ArchiveError>()
+}
+
+/// A failure of the stream, said with its causes (`what: cause: ...`): a decoder's error may
+/// wrap the one that tells what went wrong.
+fn stream_error(e: std::io::Error) -> Error {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    Error::new(Kind::Io, text)
+}
+
+fn corrupt(c: Corruption) -> Error {
     ArchiveError::Corrupt(c).into()
 }
 
-fn unsafe_entry(entry: &[u8], reason: impl Into<String>) -> anyhow::Error {
+fn unsafe_entry(entry: &[u8], reason: impl Into<String>) -> Error {
     ArchiveError::Unsafe {
         entry: String::from_utf8_lossy(entry).into_owned(),
         reason: reason.into(),

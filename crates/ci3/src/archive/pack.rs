@@ -7,11 +7,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
 use tar::{EntryType, Header, HeaderMode};
 
 use super::trailer::{self, HashingWriter};
 use super::{safety, ArchiveError, Compression, Digest, Packed, Seal};
+use crate::error::{Error, IoAt, Result, ResultExt};
 
 /// Writes a compressed tar of `paths` (as given, relative to `cwd`) to `out`, followed by the
 /// integrity trailer. Directories are archived recursively in name order, symlinks as symlinks,
@@ -46,7 +46,7 @@ pub fn pack_sealed<W: Write>(
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(ArchiveError::MissingInput(path.clone()).into())
             }
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", full.display())),
+            Err(e) => return Err(e).at("cannot read", &full),
         }
     }
 
@@ -164,10 +164,13 @@ impl<W: Write> Walker<W> {
         header.set_size(0);
         let fail = || format!("cannot archive {}", full.display());
         if name.as_os_str().is_empty() && !ft.is_dir() {
-            bail!(
-                "cannot archive {}: it leaves no name to store",
-                full.display()
-            );
+            return Err(Error::io(
+                full,
+                format!(
+                    "cannot archive {}: it leaves no name to store",
+                    full.display()
+                ),
+            ));
         }
         if ft.is_dir() {
             // The root of `.` or `/` has no name of its own: only its children are stored.
@@ -185,8 +188,7 @@ impl<W: Write> Walker<W> {
             children.sort();
             for child in children {
                 let child_full = full.join(&child);
-                let md = fs::symlink_metadata(&child_full)
-                    .with_context(|| format!("cannot archive {}", child_full.display()))?;
+                let md = fs::symlink_metadata(&child_full).at("cannot archive", &child_full)?;
                 self.add(&child_full, &name.join(&child), md)?;
             }
         } else if ft.is_symlink() {
@@ -194,10 +196,13 @@ impl<W: Write> Walker<W> {
             // Refuse now what every extraction would refuse, rather than store an artifact
             // that can never be restored.
             if let Err(reason) = safety::check_symlink(name, target.as_os_str().as_bytes()) {
-                bail!(
-                    "cannot archive {}: extraction would refuse it ({reason})",
-                    full.display()
-                );
+                return Err(Error::io(
+                    full,
+                    format!(
+                        "cannot archive {}: extraction would refuse it ({reason})",
+                        full.display()
+                    ),
+                ));
             }
             self.tar
                 .append_link(&mut header, name, &target)
@@ -219,10 +224,13 @@ impl<W: Write> Walker<W> {
         } else if ft.is_socket() {
             // As GNU tar does: a socket is meaningless once its process is gone.
         } else {
-            bail!(
-                "cannot archive {}: device nodes and FIFOs are not supported (extraction refuses them)",
-                full.display()
-            );
+            return Err(Error::io(
+                full,
+                format!(
+                    "cannot archive {}: device nodes and FIFOs are not supported (extraction refuses them)",
+                    full.display()
+                ),
+            ));
         }
         Ok(())
     }

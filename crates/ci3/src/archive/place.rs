@@ -9,9 +9,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context, Result};
-
 use super::unsafe_entry;
+use crate::error::{Error, IoAt, Result};
 
 /// One step of moving the staged tree into OUT_DIR.
 pub(crate) enum Move {
@@ -62,15 +61,17 @@ impl Plan {
             f.sync_data()?;
             fs::rename(&tmp, staging.join(JOURNAL))
         };
-        write().with_context(|| format!("cannot write the move journal in {}", staging.display()))
+        write().at("cannot write the move journal in", staging)
     }
 
     /// Makes the moves, opening locked directories to their owner first. Their modes are the
     /// caller's to restore (the archive may set new ones), with [`Plan::relock`] at least.
     pub(crate) fn run(&self) -> Result<()> {
         for l in &self.locked {
-            fs::set_permissions(&l.path, Permissions::from_mode(l.mode | 0o300))
-                .with_context(|| format!("cannot make {} writable", l.path.display()))?;
+            fs::set_permissions(&l.path, Permissions::from_mode(l.mode | 0o300)).map_err(|e| {
+                let shown = l.path.display();
+                Error::io(&l.path, format!("cannot make {shown} writable: {e}"))
+            })?;
         }
         self.moves.iter().try_for_each(Move::run)
     }
@@ -79,7 +80,7 @@ impl Plan {
     pub(crate) fn relock(&self, keep: impl Fn(&Path) -> bool) -> Result<()> {
         for l in self.locked.iter().rev().filter(|l| !keep(&l.rel)) {
             fs::set_permissions(&l.path, Permissions::from_mode(l.mode))
-                .with_context(|| format!("cannot restore the mode of {}", l.path.display()))?;
+                .at("cannot restore the mode of", &l.path)?;
         }
         Ok(())
     }
@@ -129,11 +130,12 @@ impl Move {
         let (from, to) = match self {
             Move::Rename { from, to } => (from, to),
             Move::ReplaceFile { from, to } => {
-                fs::remove_file(to).with_context(|| format!("cannot replace {}", to.display()))?;
+                fs::remove_file(to).at("cannot replace", to)?;
                 (from, to)
             }
         };
-        fs::rename(from, to).with_context(|| format!("cannot move {} into place", to.display()))
+        fs::rename(from, to)
+            .map_err(|e| Error::io(to, format!("cannot move {} into place: {e}", to.display())))
     }
 }
 
@@ -147,10 +149,9 @@ pub(crate) fn plan_moves(staged: &Path, dest: &Path) -> Result<Plan> {
     let rel = Path::new("");
     let mut pending = vec![(staged.to_path_buf(), dest.to_path_buf(), rel.to_path_buf())];
     while let Some((staged, dest, rel)) = pending.pop() {
-        let read =
-            fs::read_dir(&staged).with_context(|| format!("cannot read {}", staged.display()))?;
+        let read = fs::read_dir(&staged).at("cannot read", &staged)?;
         for child in read {
-            let child = child.with_context(|| format!("cannot read {}", staged.display()))?;
+            let child = child.at("cannot read", &staged)?;
             let from = child.path();
             let to = dest.join(child.file_name());
             let child_rel = rel.join(child.file_name());
@@ -168,7 +169,7 @@ pub(crate) fn plan_moves(staged: &Path, dest: &Path) -> Result<Plan> {
                     Some(md.file_type())
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-                Err(e) => return Err(e).with_context(|| format!("cannot read {}", to.display())),
+                Err(e) => return Err(e).at("cannot read", &to),
             };
             let shown = child_rel.as_os_str().as_bytes();
             match existing {
@@ -187,11 +188,12 @@ pub(crate) fn plan_moves(staged: &Path, dest: &Path) -> Result<Plan> {
                 }
                 Some(_) if staged_dir => moves.push(Move::ReplaceFile { from, to }),
                 Some(ft) if ft.is_dir() => {
-                    return Err(anyhow!(
+                    let message = format!(
                         "cannot extract '{}': {} is a directory",
                         child_rel.display(),
                         to.display()
-                    ))
+                    );
+                    return Err(Error::io(&to, message));
                 }
                 Some(_) => moves.push(Move::Rename { from, to }),
             }

@@ -8,11 +8,13 @@ use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
 use tar::EntryType;
 
 use super::trailer::{TrailerCheck, TrailerReader};
-use super::{corrupt, Checked, Compression, Corruption, EntryKind, ListedEntry, Verified};
+use super::{
+    corrupt, stream_error, Checked, Compression, Corruption, EntryKind, ListedEntry, Verified,
+};
+use crate::error::{Error, Result, ResultExt};
 
 /// Lists the entries of an archive, checking it whole (trailer included) like [`verify`].
 pub fn list<R: Read>(reader: R, compression: Compression) -> Result<Vec<ListedEntry>> {
@@ -62,7 +64,7 @@ enum Failure {
     /// The tar layer or the decoder failed.
     Stream(io::Error),
     /// The entry handler failed (which may itself be a decoder failure surfacing).
-    Entry(anyhow::Error),
+    Entry(Error),
 }
 
 /// Feeds every entry to `on_entry` and succeeds only when the whole stream was read and
@@ -84,7 +86,7 @@ where
             let (err, kind) = match failure {
                 Failure::Stream(e) => {
                     let kind = decoder_failure.unwrap_or(e.kind());
-                    (anyhow::Error::from(e), kind)
+                    (stream_error(e), kind)
                 }
                 Failure::Entry(e) => (e, decoder_failure.unwrap_or(io::ErrorKind::Other)),
             };
@@ -126,16 +128,16 @@ where
 /// last word: damaged bytes are a digest mismatch whatever the decoder made of them.
 fn diagnose<R: Read>(
     raw: &mut TrailerReader<R>,
-    err: anyhow::Error,
+    err: Error,
     kind: io::ErrorKind,
     eof_at_failure: bool,
-) -> anyhow::Error {
+) -> Error {
     if raw.source_failed() {
         return err.context("cannot read the archive");
     }
     if let Err(e) = raw.drain() {
         if raw.source_failed() {
-            return anyhow::Error::from(e).context("cannot read the archive");
+            return stream_error(e).context("cannot read the archive");
         }
     }
     if raw.at_eof() {
@@ -146,7 +148,7 @@ fn diagnose<R: Read>(
     if eof_at_failure && kind == io::ErrorKind::UnexpectedEof {
         return corrupt(Corruption::Truncated);
     }
-    corrupt(Corruption::Malformed(format!("{err:#}")))
+    corrupt(Corruption::Malformed(err.to_string()))
 }
 
 /// Decodes `raw` and walks its tar entries, then decodes to the end of the compressed stream

@@ -6,8 +6,29 @@
 //! pre-existing symlink in OUT_DIR. So a path that is lexically beneath the root really is.
 
 use std::ffi::OsStr;
+use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+
+/// Why a name or link is refused: the reason an [`super::ArchiveError::Unsafe`] gives.
+#[derive(Debug)]
+pub(crate) struct Refusal(String);
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<Refusal> for String {
+    fn from(r: Refusal) -> String {
+        r.0
+    }
+}
+
+fn refuse(reason: impl Into<String>) -> Refusal {
+    Refusal(reason.into())
+}
 
 /// An entry name as a path relative to OUT_DIR: `Ok(None)` for the root itself (`./`, which
 /// GNU tar writes for `tar -C dir .`), `Err(reason)` for a name that must be refused.
@@ -15,18 +36,18 @@ use std::path::{Path, PathBuf};
 /// Absolute names are refused rather than stripped: GNU tar strips a leading `/` when it
 /// creates archives (and so does `pack`), so only `tar -P` archives carry one, and that is
 /// what cache-poisoning attacks use.
-pub(crate) fn entry_path(name: &[u8]) -> Result<Option<PathBuf>, String> {
+pub(crate) fn entry_path(name: &[u8]) -> Result<Option<PathBuf>, Refusal> {
     if name.is_empty() {
-        return Err("empty name".into());
+        return Err(refuse("empty name"));
     }
     if name[0] == b'/' {
-        return Err("absolute path".into());
+        return Err(refuse("absolute path"));
     }
     let mut path = PathBuf::new();
     for part in name.split(|&b| b == b'/') {
         match part {
             b"" | b"." => {}
-            b".." => return Err("'..' component".into()),
+            b".." => return Err(refuse("'..' component")),
             _ => path.push(OsStr::from_bytes(part)),
         }
     }
@@ -40,13 +61,13 @@ pub(crate) fn entry_path(name: &[u8]) -> Result<Option<PathBuf>, String> {
 /// because `a` could be a symlink (now, or after a later extraction) and then `..` climbs from
 /// wherever it points. With only leading `..`, the climb goes through the link's own parent
 /// directories, which are real directories beneath OUT_DIR.
-pub(crate) fn check_symlink(link: &Path, target: &[u8]) -> Result<(), String> {
+pub(crate) fn check_symlink(link: &Path, target: &[u8]) -> Result<(), Refusal> {
     let shown = String::from_utf8_lossy(target);
     if target.is_empty() {
-        return Err("symlink with an empty target".into());
+        return Err(refuse("symlink with an empty target"));
     }
     if target[0] == b'/' {
-        return Err(format!("symlink to the absolute path '{shown}'"));
+        return Err(refuse(format!("symlink to the absolute path '{shown}'")));
     }
     let depth = link.parent().map_or(0, |p| p.components().count());
     let mut climbs = 0usize;
@@ -55,16 +76,16 @@ pub(crate) fn check_symlink(link: &Path, target: &[u8]) -> Result<(), String> {
         match part {
             b"" | b"." => {}
             b".." if descended => {
-                return Err(format!(
+                return Err(refuse(format!(
                 "symlink target '{shown}' has '..' after a name (only leading '..' are accepted)"
-            ))
+            )))
             }
             b".." => {
                 climbs += 1;
                 if climbs > depth {
-                    return Err(format!(
+                    return Err(refuse(format!(
                         "symlink target '{shown}' points outside the output directory"
-                    ));
+                    )));
                 }
             }
             _ => descended = true,

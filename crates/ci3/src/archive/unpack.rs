@@ -14,12 +14,14 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use anyhow::{anyhow, Context, Result};
 use tar::EntryType;
 
 use super::place::plan_moves;
 use super::read::{header_field, scan, Decoded};
-use super::{corrupt, safety, unsafe_entry, Checked, Compression, Corruption, Unpacked};
+use super::{
+    corrupt, safety, stream_error, unsafe_entry, Checked, Compression, Corruption, Unpacked,
+};
+use crate::error::{IoAt, Result};
 
 /// Extracts the archive read from `reader` into `out_dir` (created if missing), atomically
 /// per entry and all-or-nothing per archive for every failure of the archive itself.
@@ -49,8 +51,7 @@ pub fn unpack_checked<R: Read>(
     accept: &dyn Fn(&Checked) -> Result<()>,
 ) -> Result<Unpacked> {
     let existed = out_dir.exists();
-    fs::create_dir_all(out_dir)
-        .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
+    fs::create_dir_all(out_dir).at("cannot create the output directory", out_dir)?;
     let result = unpack_in(reader, compression, out_dir, accept);
     if result.is_err() && !existed {
         // Leave no trace of a failed extraction; fails harmlessly if something else wrote there.
@@ -67,20 +68,11 @@ fn unpack_in<R: Read>(
 ) -> Result<Unpacked> {
     // What killed extractions left here: finished from their journals, then removed.
     crate::scratch::sweep(out_dir, &["staging"], &super::place::replay);
-    let staging = crate::scratch::dir_in(out_dir, "staging").with_context(|| {
-        format!(
-            "cannot write into the output directory {}",
-            out_dir.display()
-        )
-    })?;
+    let staging = crate::scratch::dir_in(out_dir, "staging")
+        .at("cannot write into the output directory", out_dir)?;
     // The tree one level down, so that no entry of the archive can meet the journal.
     let tree = staging.path().join("tree");
-    fs::create_dir(&tree).with_context(|| {
-        format!(
-            "cannot write into the output directory {}",
-            out_dir.display()
-        )
-    })?;
+    fs::create_dir(&tree).at("cannot write into the output directory", out_dir)?;
     let mut stager = Stager::new(&tree);
     let scanned = scan(reader, compression, |entry| stager.extract(entry))?;
     accept(&scanned.checked)?;
@@ -95,12 +87,9 @@ fn unpack_in<R: Read>(
     stager.restore_dirs(out_dir)?;
     let explicit: HashSet<&Path> = stager.dirs.iter().map(|d| d.rel.as_path()).collect();
     plan.relock(|rel| explicit.contains(rel))?;
-    staging.close().with_context(|| {
-        format!(
-            "cannot remove the staging directory in {}",
-            out_dir.display()
-        )
-    })?;
+    staging
+        .close()
+        .at("cannot remove the staging directory in", out_dir)?;
     Ok(Unpacked {
         digest: scanned.checked.digest,
         seal: scanned.checked.seal,
@@ -234,7 +223,7 @@ impl Stager {
                     DirBuilder::new()
                         .mode(0o777)
                         .create(&path)
-                        .with_context(|| format!("cannot create {}", path.display()))?;
+                        .at("cannot create", &path)?;
                     self.nodes.insert(prefix.clone(), Node::Dir);
                 }
             }
@@ -276,7 +265,7 @@ impl Stager {
             DirBuilder::new()
                 .mode(0o700)
                 .create(&path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
+                .at("cannot create", &path)?;
         }
         self.dirs.push(DirMeta { rel, mode, mtime });
         Ok(())
@@ -293,7 +282,7 @@ impl Stager {
         let path = self.root.join(rel);
         if self.claim(rel, Node::File, name)?.is_some() {
             // Unlink rather than truncate: the old file may be hardlinked elsewhere.
-            fs::remove_file(&path).with_context(|| format!("cannot replace {}", path.display()))?;
+            fs::remove_file(&path).at("cannot replace", &path)?;
         }
         let mut file = File::options()
             .write(true)
@@ -301,7 +290,7 @@ impl Stager {
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
+            .at("cannot create", &path)?;
         let expected = entry.size();
         let mut written = 0u64;
         loop {
@@ -310,12 +299,11 @@ impl Stager {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    return Err(anyhow!(e)
+                    return Err(stream_error(e)
                         .context(format!("reading entry '{}'", String::from_utf8_lossy(name))))
                 }
             };
-            file.write_all(&self.buf[..n])
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            file.write_all(&self.buf[..n]).at("cannot write", &path)?;
             written += n as u64;
         }
         if written != expected {
@@ -324,7 +312,7 @@ impl Stager {
         // Set explicitly rather than through the create mode, which the umask would narrow.
         file.set_permissions(Permissions::from_mode(mode))
             .and_then(|()| file.set_times(FileTimes::new().set_modified(time(mtime))))
-            .with_context(|| format!("cannot set the mode and mtime of {}", path.display()))
+            .at("cannot set the mode and mtime of", &path)
     }
 
     fn symlink(&mut self, rel: PathBuf, target: Vec<u8>, mtime: u64, name: &[u8]) -> Result<()> {
@@ -363,19 +351,17 @@ impl Stager {
             if target_rel == rel {
                 return Ok(());
             }
-            fs::remove_file(&path).with_context(|| format!("cannot replace {}", path.display()))?;
+            fs::remove_file(&path).at("cannot replace", &path)?;
         }
-        fs::hard_link(self.root.join(&target_rel), &path)
-            .with_context(|| format!("cannot create the hardlink {}", path.display()))
+        fs::hard_link(self.root.join(&target_rel), &path).at("cannot create the hardlink", &path)
     }
 
     fn create_symlinks(&self) -> Result<()> {
         for (rel, meta) in &self.symlinks {
             let path = self.root.join(rel);
             std::os::unix::fs::symlink(&meta.target, &path)
-                .with_context(|| format!("cannot create the symlink {}", path.display()))?;
-            set_symlink_mtime(&path, meta.mtime)
-                .with_context(|| format!("cannot set the mtime of {}", path.display()))?;
+                .at("cannot create the symlink", &path)?;
+            set_symlink_mtime(&path, meta.mtime).at("cannot set the mtime of", &path)?;
         }
         Ok(())
     }
@@ -392,10 +378,10 @@ impl Stager {
                 .read(true)
                 .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
                 .open(&path)
-                .with_context(|| format!("cannot open {}", path.display()))?;
+                .at("cannot open", &path)?;
             dir.set_permissions(Permissions::from_mode(d.mode))
                 .and_then(|()| dir.set_times(FileTimes::new().set_modified(time(d.mtime))))
-                .with_context(|| format!("cannot set the mode and mtime of {}", path.display()))?;
+                .at("cannot set the mode and mtime of", &path)?;
         }
         Ok(())
     }

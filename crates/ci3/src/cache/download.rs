@@ -9,7 +9,7 @@ use super::ledger;
 use super::policy::{self, ReadSkip};
 use super::Context;
 use crate::archive::{self, Compression, ListedEntry};
-use crate::error::{Error, Kind, Result};
+use crate::error::Result;
 use crate::store::{Layered, Source};
 
 /// What a download came to, short of an error.
@@ -39,11 +39,9 @@ pub fn download(ctx: &Context<'_>, name: &str, out_dir: &Path) -> Result<Downloa
     let trust = &ctx.selected.trust;
     // The seal is checked with the digest, before the staged tree moves into OUT_DIR; a refusal
     // also keeps the bytes out of the local cache.
-    let accept =
-        |checked: &archive::Checked| trust.accept_artifact(name, checked).map_err(Into::into);
+    let accept = |checked: &archive::Checked| trust.accept_artifact(name, checked);
     let found = layered(ctx).read(name, |reader| {
         archive::unpack_checked(reader, compression, out_dir, &accept)
-            .map_err(|e| Error::from_anyhow(e, Kind::Io))
     })?;
     let (outcome, op) = match found {
         Some((_, Source::Local)) => (Downloaded::Hit(Source::Local), ledger::Op::HitLocal),
@@ -57,9 +55,7 @@ pub fn download(ctx: &Context<'_>, name: &str, out_dir: &Path) -> Result<Downloa
 /// The entries of artifact `name`; `None` on a miss.
 pub fn list(ctx: &Context<'_>, name: &str) -> Result<Option<Vec<ListedEntry>>> {
     let compression = Compression::for_name(name);
-    let found = layered(ctx).read(name, |reader| {
-        archive::list(reader, compression).map_err(|e| Error::from_anyhow(e, Kind::Io))
-    })?;
+    let found = layered(ctx).read(name, |reader| archive::list(reader, compression))?;
     Ok(found.map(|(entries, _)| entries))
 }
 

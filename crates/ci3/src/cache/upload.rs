@@ -113,7 +113,7 @@ fn upload_once(ctx: &Context<'_>, name: &str, paths: &[PathBuf], cwd: &Path) -> 
             match archive::archive_error(&err) {
                 // The caller named a path that is not there: its mistake, not the cache's.
                 Some(ArchiveError::MissingInput(_)) => Error::usage(err.to_string()),
-                _ => Error::from_anyhow(err, Kind::Io),
+                _ => err,
             }
         })
     });

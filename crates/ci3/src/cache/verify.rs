@@ -2,7 +2,7 @@
 
 use super::Context;
 use crate::archive::{self, Checked, Compression};
-use crate::error::{Error, Kind, Result};
+use crate::error::Result;
 use crate::store::{check_name, Layered};
 use crate::trust::Signed;
 
@@ -29,9 +29,7 @@ pub fn verify(ctx: &Context<'_>, name: &str) -> Result<Option<Signed>> {
     }
     let layered = Layered::new(None, Some(store), ctx.reporter);
     let compression = Compression::for_name(name);
-    let found = layered.read(name, |reader| {
-        archive::verify(reader, compression).map_err(|e| Error::from_anyhow(e, Kind::Io))
-    })?;
+    let found = layered.read(name, |reader| archive::verify(reader, compression))?;
     Ok(found.map(|(verified, _)| {
         let checked = Checked {
             digest: verified.digest,

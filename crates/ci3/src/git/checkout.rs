@@ -3,13 +3,13 @@
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context, Result};
 use gix::prelude::FindExt;
 use gix::ObjectId;
 
 use super::entry::{os_path, Entry, Mode};
 use super::filter::PathFilter;
 use super::index::Index;
+use crate::error::{Error, Result};
 
 /// A git work tree, seen from the directory whose paths are hashed (the top level, or the
 /// directory `REPO_PATH` names inside it).
@@ -23,12 +23,30 @@ pub struct Checkout {
 
 /// The top level of the work tree containing `dir`, with symlinks resolved.
 pub fn toplevel(dir: &Path) -> Result<PathBuf> {
-    let repo = gix::discover(dir)
-        .map_err(|e| anyhow!("{}: not inside a git work tree ({e})", dir.display()))?;
-    let workdir = repo
-        .workdir()
-        .with_context(|| format!("{}: the repository has no work tree", dir.display()))?;
-    std::fs::canonicalize(workdir).with_context(|| format!("{}", workdir.display()))
+    let repo = discover(dir)?;
+    let workdir = workdir(&repo, dir)?;
+    canonical(workdir)
+}
+
+/// The repository containing `dir`.
+fn discover(dir: &Path) -> Result<gix::Repository> {
+    gix::discover(dir).map_err(|e| {
+        let message = format!("{}: not inside a git work tree ({e})", dir.display());
+        Error::io(dir, message)
+    })
+}
+
+/// The work tree of `repo`, found from `dir`.
+fn workdir<'r>(repo: &'r gix::Repository, dir: &Path) -> Result<&'r Path> {
+    repo.workdir().ok_or_else(|| {
+        let message = format!("{}: the repository has no work tree", dir.display());
+        Error::io(dir, message)
+    })
+}
+
+/// `path` with symlinks resolved.
+fn canonical(path: &Path) -> Result<PathBuf> {
+    std::fs::canonicalize(path).map_err(|e| Error::io(path, format!("{}: {e}", path.display())))
 }
 
 /// The commit HEAD points at in the repository containing `dir`.
@@ -41,20 +59,15 @@ impl Checkout {
     /// Opens the repository containing `dir`; paths are then relative to `dir` when `dir_is_root`,
     /// else to the top level. The offsets of the index entries are remembered in `index_tables`.
     pub fn open(dir: &Path, dir_is_root: bool, index_tables: &Path) -> Result<Self> {
-        let repo = gix::discover(dir)
-            .map_err(|e| anyhow!("{}: not inside a git work tree ({e})", dir.display()))?;
-        let workdir = repo
-            .workdir()
-            .with_context(|| format!("{}: the repository has no work tree", dir.display()))?
-            .to_path_buf();
+        let repo = discover(dir)?;
+        let workdir = workdir(&repo, dir)?.to_path_buf();
         let mut prefix = Vec::new();
         if dir_is_root {
-            let top = std::fs::canonicalize(&workdir)
-                .with_context(|| format!("{}", workdir.display()))?;
-            let here = std::fs::canonicalize(dir).with_context(|| format!("{}", dir.display()))?;
-            let rel = here
-                .strip_prefix(&top)
-                .map_err(|_| anyhow!("{} is outside its work tree", dir.display()))?;
+            let top = canonical(&workdir)?;
+            let here = canonical(dir)?;
+            let rel = here.strip_prefix(&top).map_err(|_| {
+                Error::io(dir, format!("{} is outside its work tree", dir.display()))
+            })?;
             if !rel.as_os_str().is_empty() {
                 prefix = rel.as_os_str().as_bytes().to_vec();
                 prefix.push(b'/');
@@ -68,6 +81,11 @@ impl Checkout {
         })
     }
 
+    /// A failure reading the repository: about the checkout at its work tree.
+    pub(crate) fn failed(&self, message: String) -> Error {
+        Error::io(&self.workdir, message)
+    }
+
     /// Where a top-level-relative path is on disk.
     pub(crate) fn disk_path(&self, path: &[u8]) -> PathBuf {
         self.workdir.join(os_path(path))
@@ -78,11 +96,11 @@ impl Checkout {
         let id = self
             .repo
             .rev_parse_single(treeish)
-            .map_err(|e| anyhow!("cannot resolve '{treeish}': {e}"))?;
+            .map_err(|e| self.failed(format!("cannot resolve '{treeish}': {e}")))?;
         let tree = id
             .object()
             .and_then(|o| o.peel_to_tree())
-            .map_err(|e| anyhow!("'{treeish}' does not name a tree: {e}"))?;
+            .map_err(|e| self.failed(format!("'{treeish}' does not name a tree: {e}")))?;
         Ok(tree.id)
     }
 
@@ -106,7 +124,7 @@ impl Checkout {
                 .repo
                 .objects
                 .find_tree(&id, &mut buf)
-                .map_err(|e| anyhow!("reading tree {id}: {e}"))?;
+                .map_err(|e| self.failed(format!("reading tree {id}: {e}")))?;
             match t
                 .entries
                 .iter()
@@ -131,7 +149,7 @@ impl Checkout {
             .repo
             .objects
             .find_tree(&tree, &mut buf)
-            .map_err(|e| anyhow!("reading tree {tree}: {e}"))?;
+            .map_err(|e| self.failed(format!("reading tree {tree}: {e}")))?;
         for e in &t.entries {
             let len = path.len();
             path.extend_from_slice(e.filename);

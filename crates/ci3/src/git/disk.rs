@@ -5,7 +5,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use anyhow::{anyhow, Context, Result};
+use crate::error::{Error, IoAt, Result};
 use gix::ObjectId;
 
 use super::checkout::Checkout;
@@ -88,7 +88,7 @@ impl<'a> Disk<'a> {
         let md = match md.map_or_else(|| fs::symlink_metadata(disk), Ok) {
             Ok(md) => md,
             Err(err) if is_missing(&err) => return Ok(State::Deleted),
-            Err(err) => return Err(err).with_context(|| format!("cannot stat {}", disk.display())),
+            Err(err) => return Err(err).at("cannot stat", disk),
         };
         match mode_of(&md, filemode, mode) {
             None => return Ok(State::Deleted),
@@ -157,9 +157,10 @@ fn submodule_state(dir: &Path, recorded: ObjectId) -> Result<State> {
         ])
         .stderr(std::process::Stdio::inherit())
         .output()
-        .with_context(|| format!("cannot run git status in submodule {}", dir.display()))?;
+        .at("cannot run git status in submodule", dir)?;
     if !out.status.success() {
-        return Err(anyhow!("git status failed in submodule {}", dir.display()));
+        let message = format!("git status failed in submodule {}", dir.display());
+        return Err(Error::io(dir, message));
     }
     Ok(if out.stdout.is_empty() {
         State::Clean
@@ -173,7 +174,7 @@ fn disk_entry(path: &Path, filemode: bool, indexed: Mode) -> Result<Option<(Mode
     let md = match fs::symlink_metadata(path) {
         Ok(md) => md,
         Err(err) if is_missing(&err) => return Ok(None),
-        Err(err) => return Err(err).with_context(|| format!("cannot stat {}", path.display())),
+        Err(err) => return Err(err).at("cannot stat", path),
     };
     let Some(mode) = mode_of(&md, filemode, indexed) else {
         return Ok(None);
@@ -204,13 +205,11 @@ fn mode_of(md: &fs::Metadata, filemode: bool, indexed: Mode) -> Option<Mode> {
 /// The blob id of a file's bytes, or of a symlink's target.
 fn content_id(path: &Path, md: &fs::Metadata) -> Result<ObjectId> {
     if md.file_type().is_symlink() {
-        let target =
-            fs::read_link(path).with_context(|| format!("cannot read link {}", path.display()))?;
+        let target = fs::read_link(path).at("cannot read link", path)?;
         return Ok(object::blob_id(target.as_os_str().as_bytes()));
     }
-    let file = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    object::blob_id_of_reader(file, md.len())
-        .with_context(|| format!("cannot hash {}", path.display()))
+    let file = fs::File::open(path).at("cannot read", path)?;
+    object::blob_id_of_reader(file, md.len()).at("cannot hash", path)
 }
 
 /// git's `ie_match_stat` without nanoseconds (git's default build ignores them).

@@ -7,7 +7,7 @@
 use std::fs;
 use std::path::Path;
 
-use anyhow::Result;
+use crate::error::Result;
 use gix::ObjectId;
 
 use super::checkout::Checkout;

@@ -9,7 +9,8 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Context, Result};
+use crate::error::{Error, IoAt, Result};
+use crate::{err, fail};
 use gix::ObjectId;
 use memmap2::Mmap;
 
@@ -131,21 +132,15 @@ impl Index {
                     mtime_secs: 0,
                 })
             }
-            Err(e) => {
-                return Err(e)
-                    .with_context(|| format!("cannot read the git index {}", path.display()))
-            }
+            Err(e) => return Err(e).at("cannot read the git index", &path),
         };
         let mtime_secs = {
             use std::os::unix::fs::MetadataExt;
-            file.metadata()
-                .with_context(|| format!("cannot stat {}", path.display()))?
-                .mtime()
+            file.metadata().at("cannot stat", &path)?.mtime()
         };
         // SAFETY: git replaces the index by renaming a new file over it, never by rewriting it in
         // place, so the mapped inode does not change under us.
-        let map = unsafe { Mmap::map(&file) }
-            .with_context(|| format!("cannot map the git index {}", path.display()))?;
+        let map = unsafe { Mmap::map(&file) }.at("cannot map the git index", &path)?;
         let version = if map.len() >= 12 && &map[..4] == b"DIRC" {
             be32(&map, 4)
         } else {
@@ -154,10 +149,13 @@ impl Index {
         let bytes = match version {
             2 | 3 => Bytes::Mapped(map),
             4 => Bytes::Owned(reencode(&path, repo.object_hash())?),
-            _ => bail!(
-                "{}: not a git index file (or an unknown version)",
-                path.display()
-            ),
+            _ => {
+                let message = format!(
+                    "{}: not a git index file (or an unknown version)",
+                    path.display()
+                );
+                return Err(Error::io(&path, message));
+            }
         };
         let mut index = Index {
             bytes,
@@ -184,7 +182,7 @@ impl Index {
             return Ok(index);
         }
         let scan = scan(data, hash_len)
-            .with_context(|| format!("{}: corrupt git index", path.display()))?;
+            .map_err(|e| Error::io(&path, format!("{}: corrupt git index: {e}", path.display())))?;
         if let Some(sum) = checksum {
             index_table::save(table_dir, &path, sum, &scan);
         }
@@ -296,7 +294,7 @@ fn scan(data: &[u8], hash_len: usize) -> Result<Scan> {
     for _ in 0..count {
         let flags_at = at + 40 + hash_len;
         if flags_at + 2 > data.len() {
-            bail!("truncated entries");
+            fail!(Io, "truncated entries");
         }
         let flags = be16(data, flags_at);
         let ext = if flags & EXTENDED != 0 { 2 } else { 0 };
@@ -308,15 +306,15 @@ fn scan(data: &[u8], hash_len: usize) -> Result<Scan> {
             0xfff => data
                 .get(name_at..)
                 .and_then(|d| d.iter().position(|&b| b == 0))
-                .ok_or_else(|| anyhow!("truncated path"))?,
+                .ok_or_else(|| err!(Io, "truncated path"))?,
             n => n,
         };
-        offsets.push(u32::try_from(at).context("index larger than 4 GiB")?);
+        offsets.push(u32::try_from(at).map_err(|e| err!(Io, "index larger than 4 GiB: {e}"))?);
         // Entries are NUL-padded to a multiple of 8 bytes, with at least one NUL.
         at += (fixed + ext + name_len + 8) & !7;
     }
     if at > data.len() {
-        bail!("truncated entries");
+        fail!(Io, "truncated entries");
     }
     let end = data.len().saturating_sub(hash_len);
     let mut tree = None;
@@ -324,11 +322,11 @@ fn scan(data: &[u8], hash_len: usize) -> Result<Scan> {
         let (sig, size) = (&data[at..at + 4], be32(data, at + 4) as usize);
         let body = data
             .get(at + 8..at + 8 + size)
-            .ok_or_else(|| anyhow!("truncated extension"))?;
+            .ok_or_else(|| err!(Io, "truncated extension"))?;
         match sig {
             b"TREE" => tree = root_tree(body, hash_len),
-            b"link" => bail!("split indexes (core.splitIndex) are not supported; run `git update-index --no-split-index`"),
-            b"sdir" => bail!("sparse indexes are not supported; run `git sparse-checkout init --no-sparse-index`"),
+            b"link" => fail!(Io, "split indexes (core.splitIndex) are not supported; run `git update-index --no-split-index`"),
+            b"sdir" => fail!(Io, "sparse indexes are not supported; run `git sparse-checkout init --no-sparse-index`"),
             _ => {}
         }
         at += 8 + size;
@@ -359,14 +357,22 @@ fn root_tree(body: &[u8], hash_len: usize) -> Option<ObjectId> {
 /// Decodes an index gix can read but this reader cannot (version 4) and writes it as version
 /// 2/3 into memory.
 fn reencode(path: &Path, kind: gix::hash::Kind) -> Result<Vec<u8>> {
-    let file = gix::index::File::at(path, kind, true, Default::default())
-        .map_err(|e| anyhow!("cannot read the git index {}: {e}", path.display()))?;
+    let file = gix::index::File::at(path, kind, true, Default::default()).map_err(|e| {
+        Error::io(
+            path,
+            format!("cannot read the git index {}: {e}", path.display()),
+        )
+    })?;
     let mut out = Vec::new();
     let options = gix::index::write::Options {
         extensions: gix::index::write::Extensions::All,
         skip_hash: true,
     };
-    file.write_to(&mut out, options)
-        .map_err(|e| anyhow!("cannot re-encode the git index {}: {e}", path.display()))?;
+    file.write_to(&mut out, options).map_err(|e| {
+        Error::io(
+            path,
+            format!("cannot re-encode the git index {}: {e}", path.display()),
+        )
+    })?;
     Ok(out)
 }

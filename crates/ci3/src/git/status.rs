@@ -4,7 +4,7 @@
 //! --cached`, `git ls-files --others --exclude-standard`) without spawning git, and only looks at
 //! paths the patterns can match: a directory that no pattern can match below is never read.
 
-use anyhow::Result;
+use crate::error::Result;
 
 use super::checkout::Checkout;
 use super::disk::{Disk, State};

@@ -11,7 +11,7 @@ use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::{Condvar, Mutex};
 
-use anyhow::{anyhow, Context, Result};
+use crate::error::{Error, IoAt, Result};
 use gix::bstr::ByteSlice;
 
 use super::checkout::Checkout;
@@ -80,6 +80,7 @@ pub(crate) fn walk(
         .min(8);
     let sync_repo = co.repo.clone().into_sync();
 
+    let workdir = co.workdir.as_path();
     let results: Vec<Result<Walker>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
@@ -90,7 +91,7 @@ pub(crate) fn walk(
                     let no_index = gix::index::State::new(repo.object_hash());
                     let mut excludes = repo
                         .excludes(&no_index, None, gix::worktree::stack::state::ignore::Source::WorktreeThenIdMappingIfNotSkipped)
-                        .map_err(|e| anyhow!("cannot read the ignore rules: {e}"));
+                        .map_err(|e| Error::io(workdir, format!("cannot read the ignore rules: {e}")));
                     let mut walker = Walker { states: Vec::new(), untracked: Vec::new() };
                     let mut failure = None;
                     while let Some((dir, report)) = queue.next() {
@@ -149,9 +150,7 @@ impl Walker {
         let read = match fs::read_dir(&disk_dir) {
             Ok(read) => read,
             Err(err) if is_missing(&err) => return Ok(Vec::new()),
-            Err(err) => {
-                return Err(err).with_context(|| format!("cannot list {}", disk_dir.display()))
-            }
+            Err(err) => return Err(err).at("cannot list", &disk_dir),
         };
         let bucket = sh
             .buckets
@@ -161,7 +160,7 @@ impl Walker {
         // merge instead of a binary search per file.
         let mut listing = Vec::new();
         for dirent in read {
-            let dirent = dirent.with_context(|| format!("cannot list {}", disk_dir.display()))?;
+            let dirent = dirent.at("cannot list", &disk_dir)?;
             let file_name = dirent.file_name();
             if file_name.as_bytes() != b".git" {
                 listing.push((file_name, dirent));
@@ -199,11 +198,7 @@ impl Walker {
                         Ok(md) if sh.disk.unchanged(entry, &md) => State::Clean,
                         Ok(md) => sh.disk.state(entry, &disk_dir.join(&file_name), Some(md))?,
                         Err(err) if is_missing(&err) => State::Deleted,
-                        Err(err) => {
-                            return Err(err).with_context(|| {
-                                format!("cannot stat {}", disk_dir.join(&file_name).display())
-                            })
-                        }
+                        Err(err) => return Err(err).at("cannot stat", &disk_dir.join(&file_name)),
                     }
                 };
                 self.states.push((i, state));
@@ -252,9 +247,13 @@ impl Walker {
 
 fn is_excluded(excludes: &mut gix::AttributeStack<'_>, path: &[u8], is_dir: bool) -> Result<bool> {
     let mode = is_dir.then_some(gix::index::entry::Mode::DIR);
-    let platform = excludes
-        .at_entry(path.as_bstr(), mode)
-        .map_err(|e| anyhow!("cannot evaluate ignore rules for {}: {e}", path.as_bstr()))?;
+    let platform = excludes.at_entry(path.as_bstr(), mode).map_err(|e| {
+        crate::err!(
+            Io,
+            "cannot evaluate ignore rules for {}: {e}",
+            path.as_bstr()
+        )
+    })?;
     Ok(platform.is_excluded())
 }
 

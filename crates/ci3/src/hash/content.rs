@@ -3,9 +3,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
-
 use super::patterns::{self, Matcher};
+use crate::error::Result;
 use crate::git::{self, Checkout, Entry};
 use crate::settings::Settings;
 
@@ -47,7 +46,7 @@ pub fn resolve_patterns(
         Some(p) => (p.clone(), true),
         None => (PathBuf::from("."), false),
     };
-    let checkout = Checkout::open(&dir, dir_is_root, &settings.cache_home.join("index"))?;
+    let checkout = Checkout::open(&dir, dir_is_root, &settings.state().git_index())?;
     let treeish = settings
         .hashing
         .commit
@@ -63,7 +62,7 @@ pub fn resolve_patterns(
         }
     } else {
         if source == Source::Worktree {
-            bail!("--worktree hashes the files on disk; it cannot be combined with AZTEC_CACHE_COMMIT={treeish}");
+            crate::fail!(Usage, "--worktree hashes the files on disk; it cannot be combined with AZTEC_CACHE_COMMIT={treeish}");
         }
         checkout.tree_entries(checkout.tree_id(&treeish)?, &matcher)?
     };

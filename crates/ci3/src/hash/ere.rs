@@ -7,10 +7,22 @@
 //! The `regex` crate rejects or reinterprets all of these, so patterns are rewritten first
 //! rather than handed to it verbatim.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
+
+/// Why an ERE cannot be translated (an unmatched `(`, an unknown class, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadEre(String);
+
+impl fmt::Display for BadEre {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadEre {}
 
 /// Translates one POSIX ERE into an equivalent `regex` crate pattern.
-pub fn translate(ere: &str) -> Result<String, String> {
+pub fn translate(ere: &str) -> Result<String, BadEre> {
     Translator::new(ere).run()
 }
 
@@ -38,13 +50,13 @@ impl<'a> Translator<'a> {
         }
     }
 
-    fn run(mut self) -> Result<String, String> {
+    fn run(mut self) -> Result<String, BadEre> {
         while let Some((pos, c)) = self.chars.next() {
             match c {
                 '\\' => {
                     let start = self.out.len();
                     let Some((_, e)) = self.chars.next() else {
-                        return Err("trailing backslash".into());
+                        return Err(BadEre("trailing backslash".into()));
                     };
                     let kind = self.escape(e, false)?;
                     self.token(start, kind);
@@ -92,7 +104,7 @@ impl<'a> Translator<'a> {
             }
         }
         if !self.groups.is_empty() {
-            return Err("unmatched ( in pattern".into());
+            return Err(BadEre("unmatched ( in pattern".into()));
         }
         // awk's `.` matches any character, newline included.
         Ok(format!("(?s:{})", self.out))
@@ -158,7 +170,7 @@ impl<'a> Translator<'a> {
     }
 
     /// Writes the translation of `\e`; inside a bracket expression only literal forms are allowed.
-    fn escape(&mut self, e: char, in_bracket: bool) -> Result<Token, String> {
+    fn escape(&mut self, e: char, in_bracket: bool) -> Result<Token, BadEre> {
         let control = match e {
             'n' => Some('\n'),
             't' => Some('\t'),
@@ -184,9 +196,9 @@ impl<'a> Translator<'a> {
                 '`' => Some(("\\A".to_string(), Token::Barrier)),
                 '\'' => Some(("\\z".to_string(), Token::Barrier)),
                 '1'..='9' => {
-                    return Err(format!(
+                    return Err(BadEre(format!(
                         "back-reference \\{e} is not an extended regular expression"
-                    ))
+                    )))
                 }
                 _ => None,
             };
@@ -200,8 +212,8 @@ impl<'a> Translator<'a> {
     }
 
     /// Translates a bracket expression whose `[` is at byte `open` of the source.
-    fn bracket(&mut self, open: usize) -> Result<(), String> {
-        let unterminated = || format!("unmatched [ at offset {open}");
+    fn bracket(&mut self, open: usize) -> Result<(), BadEre> {
+        let unterminated = || BadEre(format!("unmatched [ at offset {open}"));
         self.out.push('[');
         if self.chars.peek().map(|&(_, c)| c) == Some('^') {
             self.chars.next();
@@ -227,16 +239,16 @@ impl<'a> Translator<'a> {
                         ':' if CLASSES.contains(&body) => {
                             write!(self.out, "[:{body}:]").expect("string")
                         }
-                        ':' => return Err(format!("unknown character class [:{body}:]")),
+                        ':' => return Err(BadEre(format!("unknown character class [:{body}:]"))),
                         // Collating symbols and equivalence classes of one character are that character.
                         _ => {
                             let mut it = body.chars();
                             match (it.next(), it.next()) {
                                 (Some(ch), None) => push_class_literal(&mut self.out, ch),
                                 _ => {
-                                    return Err(format!(
+                                    return Err(BadEre(format!(
                                         "unsupported collating element [{kind}{body}{kind}]"
-                                    ))
+                                    )))
                                 }
                             }
                         }

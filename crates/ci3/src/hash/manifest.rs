@@ -9,14 +9,17 @@
 //! of them signed explains nothing (a forged manifest would send a reader after the wrong file).
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, Result};
 use crate::git::Entry;
 use crate::settings::Settings;
 use crate::store::{names, Store};
 use crate::trust::Trust;
+use crate::{err, fail};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
@@ -127,18 +130,13 @@ pub fn diff(then: &[ManifestEntry], now: &[ManifestEntry]) -> Vec<(char, String)
 }
 
 /// The manifest stored as `object`, read back: an error when it is not trusted or malformed.
-fn parse(trust: &Trust, object: &str, stored: &[u8]) -> anyhow::Result<Manifest> {
+fn parse(trust: &Trust, object: &str, stored: &[u8]) -> Result<Manifest> {
     let body = trust.verify_bytes(object, stored)?;
-    serde_json::from_slice(body).map_err(|e| anyhow::anyhow!("{object} is malformed: {e}"))
+    serde_json::from_slice(body).map_err(|e| err!(Corrupt, "{object} is malformed: {e}"))
 }
 
 /// The manifest of artifact `name`: remembered here by its key, else stored beside it.
-pub fn find(
-    name: &str,
-    store: &dyn Store,
-    trust: &Trust,
-    dir: &Path,
-) -> anyhow::Result<Option<Manifest>> {
+pub fn find(name: &str, store: &dyn Store, trust: &Trust, dir: &Path) -> Result<Option<Manifest>> {
     // What this machine computed needs no signature.
     if let Some(m) = keys_in(name).find_map(|key| recall(dir, key)) {
         return Ok(Some(m));
@@ -153,11 +151,7 @@ pub fn find(
 
 /// The newest manifest stored for another artifact of the same project as `name` (same name
 /// before the key), with that artifact's name; untrusted and malformed ones are passed over.
-pub fn nearest(
-    name: &str,
-    store: &dyn Store,
-    trust: &Trust,
-) -> anyhow::Result<Option<(String, Manifest)>> {
+pub fn nearest(name: &str, store: &dyn Store, trust: &Trust) -> Result<Option<(String, Manifest)>> {
     let Some(stem) = stem(name) else {
         return Ok(None);
     };
@@ -180,7 +174,7 @@ pub fn nearest(
 }
 
 /// The entries the manifest's patterns match now, as the files are on disk.
-pub fn current(settings: &Settings, patterns: &[String]) -> anyhow::Result<Vec<ManifestEntry>> {
+pub fn current(settings: &Settings, patterns: &[String]) -> Result<Vec<ManifestEntry>> {
     let patterns = patterns
         .iter()
         .map(|t| super::patterns::Pattern {
@@ -195,7 +189,7 @@ pub fn current(settings: &Settings, patterns: &[String]) -> anyhow::Result<Vec<M
 pub fn on_disk(
     settings: &Settings,
     patterns: Vec<super::patterns::Pattern>,
-) -> anyhow::Result<Vec<ManifestEntry>> {
+) -> Result<Vec<ManifestEntry>> {
     match super::content::resolve_patterns(settings, patterns, super::content::Source::Worktree)? {
         super::content::Resolved::Entries(entries, texts) => {
             Ok(Manifest::new("", "", &texts, &entries).entries)
@@ -203,12 +197,32 @@ pub fn on_disk(
         super::content::Resolved::Dirty(_) => {
             unreachable!("work tree resolution has no dirty state")
         }
-        super::content::Resolved::Unmatched(message) => anyhow::bail!(message),
+        super::content::Resolved::Unmatched(message) => Err(Error::failed(message)),
     }
 }
 
+/// How the inputs `patterns` match on disk now differ from those artifact `name` was built
+/// from (see [`diff`]); a miss when no manifest of it is known.
+pub fn explain(
+    settings: &Settings,
+    store: &dyn Store,
+    trust: &Trust,
+    name: &str,
+    patterns: &[OsString],
+) -> Result<Vec<(char, String)>> {
+    let now = on_disk(settings, super::patterns::load(patterns)?)?;
+    let Some(then) = find(name, store, trust, &local_dir(settings))? else {
+        fail!(
+            Miss,
+            "no input manifest stored for {name} in {}",
+            store.describe()
+        );
+    };
+    Ok(diff(&then.entries, &now))
+}
+
 /// Stores the manifest of the key in `name` beside artifact `name`, when one is remembered.
-pub fn upload_for(name: &str, store: &dyn Store, trust: &Trust, dir: &Path) -> crate::Result<()> {
+pub fn upload_for(name: &str, store: &dyn Store, trust: &Trust, dir: &Path) -> Result<()> {
     if let Some(manifest) = keys_in(name).find_map(|key| recall(dir, key)) {
         if let Ok(json) = serde_json::to_vec(&manifest) {
             let object = names::manifest(name)?;

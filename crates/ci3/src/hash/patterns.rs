@@ -5,13 +5,15 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
-use anyhow::{bail, Context, Result};
 use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::nfa::thompson;
 use regex_automata::util::start;
 use regex_automata::{Anchored, Input};
 use regex_syntax::hir::Look;
 
+use crate::err;
+use crate::error::{IoAt, Result};
+use crate::fail;
 use crate::git::{PathFilter, Under};
 
 /// One pattern line and where it was read from, for error messages.
@@ -33,18 +35,17 @@ pub fn load(args: &[OsString]) -> Result<Vec<Pattern>> {
         let path = Path::new(arg);
         let text = || {
             arg.to_str()
-                .with_context(|| format!("pattern argument {arg:?} is not valid UTF-8"))
+                .ok_or_else(|| err!(Usage, "pattern argument {arg:?} is not valid UTF-8"))
         };
         if path.is_file() {
-            let bytes = std::fs::read(path)
-                .with_context(|| format!("cannot read pattern file {}", path.display()))?;
+            let bytes = std::fs::read(path).at("cannot read pattern file", path)?;
             for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
                 if line.is_empty() {
                     continue;
                 }
                 let origin = format!("{}:{}", path.display(), n + 1);
                 let text = String::from_utf8(line.to_vec())
-                    .map_err(|_| anyhow::anyhow!("pattern at {origin} is not valid UTF-8"))?;
+                    .map_err(|_| err!(Usage, "pattern at {origin} is not valid UTF-8"))?;
                 out.push(Pattern { text, origin });
             }
         } else if arg.as_encoded_bytes().starts_with(b"^") {
@@ -57,14 +58,17 @@ pub fn load(args: &[OsString]) -> Result<Vec<Pattern>> {
                 Some(top) => top,
                 None => toplevel.insert(crate::git::toplevel(Path::new("."))?),
             };
-            let here = std::fs::canonicalize(path)
-                .with_context(|| format!("cannot resolve directory {}", path.display()))?;
+            let here = std::fs::canonicalize(path).at("cannot resolve directory", path)?;
             let rel = here.strip_prefix(top).map_err(|_| {
-                anyhow::anyhow!("directory {} is outside the git work tree", path.display())
+                err!(
+                    Usage,
+                    "directory {} is outside the git work tree",
+                    path.display()
+                )
             })?;
             let rel = rel
                 .to_str()
-                .with_context(|| format!("directory {arg:?} is not valid UTF-8"))?;
+                .ok_or_else(|| err!(Usage, "directory {arg:?} is not valid UTF-8"))?;
             out.push(Pattern {
                 // The top level itself is `.`, as realpath --relative-to prints it.
                 text: if rel.is_empty() {
@@ -75,11 +79,11 @@ pub fn load(args: &[OsString]) -> Result<Vec<Pattern>> {
                 origin: format!("directory {}", path.display()),
             });
         } else {
-            bail!("Error: Directory '{}' does not exist.", text()?);
+            fail!(Usage, "Error: Directory '{}' does not exist.", text()?);
         }
     }
     if out.is_empty() {
-        bail!("no rebuild patterns given (pattern files are empty)");
+        fail!(Usage, "no rebuild patterns given (pattern files are empty)");
     }
     Ok(out)
 }
@@ -103,7 +107,7 @@ impl Matcher {
         let mut combined = String::new();
         for p in patterns {
             let translated = super::ere::translate(&p.text)
-                .map_err(|e| anyhow::anyhow!("invalid pattern '{}' ({}): {e}", p.text, p.origin))?;
+                .map_err(|e| err!(Usage, "invalid pattern '{}' ({}): {e}", p.text, p.origin))?;
             if !combined.is_empty() {
                 combined.push('|');
             }
@@ -116,7 +120,8 @@ impl Matcher {
                 .find_map(|p| {
                     let e =
                         regex::bytes::Regex::new(&super::ere::translate(&p.text).ok()?).err()?;
-                    Some(anyhow::anyhow!(
+                    Some(err!(
+                        Usage,
                         "invalid pattern '{}' ({}): {}",
                         p.text,
                         p.origin,
@@ -129,7 +134,7 @@ impl Matcher {
 
     fn from_regex(combined: String) -> Result<Self> {
         let fail = |e: &dyn std::fmt::Display| {
-            anyhow::anyhow!("patterns do not compile together: {}", problem(e))
+            err!(Usage, "patterns do not compile together: {}", problem(e))
         };
         let hir = regex_syntax::parse(&combined).map_err(|e| fail(&e))?;
         let dfa = DFA::builder()

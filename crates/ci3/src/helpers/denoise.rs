@@ -5,7 +5,7 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::process::Stdio;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use crate::error::{IoAt, Result, ResultExt};
 
 use super::{styled, GREEN, RED};
 use crate::process;
@@ -22,8 +22,7 @@ pub fn run(settings: &crate::settings::Settings, cmd: &str) -> Result<i32> {
         .tempdir()
         .context("cannot create a temp dir for the log")?;
     let log_path = dir.path().join("output.log");
-    let mut log = std::fs::File::create(&log_path)
-        .with_context(|| format!("cannot create {}", log_path.display()))?;
+    let mut log = std::fs::File::create(&log_path).at("cannot create", &log_path)?;
     let (mut output, write_end) = process::pipe().context("cannot create a pipe")?;
     let mut child = process::bash(cmd);
     child

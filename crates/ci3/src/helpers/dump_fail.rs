@@ -3,7 +3,7 @@
 
 use std::io::{self, Seek, Write};
 
-use anyhow::{Context, Result};
+use crate::error::{Result, ResultExt};
 
 use crate::process;
 

@@ -2,7 +2,7 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use anyhow::Result;
+use crate::error::Result;
 
 use super::{styled, BOLD_BLUE};
 

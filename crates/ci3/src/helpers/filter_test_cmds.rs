@@ -10,15 +10,16 @@ use std::fs::File;
 use std::io::{self, BufRead, Write};
 use std::path::Path;
 
-use anyhow::{anyhow, Context, Result};
 use regex::bytes::Regex;
 use serde_norway::Value;
 
 use super::test_line::TestLine;
 use crate::cache::test_cache;
+use crate::error::{Error, Kind, Result, ResultExt};
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::trust::Trust;
+use crate::{err, fail};
 
 /// The file of skip patterns, at the repo root.
 pub const PATTERNS_FILE: &str = ".test_patterns.yml";
@@ -39,27 +40,30 @@ impl Patterns {
             Err(err) if err.kind() == io::ErrorKind::NotFound => {
                 return Ok(Patterns { skip: Vec::new() })
             }
-            Err(err) => return Err(anyhow!("{}: cannot read it: {err}", path.display())),
+            Err(err) => {
+                return Err(Error::io(
+                    &path,
+                    format!("{}: cannot read it: {err}", path.display()),
+                ))
+            }
         };
-        Patterns::parse(&text).map_err(|err| {
-            let message = format!("{}: {err:#}", path.display());
-            anyhow::Error::new(crate::Error::config(message))
-        })
+        Patterns::parse(&text).map_err(|err| err.context(path.display()).with_kind(Kind::Config))
     }
 
     /// The entries are a list, at the top or under `tests:` (the original's layout, beside its
     /// `names:` of owner anchors); each is a mapping with `regex` and maybe `skip`, `owners`...
     pub fn parse(text: &str) -> Result<Patterns> {
-        let doc: Value = serde_norway::from_str(text).map_err(|e| anyhow!("not YAML: {e}"))?;
+        let doc: Value =
+            serde_norway::from_str(text).map_err(|e| err!(Config, "not YAML: {}", one_line(e)))?;
         let entries = match &doc {
             Value::Null => return Ok(Patterns { skip: Vec::new() }),
             Value::Sequence(entries) => entries,
             Value::Mapping(map) => match map.get("tests") {
                 Some(Value::Sequence(entries)) => entries,
                 None | Some(Value::Null) => return Ok(Patterns { skip: Vec::new() }),
-                Some(_) => return Err(anyhow!("`tests` is not a list of entries")),
+                Some(_) => fail!(Config, "`tests` is not a list of entries"),
             },
-            _ => return Err(anyhow!("not a list of entries with `regex`")),
+            _ => fail!(Config, "not a list of entries with `regex`"),
         };
         let mut skip = Vec::new();
         for (i, entry) in entries.iter().enumerate() {
@@ -67,12 +71,12 @@ impl Patterns {
                 continue;
             }
             let Some(ere) = entry.get("regex").and_then(Value::as_str) else {
-                return Err(anyhow!("entry {} has `skip: true` but no `regex`", i + 1));
+                fail!(Config, "entry {} has `skip: true` but no `regex`", i + 1);
             };
             let regex = crate::hash::ere::translate(ere)
-                .map_err(|e| anyhow!(e))
-                .and_then(|re| Regex::new(&re).map_err(|e| anyhow!(e)))
-                .with_context(|| format!("entry {}: invalid regex '{ere}'", i + 1))?;
+                .map_err(|e| e.to_string())
+                .and_then(|re| Regex::new(&re).map_err(one_line))
+                .map_err(|e| err!(Config, "entry {}: invalid regex '{ere}': {e}", i + 1))?;
             skip.push(regex);
         }
         Ok(Patterns { skip })
@@ -81,6 +85,11 @@ impl Patterns {
     pub fn skips(&self, line: &[u8]) -> bool {
         self.skip.iter().any(|re| re.is_match(line))
     }
+}
+
+/// A parser's message on one line: the regex crate draws the pattern and a caret below it.
+fn one_line(e: impl std::fmt::Display) -> String {
+    e.to_string().replace('\n', " ")
 }
 
 /// Why a line does not go on.

@@ -9,6 +9,7 @@ pub mod dump_fail;
 pub mod echo_header;
 pub mod filter_test_cmds;
 pub mod parallelize;
+pub mod rebuild_needed;
 pub mod retry;
 pub mod run_test;
 pub mod semver;

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use crate::error::{Result, ResultExt};
 
 use super::run_test::{self, Cores, Done, Recorder, Running, GRACE, NOT_RUN};
 use super::test_line::TestLine;
@@ -95,7 +95,7 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, jobs: Option<usize>
                 Err(err) => {
                     cores.give(need, pinned.as_deref());
                     run.started += 1;
-                    eprintln!("parallelize: {}", crate::error::one_line(&err));
+                    eprintln!("parallelize: {}", err.to_string().replace('\n', " "));
                     // Counted like a shell's "cannot execute", so fail-fast applies as well.
                     run.finished(seq, 126, Duration::ZERO, test)?;
                 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use crate::error::Result;
 
 use crate::process;
 
@@ -40,5 +40,5 @@ fn pause(value: Option<&str>) -> Result<Duration> {
         .parse::<f64>()
         .ok()
         .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
-        .with_context(|| format!("RETRY_SLEEP={value}: not a number of seconds"))
+        .ok_or_else(|| crate::err!(Usage, "RETRY_SLEEP={value}: not a number of seconds"))
 }

@@ -10,18 +10,18 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Seek, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use crate::error::{Result, ResultExt};
 
 use super::test_line::TestLine;
 use super::{styled, GREEN, RED};
 use crate::cache::test_cache::{self, Recorded};
-use crate::process::{self, Pid};
+pub use crate::process::Cores;
+use crate::process::{self, allowed_cores, parse_cpu_list, pin, Pid};
 use crate::report::Reporter;
 use crate::settings::Settings;
 use crate::store::Selected;
@@ -113,7 +113,7 @@ pub fn command(
     settings: &Settings,
     root: &Path,
     cores: Option<Vec<usize>>,
-) -> Result<Command, String> {
+) -> Result<Command> {
     let command = std::ffi::OsStr::from_bytes(test.command);
     if !test.is_test() {
         let mut cmd = process::bash(command);
@@ -123,10 +123,11 @@ pub fn command(
     let resources = test.resources(&settings.tests)?;
     let mut cmd = if resources.isolate {
         let Some(engine) = container_engine(settings) else {
-            return Err(format!(
+            crate::fail!(
+                Failed,
                 "ISOLATE=1 needs a container engine (docker or podman on PATH) and none was found; not running: {}",
                 test.display()
-            ));
+            );
         };
         let mem = &resources
             .env
@@ -461,27 +462,6 @@ impl<'a> Recorder<'a> {
     }
 }
 
-/// The cores this process may run on.
-pub fn allowed_cores() -> Vec<usize> {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: cpu_set_t is plain old data that sched_getaffinity fills in.
-        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        let size = std::mem::size_of::<libc::cpu_set_t>();
-        // SAFETY: `set` is valid for `size` bytes.
-        if unsafe { libc::sched_getaffinity(0, size, &mut set) } == 0 {
-            let cores: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
-                // SAFETY: `i` is below CPU_SETSIZE.
-                .filter(|&i| unsafe { libc::CPU_ISSET(i, &set) })
-                .collect();
-            if !cores.is_empty() {
-                return cores;
-            }
-        }
-    }
-    (0..process::cpus()).collect()
-}
-
 /// The cores a test started on its own (`run_test_cmd`) is pinned to: `CPU_LIST` when set,
 /// else `cpus` of the allowed cores when there are more. The window starts at an offset taken
 /// from our pid, so tests started side by side by another scheduler spread over the machine
@@ -502,170 +482,9 @@ fn standalone_cores(cpus: usize, cpu_list: Option<&str>) -> Option<Vec<usize>> {
     )
 }
 
-/// A `taskset -c` list (`0-3,8,10-11`); `None` when it is not one.
-pub fn parse_cpu_list(list: &str) -> Option<Vec<usize>> {
-    let mut cores = Vec::new();
-    for part in list.split(',') {
-        let part = part.trim();
-        match part.split_once('-') {
-            Some((a, b)) => {
-                let (a, b): (usize, usize) = (a.parse().ok()?, b.parse().ok()?);
-                if a > b {
-                    return None;
-                }
-                cores.extend(a..=b);
-            }
-            None => cores.push(part.parse().ok()?),
-        }
-    }
-    (!cores.is_empty()).then_some(cores)
-}
-
-/// Pins the child to `cores` before it execs. Best effort: a machine that refuses (cores taken
-/// away meanwhile, no permission) runs the test unpinned rather than not at all.
-fn pin(cmd: &mut Command, cores: Vec<usize>) {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: cpu_set_t is plain old data; CPU_SET is given indices below CPU_SETSIZE.
-        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        for core in cores
-            .into_iter()
-            .filter(|&c| c < libc::CPU_SETSIZE as usize)
-        {
-            unsafe { libc::CPU_SET(core, &mut set) };
-        }
-        // SAFETY: sched_setaffinity is a plain system call, safe between fork and exec; its
-        // result is ignored on purpose.
-        unsafe {
-            cmd.pre_exec(move || {
-                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-                Ok(())
-            })
-        };
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (cmd, cores);
-}
-
-/// The cores of the machine shared by the tests `parallelize` runs: a test asking for `CPUS`
-/// waits until that many are free (a test asking for more than the machine has runs alone),
-/// and is pinned to cores no other running test has.
-pub struct Cores {
-    allowed: Vec<usize>,
-    /// The budget: what the cgroup quota and the affinity mask leave us.
-    total: usize,
-    in_use: usize,
-    busy: Vec<bool>,
-}
-
-impl Cores {
-    pub fn new() -> Cores {
-        let allowed = allowed_cores();
-        Cores::with(allowed, process::cpus())
-    }
-
-    pub fn with(allowed: Vec<usize>, quota: usize) -> Cores {
-        let total = quota.clamp(1, allowed.len().max(1));
-        Cores {
-            busy: vec![false; allowed.len()],
-            allowed,
-            total,
-            in_use: 0,
-        }
-    }
-
-    /// What a test asking for `cpus` counts against the budget.
-    pub fn need(&self, cpus: usize) -> usize {
-        cpus.min(self.total)
-    }
-
-    pub fn fits(&self, need: usize) -> bool {
-        self.in_use == 0 || self.in_use + need <= self.total
-    }
-
-    /// Takes `need` cores: the ones to pin to, `None` when the test gets the whole machine.
-    pub fn take(&mut self, need: usize) -> Option<Vec<usize>> {
-        self.in_use += need;
-        if need == 0 || need >= self.allowed.len() {
-            return None;
-        }
-        let mut picked = Vec::with_capacity(need);
-        for (i, busy) in self.busy.iter_mut().enumerate() {
-            if picked.len() == need {
-                break;
-            }
-            if !*busy {
-                *busy = true;
-                picked.push(i);
-            }
-        }
-        Some(picked.into_iter().map(|i| self.allowed[i]).collect())
-    }
-
-    /// Gives back what `take(need)` took.
-    pub fn give(&mut self, need: usize, cores: Option<&[usize]>) {
-        self.in_use -= need;
-        for core in cores.unwrap_or_default() {
-            if let Some(i) = self.allowed.iter().position(|c| c == core) {
-                self.busy[i] = false;
-            }
-        }
-    }
-}
-
-impl Default for Cores {
-    fn default() -> Self {
-        Cores::new()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cpu_lists() {
-        assert_eq!(
-            parse_cpu_list("0-3,8,10-11"),
-            Some(vec![0, 1, 2, 3, 8, 10, 11])
-        );
-        assert_eq!(parse_cpu_list("5"), Some(vec![5]));
-        for bad in ["", "a", "3-1", "1,,2", "1-"] {
-            assert_eq!(parse_cpu_list(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn cores_are_shared_out_without_overlap() {
-        let mut cores = Cores::with(vec![0, 1, 2, 3], 4);
-        let need = cores.need(2);
-        assert!(cores.fits(need));
-        let a = cores.take(need);
-        assert_eq!(a.as_deref(), Some(&[0, 1][..]));
-        let b = cores.take(need);
-        assert_eq!(b.as_deref(), Some(&[2, 3][..]));
-        assert!(!cores.fits(1));
-        cores.give(2, a.as_deref());
-        assert!(cores.fits(2) && !cores.fits(3));
-        assert_eq!(cores.take(1).as_deref(), Some(&[0][..]));
-        // More than the machine has: it runs when nothing else does, on the whole machine.
-        let mut cores = Cores::with(vec![0, 1], 2);
-        let need = cores.need(8);
-        assert_eq!(need, 2);
-        assert!(cores.fits(need));
-        assert_eq!(cores.take(need), None);
-        assert!(!cores.fits(cores.need(2)));
-        assert!(!cores.fits(1));
-        cores.give(need, None);
-        // Plain commands count nothing.
-        assert!(cores.fits(0));
-    }
-
-    #[test]
-    fn a_quota_below_the_mask_is_the_budget() {
-        let cores = Cores::with((0..8).collect(), 2);
-        assert_eq!(cores.need(4), 2);
-    }
 
     #[test]
     fn tails() {

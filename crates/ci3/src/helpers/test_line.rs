@@ -9,6 +9,8 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
+use crate::error::{Error, Result};
+use crate::fail;
 use crate::hash::{contains, SENTINEL};
 use crate::settings::TestVars;
 
@@ -88,16 +90,17 @@ impl<'a> TestLine<'a> {
     /// The resources of a test line; a knob that cannot be right is an error naming it. The
     /// caller's `CPUS`, `MEM` and `TIMEOUT` are the defaults, as when the original exported
     /// the line's knobs over the caller's environment.
-    pub fn resources(&self, vars: &TestVars) -> Result<Resources, String> {
+    pub fn resources(&self, vars: &TestVars) -> Result<Resources> {
         let cpus_text = self.knob("CPUS").or(vars.cpus.as_deref());
         let cpus = match cpus_text {
             None => DEFAULT_CPUS,
             Some(text) => match text.parse::<usize>() {
                 Ok(n) if n > 0 => n,
                 _ => {
-                    return Err(format!(
+                    fail!(
+                        Config,
                         "invalid CPUS '{text}': a whole number of cores, >= 1"
-                    ))
+                    )
                 }
             },
         };
@@ -106,7 +109,7 @@ impl<'a> TestLine<'a> {
             .or(vars.timeout.as_deref())
             .unwrap_or(DEFAULT_TIMEOUT);
         let timeout = parse_timeout(timeout_text).ok_or_else(|| {
-            format!("invalid TIMEOUT '{timeout_text}': seconds, or a number with s, m, h or d (600, 90s, 20m, 1h)")
+            Error::config(format!("invalid TIMEOUT '{timeout_text}': seconds, or a number with s, m, h or d (600, 90s, 20m, 1h)"))
         })?;
         let mem = self
             .knob("MEM")
@@ -293,7 +296,8 @@ mod tests {
             let text = format!("{HASH}:{knob} true");
             let err = TestLine::parse(text.as_bytes())
                 .resources(&vars())
-                .unwrap_err();
+                .unwrap_err()
+                .to_string();
             assert!(err.starts_with(phrase), "{knob}: {err}");
         }
     }

@@ -16,7 +16,7 @@ use std::process::{Command, ExitStatus};
 use std::sync::{Condvar, Mutex, MutexGuard, Once, OnceLock, PoisonError};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use crate::error::{Result, ResultExt};
 
 pub type Pid = libc::pid_t;
 
@@ -162,7 +162,10 @@ pub fn spawn(mut cmd: Command, group: Group) -> Result<Option<Pid>> {
     if st.signal.is_some() {
         return Ok(None);
     }
-    let child = cmd.spawn().context("cannot start bash")?;
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {program}"))?;
     let pid = child.id() as Pid;
     st.children.push((pid, own_group));
     Ok(Some(pid))

@@ -56,10 +56,6 @@ impl Repo {
 
     /// The git checkout the root is in (its top level may be above the root).
     pub fn checkout(&self, settings: &Settings) -> Result<Checkout> {
-        Ok(Checkout::open(
-            &self.root,
-            true,
-            &settings.cache_home.join("index"),
-        )?)
+        Checkout::open(&self.root, true, &settings.state().git_index())
     }
 }

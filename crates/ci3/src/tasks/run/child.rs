@@ -9,7 +9,7 @@ use super::Options;
 use crate::process;
 use crate::report::Reporter;
 use crate::tasks::config::TaskRef;
-use crate::{Error, Result};
+use crate::Result;
 
 /// Runs the command to its end: its exit code (128+N for a command killed by signal N).
 pub(super) fn execute(
@@ -36,9 +36,11 @@ pub(super) fn execute(
         Ok(Some(pid)) => pid,
         Ok(None) => crate::fail!(Failed, "not started: interrupted by signal {}", signal()),
         Err(e) => {
-            // The process module says every child is bash; the cause is what matters here.
-            let why = Error::from(e).to_string();
-            let why = why.strip_prefix("cannot start bash: ").unwrap_or(&why);
+            // The process module names the program; the cause is what matters here.
+            let why = e.to_string();
+            let why = why
+                .split_once(": ")
+                .map_or(why.as_str(), |(_, cause)| cause);
             crate::fail!(Failed, "cannot run {:?} in {}: {why}", argv[0], t.app.dir)
         }
     };
