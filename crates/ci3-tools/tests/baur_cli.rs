@@ -309,3 +309,38 @@ fn status_filter_in_any_case_and_ls_outputs_of_no_run_as_the_original() {
         out.stderr
     );
 }
+
+/// Issue 18: the original's default columns are Task ID, Path, Run ID, Status, Git Commit (a CI
+/// job's `baur status --csv -q | cut -d, -f4` reads the status), and baur 4's `--format csv`
+/// prints its header row unless `-q`, while the older `--csv` never did.
+#[test]
+fn baur_status_default_columns_and_csv_header_are_the_originals() {
+    let f = calc();
+    f.ok("baur", &["run"]);
+    let id = ids(&f, &[])[0].clone();
+    let csv_q = f.ok("baur", &["status", "--csv", "-q"]);
+    let row: Vec<&str> = csv_q.trim_end().split(',').collect();
+    assert_eq!(row[..4], ["calc.build", "calc", id.as_str(), "Exist"]);
+    assert_eq!(
+        f.ok("baur", &["status", "--csv"]),
+        csv_q,
+        "--csv: no header"
+    );
+    assert_eq!(
+        f.ok("baur", &["status", "--format", "csv"]),
+        format!("Task ID,Path,Run ID,Status,Git Commit\n{csv_q}")
+    );
+    assert_eq!(f.ok("baur", &["status", "--format", "csv", "-q"]), csv_q);
+    let plain = f.ok("task_status", &[]);
+    let header: Vec<&str> = plain
+        .lines()
+        .next()
+        .unwrap()
+        .split("  ")
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        header.iter().map(|c| c.trim()).collect::<Vec<_>>(),
+        ["Task ID", "Path", "Run ID", "Status", "Git Commit"]
+    );
+}

@@ -20,7 +20,7 @@ struct Args {
     #[command(flatten)]
     quiet: QuietArg,
     /// Columns, comma separated: app-name, task-id, path, run-id, status, git-commit.
-    #[arg(short, long, default_value = "task-id,path,status,run-id,git-commit")]
+    #[arg(short, long, default_value = "task-id,path,run-id,status,git-commit")]
     fields: String,
     /// Only tasks with this status: exist, pending or undefined.
     #[arg(short, long)]
@@ -95,6 +95,10 @@ fn main() {
                     .collect()
             })
             .collect();
+        // baur 4's `--format csv` has a header row (unless -q); the older `--csv` had none.
+        if format == table::Format::Csv && !args.output.csv && !args.quiet.quiet {
+            print!("{}", table::csv_header(&columns));
+        }
         print!(
             "{}",
             table::render(format, &columns, &rows, !args.quiet.quiet)

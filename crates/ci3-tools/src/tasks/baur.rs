@@ -240,12 +240,19 @@ pub fn action(args: impl IntoIterator<Item = String>) -> Action {
                 };
                 repository = Some(dir)
             }
-            "--csv" => words.push("--format=csv".into()),
+            "--csv" => words.push(a),
             _ => match a.strip_prefix("--repository=") {
                 Some(r) => repository = Some(r.to_string()),
                 None if a.starts_with("--cpu-prof=") => {}
                 None => words.push(a),
             },
+        }
+    }
+    // `status --csv` stays itself: the original's `--csv` has no header row, its newer
+    // `--format csv` has one. The other commands take it as `--format=csv`.
+    if words.first().is_none_or(|w| w != "status") {
+        for w in words.iter_mut().filter(|w| *w == "--csv") {
+            *w = "--format=csv".into();
         }
     }
     let with_repo = |mut args: Vec<String>| {

@@ -135,6 +135,13 @@ pub fn render(format: Format, columns: &[Column], rows: &[Vec<String>], header: 
     }
 }
 
+/// The CSV header row of `columns` (their table headers), for the commands whose newest original
+/// prints one.
+pub fn csv_header(columns: &[Column]) -> String {
+    let cells: Vec<String> = columns.iter().map(|c| csv_cell(c.header)).collect();
+    format!("{}\n", cells.join(","))
+}
+
 fn csv_cell(c: &str) -> String {
     if c.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", c.replace('"', "\"\""))
