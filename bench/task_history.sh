@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark: a task's history at scale. Records RUNS runs (5000 by default) of one task on the
 # local S3 server of test_source with real `task_run --force` runs, several at once, then
-# times `task_runs --limit 20` and `task_status` of that task TIMES times each and prints the
-# medians. Both answer from object listings, never from downloading records.
+# times `task_runs --limit 20`, `task_status` and `task_runs --has-input calc/in.txt --limit 3`
+# of that task TIMES times each and prints the medians. The first two answer from object
+# listings, never from downloading records; --has-input reads records, 16 at once, and stops
+# at the limit.
 # Usage: bench/task_history.sh [RUNS] [TIMES]
 # Target: each median under 1 s.
 set -euo pipefail
@@ -42,11 +44,15 @@ echo "runs listed: $n" >&2
 
 ms() { local t0=${EPOCHREALTIME/./}; "$@" >/dev/null 2>&1; echo $(( (${EPOCHREALTIME/./} - t0) / 1000 )); }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-last=() status=()
+last=() status=() has=()
 for _ in $(seq 1 "$times"); do
   last+=("$(ms task_runs --limit 20 calc.build)")
   status+=("$(ms task_status calc.build)")
+  has+=("$(ms task_runs --has-input calc/in.txt --limit 3 calc.build)")
 done
+got="$(task_runs -q --has-input calc/in.txt --limit 3 calc.build | wc -l)"
+[ "$got" = 3 ] || echo "task_runs --has-input --limit 3 listed $got runs, not 3" >&2
 printf 'runs recorded:               %s\n' "$n"
 printf 'task_runs --limit 20 median: %s ms (target < 1000)\n' "$(median "${last[@]}")"
 printf 'task_status median:          %s ms (target < 1000)\n' "$(median "${status[@]}")"
+printf 'task_runs --has-input FILE --limit 3 median: %s ms (target < 1000)\n' "$(median "${has[@]}")"

@@ -437,7 +437,27 @@ fn validation_errors() {
         ("name = \"\"\n".into(), "calc/.app.toml: name: missing or empty"),
         (
             "name = \"my.app\"\n".into(),
-            "calc/.app.toml: name: \"my.app\" contains '.'; names may not contain '.', '*', '^', '/', '#' or white space",
+            "calc/.app.toml: name: invalid name \"my.app\": '.' character not allowed in name",
+        ),
+        (
+            "name = \"calc\"\n[[Task]]\nname = \"a,b\"\ncommand = [\"x\"]\n".into(),
+            "calc/.app.toml: Task[0].name: invalid name \"a,b\": ',' character not allowed in name",
+        ),
+        (
+            "name = \"my\\u0007app\"\n".into(),
+            "calc/.app.toml: name: invalid name \"my\\x07app\": contains non-printable character: '\\x07'",
+        ),
+        (
+            task("[Task.Output]\n[[Task.Output.File]]\npath = \"../../x\"\n"),
+            "calc/.app.toml: Task \"build\".Output.File[0].path: \"../../x\" leaves the app directory",
+        ),
+        (
+            task("[Task.Output]\n[[Task.Output.File]]\npath = \"/etc/x\"\n"),
+            "calc/.app.toml: Task \"build\".Output.File[0].path: \"/etc/x\" is outside the app directory",
+        ),
+        (
+            task("[Task.Output]\n[[Task.Output.DockerImage]]\nidfile = \"../id\"\n"),
+            "calc/.app.toml: Task \"build\".Output.DockerImage[0].idfile: \"../id\" leaves the app directory",
         ),
         (
             "name = \"calc\"\n[[Task]]\ncommand = [\"x\"]\n".into(),

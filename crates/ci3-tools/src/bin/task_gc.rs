@@ -6,10 +6,11 @@ use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 
 /// Deletes every run recorded in the store that started before DATE: its record and the names
-/// that find it, then each stored output no remaining run refers to. baur's `cleanup db`; reads
-/// only the store, so it runs without a repository. Best run while no task_run writes to the
-/// store: a run recorded meanwhile may name an output deleted under it, which a restore then
-/// reports as missing (nothing wrong is ever placed).
+/// that find it, then each stored output no remaining record names (also those of runs whose
+/// record was never written). A kept record that cannot be read is named and kept, and protects
+/// no output. baur's `cleanup db`; reads only the store, so it runs without a repository. Run
+/// it while no task_run writes to the store: the outputs of a run not yet recorded are deleted
+/// under it, which a restore then reports as missing (nothing wrong is ever placed).
 #[derive(Parser)]
 #[command(name = "task_gc", version, after_help = help())]
 struct Args {
@@ -47,6 +48,9 @@ fn main() {
             selected.store.describe()
         ));
         let pruned = ci3::tasks::prune::prune(selected.store.as_ref(), before, args.dry_run)?;
+        for line in &pruned.unreadable {
+            tool.say(line);
+        }
         let verb = if args.dry_run {
             "would delete"
         } else {

@@ -11,7 +11,8 @@ use clap::Parser;
 /// Lists recorded runs, newest first: id, app, task, result, start time, duration and total
 /// input digest. APP, APP.TASK, APP.*, *.TASK or * (the default: every task of the repository's
 /// apps). The list comes from one listing of the store per task; no record is read unless
-/// --has-input asks about the inputs.
+/// --has-input asks about the inputs (16 at a time, newest first, until --limit match; a record
+/// that cannot be read is named and left out).
 #[derive(Parser)]
 #[command(name = "task_runs", version, after_help = help())]
 #[command(mut_arg("quiet", |a| a.help("Only the run ids")))]
@@ -75,7 +76,11 @@ fn main() {
         };
         let (repo, _) = args.repo.open(&tool)?;
         let selected = tool.store();
-        let runs = runs::runs(&repo.apps, selected.store.as_ref(), &selected.trust, &query)?;
+        let listing = runs::runs(&repo.apps, selected.store.as_ref(), &selected.trust, &query)?;
+        for line in &listing.skipped {
+            tool.say(line);
+        }
+        let runs = listing.runs;
         if runs.is_empty() {
             tool.say("no matching task runs exist");
             return Ok(1);

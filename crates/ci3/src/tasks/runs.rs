@@ -2,12 +2,14 @@
 //! runs in a window, optionally only those with an input (which reads their records), sorted.
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use super::config::model::App;
 use super::records::{self, RunEntry, Window};
 use crate::store::Store;
 use crate::trust::Trust;
-use crate::{Error, Result};
+use crate::{Error, Kind, Result};
 
 /// `--sort FIELD-ORDER`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,8 +65,17 @@ pub struct Run {
     pub entry: RunEntry,
 }
 
+/// What a query found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    pub runs: Vec<Run>,
+    /// One line per run whose record `--has-input` could not read (corrupt or untrusted),
+    /// left out of the listing.
+    pub skipped: Vec<String>,
+}
+
 /// The runs `query` asks for among the tasks of `apps`, newest first unless sorted otherwise.
-pub fn runs(apps: &[App], store: &dyn Store, trust: &Trust, query: &Query) -> Result<Vec<Run>> {
+pub fn runs(apps: &[App], store: &dyn Store, trust: &Trust, query: &Query) -> Result<Listing> {
     let (app, task) = match query.target.as_deref() {
         None => (None, None),
         Some(t) => {
@@ -98,27 +109,20 @@ pub fn runs(apps: &[App], store: &dyn Store, trust: &Trust, query: &Query) -> Re
         .flat_map(|a| a.tasks.iter().map(|t| (a.name.clone(), t.name.clone())))
         .filter(|(_, t)| task.as_ref().is_none_or(|x| x == t))
         .collect();
-    // Only the newest-first listing can stop at the limit: a filter or another order needs
-    // every run in the window first.
-    let newest_first =
-        query.has_input.is_none() && query.sort.is_none_or(|s| !s.by_duration && s.descending);
+    // Only the newest-first order can stop at the limit: another order needs every run of
+    // the window first. A filter stops at the limit's matches, not at the limit's runs.
+    let newest_first = query.sort.is_none_or(|s| !s.by_duration && s.descending);
     let window = Window {
         after,
         before,
-        limit: (query.limit > 0 && newest_first).then_some(query.limit),
+        limit: (query.limit > 0 && newest_first && query.has_input.is_none())
+            .then_some(query.limit),
     };
     let mut runs = records::list_runs(store, &tasks, window)?;
+    let mut skipped = Vec::new();
     if let Some(want) = &query.has_input {
-        let mut kept = Vec::with_capacity(runs.len());
-        for run in runs {
-            let Some(rec) = records::load(store, trust, &run.2.id)? else {
-                continue;
-            };
-            if rec.inputs.iter().any(|i| i.shown() == *want) {
-                kept.push(run);
-            }
-        }
-        runs = kept;
+        let stop_at = if newest_first { query.limit } else { 0 };
+        runs = with_input(store, trust, runs, want, stop_at, &mut skipped)?;
     }
     // The runs come newest first and the sort is stable, so equal durations stay newest
     // first, as in the original, whose last sort key is always the start time, descending.
@@ -143,8 +147,105 @@ pub fn runs(apps: &[App], store: &dyn Store, trust: &Trust, query: &Query) -> Re
     if query.limit > 0 {
         runs.truncate(query.limit);
     }
-    Ok(runs
+    let runs = runs
         .into_iter()
         .map(|(app, task, entry)| Run { app, task, entry })
+        .collect();
+    Ok(Listing { runs, skipped })
+}
+
+/// A run as the listing finds it: app, task and history entry.
+type Listed = (String, String, RunEntry);
+
+/// How many records `--has-input` reads at once (each is a round trip to S3).
+const READERS: usize = 16;
+
+/// What the readers of [`with_input`] share.
+struct Reading {
+    /// Per run: whether its record has the input, once read.
+    verdicts: Vec<Option<bool>>,
+    /// How many runs from the first have a verdict, and how many of those match.
+    decided: usize,
+    matches: usize,
+    /// Runs whose record could not be read, by index.
+    skipped: Vec<(usize, String)>,
+    failed: Option<Error>,
+}
+
+/// The runs of `runs` (in their order) whose record has the input `want`, at most `limit`
+/// (0: all). Records are read [`READERS`] at a time, in order, and none is started once the
+/// runs before it hold `limit` matches: the answer is the one reading them one by one gives.
+/// A record that is corrupt or untrusted is skipped and named in `skipped`; a store that
+/// fails to answer fails the listing.
+fn with_input(
+    store: &dyn Store,
+    trust: &Trust,
+    runs: Vec<Listed>,
+    want: &str,
+    limit: usize,
+    skipped: &mut Vec<String>,
+) -> Result<Vec<Listed>> {
+    let next = AtomicUsize::new(0);
+    let state = Mutex::new(Reading {
+        verdicts: vec![None; runs.len()],
+        decided: 0,
+        matches: 0,
+        skipped: Vec::new(),
+        failed: None,
+    });
+    let enough = |s: &Reading| s.failed.is_some() || (limit > 0 && s.matches >= limit);
+    std::thread::scope(|scope| {
+        for _ in 0..runs.len().clamp(1, READERS) {
+            scope.spawn(|| loop {
+                if enough(&state.lock().expect("readers")) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((_, _, entry)) = runs.get(i) else {
+                    break;
+                };
+                let read = records::load(store, trust, &entry.id);
+                let mut s = state.lock().expect("readers");
+                let verdict = match read {
+                    Ok(r) => r.is_some_and(|r| r.inputs.iter().any(|x| x.shown() == want)),
+                    Err(e) if matches!(e.kind(), Kind::Corrupt | Kind::Untrusted) => {
+                        s.skipped.push((i, format!("{e}; skipped")));
+                        false
+                    }
+                    Err(e) => {
+                        s.failed.get_or_insert(e);
+                        break;
+                    }
+                };
+                s.verdicts[i] = Some(verdict);
+                while let Some(Some(v)) = s.verdicts.get(s.decided).copied() {
+                    s.matches += usize::from(v);
+                    s.decided += 1;
+                    if enough(&s) {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let s = state.into_inner().expect("readers");
+    if let Some(e) = s.failed {
+        return Err(e);
+    }
+    // Only what reading in order reaches counts: records read past the last match wanted
+    // were read in parallel with it, not asked for.
+    let reached = s.decided;
+    let mut found: Vec<(usize, String)> = s
+        .skipped
+        .into_iter()
+        .filter(|(i, _)| *i < reached)
+        .collect();
+    found.sort();
+    skipped.extend(found.into_iter().map(|(_, line)| line));
+    Ok(runs
+        .into_iter()
+        .zip(s.verdicts)
+        .take(reached)
+        .filter_map(|(run, v)| (v == Some(true)).then_some(run))
         .collect())
 }

@@ -9,6 +9,7 @@ use std::rc::Rc;
 use crate::Result;
 
 use super::model::*;
+use super::names::check_name;
 use super::paths;
 use super::raw::{self, AppFile, IncludeFile, InputDef, OutputDef, RepoFile, TaskDef, VersionOnly};
 use super::template::Context;
@@ -452,7 +453,11 @@ impl Loader<'_> {
                 });
             }
             out.files.push(FileOutput {
-                path: text(format!("{fp}.path"), &f.path)?,
+                path: self.output_path(
+                    src,
+                    &format!("{fp}.path"),
+                    text(format!("{fp}.path"), &f.path)?,
+                )?,
                 file_copy,
                 s3_upload,
             });
@@ -469,11 +474,21 @@ impl Loader<'_> {
                 });
             }
             out.docker_images.push(DockerImageOutput {
-                idfile: text(format!("{dp}.idfile"), &d.idfile)?,
+                idfile: self.output_path(
+                    src,
+                    &format!("{dp}.idfile"),
+                    text(format!("{dp}.idfile"), &d.idfile)?,
+                )?,
                 registry_upload,
             });
         }
         Ok(())
+    }
+
+    /// An output's file, written relative to the app dir: refused when it leaves it.
+    fn output_path(&self, src: &Source, field: &str, path: String) -> Result<String> {
+        paths::in_app_dir(self.ctx.root(), self.app_dir, &path)
+            .map_err(|e| e.context(format!("{}: {field}", src.shown)))
     }
 
     /// Resolves `PATH#ID` written in `src`: a relative PATH is relative to `src`'s directory.
@@ -562,23 +577,6 @@ fn check_include_ids<'a>(
             }
             Some(_) => {}
         }
-    }
-    Ok(())
-}
-
-/// App and task names make up targets (`APP.TASK`, `*.TASK`, `APP.TASK^`), so the characters
-/// of that syntax cannot be part of them.
-fn check_name(shown: &str, field: &str, name: &str) -> Result<()> {
-    if name.is_empty() {
-        crate::fail!(Config, "{shown}: {field}: missing or empty");
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| matches!(c, '.' | '*' | '^' | '/' | '#') || c.is_whitespace())
-    {
-        crate::fail!(Config,
-            "{shown}: {field}: \"{name}\" contains {c:?}; names may not contain '.', '*', '^', '/', '#' or white space"
-        );
     }
     Ok(())
 }

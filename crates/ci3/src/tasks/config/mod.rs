@@ -14,6 +14,7 @@
 mod discover;
 mod load;
 pub mod model;
+mod names;
 mod paths;
 mod raw;
 mod repo;

@@ -54,6 +54,31 @@ pub(super) fn in_repo(root: &Path, base: &str, written: &str) -> Result<String> 
     join(base, written).ok_or_else(|| crate::err!(Config, "\"{written}\" leaves the repository"))
 }
 
+/// An output path written relative to the app dir `app_dir` (relative to the root), or absolute
+/// inside it: the path relative to the app dir, without `.` and `..` components. Outputs are
+/// read from there into the shared store and restored there, so one that leaves the app dir is
+/// refused as an input that leaves the repository is. The error is the problem alone.
+pub(super) fn in_app_dir(root: &Path, app_dir: &str, written: &str) -> Result<String> {
+    let absolute = Path::new(written).is_absolute();
+    let from_root = if absolute {
+        Path::new(written)
+            .strip_prefix(root)
+            .ok()
+            .and_then(|rel| join(".", &rel.to_string_lossy()))
+    } else {
+        join(app_dir, written)
+    };
+    let inside = from_root.as_deref().and_then(|p| match app_dir {
+        "." => (p != ".").then_some(p),
+        dir => p.strip_prefix(dir)?.strip_prefix('/'),
+    });
+    match inside {
+        Some(rel) => Ok(rel.to_string()),
+        None if absolute => crate::fail!(Config, "\"{written}\" is outside the app directory"),
+        None => crate::fail!(Config, "\"{written}\" leaves the app directory"),
+    }
+}
+
 /// `path` without `.` and `..` components, without touching the file system (include files
 /// are named, then read; symlinks among them are taken as they are).
 pub(super) fn normalize(path: &Path) -> PathBuf {
@@ -101,6 +126,28 @@ mod tests {
             in_repo(root, "a", "").unwrap_err().to_string(),
             "must not be empty"
         );
+    }
+
+    #[test]
+    fn in_app_dir_refuses_what_leaves_the_app_dir() {
+        let root = Path::new("/r");
+        assert_eq!(in_app_dir(root, "a", "out/../out/x").unwrap(), "out/x");
+        assert_eq!(in_app_dir(root, "a", "/r/a/dist/x").unwrap(), "dist/x");
+        assert_eq!(in_app_dir(root, ".", "x").unwrap(), "x");
+        let err = |dir, p| in_app_dir(root, dir, p).unwrap_err().to_string();
+        assert_eq!(err("a", "../b/x"), "\"../b/x\" leaves the app directory");
+        assert_eq!(err("a", "../../x"), "\"../../x\" leaves the app directory");
+        assert_eq!(err("a", ".."), "\"..\" leaves the app directory");
+        assert_eq!(err(".", "../x"), "\"../x\" leaves the app directory");
+        assert_eq!(
+            err("a", "/r/b/x"),
+            "\"/r/b/x\" is outside the app directory"
+        );
+        assert_eq!(
+            err("a", "/home/u/f"),
+            "\"/home/u/f\" is outside the app directory"
+        );
+        assert_eq!(err("ab", "../a/x"), "\"../a/x\" leaves the app directory");
     }
 
     #[test]
