@@ -163,6 +163,19 @@ fn retry_counts_a_signal_as_failure() {
     assert_eq!(fs::read_to_string(&attempts).unwrap(), "x\nx\nx\n");
 }
 
+/// Ctrl-C reaches the child and retry at once; the child's death may be seen first, so a child
+/// killed by SIGINT ends the retries by itself (the flake of `ctrl_c_on_the_terminal_stops_retry`
+/// under load: a second attempt started before retry noted its own SIGINT).
+#[test]
+fn retry_stops_when_its_command_dies_of_sigint() {
+    let dir = tempfile::tempdir().unwrap();
+    let attempts = dir.path().join("attempts");
+    let cmd = format!("echo x >> {}; kill -INT $$", attempts.display());
+    let out = run("retry", &[&cmd], &[("RETRY_SLEEP", "0")]);
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert_eq!(fs::read_to_string(&attempts).unwrap(), "x\n");
+}
+
 #[test]
 fn retry_statuses() {
     assert_eq!(run("retry", &["true"], &[]).status.code(), Some(0));

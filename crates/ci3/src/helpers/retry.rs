@@ -21,7 +21,11 @@ pub fn run(settings: &crate::settings::Settings, cmd: &str) -> Result<i32> {
             return Ok(0);
         }
         // Someone asked retry itself to stop: no more attempts, and the child's status is ours.
-        if process::interrupted().is_some() {
+        // A child killed by SIGINT counts too: Ctrl-C reaches the terminal's whole foreground
+        // group at once, and the child's death can be seen before retry's own signal thread has
+        // noted the signal (under load, long enough for a next attempt to start). The original,
+        // a bash loop in that same group, died with its child.
+        if process::interrupted().is_some() || code == 128 + libc::SIGINT {
             return Ok(code);
         }
         if attempt < ATTEMPTS && !process::sleep(pause) {
