@@ -156,12 +156,13 @@ pub fn restore(
 /// of those that `Exist` restored).
 pub struct Plan<'a> {
     pub to_run: Vec<TaskStatus<'a>>,
-    /// Tasks whose outputs could not be restored: each counts as failed.
+    /// Tasks whose restore a signal stopped: each counts as failed.
     pub restore_failed: usize,
 }
 
 /// Says each task's status, restores what `--restore` asks for, and keeps the tasks to run:
-/// those not `Exist`, or all with `force`.
+/// those not `Exist`, those `Exist` whose outputs could not be restored (an object or record
+/// gone from the store, or refused), or all with `force`.
 pub fn plan<'a>(
     tool: &Tool,
     selected: &ci3::store::Selected,
@@ -184,17 +185,32 @@ pub fn plan<'a>(
     }
     let total = statuses.len();
     let mut restore_failed = 0;
+    let mut unrestored = vec![false; total];
     if restore {
-        for s in statuses.iter().filter(|s| s.status == Status::Exist) {
-            if let Err(e) = self::restore(tool, selected, repo, s) {
+        for (i, s) in statuses.iter().enumerate() {
+            if s.status != Status::Exist {
+                continue;
+            }
+            let Err(e) = self::restore(tool, selected, repo, s) else {
+                continue;
+            };
+            if ci3::process::interrupted().is_some() {
+                // Stopped, not refused: the runner is ending, so nothing runs in its place.
                 tool.say(&format!("restoring outputs failed: {e}"));
                 restore_failed += 1;
+            } else {
+                tool.say(&format!(
+                    "restoring outputs failed, running the task instead: {e}"
+                ));
+                unrestored[i] = true;
             }
         }
     }
     let to_run: Vec<_> = statuses
         .into_iter()
-        .filter(|s| force || s.status != Status::Exist)
+        .zip(&unrestored)
+        .filter(|(s, &unrestored)| force || unrestored || s.status != Status::Exist)
+        .map(|(s, _)| s)
         .collect();
     eprintln!("{}", "-".repeat(80));
     let statuses_run = if force {
@@ -202,8 +218,12 @@ pub fn plan<'a>(
     } else {
         "Pending, Inputs Undefined"
     };
+    let rebuilt = match unrestored.iter().filter(|u| **u).count() {
+        0 => String::new(),
+        n => format!(", and {n} Exist whose outputs could not be restored"),
+    };
     eprintln!(
-        "Running {}/{total} task(s) with status {statuses_run}\n",
+        "Running {}/{total} task(s) with status {statuses_run}{rebuilt}\n",
         to_run.len()
     );
     Plan {

@@ -10,7 +10,8 @@ use clap::Parser;
 /// store into the app directory, byte for byte and with their mode. Each is checked against
 /// the digest in the run record before it is placed, written beside its destination and
 /// renamed into place; a path that would leave the app directory is refused. Docker image
-/// outputs stay in their registry.
+/// outputs stay in their registry. Files a killed restore staged (`.ci3-restore-*`) are
+/// removed by the next restore into their directory; SIGINT/SIGTERM removes them at once.
 #[derive(Parser)]
 #[command(name = "task_restore", version, after_help = help())]
 struct Args {
@@ -26,13 +27,16 @@ fn help() -> String {
     format!(
         "Environment:\n{TASK_ENV}\n{STORE_ENV}\n\n\
          Exit status:\n  0  the outputs of every task are in place\n  1  usage or store error, or a stored output refused\n  2  a configuration that cannot be right\n  \
-         3  a task has no successful run with its current inputs (nothing restored for it)"
+         3  a task has no successful run with its current inputs (nothing restored for it)\n  \
+         128+N  stopped by signal N (143: SIGTERM), the file being staged removed"
     )
 }
 
 fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("task_restore");
+    // A restore stopped by Ctrl-C or a CI timeout removes the file it was staging before exiting.
+    ci3::process::signals::install();
     ci3_tools::run(tool.name, || {
         let (repo, cwd) = args.repo.open(&tool)?;
         let tasks = repo.select(&cwd, &args.targets)?;

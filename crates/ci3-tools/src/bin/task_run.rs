@@ -35,7 +35,8 @@ struct Args {
     #[arg(short = 'f', long)]
     force: bool,
     /// For a task whose status is Exist, fetch the outputs of that run into the app directory
-    /// instead of running it.
+    /// instead of running it; a task whose outputs cannot be restored (an object or record gone
+    /// from the store, or refused) is run, and the reason said on stderr.
     #[arg(long, conflicts_with = "force")]
     restore: bool,
     #[command(flatten)]

@@ -8,7 +8,8 @@ use clap::Parser;
 /// Scans the successful runs of the tasks for runs with the same total input digest whose
 /// outputs have different digests: a build that is not reproducible, or inputs that are
 /// incomplete. Docker image outputs are reported apart and do not count (image ids change
-/// with every build). Only the records of runs that share a digest are read.
+/// with every build). Only the records of runs that share a digest are read (every successful
+/// run's with --check-outputs).
 #[derive(Parser)]
 #[command(name = "task_verify", version, after_help = help())]
 struct Args {
@@ -18,6 +19,11 @@ struct Args {
     /// default: 30 days ago).
     #[arg(short = 's', long)]
     from: Option<String>,
+    /// Also report successful runs whose record or stored file outputs are gone from the store
+    /// (evicted, collected, never written): their task stays Exist but cannot be restored, and
+    /// `task_run --restore` runs it again.
+    #[arg(long = "check-outputs")]
+    check_outputs: bool,
     #[command(flatten)]
     repo: RepositoryArg,
 }
@@ -26,7 +32,8 @@ fn help() -> String {
     format!(
         "Environment:\n{TASK_ENV}\n{STORE_ENV}\n\n\
          Exit status:\n  0  no issues found\n  1  usage or store error\n  \
-         2  issues found, or a configuration that cannot be right"
+         2  issues found (with --check-outputs: a run's record or output gone too), or a \
+         configuration that cannot be right"
     )
 }
 
@@ -46,17 +53,21 @@ fn main() {
             ci3::clock::rfc3339(from)
         ));
         let (store, trust) = (selected.store.as_ref(), &selected.trust);
-        let verdicts =
-            ci3::tasks::verify::verify(store, trust, &tasks, from, tool.reporter.as_ref())?;
+        let check = args.check_outputs;
+        let reporter = tool.reporter.as_ref();
+        let verdicts = ci3::tasks::verify::verify(store, trust, &tasks, from, check, reporter)?;
         let mut issues = 0;
         for v in &verdicts {
-            if v.issues.is_empty() {
+            if v.issues.is_empty() && v.gone.is_empty() {
                 println!("{}: OK", v.task);
             } else {
                 println!("{}: Issues found", v.task);
-                issues += v.issues.len();
+                issues += v.issues.len() + v.gone.len();
                 for issue in &v.issues {
                     println!("{issue}");
+                }
+                for gone in &v.gone {
+                    println!("{gone}");
                 }
             }
             if !v.docker.is_empty() {
@@ -78,6 +89,9 @@ fn main() {
         println!("\nPossible reasons:");
         println!("- the task is not reproducible: runs with the same inputs must produce outputs with the same digests");
         println!("- the declared inputs of the task are incomplete");
+        if verdicts.iter().any(|v| !v.gone.is_empty()) {
+            println!("- runs' outputs or records were removed from the store (eviction, task_gc, a lost write): task_run --restore runs their tasks again");
+        }
         Ok(2)
     })
 }

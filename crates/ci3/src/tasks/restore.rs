@@ -3,12 +3,18 @@
 //! its destination and renamed into place, never outside the app directory. A docker image
 //! output is brought into the local engine (pulled from where the run pushed it when the engine
 //! lacks it), checked to be the recorded image, and its id file written the same way.
+//!
+//! Staged files are named after their owner ([`crate::scratch`]): a restore killed mid-copy
+//! leaves one, and the next restore into that directory sweeps it. SIGINT or SIGTERM stops the
+//! copy and removes the staged file.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use super::records::{self, object_of, OutputDigest, OutputName, OutputRecord, Record};
 use super::run::docker;
+use super::run::hashing::Hashing;
 use super::status::TaskStatus;
 use crate::digest::Digest;
 use crate::report::Reporter;
@@ -93,13 +99,27 @@ pub fn restore(
     app_dir: &Path,
 ) -> Result<Vec<Restored>> {
     let mut out = Vec::new();
+    let mut places = Places {
+        app_dir,
+        swept: HashSet::new(),
+    };
     for o in &record.outputs {
         out.push(match &o.name {
-            OutputName::Docker(idfile) => restore_image(settings, o, idfile, app_dir)?,
-            OutputName::File(rel) => restore_file(store, o, rel, app_dir)?,
+            OutputName::Docker(idfile) => restore_image(settings, o, idfile, &mut places)?,
+            OutputName::File(rel) => restore_file(store, o, rel, &mut places)?,
         });
     }
     Ok(out)
+}
+
+/// The scratch kind of the files a restore stages beside their destination.
+const STAGED: &str = "restore";
+
+/// The canonical app directory, and the directories in it already cleared of staged files
+/// killed restores left (each is read once per restore).
+struct Places<'a> {
+    app_dir: &'a Path,
+    swept: HashSet<PathBuf>,
 }
 
 /// `rel` under `app_dir`, refused when it could name anything outside it.
@@ -126,8 +146,9 @@ fn file_digest(path: &Path) -> Option<Digest> {
 
 /// Where output `rel` goes: its directory created and resolved (a symlinked directory on the
 /// way could lead anywhere, so where the parent really is decides), refused outside the app
-/// directory or onto a symbolic link.
-fn place_for(app_dir: &Path, rel: &str) -> Result<(PathBuf, PathBuf)> {
+/// directory or onto a symbolic link; what killed restores staged there is removed.
+fn place_for(places: &mut Places<'_>, rel: &str) -> Result<(PathBuf, PathBuf)> {
+    let app_dir = places.app_dir;
     let dest = destination(app_dir, rel)?;
     let parent = dest
         .parent()
@@ -148,15 +169,16 @@ fn place_for(app_dir: &Path, rel: &str) -> Result<(PathBuf, PathBuf)> {
     if std::fs::symlink_metadata(&dest).is_ok_and(|m| m.file_type().is_symlink()) {
         crate::fail!(Failed, "{rel}: refused, the destination is a symbolic link");
     }
+    if places.swept.insert(real_parent.clone()) {
+        crate::scratch::sweep(&real_parent, &[STAGED], &|_| Ok(()));
+    }
     Ok((real_parent, dest))
 }
 
-/// A temporary file beside the destination, renamed into place once complete.
+/// A temporary file beside the destination, renamed into place once complete, named as this
+/// process's so that it is swept if the process is killed before either.
 fn stage(dir: &Path) -> Result<tempfile::NamedTempFile> {
-    tempfile::Builder::new()
-        .prefix(".ci3-restore-")
-        .tempfile_in(dir)
-        .at("cannot stage in", dir)
+    crate::scratch::file_in(dir, STAGED).at("cannot stage in", dir)
 }
 
 fn put_in_place(staged: tempfile::NamedTempFile, dest: &Path, mode: u32) -> Result<()> {
@@ -175,9 +197,9 @@ fn restore_file(
     store: &dyn Store,
     o: &OutputRecord,
     rel: &str,
-    app_dir: &Path,
+    places: &mut Places<'_>,
 ) -> Result<Restored> {
-    let (dir, dest) = place_for(app_dir, rel)?;
+    let (dir, dest) = place_for(places, rel)?;
     let object = object_of(o)?;
     if file_digest(&dest).map(OutputDigest::Blake3).as_ref() == Some(&o.digest) {
         if let Some(mode) = o.mode {
@@ -188,18 +210,13 @@ fn restore_file(
         });
     }
     let mut staged = stage(&dir)?;
-    let mut hashing = Hashing {
-        inner: staged.as_file_mut(),
-        hasher: blake3::Hasher::new(),
-        size: 0,
-    };
+    let mut hashing = Hashing::new(staged.as_file_mut());
+    // A signal stops the copy; the staged file goes with the error.
     if !store.get(&object, &mut hashing)? {
         crate::fail!(Miss, "{rel}: the stored output {object} is missing");
     }
-    let (digest, size) = (
-        OutputDigest::Blake3(Digest::from_hasher(&hashing.hasher)),
-        hashing.size,
-    );
+    let (digest, size) = hashing.finish();
+    let digest = OutputDigest::Blake3(digest);
     if digest != o.digest || size != o.size {
         crate::fail!(Failed,
             "{rel}: refused, the stored output {object} does not match the run record (digest {digest}, {size} B; recorded {}, {} B)",
@@ -221,7 +238,7 @@ fn restore_image(
     settings: &Settings,
     o: &OutputRecord,
     idfile: &str,
-    app_dir: &Path,
+    places: &mut Places<'_>,
 ) -> Result<Restored> {
     let id = &o.digest.to_string();
     let id = id.as_str();
@@ -260,7 +277,7 @@ fn restore_image(
             );
         }
     }
-    let (dir, dest) = place_for(app_dir, idfile)?;
+    let (dir, dest) = place_for(places, idfile)?;
     if std::fs::read_to_string(&dest).map_or(true, |text| text.trim() != id) {
         let mut staged = stage(&dir)?;
         staged.write_all(id.as_bytes())?;
@@ -277,25 +294,6 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o777))
         .at("cannot set the mode of", path)
-}
-
-/// A writer that digests and counts what passes through it.
-struct Hashing<'a> {
-    inner: &'a mut std::fs::File,
-    hasher: blake3::Hasher,
-    size: u64,
-}
-
-impl Write for Hashing<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.size += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 #[cfg(test)]

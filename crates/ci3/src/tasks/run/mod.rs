@@ -8,6 +8,7 @@
 
 mod child;
 pub mod docker;
+pub(crate) mod hashing;
 mod outputs;
 mod task_info;
 
