@@ -92,3 +92,51 @@ fn restore_brings_back_bytes_and_mode_and_refuses_a_tampered_output() {
     let r = f.run("task_restore", &[]);
     assert_eq!(r.code, 3, "{}", r.stderr);
 }
+
+/// Issue 17: `task_restore A B` reports every refused task and restores the rest (it stopped at
+/// the first refusal and silently left the others).
+#[test]
+fn a_refused_task_is_named_and_the_others_are_restored() {
+    let copy = |n: &str| {
+        task(
+            "build",
+            &format!("[\"sh\", \"-c\", \"mkdir -p out && echo {n} > out/x\"]"),
+            &format!("{FILES}[[Task.Output.File]]\npath = \"out/x\"\n"),
+        )
+    };
+    let f = Fixture::committed(&[
+        ("a/.app.toml", &app("a", &copy("from-a"))),
+        ("a/in.txt", "a"),
+        ("b/.app.toml", &app("b", &copy("from-b"))),
+        ("b/in.txt", "b"),
+        (".gitignore", "out/\n"),
+    ]);
+    f.ok("task_run", &[]);
+    // a's stored output replaced behind its record's back.
+    let stored = std::fs::read_dir(f.store.path().join(".ci3/runs/outputs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::read(p).unwrap() == b"from-a\n")
+        .expect("a's stored output");
+    std::fs::remove_file(&stored).unwrap();
+    std::fs::write(&stored, b"forged\n").unwrap();
+    for app in ["a", "b"] {
+        std::fs::remove_dir_all(f.repo.join(app).join("out")).unwrap();
+    }
+    let r = f.run("task_restore", &["a.build", "b.build"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .lines()
+            .any(|l| l.starts_with("a.build: ") && l.contains("refused")),
+        "{}",
+        r.stderr
+    );
+    assert!(!f.repo.join("a/out/x").exists(), "nothing placed for a");
+    assert_eq!(
+        std::fs::read_to_string(f.repo.join("b/out/x")).unwrap(),
+        "from-b\n",
+        "{}",
+        r.stderr
+    );
+}

@@ -46,7 +46,7 @@ fn main() {
         let resolver = Resolver::open(&repo.root, &co, &tool.settings, strs)?;
         let statuses =
             ci3_tools::tasks::statuses(&tool, &resolver, &selected, &tasks, &args.lookup)?;
-        let mut missing = 0;
+        let (mut missing, mut refused) = (0, 0);
         for s in &statuses {
             if s.status != Status::Exist {
                 tool.say(&format!(
@@ -57,8 +57,26 @@ fn main() {
                 missing += 1;
                 continue;
             }
-            ci3_tools::tasks::restore(&tool, &selected, &repo, s)?;
+            // A refused task is said and the rest restored (issue 17); a signal stops them all.
+            if let Err(err) = ci3_tools::tasks::restore(&tool, &selected, &repo, s) {
+                if ci3::process::signals::received().is_some() {
+                    return Err(err);
+                }
+                let id = s.task.id();
+                let line = err.to_string();
+                match line.starts_with(&format!("{id}: ")) {
+                    true => tool.say(&line),
+                    false => tool.say(&format!("{id}: {line}")),
+                }
+                refused += 1;
+            }
         }
-        Ok(if missing > 0 { 3 } else { 0 })
+        Ok(if refused > 0 {
+            1
+        } else if missing > 0 {
+            3
+        } else {
+            0
+        })
     })
 }
