@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::tasks::{app, ids, task, Fixture, FILES};
+use common::tasks::{copying, ids, Fixture};
 
 /// Every object of the directory store below `dir` (relative names, sorted).
 fn stored(f: &Fixture, dir: &str) -> Vec<String> {
@@ -27,22 +27,7 @@ fn stored(f: &Fixture, dir: &str) -> Vec<String> {
 /// names, and the outputs only they stored; an output a kept run also stored stays.
 #[test]
 fn task_gc_deletes_older_runs_and_the_outputs_only_they_stored() {
-    let out_file = "[[Task.Output.File]]\npath = \"out\"\n";
-    let f = Fixture::committed(&[
-        (
-            "a/.app.toml",
-            &app(
-                "a",
-                &task(
-                    "copy",
-                    "[\"sh\", \"-c\", \"cat in.txt > out\"]",
-                    &format!("{FILES}{out_file}"),
-                ),
-            ),
-        ),
-        ("a/in.txt", "1"),
-        (".gitignore", "out\n"),
-    ]);
+    let f = copying();
     f.ok("task_run", &[]);
     f.repo.write("a/in.txt", "2");
     f.ok("task_run", &[]);

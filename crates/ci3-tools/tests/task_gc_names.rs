@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use ci3::store::DirStore;
 use ci3::tasks::records::{self, Record};
 use ci3::trust::Trust;
-use common::tasks::{app, calc, ids, task, Fixture, FILES};
+use common::tasks::{app, calc, copying, ids, task, Fixture, FILES};
 
 /// The stored output objects of the fixture's store, sorted.
 fn objects(f: &Fixture) -> Vec<String> {
@@ -22,26 +22,6 @@ fn objects(f: &Fixture) -> Vec<String> {
         .unwrap_or_default();
     v.sort();
     v
-}
-
-/// `a.copy`, committed: copies `in.txt` to `out`, an output.
-fn copying() -> Fixture {
-    let out_file = "[[Task.Output.File]]\npath = \"out\"\n";
-    Fixture::committed(&[
-        (
-            "a/.app.toml",
-            &app(
-                "a",
-                &task(
-                    "copy",
-                    "[\"sh\", \"-c\", \"cat in.txt > out\"]",
-                    &format!("{FILES}{out_file}"),
-                ),
-            ),
-        ),
-        ("a/in.txt", "1"),
-        (".gitignore", "out\n"),
-    ])
 }
 
 /// Every file of the store below `.ci3/runs` whose path holds `id`.

@@ -127,3 +127,23 @@ pub fn calc_running(script: &str) -> Fixture {
         (".gitignore", "out/\n"),
     ])
 }
+
+/// `a.copy`, committed: copies `in.txt` to `out`, an output.
+pub fn copying() -> Fixture {
+    let out_file = "[[Task.Output.File]]\npath = \"out\"\n";
+    Fixture::committed(&[
+        (
+            "a/.app.toml",
+            &app(
+                "a",
+                &task(
+                    "copy",
+                    "[\"sh\", \"-c\", \"cat in.txt > out\"]",
+                    &format!("{FILES}{out_file}"),
+                ),
+            ),
+        ),
+        ("a/in.txt", "1"),
+        (".gitignore", "out\n"),
+    ])
+}
