@@ -344,3 +344,35 @@ fn baur_status_default_columns_and_csv_header_are_the_originals() {
         ["Task ID", "Path", "Run ID", "Status", "Git Commit"]
     );
 }
+
+/// Issue 18: `baur ls inputs APP` of an app with several tasks names them, and a wrong task
+/// name lists the app's tasks.
+#[test]
+fn ambiguous_and_wrong_targets_name_the_tasks_there_are() {
+    let f = Fixture::committed(&[
+        (
+            "calc/.app.toml",
+            &app(
+                "calc",
+                &format!(
+                    "{}{}",
+                    task("build", "[\"true\"]", FILES),
+                    task("check", "[\"true\"]", FILES)
+                ),
+            ),
+        ),
+        ("calc/in.txt", "1"),
+    ]);
+    let out = f.run("baur", &["ls", "inputs", "calc"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "task_inputs: calc: names 2 tasks, give one: calc.build, calc.check\n"
+    );
+    let out = f.run("task_status", &["calc.nope"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "task_status: calc.nope: app \"calc\" has no task \"nope\" (its tasks: build, check)\n"
+    );
+}

@@ -150,13 +150,14 @@ fn targets_in_every_form() {
         ids(&inside, &[".."]).unwrap_err(),
         "..: not an application directory (no .app.toml of a discovered app in it)"
     );
+    // Issue 18: "a wrong task name lists no tasks": the error names what there is.
     assert_eq!(
         ids(&root, &["nope"]).unwrap_err(),
-        "nope: unknown app \"nope\""
+        "nope: unknown app \"nope\" (apps: app1, app2, app3, app4)"
     );
     assert_eq!(
         ids(&root, &["app1.nope"]).unwrap_err(),
-        "app1.nope: app \"app1\" has no task \"nope\""
+        "app1.nope: app \"app1\" has no task \"nope\" (its tasks: build, check, test)"
     );
     assert_eq!(
         ids(&root, &["*.nope"]).unwrap_err(),

@@ -54,12 +54,11 @@ fn main() {
             let (repo, cwd) = args.repo.open(&tool)?;
             let tasks = repo.select(&cwd, std::slice::from_ref(&args.target))?;
             let [task] = tasks.as_slice() else {
-                ci3::fail!(
-                    Usage,
-                    "{}: names {} tasks, give one",
-                    args.target,
-                    tasks.len()
-                );
+                let ids: Vec<String> = tasks.iter().map(|t| t.id()).collect();
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                let named = ci3::tasks::config::targets::listed(&ids);
+                let n = tasks.len();
+                ci3::fail!(Usage, "{}: names {n} tasks, give one: {named}", args.target);
             };
             let co = repo.checkout(&tool.settings)?;
             let resolver =

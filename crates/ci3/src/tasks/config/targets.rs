@@ -65,10 +65,14 @@ pub fn select<'a>(
         let chosen: Vec<&App> = if app_part == "*" {
             apps.iter().collect()
         } else {
-            let app = apps
-                .iter()
-                .find(|a| a.name == app_part)
-                .ok_or_else(|| crate::err!(Usage, "{target}: unknown app \"{app_part}\""))?;
+            let app = apps.iter().find(|a| a.name == app_part).ok_or_else(|| {
+                let names: Vec<&str> = apps.iter().map(|a| a.name.as_str()).collect();
+                crate::err!(
+                    Usage,
+                    "{target}: unknown app \"{app_part}\" (apps: {})",
+                    listed(&names)
+                )
+            })?;
             vec![app]
         };
         let before = out.len();
@@ -79,7 +83,12 @@ pub fn select<'a>(
                     Some(task) => out.push(TaskRef { app, task }),
                     None if app_part == "*" => {}
                     None => {
-                        crate::fail!(Usage, "{target}: app \"{app_part}\" has no task \"{name}\"")
+                        let names: Vec<&str> = app.tasks.iter().map(|t| t.name.as_str()).collect();
+                        crate::fail!(
+                            Usage,
+                            "{target}: app \"{app_part}\" has no task \"{name}\" (its tasks: {})",
+                            listed(&names)
+                        )
                     }
                 },
             }
@@ -95,4 +104,25 @@ pub fn select<'a>(
     out.sort_by_cached_key(|t| t.id());
     out.dedup_by(|a, b| a.id() == b.id());
     Ok(out)
+}
+
+/// Names for a one-line error: the first few, sorted, and how many more (a wrong name should
+/// show the right ones without flooding the line).
+pub fn listed(names: &[&str]) -> String {
+    const SHOWN: usize = 10;
+    let mut sorted = names.to_vec();
+    sorted.sort_unstable();
+    let mut out = sorted
+        .iter()
+        .take(SHOWN)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if sorted.len() > SHOWN {
+        out.push_str(&format!(" and {} more", sorted.len() - SHOWN));
+    }
+    if out.is_empty() {
+        out.push_str("none");
+    }
+    out
 }
