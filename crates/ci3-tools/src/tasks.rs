@@ -29,13 +29,18 @@ impl RepositoryArg {
     /// The repository at or above `--repository` (else the working directory), its notices
     /// said, and the working directory, which targets are relative to.
     pub fn open(&self, tool: &Tool) -> ci3::Result<(Repo, PathBuf)> {
+        self.open_quiet(tool, false)
+    }
+
+    /// As `open`; with `quiet` (`-q`, a listing read by a script) the notices are not said.
+    pub fn open_quiet(&self, tool: &Tool, quiet: bool) -> ci3::Result<(Repo, PathBuf)> {
         let cwd = std::env::current_dir()?;
         let start = match &self.repository {
             Some(dir) => cwd.join(dir),
             None => cwd.clone(),
         };
         let repo = Repo::open(&start, &tool.settings)?;
-        for n in &repo.notices {
+        for n in repo.notices.iter().filter(|_| !quiet) {
             tool.say(n);
         }
         Ok((repo, cwd))

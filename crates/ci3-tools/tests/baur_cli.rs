@@ -376,3 +376,25 @@ fn ambiguous_and_wrong_targets_name_the_tasks_there_are() {
         "task_status: calc.nope: app \"calc\" has no task \"nope\" (its tasks: build, check)\n"
     );
 }
+
+/// Issue 18: the `[Database]` notice of a baur repository is said once per command, and never
+/// with `-q` (a script's `baur status --csv -q` reads a clean stderr).
+#[test]
+fn the_database_notice_is_said_once_and_never_with_q() {
+    let f = calc();
+    let baur = std::fs::read_to_string(f.repo.join(".baur.toml")).unwrap();
+    f.repo.write(
+        ".baur.toml",
+        &format!("{baur}[Database]\npostgresql_url = \"postgres://x\"\n"),
+    );
+    let quiet = f.run("baur", &["status", "--csv", "-q"]);
+    assert_eq!((quiet.code, quiet.stderr.as_str()), (0, ""));
+    let said = f.run("baur", &["status"]);
+    assert_eq!(said.code, 0, "{}", said.stderr);
+    let notices = said
+        .stderr
+        .lines()
+        .filter(|l| l.contains("[Database]"))
+        .count();
+    assert_eq!(notices, 1, "{}", said.stderr);
+}

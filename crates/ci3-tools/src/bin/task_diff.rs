@@ -49,7 +49,7 @@ fn main() {
     ci3_tools::run(tool.name, || {
         let specs = Spec::parse_both([&args.a, &args.b])?;
         let repo = match specs.iter().any(Spec::needs_repo) {
-            true => Some(args.repo.open(&tool)?),
+            true => Some(args.repo.open_quiet(&tool, args.quiet.quiet)?),
             false => None,
         };
         let selected = tool.store();

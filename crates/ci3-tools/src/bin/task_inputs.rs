@@ -51,7 +51,7 @@ fn main() {
                 .ok_or_else(|| ci3::err!(Miss, "{}: no such run", args.target))?;
             (r.inputs, r.total_digest)
         } else {
-            let (repo, cwd) = args.repo.open(&tool)?;
+            let (repo, cwd) = args.repo.open_quiet(&tool, args.quiet.quiet)?;
             let tasks = repo.select(&cwd, std::slice::from_ref(&args.target))?;
             let [task] = tasks.as_slice() else {
                 let ids: Vec<String> = tasks.iter().map(|t| t.id()).collect();

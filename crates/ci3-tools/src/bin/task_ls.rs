@@ -42,7 +42,7 @@ fn main() {
     let args: Args = ci3_tools::parse(1);
     let tool = Tool::new("task_ls");
     ci3_tools::run(tool.name, || {
-        let (repo, cwd) = args.repo.open(&tool)?;
+        let (repo, cwd) = args.repo.open_quiet(&tool, args.quiet.quiet)?;
         let path = |dir: &str| {
             if args.abs_path {
                 repo.app_path(dir).display().to_string()

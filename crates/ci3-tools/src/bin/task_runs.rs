@@ -74,7 +74,7 @@ fn main() {
             sort: args.sort,
             has_input: args.has_input.clone(),
         };
-        let (repo, _) = args.repo.open(&tool)?;
+        let (repo, _) = args.repo.open_quiet(&tool, args.quiet.quiet)?;
         let selected = tool.store();
         let listing = runs::runs(&repo.apps, selected.store.as_ref(), &selected.trust, &query)?;
         for line in &listing.skipped {

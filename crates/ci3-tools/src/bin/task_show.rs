@@ -63,7 +63,7 @@ fn main() {
         if args.outputs {
             ci3::fail!(Usage, "'{}' is not a task run ID", args.target);
         }
-        let (repo, cwd) = args.repo.open(&tool)?;
+        let (repo, cwd) = args.repo.open_quiet(&tool, args.quiet.quiet)?;
         let tasks = repo.select(&cwd, std::slice::from_ref(&args.target))?;
         if args.format.format == Format::Json {
             let list: Vec<_> = tasks.iter().map(|t| task_json(*t)).collect();

@@ -60,7 +60,7 @@ fn main() {
             Some(s) => ci3::fail!(Usage, "--status {s}: expected exist, pending or undefined"),
         };
         let format = args.output.format();
-        let (repo, cwd) = args.repo.open(&tool)?;
+        let (repo, cwd) = args.repo.open_quiet(&tool, args.quiet.quiet)?;
         let tasks = repo.select(&cwd, &args.targets)?;
         let co = repo.checkout(&tool.settings)?;
         if args.clean {
