@@ -118,12 +118,34 @@ pub fn runs(apps: &[App], store: &dyn Store, trust: &Trust, query: &Query) -> Re
         limit: (query.limit > 0 && newest_first && query.has_input.is_none())
             .then_some(query.limit),
     };
-    let mut runs = records::list_runs(store, &tasks, window)?;
     let mut skipped = Vec::new();
-    if let Some(want) = &query.has_input {
-        let stop_at = if newest_first { query.limit } else { 0 };
-        runs = with_input(store, trust, runs, want, stop_at, &mut skipped)?;
-    }
+    let mut runs = match &query.has_input {
+        // Newest first with a limit: list a few times the limit, read those records, and list
+        // further (four times as many) only when they hold too few matches; a long history
+        // beyond the matches is never listed.
+        Some(want) if newest_first && query.limit > 0 => {
+            let mut n = (query.limit * 8).max(64);
+            loop {
+                let page = Window {
+                    limit: Some(n),
+                    ..window
+                };
+                let listed = records::list_runs(store, &tasks, page)?;
+                let exhausted = listed.len() < n;
+                skipped.clear();
+                let found = with_input(store, trust, listed, want, query.limit, &mut skipped)?;
+                if exhausted || found.len() >= query.limit {
+                    break found;
+                }
+                n = n.saturating_mul(4);
+            }
+        }
+        Some(want) => {
+            let listed = records::list_runs(store, &tasks, window)?;
+            with_input(store, trust, listed, want, 0, &mut skipped)?
+        }
+        None => records::list_runs(store, &tasks, window)?,
+    };
     // The runs come newest first and the sort is stable, so equal durations stay newest
     // first, as in the original, whose last sort key is always the start time, descending.
     match query.sort {
