@@ -322,3 +322,39 @@ fn names_with_a_comma_or_a_control_character_are_refused() {
         assert!(!f.repo.join("a/out").exists(), "nothing runs");
     }
 }
+
+/// Item 7: when the newest runs hold too few matches, `--has-input --limit` lists further back
+/// (its first window is 64 runs here) and still finds the oldest ones.
+#[test]
+fn task_runs_has_input_lists_further_when_the_newest_runs_do_not_match() {
+    let f = calc();
+    f.ok("task_run", &[]);
+    let real = ids(&f, &[]).remove(0);
+    let store = DirStore::new(f.store.path().to_path_buf());
+    let trust = Trust::new(None, None);
+    let template = records::load(&store, &trust, &real).unwrap().unwrap();
+    for file in files_of(&f, &real) {
+        std::fs::remove_file(file).unwrap();
+    }
+    const T0: u64 = 1_700_000_000_000_000;
+    let mut oldest = Vec::new();
+    for i in 0..300u64 {
+        let input = if i < 3 {
+            "calc/in.txt"
+        } else {
+            "calc/other.txt"
+        };
+        let r = forged(&template, T0 + i * 1_000_000, input);
+        records::write(&store, &trust, &r).unwrap();
+        if i < 3 {
+            oldest.insert(0, r.id);
+        }
+    }
+    let out = f.run(
+        "task_runs",
+        &["-q", "--has-input", "calc/in.txt", "--limit", "3"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let got: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(got, oldest, "{}", out.stderr);
+}
