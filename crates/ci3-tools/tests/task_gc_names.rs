@@ -176,11 +176,10 @@ fn forged(from: &Record, start_us: u64, input: &str) -> Record {
     r
 }
 
-/// Item 7: `--has-input --limit 3` over a history of a few hundred runs, one of them corrupt
-/// among the newest: the three newest matches, the same as the whole listing's first three,
-/// and the corrupt record named on stderr rather than failing the listing.
-#[test]
-fn task_runs_has_input_skips_a_corrupt_record_and_stops_at_the_limit() {
+/// `calc` with a history of 300 runs a second apart (oldest first in the ids returned), forged
+/// from a real run's record: run `i` has the input `calc/in.txt` when `has(i)`, else
+/// `calc/other.txt`. The real run's record and names are removed.
+fn history(has: impl Fn(u64) -> bool) -> (Fixture, Vec<String>) {
     let f = calc();
     f.ok("task_run", &[]);
     let real = ids(&f, &[]).remove(0);
@@ -194,7 +193,7 @@ fn task_runs_has_input_skips_a_corrupt_record_and_stops_at_the_limit() {
     const T0: u64 = 1_700_000_000_000_000;
     let mut by_index = Vec::new();
     for i in 0..300u64 {
-        let input = if i % 7 == 0 {
+        let input = if has(i) {
             "calc/in.txt"
         } else {
             "calc/other.txt"
@@ -203,6 +202,15 @@ fn task_runs_has_input_skips_a_corrupt_record_and_stops_at_the_limit() {
         records::write(&store, &trust, &r).unwrap();
         by_index.push(r.id);
     }
+    (f, by_index)
+}
+
+/// Item 7: `--has-input --limit 3` over a history of a few hundred runs, one of them corrupt
+/// among the newest: the three newest matches, the same as the whole listing's first three,
+/// and the corrupt record named on stderr rather than failing the listing.
+#[test]
+fn task_runs_has_input_skips_a_corrupt_record_and_stops_at_the_limit() {
+    let (f, by_index) = history(|i| i % 7 == 0);
     let corrupt = &by_index[290];
     std::fs::write(
         f.store.path().join(format!(".ci3/runs/id/{corrupt}.json")),
@@ -327,29 +335,8 @@ fn names_with_a_comma_or_a_control_character_are_refused() {
 /// (its first window is 64 runs here) and still finds the oldest ones.
 #[test]
 fn task_runs_has_input_lists_further_when_the_newest_runs_do_not_match() {
-    let f = calc();
-    f.ok("task_run", &[]);
-    let real = ids(&f, &[]).remove(0);
-    let store = DirStore::new(f.store.path().to_path_buf());
-    let trust = Trust::new(None, None);
-    let template = records::load(&store, &trust, &real).unwrap().unwrap();
-    for file in files_of(&f, &real) {
-        std::fs::remove_file(file).unwrap();
-    }
-    const T0: u64 = 1_700_000_000_000_000;
-    let mut oldest = Vec::new();
-    for i in 0..300u64 {
-        let input = if i < 3 {
-            "calc/in.txt"
-        } else {
-            "calc/other.txt"
-        };
-        let r = forged(&template, T0 + i * 1_000_000, input);
-        records::write(&store, &trust, &r).unwrap();
-        if i < 3 {
-            oldest.insert(0, r.id);
-        }
-    }
+    let (f, by_index) = history(|i| i < 3);
+    let oldest: Vec<String> = by_index[..3].iter().rev().cloned().collect();
     let out = f.run(
         "task_runs",
         &["-q", "--has-input", "calc/in.txt", "--limit", "3"],
