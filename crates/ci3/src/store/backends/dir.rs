@@ -28,6 +28,44 @@ fn copy(reader: &mut dyn io::Read, out: &mut dyn Write) -> io::Result<()> {
     }
 }
 
+/// How much is written before its writeback to disk is started.
+const WRITEBACK: u64 = 8 << 20;
+
+/// A file being written that asks the kernel to start writing each `WRITEBACK` bytes to disk as
+/// soon as they are written, so the `fsync` that makes the object durable before it is published
+/// waits for the last few MiB only, not for the whole artifact after archiving ends.
+struct EarlyWriteback<'a> {
+    file: &'a fs::File,
+    written: u64,
+    started: u64,
+}
+
+impl Write for EarlyWriteback<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        if self.written - self.started >= WRITEBACK {
+            use std::os::fd::AsRawFd;
+            // Only a hint: where it is not supported, the final fsync does all the work.
+            // SAFETY: the descriptor is open for as long as `self.file` is borrowed.
+            unsafe {
+                libc::sync_file_range(
+                    self.file.as_raw_fd(),
+                    self.started as libc::off64_t,
+                    (self.written - self.started) as libc::off64_t,
+                    libc::SYNC_FILE_RANGE_WRITE,
+                );
+            }
+            self.started = self.written;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
 pub struct DirStore {
     root: PathBuf,
     /// Size and age caps, kept after each write; none for a store used as plain storage.
@@ -71,10 +109,17 @@ impl DirStore {
         fs::create_dir_all(dir).map_err(|e| self.error("create", dir, e))?;
         // What killed writers left here.
         crate::scratch::sweep(dir, &["put"], &|_| Ok(()));
-        let mut tmp =
+        let tmp =
             crate::scratch::file_in(dir, "put").map_err(|e| self.error("write into", dir, e))?;
         // Large writes: many small ones cost more than the archiving that feeds them.
-        let mut out = io::BufWriter::with_capacity(CHUNK, tmp.as_file_mut());
+        let mut out = io::BufWriter::with_capacity(
+            CHUNK,
+            EarlyWriteback {
+                file: tmp.as_file(),
+                written: 0,
+                started: 0,
+            },
+        );
         fill(&mut out)
             .and_then(|()| out.flush())
             .map_err(|e| self.error("write", &dest, e))?;

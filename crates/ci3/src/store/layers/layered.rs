@@ -218,8 +218,12 @@ impl<'a> Layered<'a> {
         // a retry sends). With a store to stream to, it is best effort: a full disk costs the
         // copy, never the upload.
         let in_local = self.local.as_ref().and_then(|l| l.scratch("upload").ok());
+        // A store on a local disk reads no stream it could lose halfway: a copy to send again
+        // would only write the archive twice.
+        let replay_wanted = self.store.is_some_and(|s| s.local_root().is_none());
         let scratch = match in_local {
             Some(tmp) => Some(tmp),
+            None if !replay_wanted => None,
             None => {
                 let tmp_dir = std::env::temp_dir();
                 crate::scratch::sweep(&tmp_dir, &["upload"], &|_| Ok(()));
@@ -237,7 +241,7 @@ impl<'a> Layered<'a> {
                 .map(|tmp| io::BufWriter::with_capacity(1 << 20, tmp.as_file())),
             error: None,
         };
-        if spool.out.is_none() {
+        if spool.out.is_none() && (replay_wanted || self.store.is_none()) {
             spool.error = Some(io::Error::other("no temporary file could be created"));
         }
         let progress = self.reporter.transfer(name, None);
