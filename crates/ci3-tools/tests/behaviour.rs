@@ -192,9 +192,15 @@ fn a_missing_pattern_file_is_an_error_saying_so() {
     let out = run(tool("cache_content_hash", repo.path()).arg(".rebuild_patterns_typo"));
     assert_eq!(out.code, 1);
     assert_eq!(out.stdout, "");
+    // The original's words first, then what an argument may be and where it was looked for.
     assert_eq!(
         out.stderr,
-        "cache_content_hash: Error: Directory '.rebuild_patterns_typo' does not exist.\n"
+        format!(
+            "cache_content_hash: Error: Directory '.rebuild_patterns_typo' does not exist. \
+             Each argument must be a pattern file or a directory relative to the current \
+             directory ({}), or a regex starting with ^.\n",
+            repo.path().canonicalize().unwrap().display()
+        )
     );
 }
 
