@@ -100,12 +100,19 @@ fn misses_sentinel_and_no_cache() {
     let env = Env::new(s3_prefix("miss"), work.path()).var("CI", "1");
     let miss = env.run("cache_download", &["never-uploaded.tar.gz", "out"]);
     assert_eq!(miss.code, 1);
+    // The original's words first, then that a miss is the cache working, not a fault.
+    let prefix = s3_var("CI3_TEST_S3_BUCKET");
     assert!(
-        miss.stderr
-            .contains("Cache download of never-uploaded.tar.gz failed."),
+        miss.stderr.starts_with(
+            "Cache download of never-uploaded.tar.gz failed. Cache miss: not in s3://"
+        ) && miss.stderr.contains(&prefix)
+            && miss
+                .stderr
+                .ends_with(" (expected for a new key: build it).\n"),
         "{}",
         miss.stderr
     );
+    assert_eq!(miss.stderr.lines().count(), 1, "{}", miss.stderr);
     assert!(
         !work.path().join("out").exists()
             || std::fs::read_dir(work.path().join("out"))
