@@ -267,7 +267,7 @@ impl Drop for Bar {
 }
 
 /// The arguments of a tool whose arguments are a shell command: joined with spaces, every one of
-/// them data (no `--help`); none at all is a usage error (exit 1).
+/// them data (no `--help`); none at all is a usage error (exit 2, as clap's).
 pub fn command_words(tool: &str) -> String {
     let words: Vec<String> = std::env::args_os()
         .skip(1)
@@ -275,7 +275,7 @@ pub fn command_words(tool: &str) -> String {
         .collect();
     if words.is_empty() {
         eprintln!("Usage: {tool} CMD...");
-        std::process::exit(1);
+        std::process::exit(2);
     }
     words.join(" ")
 }
