@@ -41,6 +41,36 @@ pub fn parse<T: clap::Parser>(usage_code: i32) -> T {
     }
 }
 
+/// Refuses, as clap refuses an unknown option (its usage error, exit 2), a pattern argument that
+/// reads as an option but names no file or directory: `cache_content_hash --worktree x` must not
+/// say "Directory '--worktree' does not exist". After a `--`, every argument is a name.
+pub fn refuse_stray_option<T: clap::CommandFactory>(patterns: &[std::ffi::OsString]) {
+    let Some(stray) = ci3::hash::patterns::stray_option(patterns) else {
+        return;
+    };
+    if std::env::args_os().any(|arg| arg == "--") {
+        return;
+    }
+    let mut cmd = T::command();
+    // A help or version flag after the patterns is still that flag.
+    let alone = [std::ffi::OsString::from(cmd.get_name()), stray.clone()];
+    if let Err(err) = cmd.clone().try_get_matches_from(alone) {
+        if !err.use_stderr() {
+            err.exit();
+        }
+    }
+    let err = cmd.error(
+        clap::error::ErrorKind::UnknownArgument,
+        format!(
+            "unexpected argument '{}' found: no option of {}, and no file or directory by that name",
+            one_line(&stray.to_string_lossy()),
+            cmd.get_name()
+        ),
+    );
+    let _ = err.print();
+    std::process::exit(2)
+}
+
 /// Runs a tool's body, for every executable: an error is printed as one line `tool: message` on
 /// stderr and exits with the code its kind carries ([`ci3::Kind::exit_code`]); a signal that
 /// interrupted the work exits 128+N.
@@ -237,7 +267,7 @@ impl Drop for Bar {
 }
 
 /// The arguments of a tool whose arguments are a shell command: joined with spaces, every one of
-/// them data (no `--help`); none at all is a usage error (exit 1).
+/// them data (no `--help`); none at all is a usage error (exit 2, as clap's).
 pub fn command_words(tool: &str) -> String {
     let words: Vec<String> = std::env::args_os()
         .skip(1)
@@ -245,7 +275,7 @@ pub fn command_words(tool: &str) -> String {
         .collect();
     if words.is_empty() {
         eprintln!("Usage: {tool} CMD...");
-        std::process::exit(1);
+        std::process::exit(2);
     }
     words.join(" ")
 }

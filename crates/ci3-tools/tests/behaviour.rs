@@ -192,9 +192,15 @@ fn a_missing_pattern_file_is_an_error_saying_so() {
     let out = run(tool("cache_content_hash", repo.path()).arg(".rebuild_patterns_typo"));
     assert_eq!(out.code, 1);
     assert_eq!(out.stdout, "");
+    // The original's words first, then what an argument may be and where it was looked for.
     assert_eq!(
         out.stderr,
-        "cache_content_hash: Error: Directory '.rebuild_patterns_typo' does not exist.\n"
+        format!(
+            "cache_content_hash: Error: Directory '.rebuild_patterns_typo' does not exist. \
+             Each argument must be a pattern file or a directory relative to the current \
+             directory ({}), or a regex starting with ^.\n",
+            repo.path().canonicalize().unwrap().display()
+        )
     );
 }
 
@@ -295,9 +301,15 @@ fn the_directory_store_never_says_no_s3_upload_and_ci0_says_how_to_upload() {
     let first = run(tool("cache_upload", dir.path()).args(["p-4.tar.gz", "build"]));
     assert_eq!(first.code, 0);
     let again = run(tool("cache_upload", dir.path()).args(["p-4.tar.gz", "build"]));
-    assert!(again
-        .stderr
-        .contains("Skipping S3 upload, already exists: p-4.tar.gz"));
+    // The directory store is no S3: the original's S3-era words, without "S3".
+    assert!(
+        again
+            .stderr
+            .contains("Skipping upload, already exists: p-4.tar.gz\n"),
+        "{}",
+        again.stderr
+    );
+    assert!(!again.stderr.contains("S3"), "{}", again.stderr);
     assert!(
         !again.stderr.contains("no S3 upload to do"),
         "{}",

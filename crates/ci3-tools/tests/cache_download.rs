@@ -271,7 +271,7 @@ fn public_url_reads_without_credentials() {
     assert_eq!(miss.code, 1);
     assert!(
         miss.stderr.contains(
-            "Cache download of pub-missing.tar.gz failed. Not in public http://127.0.0.1:"
+            "Cache download of pub-missing.tar.gz failed. Cache miss: not in public http://127.0.0.1:"
         ),
         "{}",
         miss.stderr

@@ -351,6 +351,71 @@ fn nothing_matched_fails_loudly() {
 }
 
 #[test]
+fn a_mistyped_option_is_a_usage_error_but_an_existing_dash_file_is_a_pattern_file() {
+    let r = monorepo();
+    // cache_content_hash has no --worktree (content_hash has): refused as clap refuses one.
+    let out = cch(r.path(), &["--worktree", "^noir/"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr
+            .starts_with("error: unexpected argument '--worktree' found: no option of cache_content_hash, and no file or directory by that name\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("Usage: cache_content_hash"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("Directory"), "{}", out.stderr);
+    assert_eq!(
+        cch(r.path(), &["^noir/", "-x"]).code,
+        2,
+        "after a pattern too"
+    );
+    // Help after the patterns is still help.
+    let help = cch(r.path(), &["^noir/", "--help"]);
+    assert_eq!(help.code, 0, "{}", help.stderr);
+    assert!(help.stdout.contains("Usage: cache_content_hash"));
+
+    // An existing file wins, as in the original: `-x` holding patterns is a pattern file.
+    r.write("-x", "^noir/\n");
+    assert_eq!(key(r.path(), &["-x"]), key(r.path(), &["^noir/"]));
+    // After `--` and for `-` alone, an argument is a name: the original's missing-directory error.
+    for args in [&["--", "--nope"][..], &["-"][..]] {
+        let out = cch(r.path(), args);
+        let name = args.last().unwrap();
+        assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.starts_with(&format!(
+                "cache_content_hash: Error: Directory '{name}' does not exist. "
+            )),
+            "{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn content_hash_takes_options_after_the_patterns_and_refuses_unknown_ones() {
+    let r = monorepo();
+    assert_eq!(
+        strong(r.path(), &["^noir/", "--worktree"]),
+        strong(r.path(), &["--worktree", "^noir/"])
+    );
+    let out = run(tool("content_hash", r.path()).args(["^noir/", "--worktre"]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr
+            .starts_with("error: unexpected argument '--worktre' found"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn bad_patterns_and_places_are_one_line_errors() {
     let r = monorepo();
     r.write("bad_patterns", "^ok/\n^broken(\n");

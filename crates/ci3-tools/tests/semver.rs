@@ -50,7 +50,7 @@ fn semver_checks_parts_and_sorts() {
     assert_eq!((bad.code, bad.stdout.as_str()), (1, ""));
     assert_eq!(bad.stderr, "Invalid SemVer: 1.2\n");
     let usage = semver(&["frob", "1.2.3"]);
-    assert_eq!(usage.code, 1);
+    assert_eq!(usage.code, 2);
     assert!(
         usage.stderr.starts_with("Usage: semver"),
         "{}",

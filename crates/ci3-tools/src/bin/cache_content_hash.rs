@@ -30,11 +30,14 @@ Environment:
 
 Exit status:
   0  a key, or disabled-cache for uncommitted changes (at any CI value), on stdout
-  1  usage error, a missing pattern file or directory, or no file matched (disabled-cache
-     on stdout then, so a nested $(...) disables the cache instead of giving a constant key)";
+  1  no arguments, a missing pattern file or directory, or no file matched (disabled-cache
+     on stdout then, so a nested $(...) disables the cache instead of giving a constant key)
+  2  an argument that reads as an option (-x, --name) but names no file or directory";
 
 fn main() {
+    // The original's exit 1 for no arguments; a mistyped option is a usage error (2).
     let args: Args = ci3_tools::parse(1);
+    ci3_tools::refuse_stray_option::<Args>(&args.patterns);
     let tool = Tool::new("cache_content_hash");
     ci3_tools::run(tool.name, || {
         let settings = &tool.settings;

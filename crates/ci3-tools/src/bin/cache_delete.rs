@@ -14,13 +14,13 @@ struct Args {
 fn help() -> String {
     format!(
         "Environment:\n{STORE_ENV}\n\n\
-         Exit status:\n  0  deleted\n  1  it was not there, usage error, or the store failed\n  \
-         2  a store configuration that cannot be right"
+         Exit status:\n  0  deleted\n  1  it was not there, an invalid NAME, or the store failed\n  \
+         2  usage error, or a store configuration that cannot be right"
     )
 }
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
+    let args: Args = ci3_tools::parse(2);
     let tool = Tool::new("cache_delete");
     let selected = tool.store();
     ci3_tools::run(tool.name, || {

@@ -48,8 +48,9 @@ fn main() {
         }
         Ok(Downloaded::Skipped(_)) => 1,
         Ok(Downloaded::Miss) => {
+            // The original's words first; then that this is the cache working, not broken.
             tool.say(&format!(
-                "Cache download of {name} failed. Not in {}.",
+                "Cache download of {name} failed. Cache miss: not in {} (expected for a new key: build it).",
                 selected.store.describe()
             ));
             1

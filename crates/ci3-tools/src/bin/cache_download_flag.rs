@@ -17,13 +17,13 @@ struct Args {
 fn help() -> String {
     format!(
         "Environment:\n  NO_CACHE=1                   every flag is absent\n{STORE_ENV}\n\n\
-         Exit status:\n  0  every flag exists\n  1  one is missing, usage error, or the store cannot be asked\n  \
-         2  a store configuration that cannot be right"
+         Exit status:\n  0  every flag exists\n  1  one is missing, an invalid NAME, or the store cannot be asked\n  \
+         2  usage error, or a store configuration that cannot be right"
     )
 }
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
+    let args: Args = ci3_tools::parse(2);
     let tool = Tool::new("cache_download_flag");
     let selected = tool.store();
     ci3_tools::run(tool.name, || {

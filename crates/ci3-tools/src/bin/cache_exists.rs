@@ -15,13 +15,13 @@ struct Args {
 fn help() -> String {
     format!(
         "Environment:\n  NO_CACHE=1                   always absent\n{STORE_ENV}\n\n\
-         Exit status:\n  0  present\n  1  absent, \"disabled-cache\" name, NO_CACHE=1, usage error, or the store cannot be asked\n  \
-         2  a store configuration that cannot be right"
+         Exit status:\n  0  present\n  1  absent, \"disabled-cache\" name, NO_CACHE=1, an invalid NAME, or the store cannot be asked\n  \
+         2  usage error, or a store configuration that cannot be right"
     )
 }
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
+    let args: Args = ci3_tools::parse(2);
     let tool = Tool::new("cache_exists");
     let selected = tool.store();
     ci3_tools::run(tool.name, || {

@@ -16,12 +16,12 @@ struct Args {
 
 fn help() -> String {
     "Environment:\n  (none)\n\n\
-     Exit status:\n  0  written\n  1  usage error, or the key files cannot be written (an existing key is never replaced)"
+     Exit status:\n  0  written\n  1  the key files cannot be written (an existing key is never replaced)\n  2  usage error"
         .into()
 }
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
+    let args: Args = ci3_tools::parse(2);
     ci3_tools::run("cache_keygen", || {
         let made = ci3::trust::keygen(&args.dir)?;
         println!("{}", made.public);

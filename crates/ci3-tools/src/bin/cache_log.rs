@@ -21,12 +21,12 @@ fn help() -> String {
         "Environment:\n  DUP=1                        copy stdin to stdout\n  \
          CI=1, S3_FORCE_UPLOAD        allow storing in S3\n{STORE_ENV}\n\n\
          Exit status:\n  0  read to its end (stored or not: a build never fails because logging is unavailable)\n  \
-         1  usage error (a bad KEY)\n  2  a store configuration that cannot be right"
+         1  an invalid KEY\n  2  usage error, or a store configuration that cannot be right"
     )
 }
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
+    let args: Args = ci3_tools::parse(2);
     let tool = Tool::new("cache_log");
     let selected = match ci3::store::open(&tool.settings, tool.reporter.clone()) {
         Ok(selected) => selected,

@@ -20,13 +20,13 @@ struct Args {
 fn help() -> String {
     format!(
         "Environment:\n  CACHE_LOCAL_DIR              local tarball cache\n{STORE_ENV}\n\n\
-         Exit status:\n  0  listed\n  1  not in the cache, usage error, or any failure\n  \
-         2  a store configuration that cannot be right"
+         Exit status:\n  0  listed\n  1  not in the cache, an invalid NAME, or any failure\n  \
+         2  usage error, or a store configuration that cannot be right"
     )
 }
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
+    let args: Args = ci3_tools::parse(2);
     let tool = Tool::new("cache_ls");
     let selected = tool.store();
     ci3_tools::run(tool.name, || {

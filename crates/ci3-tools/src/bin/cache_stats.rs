@@ -14,8 +14,8 @@ use clap::Parser;
 #[command(name = "cache_stats", version, after_help = help())]
 struct Args {
     /// Only what happened since this date (YYYY-MM-DD[THH:MM[:SS]], UTC).
-    #[arg(long)]
-    since: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = ci3::clock::parse_date)]
+    since: Option<u64>,
     /// One JSON object instead of lines of text.
     #[arg(long)]
     json: bool,
@@ -23,7 +23,7 @@ struct Args {
 
 fn help() -> String {
     "Environment:\n  XDG_CACHE_HOME             the ledger is $XDG_CACHE_HOME/ci3/ledger.jsonl\n\n\
-     Exit status:\n  0  printed\n  1  usage error"
+     Exit status:\n  0  printed\n  2  usage error"
         .to_string()
 }
 
@@ -41,16 +41,9 @@ fn human(ms: u64) -> String {
 }
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
+    let args: Args = ci3_tools::parse(2);
     let tool = Tool::new("cache_stats");
-    let since_ms = match args.since.as_deref().map(ci3::clock::parse_date) {
-        None => 0,
-        Some(Ok(us)) => us / 1000,
-        Some(Err(e)) => {
-            eprintln!("cache_stats: --since {e}");
-            std::process::exit(1)
-        }
-    };
+    let since_ms = args.since.map_or(0, |us| us / 1000);
     let s = ledger::stats(&ledger::read(&tool.settings), since_ms);
     if args.json {
         let mut v = serde_json::to_value(&s).expect("stats serialise");

@@ -18,12 +18,12 @@ fn help() -> String {
         "Environment:\n  CI=1                         required to record anything\n  \
          GITHUB_RUN_URL               recorded in the flag\n{STORE_ENV}\n\n\
          Exit status:\n  0  recorded, or skipped, or the store was unavailable (a build never fails for the cache)\n  \
-         1  usage error\n  2  a store configuration that cannot be right"
+         1  an invalid NAME\n  2  usage error, or a store configuration that cannot be right"
     )
 }
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
+    let args: Args = ci3_tools::parse(2);
     let tool = Tool::new("cache_upload_flag");
     let selected = tool.store();
     ci3_tools::run(tool.name, || {

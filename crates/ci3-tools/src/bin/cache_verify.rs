@@ -18,13 +18,13 @@ fn help() -> String {
     format!(
         "Environment:\n{STORE_ENV}\n\n\
          Exit status:\n  0  present and signed by a trusted key\n  \
-         1  absent, unsigned, signed by another key, a signature that does not verify, no CI3_TRUSTED_KEYS, usage error, or any failure\n  \
-         2  a store configuration that cannot be right"
+         1  absent, unsigned, signed by another key, a signature that does not verify, no CI3_TRUSTED_KEYS, an invalid NAME, or any failure\n  \
+         2  usage error, or a store configuration that cannot be right"
     )
 }
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
+    let args: Args = ci3_tools::parse(2);
     let tool = Tool::new("cache_verify");
     let selected = tool.store();
     ci3_tools::run(tool.name, || {

@@ -22,8 +22,9 @@ struct Args {
     /// `M path` (content), `T path (mode)`, `+ path` (added), `- path` (removed).
     #[arg(long, value_name = "NAME")]
     explain: Option<String>,
-    /// Pattern files, ^regexes or directories, as for cache_content_hash.
-    #[arg(required = true, allow_hyphen_values = true)]
+    /// Pattern files, ^regexes or directories, as for cache_content_hash (a name starting with -
+    /// after `--`).
+    #[arg(required = true)]
     patterns: Vec<OsString>,
 }
 
@@ -32,8 +33,8 @@ fn help() -> String {
         "Environment:\n  CI=1, AZTEC_CACHE_COMMIT, REPO_PATH, PLATFORM_TAG   as for cache_content_hash\n\
          With --explain, the store that holds the manifests:\n{STORE_ENV}\n\n\
          Exit status:\n  0  a key (or the explanation) on stdout; disabled-cache for uncommitted changes\n  \
-         1  usage error, nothing matched (disabled-cache on stdout), or any failure\n  \
-         2  a store configuration that cannot be right (--explain)"
+         1  nothing matched (disabled-cache on stdout), a missing pattern file, or any failure\n  \
+         2  usage error, or a store configuration that cannot be right (--explain)"
     )
 }
 

@@ -28,14 +28,15 @@ Environment:
 
 Exit status:
   0  valid (check), the part or the sorted list printed, or every built-in check passed
-  1  not a valid version (\"Invalid SemVer: V\" on stderr, except for check), a usage error,
-     or a built-in check failed";
+  1  not a valid version (\"Invalid SemVer: V\" on stderr, except for check), or a built-in
+     check failed
+  2  usage error";
 
 const USAGE: &str = "Usage: semver check V | semver PART V | semver sort V... | semver test \
                      (PART: major, minor, patch, prerelease, buildmetadata)";
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
+    let args: Args = ci3_tools::parse(2);
     ci3_tools::run("semver", || Ok(run(&args.mode, &args.versions)))
 }
 
@@ -93,5 +94,5 @@ fn invalid(text: &str) -> i32 {
 
 fn usage() -> i32 {
     eprintln!("{USAGE}");
-    1
+    2
 }

@@ -17,12 +17,12 @@ fn help() -> String {
     format!(
         "Environment:\n  CI=1                         skip a test whose flag is recorded (else every test runs)\n{STORE_ENV}\n\n\
          Exit status:\n  0  run it (also when the store configuration cannot be right: said on stderr)\n  \
-         1  skip it (CI=1 and the flag exists), or usage error"
+         1  skip it (CI=1 and the flag exists)\n  2  usage error"
     )
 }
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
+    let args: Args = ci3_tools::parse(2);
     let tool = Tool::new("test_should_run");
     let selected = tool.store_or_exit(Some(0));
     ci3_tools::run(tool.name, || {

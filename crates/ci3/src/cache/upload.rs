@@ -77,7 +77,7 @@ fn upload_once(ctx: &Context<'_>, name: &str, paths: &[PathBuf], cwd: &Path) -> 
         WritePolicy::Create => match store.exists(name) {
             Ok(true) if replaces_untrusted(ctx, name) => Some(WritePolicy::Replace),
             Ok(true) => {
-                say(format!("Skipping S3 upload, already exists: {name}"));
+                say(already_exists(ctx, name));
                 None
             }
             Ok(false) => Some(WritePolicy::Create),
@@ -136,11 +136,20 @@ fn upload_once(ctx: &Context<'_>, name: &str, paths: &[PathBuf], cwd: &Path) -> 
             Uploaded::Stored
         }
         Some(Ok(Put::AlreadyExists)) => {
-            say(format!("Skipping S3 upload, already exists: {name}"));
+            say(already_exists(ctx, name));
             Uploaded::LocalOnly
         }
         Some(Err(err)) => Uploaded::Failed(err),
     })
+}
+
+/// The note for an upload the store already has: the spec's phrase for S3 (scripts grep it), and
+/// the original's S3-era words without "S3" for a directory store, which is no S3.
+fn already_exists(ctx: &Context<'_>, name: &str) -> String {
+    match ctx.selected.reach {
+        Reach::Shared => format!("Skipping S3 upload, already exists: {name}"),
+        Reach::Machine => format!("Skipping upload, already exists: {name}"),
+    }
 }
 
 /// Whether a signing writer that checks signatures should overwrite the object already under

@@ -79,13 +79,34 @@ pub fn load(args: &[OsString]) -> Result<Vec<Pattern>> {
                 origin: format!("directory {}", path.display()),
             });
         } else {
-            fail!(Usage, "Error: Directory '{}' does not exist.", text()?);
+            // The original's words first (scripts and people search for them), then what an
+            // argument may be: a mistyped pattern file is rarely a missing directory.
+            let here = std::env::current_dir()
+                .map(|d| format!(" ({})", d.display()))
+                .unwrap_or_default();
+            fail!(
+                Usage,
+                "Error: Directory '{}' does not exist. Each argument must be a pattern file or a \
+                 directory relative to the current directory{here}, or a regex starting with ^.",
+                text()?
+            );
         }
     }
     if out.is_empty() {
         fail!(Usage, "no rebuild patterns given (pattern files are empty)");
     }
     Ok(out)
+}
+
+/// The first argument that reads as an option (`-x`, `--name`) but names no file or directory:
+/// a mistyped option of the tool, not a missing directory. An existing file or directory still
+/// wins, as in the original (which took any existing file as a pattern file); `-` and `--` are
+/// names, not options.
+pub fn stray_option(args: &[OsString]) -> Option<&OsString> {
+    args.iter().find(|arg| {
+        let bytes = arg.as_encoded_bytes();
+        bytes.starts_with(b"-") && bytes != b"-" && bytes != b"--" && !Path::new(arg).exists()
+    })
 }
 
 /// Matches repo-relative paths against a set of POSIX ERE patterns, unanchored.
