@@ -1,8 +1,16 @@
 //! `baur ...`: the original task runner's command line mapped to the ci3 tool that runs each
-//! command, and its `init` commands, which write configuration files.
+//! command (`surface`: what a tool run for a baur command prints differently), its `init`
+//! commands, which write configuration files, and baur's value formats (`format`).
+
+pub mod format;
+mod init;
+mod surface;
 
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
+
+pub use init::{init_app, init_include, init_repo};
+pub use surface::{invoked_as, name, parse};
 
 pub const HELP: &str = "\
 baur: the command line of the baur task runner, run by ci3's task tools; run records live in
@@ -15,16 +23,21 @@ Commands:
                                                --input-str, --lookup-input-str)
   run [TARGET...]                 task_run     (-p N, -f, -s, -c, -o, --input-str, --lookup-input-str, --restore)
   ls apps [APP|DIR...]            task_ls apps (--format, --csv, -q, -f FIELDS, --abs-path)
-  ls inputs TARGET|RUN_ID         task_inputs  (--digests, --format, --csv, -q, --input-str)
+  ls inputs TARGET|RUN            task_inputs  (--digests, --format, --csv, -q, --input-str)
   ls runs [APP[.TASK]]            task_runs    (-a, -b, -l, -s FIELD-ORDER, --has-input, --format, --csv, -q)
-  ls outputs RUN_ID               task_show --outputs (--format, --csv, -q)
-  show TARGET|RUN_ID              task_show
+  ls outputs RUN                  task_show --outputs (--format, --csv, -q)
+  show TARGET|RUN                 task_show
   diff inputs A B                 task_diff    (--csv, -q, --input-str)
   verify [TARGET...]              task_verify  (-s/--from DATE)
   cleanup db --task-runs-before=DATE   task_gc (-p/--pretend, -f)
   init repo [DIR]                 writes .baur.toml
   init app [NAME]                 writes .app.toml in the current directory
-Not here: release, init db, upgrade db (each says what to use instead).
+  init include [FILENAME]         writes an example include file (includes.toml), commented out
+Not here: release, init db, upgrade db, init bashcomp|zshcomp|fishcomp|powershellcomp (each
+says what to use instead).
+
+A RUN is a run id or, as baur's, a number: run N is the Nth run recorded in the store (the Id
+`baur ls runs` shows).
 
 Environment:
   The variables of the tool a command runs: see TOOL --help (CI3_STORE and the other store
@@ -32,178 +45,43 @@ Environment:
 
 Exit status:
   that of the tool run: 0 ok, 1 error, 2 differ or issues found (diff inputs, verify),
-  3 nothing to restore (task_restore); 1 for a command that is not supported here";
+  3 nothing to restore (task_restore); 1 for a command that is not supported here; 2 for a
+  command line that is wrong (a missing argument, an unknown flag or command)";
 
-/// The original's repository file, with the database replaced by the store.
-const REPO_CONFIG: &str = "\
-# Version of the configuration format.
-config_version = 7
-
-# Application discovery settings.
-[Discover]
-
-  # List of directories containing applications, example: ['go/code', 'shop/']
-  application_dirs = [\".\"]
-
-  # Descend at most SearchDepth levels to find application configs.
-  search_depth = 1
-
-# Run records are kept in the ci3 store (CI3_STORE): no database to configure.
-# [Database]
-#   postgresql_url = \"postgres://postgres@localhost:5432/baur?sslmode=disable&connect_timeout=5\"
-";
-
-fn app_config(name: &str) -> String {
+/// What `--version` prints: baur's line (`baur version X.Y.Z (COMMIT)`), with ci3's version where
+/// baur has its own and, where baur has the commit, what this is.
+pub fn version() -> String {
     format!(
-        "\
-# Application name
-name = \"{name}\"
-
-[[Task]]
-
-  # Identifies the task, has to be unique per application.
-  name = \"build\"
-
-  # Command to execute, the first element is the command, the following its arguments.
-  command = [\"make\", \"dist\"]
-
-  # Inputs are tracked, when they change the task is rerun.
-  [Task.Input]
-
-    [[Task.Input.Files]]
-
-      # Glob patterns that match files, relative to the application directory.
-      paths = [\"dbmigrations/*.sql\"]
-
-      # When true, a pattern matching no file is not an error.
-      optional = false
-
-      # Only files tracked by git are inputs.
-      git_tracked_only = false
-
-    # Files matching these glob patterns are not inputs.
-    [Task.Input.ExcludedFiles]
-      paths = [\"dbmigrations/1.sql\"]
-
-    [[Task.Input.EnvironmentVariables]]
-
-      # Names or glob patterns of environment variables whose values are inputs.
-      names = [\"APP_VERSION\", \"{name}_*\"]
-
-      # When true, a variable that is not set is not an error.
-      optional = false
-
-    [[Task.Input.GolangSources]]
-
-      # Queries specifying the Go packages whose source files are inputs (go list patterns,
-      # file=PATH, fileglob=GLOB).
-      queries = [\"./...\"]
-
-      # The environment go list runs with.
-      environment = [\"GOFLAGS=-mod=vendor\", \"GO111MODULE=on\"]
-
-      # Build flags for go list.
-      build_flags = [\"-tags=linux\"]
-
-      # Whether test files are inputs too.
-      tests = false
-
-  [Task.Output]
-
-    [[Task.Output.DockerImage]]
-
-      # Path of a file holding the id of the image the command built (docker build --iidfile).
-      idfile = \"{{{{ .AppName }}}}-container.id\"
-
-      [[Task.Output.DockerImage.RegistryUpload]]
-        registry = \"\"
-        repository = \"my-company/{{{{ .AppName }}}}\"
-        tag = \"{{{{ env \\\"BRANCH_NAME\\\" }}}}-{{{{ gitCommit }}}}\"
-
-    [[Task.Output.File]]
-
-      # Path of the output file, relative to the application directory.
-      path = \"dist/{{{{ .AppName }}}}.tar.xz\"
-
-      [[Task.Output.File.FileCopy]]
-        # Destination directory.
-        path = \"/mnt/fileserver/build_artifacts/\"
-
-      [[Task.Output.File.S3Upload]]
-        bucket = \"go-artifacts\"
-        key = \"{{{{ .AppName }}}}-{{{{ gitCommit }}}}.tar.xz\"
-"
+        "baur version {} (ci3: baur's command line run by ci3's task tools)",
+        env!("CARGO_PKG_VERSION")
     )
 }
 
+/// A command that is not supported here: one line, exit 1.
 pub fn fail(line: &str) -> ! {
     eprintln!("baur: {line}");
     std::process::exit(1)
 }
 
-/// Replaces this process with `tool` (beside this executable, else on PATH) and `args`.
-pub fn exec(tool: &str, args: Vec<String>) -> ! {
+/// A command line that is wrong: `line` (which names the command), exit 2.
+pub fn usage(line: &str) -> ! {
+    eprintln!("{line}");
+    std::process::exit(2)
+}
+
+/// Replaces this process with `tool` (beside this executable, else on PATH) and `args`, run as
+/// `baur COMMAND` (its argument 0) so that it speaks for that command ([`surface`]).
+pub fn exec(tool: &str, command: &str, args: Vec<String>) -> ! {
     let beside = std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(|d| d.join(tool)))
         .filter(|p| p.is_file());
     let program: PathBuf = beside.unwrap_or_else(|| PathBuf::from(tool));
-    let err = std::process::Command::new(&program).args(&args).exec();
+    let err = std::process::Command::new(&program)
+        .arg0(format!("baur {command}"))
+        .args(&args)
+        .exec();
     fail(&format!("cannot run {}: {err}", program.display()))
-}
-
-pub fn init_repo(args: &[String]) -> ! {
-    let dir = match args {
-        [] => std::env::current_dir().unwrap_or_else(|e| fail(&e.to_string())),
-        [d] => PathBuf::from(d),
-        _ => fail("init repo: accepts at most 1 arg"),
-    };
-    let path = dir.join(".baur.toml");
-    write_new(&path, REPO_CONFIG);
-    println!("Repository configuration was written to {}", path.display());
-    println!(
-        "\nNext Steps:\n1. Adapt your '.baur.toml' configuration file, ensure the 'application_dirs' parameter is correct\n\
-         2. Set CI3_STORE to where run records and outputs are kept (default: a directory store under $XDG_CACHE_HOME/ci3)\n\
-         3. Run 'baur init app' to create application configuration files"
-    );
-    std::process::exit(0)
-}
-
-pub fn init_app(args: &[String], repository: Option<&str>) -> ! {
-    let cwd = std::env::current_dir().unwrap_or_else(|e| fail(&e.to_string()));
-    let start = repository.map_or_else(|| cwd.clone(), |r| cwd.join(r));
-    if let Err(e) = ci3::tasks::find_root(&start) {
-        fail(&e.to_string());
-    }
-    let name = match args {
-        [] => cwd
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| fail("init app: the current directory has no name, give one")),
-        [n] => n.clone(),
-        _ => fail("init app: accepts at most 1 arg"),
-    };
-    write_new(&cwd.join(".app.toml"), &app_config(&name));
-    println!("Application configuration file was written to .app.toml");
-    std::process::exit(0)
-}
-
-fn write_new(path: &std::path::Path, text: &str) {
-    use std::io::Write;
-    let mut f = match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            fail(&format!("{} already exist", path.display()))
-        }
-        Err(e) => fail(&format!("cannot create {}: {e}", path.display())),
-    };
-    if let Err(e) = f.write_all(text.as_bytes()) {
-        fail(&format!("cannot write {}: {e}", path.display()));
-    }
 }
 
 /// What a `baur` command line asks for.
@@ -211,16 +89,21 @@ fn write_new(path: &std::path::Path, text: &str) {
 pub enum Action {
     /// `--help` and the like: this text on stdout, exit 0.
     Print(String),
-    /// Run this tool with these arguments in this process's place.
-    Exec(&'static str, Vec<String>),
+    /// Run this tool for this baur command (`ls apps`) with these arguments, in this process's
+    /// place.
+    Exec(&'static str, &'static str, Vec<String>),
     /// `init repo [DIR]`.
     InitRepo(Vec<String>),
     /// `init app [NAME]`, and `--repository` when given.
     InitApp(Vec<String>, Option<String>),
+    /// `init include [FILENAME]`, and `--repository` when given.
+    InitInclude(Vec<String>, Option<String>),
     /// A line on stderr, exit 0 (a command that has nothing to do here).
     Note(String),
-    /// A line on stderr, exit 1 (a command that is not supported, or a wrong one).
+    /// A line on stderr, exit 1 (a command that is not supported).
     Fail(String),
+    /// A line on stderr naming the command, exit 2 (a wrong command line).
+    Usage(String),
 }
 
 /// The action of the arguments `args` (without the program name).
@@ -236,7 +119,7 @@ pub fn action(args: impl IntoIterator<Item = String>) -> Action {
             }
             "--repository" => {
                 let Some(dir) = it.next() else {
-                    return Action::Fail("--repository: needs a directory".into());
+                    return Action::Usage("baur: flag needs an argument: --repository".into());
                 };
                 repository = Some(dir)
             }
@@ -262,74 +145,66 @@ pub fn action(args: impl IntoIterator<Item = String>) -> Action {
         }
         args
     };
-    let first = words.first().map(String::as_str);
     let rest = |n: usize| words.get(n..).map(<[String]>::to_vec).unwrap_or_default();
-    match first {
-        None | Some("-h") | Some("--help") | Some("help") => Action::Print(HELP.into()),
-        Some("--version") | Some("version") => {
-            Action::Print(format!("baur {}", env!("CARGO_PKG_VERSION")))
+    let exec = |tool, command, first: Option<&str>, n: usize| {
+        let mut args: Vec<String> = first.map(str::to_string).into_iter().collect();
+        args.extend(rest(n));
+        Action::Exec(tool, command, with_repo(args))
+    };
+    let sub = |group: &str, known: &str| match words.get(1) {
+        Some(other) => Action::Usage(format!(
+            "baur {group}: unknown command \"{other}\", use one of: {known}"
+        )),
+        None => Action::Usage(format!("baur {group}: requires a command: {known}")),
+    };
+    let first = words.first().map(String::as_str);
+    let second = words.get(1).map(String::as_str);
+    match (first, second) {
+        (None | Some("-h" | "--help" | "help"), _) => Action::Print(HELP.into()),
+        (Some("--version" | "version"), _) => Action::Print(version()),
+        (Some("status"), _) => exec("task_status", "status", None, 1),
+        (Some("run"), _) => exec("task_run", "run", None, 1),
+        (Some("show"), _) => exec("task_show", "show", None, 1),
+        (Some("verify"), _) => exec("task_verify", "verify", None, 1),
+        (Some("diff"), Some("inputs")) => exec("task_diff", "diff inputs", None, 2),
+        (Some("diff"), _) => sub("diff", "inputs"),
+        (Some("ls"), Some("apps")) => exec("task_ls", "ls apps", Some("apps"), 2),
+        (Some("ls"), Some("tasks")) => exec("task_ls", "ls tasks", Some("tasks"), 2),
+        (Some("ls"), Some("inputs")) => exec("task_inputs", "ls inputs", None, 2),
+        (Some("ls"), Some("runs")) => exec("task_runs", "ls runs", None, 2),
+        (Some("ls"), Some("outputs")) => exec("task_show", "ls outputs", Some("--outputs"), 2),
+        (Some("ls"), _) => sub("ls", "apps, inputs, runs, outputs"),
+        // task_gc reads only the store: no --repository to pass.
+        (Some("cleanup"), Some("db")) => Action::Exec("task_gc", "cleanup db", rest(2)),
+        (Some("cleanup"), _) => sub("cleanup", "db"),
+        (Some("init"), Some("repo")) => Action::InitRepo(rest(2)),
+        (Some("init"), Some("app")) => Action::InitApp(rest(2), repository.clone()),
+        (Some("init"), Some("include")) => Action::InitInclude(rest(2), repository.clone()),
+        (Some("init"), Some("db")) => Action::Fail(
+            "init db: there is no database, runs are recorded in the ci3 store: set CI3_STORE (a directory or s3://BUCKET/PREFIX)"
+                .into(),
+        ),
+        (Some("init"), Some(shell @ ("bashcomp" | "zshcomp" | "fishcomp" | "powershellcomp"))) => {
+            Action::Fail(format!(
+                "init {shell}: no shell completion here: baur's is generated by baur itself"
+            ))
         }
-        Some("status") => Action::Exec("task_status", with_repo(rest(1))),
-        Some("run") => Action::Exec("task_run", with_repo(rest(1))),
-        Some("show") => Action::Exec("task_show", with_repo(rest(1))),
-        Some("verify") => Action::Exec("task_verify", with_repo(rest(1))),
-        Some("diff") => match words.get(1).map(String::as_str) {
-            Some("inputs") => Action::Exec("task_diff", with_repo(rest(2))),
-            Some(other) => Action::Fail(format!("diff {other}: unknown command, use diff inputs")),
-            None => Action::Fail("diff: give a subcommand: inputs".into()),
-        },
-        Some("ls") => match words.get(1).map(String::as_str) {
-            Some("apps") => {
-                let mut a = vec!["apps".to_string()];
-                a.extend(rest(2));
-                Action::Exec("task_ls", with_repo(a))
-            }
-            Some("tasks") => {
-                let mut a = vec!["tasks".to_string()];
-                a.extend(rest(2));
-                Action::Exec("task_ls", with_repo(a))
-            }
-            Some("inputs") => Action::Exec("task_inputs", with_repo(rest(2))),
-            Some("runs") => Action::Exec("task_runs", with_repo(rest(2))),
-            Some("outputs") => {
-                let mut a = vec!["--outputs".to_string()];
-                a.extend(rest(2));
-                Action::Exec("task_show", with_repo(a))
-            }
-            Some(other) => Action::Fail(format!(
-                "ls {other}: unknown command, use ls apps|inputs|runs|outputs"
-            )),
-            None => Action::Fail("ls: give a subcommand: apps, inputs, runs or outputs".into()),
-        },
-        Some("cleanup") => match words.get(1).map(String::as_str) {
-            Some("db") => Action::Exec("task_gc", rest(2)),
-            Some(other) => Action::Fail(format!("cleanup {other}: unknown command, use cleanup db")),
-            None => Action::Fail("cleanup: give a subcommand: db".into()),
-        },
-        Some("init") => match words.get(1).map(String::as_str) {
-            Some("repo") => Action::InitRepo(rest(2)),
-            Some("app") => Action::InitApp(rest(2), repository.clone()),
-            Some("db") => Action::Fail(
-                "init db: there is no database, runs are recorded in the ci3 store: set CI3_STORE (a directory or s3://BUCKET/PREFIX)"
+        (Some("init"), _) => sub("init", "repo, app, include"),
+        (Some("upgrade"), Some("db")) => Action::Fail(
+            "upgrade db: there is no database to upgrade, runs are recorded in the ci3 store (CI3_STORE)"
                 .into(),
-            ),
-            Some(other) => Action::Fail(format!("init {other}: not supported here, use init repo or init app")),
-            None => Action::Fail("init: give a subcommand: repo or app".into()),
-        },
-        Some("upgrade") => match words.get(1).map(String::as_str) {
-            Some("db") => Action::Fail(
-                "upgrade db: there is no database to upgrade, runs are recorded in the ci3 store (CI3_STORE)"
+        ),
+        (Some("upgrade"), Some("configs")) => Action::Note(
+            "baur: upgrade configs: config versions 5, 6 and 7 are read as they are, nothing to upgrade"
                 .into(),
-            ),
-            Some("configs") => Action::Note(
-                "baur: upgrade configs: config versions 5, 6 and 7 are read as they are, nothing to upgrade".into(),
-            ),
-            _ => Action::Fail("upgrade: give a subcommand: configs".into()),
-        },
-        Some("release") => Action::Fail(
+        ),
+        (Some("upgrade"), _) => sub("upgrade", "configs"),
+        (Some("release"), _) => Action::Fail(
             "release: not supported, restore a task's outputs with task_restore (or baur run --restore) and publish them with cache_upload"
                 .into(),
         ),
-        Some(other) => Action::Fail(format!("unknown command \"{other}\", see baur --help")),
+        (Some(other), _) => Action::Usage(format!(
+            "baur: unknown command \"{other}\" for \"baur\", see baur --help"
+        )),
     }
 }
