@@ -22,11 +22,12 @@ pub struct Numbering {
 }
 
 impl Numbering {
-    /// Numbers every run recorded in `store` (one listing of the history names).
+    /// Numbers every run recorded in `store` (one listing of the history names; with
+    /// `CI3_READ_STORES`, of every tier's, as the history listings see them).
     pub fn list(store: &dyn Store) -> Result<Numbering> {
         let root = history_root();
         let mut ended: Vec<(u64, String)> = store
-            .list(&root)?
+            .list_sorted(&root, None, usize::MAX)?
             .iter()
             .filter_map(|name| entry_of_history_name(&name[root.len()..]))
             .map(|e| (e.start_us().saturating_add(e.duration_us), e.id))
@@ -79,7 +80,7 @@ pub fn resolve(store: &dyn Store, arg: &str) -> Result<String> {
 mod tests {
     use super::*;
     use crate::digest::Digest;
-    use crate::store::DirStore;
+    use crate::store::{DirStore, ReadOnly, Tiered};
     use crate::tasks::records::{new_run_id, write, Record, RunResult};
     use crate::trust::Trust;
 
@@ -126,6 +127,17 @@ mod tests {
             "task run with ID 3 does not exist"
         );
         assert!(is_run_ref("12") && is_run_ref(&long.id) && !is_run_ref("calc.build"));
+        // The runs of a read tier are numbered with the store's own.
+        let own = tempfile::tempdir().unwrap();
+        let tiers = Tiered::new(
+            Box::new(DirStore::new(own.path().to_path_buf())),
+            vec![ReadOnly::new(Box::new(store))],
+        );
+        let late = record(t0 + 5_000_000, 1);
+        write(&tiers, &Trust::new(None, None), &late).unwrap();
+        let n = Numbering::list(&tiers).unwrap();
+        assert_eq!(n.number_of(&late.id), Some(2));
+        assert_eq!(n.number_of(&long.id), Some(3));
         assert!(!is_run_number("") && !is_run_number("1a"));
     }
 }
