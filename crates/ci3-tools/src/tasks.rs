@@ -3,6 +3,7 @@
 //! `task_show`'s pages, `baur`'s command line).
 
 pub mod baur;
+pub mod runs;
 pub mod show;
 pub mod table;
 

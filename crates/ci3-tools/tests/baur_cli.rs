@@ -42,16 +42,10 @@ fn the_originals_command_tests_replayed_through_baur() {
     // ls apps --format json: the original's keys.
     let apps: serde_json::Value =
         serde_json::from_str(&f.ok("baur", &["ls", "apps", "--format", "json"])).unwrap();
-    assert_eq!(
-        apps,
-        serde_json::json!([{"AppName": "calc", "Path": "calc"}])
-    );
-    // ls runs and ls outputs.
+    assert_eq!(apps, serde_json::json!([{"Name": "calc", "Path": "calc"}]));
+    // ls runs (the run's number as its id, as the original's) and ls outputs.
     let runs = f.ok("baur", &["ls", "runs", "--csv", "calc.build"]);
-    assert!(
-        runs.starts_with(&format!("{id},calc,build,success,")),
-        "{runs}"
-    );
+    assert!(runs.starts_with("1,calc,build,success,"), "{runs}");
     let outs = f.ok("baur", &["ls", "outputs", "-q", &id]);
     assert!(outs.starts_with("ci3-store:.ci3/runs/outputs/"), "{outs}");
     // The original's columns, the upload's duration among them.
@@ -109,7 +103,11 @@ fn the_originals_command_tests_replayed_through_baur() {
             out.stderr
         );
     }
-    assert_eq!(f.run("baur", &["frobnicate"]).code, 1);
+    assert_eq!(
+        f.run("baur", &["frobnicate"]).code,
+        2,
+        "a wrong command line"
+    );
 }
 
 #[test]
@@ -191,7 +189,7 @@ fn baur_ls_apps_fields_abs_path_and_targets() {
     );
     assert_eq!(
         ls(&["--format", "json", "-f", "name", "calc"]),
-        "[\n  {\n    \"AppName\": \"calc\"\n  }\n]\n"
+        "[\n  {\n    \"Name\": \"calc\"\n  }\n]\n"
     );
     let bad = f.run("baur", &["ls", "apps", "-f", "size"]);
     assert_eq!((bad.code, bad.stdout.as_str()), (1, ""));
@@ -367,7 +365,7 @@ fn ambiguous_and_wrong_targets_name_the_tasks_there_are() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "task_inputs: calc: names 2 tasks, give one: calc.build, calc.check\n"
+        "baur ls inputs: app \"calc\" has 2 tasks (build, check); name one as calc.build\n"
     );
     let out = f.run("task_status", &["calc.nope"]);
     assert_eq!(out.code, 1, "{}", out.stderr);

@@ -421,7 +421,7 @@ fn unknown_keys_and_wrong_types() {
     );
     assert_eq!(
         app_error("name = \"calc\n"),
-        "calc/.app.toml:1: name: invalid basic string, expected `\"`"
+        "calc/.app.toml:1: name: unterminated string"
     );
 }
 

@@ -8,13 +8,15 @@ fn main() {
             println!("{text}");
             std::process::exit(0)
         }
-        Action::Exec(tool, args) => baur::exec(tool, args),
+        Action::Exec(tool, command, args) => baur::exec(tool, command, args),
         Action::InitRepo(args) => baur::init_repo(&args),
         Action::InitApp(args, repository) => baur::init_app(&args, repository.as_deref()),
+        Action::InitInclude(args, repository) => baur::init_include(&args, repository.as_deref()),
         Action::Note(line) => {
             eprintln!("{line}");
             std::process::exit(0)
         }
         Action::Fail(line) => baur::fail(&line),
+        Action::Usage(line) => baur::usage(&line),
     }
 }

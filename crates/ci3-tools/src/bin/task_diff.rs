@@ -1,14 +1,16 @@
 //! `task_diff A B`: the inputs that differ between two tasks or recorded runs.
 
 use ci3::tasks::diff::{self, Sources, Spec};
+use ci3_tools::tasks::baur;
 use ci3_tools::tasks::table::{self, Column, Format, PATH};
 use ci3_tools::tasks::{OutputArgs, QuietArg, RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 
 /// Compares the inputs of two tasks or runs. An argument is APP.TASK (its inputs now),
-/// APP.TASK^ (its last recorded run; ^^ the one before, and so on) or a run id. Rows: D the
-/// digests differ, - only in the first, + only in the second.
+/// APP.TASK^ (its last recorded run; ^^ the one before, and so on) or a run (its id, or baur's
+/// run number: the Nth run recorded in the store). Rows: D the digests differ, - only in the
+/// first, + only in the second.
 #[derive(Parser)]
 #[command(name = "task_diff", version, after_help = help())]
 #[command(mut_arg("quiet", |a| a.help("Do not list the inputs that differ")))]
@@ -44,8 +46,8 @@ fn help() -> String {
 }
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
-    let tool = Tool::new("task_diff");
+    let args: Args = baur::parse();
+    let tool = Tool::new(baur::name("task_diff"));
     ci3_tools::run(tool.name, || {
         let specs = Spec::parse_both([&args.a, &args.b])?;
         let repo = match specs.iter().any(Spec::needs_repo) {

@@ -2,6 +2,7 @@
 //! stored.
 
 use ci3::tasks::records;
+use ci3_tools::tasks::baur;
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 
@@ -35,9 +36,9 @@ fn help() -> String {
 }
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
+    let args: Args = baur::parse();
     let _ = args.force;
-    let tool = Tool::new("task_gc");
+    let tool = Tool::new(baur::name("task_gc"));
     ci3_tools::run(tool.name, || {
         let before = records::parse_time(&args.before)?;
         let selected = tool.store();

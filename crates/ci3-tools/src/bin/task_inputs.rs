@@ -3,6 +3,7 @@
 use ci3::digest::Digest;
 use ci3::tasks::inputs::{Input, Resolver};
 use ci3::tasks::records;
+use ci3_tools::tasks::baur;
 use ci3_tools::tasks::table::{self, Column, Format};
 use ci3_tools::tasks::{FormatArg, InputStrArg, QuietArg, RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
@@ -15,7 +16,7 @@ use clap::Parser;
 #[command(mut_arg("input_str", |a| a.help("A string that counts as an input of the task, not of a run (repeatable)")))]
 #[command(mut_arg("quiet", |a| a.help("No header line, and no total input digest")))]
 struct Args {
-    /// APP.TASK, an app directory with one task, or a run id.
+    /// APP.TASK, an app directory with one task, or a run (its id, or baur's run number).
     target: String,
     /// Show each input's digest, and the total input digest.
     #[arg(long)]
@@ -39,31 +40,26 @@ fn help() -> String {
 }
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
-    let tool = Tool::new("task_inputs");
+    let args: Args = baur::parse();
+    let tool = Tool::new(baur::name("task_inputs"));
     ci3_tools::run(tool.name, || {
-        let (inputs, total): (Vec<Input>, Digest) = if records::is_run_id(&args.target) {
+        let (inputs, total): (Vec<Input>, Digest) = if records::is_run_ref(&args.target) {
             if !args.input_str.input_str.is_empty() {
                 ci3::fail!(Usage, "--input-str can only be specified for task-names");
             }
             let selected = tool.store();
-            let r = records::load(selected.store.as_ref(), &selected.trust, &args.target)?
+            let id = records::resolve(selected.store.as_ref(), &args.target)?;
+            let r = records::load(selected.store.as_ref(), &selected.trust, &id)?
                 .ok_or_else(|| ci3::err!(Miss, "{}: no such run", args.target))?;
             (r.inputs, r.total_digest)
         } else {
             let (repo, cwd) = args.repo.open_quiet(&tool, args.quiet.quiet)?;
             let tasks = repo.select(&cwd, std::slice::from_ref(&args.target))?;
-            let [task] = tasks.as_slice() else {
-                let ids: Vec<String> = tasks.iter().map(|t| t.id()).collect();
-                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-                let named = ci3::tasks::config::targets::listed(&ids);
-                let n = tasks.len();
-                ci3::fail!(Usage, "{}: names {n} tasks, give one: {named}", args.target);
-            };
+            let task = ci3::tasks::targets::one(&args.target, &tasks)?;
             let co = repo.checkout(&tool.settings)?;
             let resolver =
                 Resolver::open(&repo.root, &co, &tool.settings, &args.input_str.input_str)?;
-            let r = resolver.resolve(*task)?;
+            let r = resolver.resolve(task)?;
             (r.inputs, r.total)
         };
         let mut columns = vec![Column::new("input", "Input", "Input")];

@@ -1,7 +1,8 @@
 //! `task_ls [apps|tasks]`: the apps or tasks of the repository.
 
 use ci3::tasks::App;
-use ci3_tools::tasks::table::{self, Column, APP, PATH, TASK_ID};
+use ci3_tools::tasks::baur;
+use ci3_tools::tasks::table::{self, Column, Format, APP, PATH, TASK_ID};
 use ci3_tools::tasks::{OutputArgs, QuietArg, RepositoryArg, TASK_ENV};
 use ci3_tools::Tool;
 use clap::Parser;
@@ -39,8 +40,8 @@ fn help() -> String {
 }
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
-    let tool = Tool::new("task_ls");
+    let args: Args = baur::parse();
+    let tool = Tool::new(baur::name("task_ls"));
     ci3_tools::run(tool.name, || {
         let (repo, cwd) = args.repo.open_quiet(&tool, args.quiet.quiet)?;
         let path = |dir: &str| {
@@ -99,9 +100,16 @@ fn main() {
                     .collect()
             })
             .collect();
+        let format = args.output.format();
+        if format == Format::Json && baur::invoked_as().is_some() {
+            // baur's keys are its headers (`Name`, `Path`) since 3.4's "align json implementation".
+            let keys: Vec<&str> = columns.iter().map(|c| c.header).collect();
+            print!("{}", baur::format::json(&keys, &rows));
+            return Ok(0);
+        }
         print!(
             "{}",
-            table::render(args.output.format(), &columns, &rows, !args.quiet.quiet)
+            table::render(format, &columns, &rows, !args.quiet.quiet)
         );
         Ok(0)
     })

@@ -2,6 +2,7 @@
 
 use ci3::tasks::inputs::Resolver;
 use ci3::tasks::run::{self, Options};
+use ci3_tools::tasks::baur;
 use ci3_tools::tasks::{LookupArgs, RepositoryArg, TaskLines, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
@@ -55,8 +56,8 @@ fn help() -> String {
 }
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
-    let tool = Tool::new("task_run");
+    let args: Args = baur::parse();
+    let tool = Tool::new(baur::name("task_run"));
     ci3_tools::run(tool.name, || {
         // Before any thread starts: a signal must reach the tasks, not end this process.
         run::take_signals()?;

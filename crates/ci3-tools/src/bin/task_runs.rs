@@ -1,9 +1,10 @@
 //! `task_runs [APP[.TASK]]`: the recorded runs of tasks, newest first.
 
-use ci3::clock::rfc3339;
-use ci3::tasks::run::seconds;
+use ci3::tasks::records::Numbering;
 use ci3::tasks::runs::{self, Query, Sort};
-use ci3_tools::tasks::table::{self, Column, Format};
+use ci3_tools::tasks::baur;
+use ci3_tools::tasks::runs as shown;
+use ci3_tools::tasks::table;
 use ci3_tools::tasks::{OutputArgs, QuietArg, RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
@@ -44,16 +45,6 @@ struct Args {
     repo: RepositoryArg,
 }
 
-const COLUMNS: &[Column] = &[
-    Column::new("id", "Id", "RunID"),
-    Column::new("app", "App", "AppName"),
-    Column::new("task", "Task", "TaskName"),
-    Column::new("result", "Result", "Result"),
-    Column::new("start", "Start Time", "StartTime"),
-    Column::new("duration", "Duration", "Duration"),
-    Column::new("digest", "Input Digest", "InputDigest"),
-];
-
 fn help() -> String {
     format!(
         "Environment:\n{TASK_ENV}\n{STORE_ENV}\n\n\
@@ -63,8 +54,8 @@ fn help() -> String {
 }
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
-    let tool = Tool::new("task_runs");
+    let args: Args = baur::parse();
+    let tool = Tool::new(baur::name("task_runs"));
     ci3_tools::run(tool.name, || {
         let query = Query {
             target: args.target.clone(),
@@ -85,33 +76,20 @@ fn main() {
             tool.say("no matching task runs exist");
             return Ok(1);
         }
+        // Run for `baur ls runs`: runs by number, as baur's ids.
+        let numbers = match baur::invoked_as() {
+            Some(_) => Some(Numbering::list(selected.store.as_ref())?),
+            None => None,
+        };
         if args.quiet.quiet {
             for r in &runs {
-                println!("{}", r.entry.id);
+                println!("{}", shown::id(r, numbers.as_ref()));
             }
             return Ok(0);
         }
         let format = args.output.format();
-        let rows: Vec<Vec<String>> = runs
-            .iter()
-            .map(|r| {
-                let e = &r.entry;
-                let duration = match format {
-                    Format::Plain => seconds(e.duration_us),
-                    _ => format!("{:.3}", e.duration_us as f64 / 1e6),
-                };
-                vec![
-                    e.id.clone(),
-                    r.app.clone(),
-                    r.task.clone(),
-                    e.result.word().to_string(),
-                    rfc3339(e.start_us()),
-                    duration,
-                    e.total_digest.prefixed(),
-                ]
-            })
-            .collect();
-        print!("{}", table::render(format, COLUMNS, &rows, true));
+        let rows = shown::rows(&runs, format, numbers.as_ref());
+        print!("{}", table::render(format, shown::COLUMNS, &rows, true));
         Ok(0)
     })
 }

@@ -1,6 +1,7 @@
 //! `task_show TARGET|RUN_ID`: a task's configuration, or a recorded run.
 
 use ci3::tasks::records;
+use ci3_tools::tasks::baur;
 use ci3_tools::tasks::show::{print_outputs, print_run, print_task, task_json};
 use ci3_tools::tasks::table::Format;
 use ci3_tools::tasks::{FormatArg, QuietArg, RepositoryArg, TASK_ENV};
@@ -15,7 +16,7 @@ use clap::Parser;
 #[command(mut_arg("format", |a| a.help("Output format: plain, csv (with --outputs) or json")))]
 #[command(mut_arg("quiet", |a| a.help("With --outputs: only the URIs")))]
 struct Args {
-    /// APP.TASK, an app directory with one task, or a run id.
+    /// APP.TASK, an app directory with one task, or a run (its id, or baur's run number).
     target: String,
     #[command(flatten)]
     format: FormatArg,
@@ -38,19 +39,21 @@ fn help() -> String {
 }
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
-    let tool = Tool::new("task_show");
+    let args: Args = baur::parse();
+    let tool = Tool::new(baur::name("task_show"));
     ci3_tools::run(tool.name, || {
-        if records::is_run_id(&args.target) {
+        if records::is_run_ref(&args.target) {
             let selected = tool.store();
-            let r = records::require(selected.store.as_ref(), &selected.trust, &args.target)
-                .map_err(|e| match e.kind() {
+            let id = records::resolve(selected.store.as_ref(), &args.target)?;
+            let r = records::require(selected.store.as_ref(), &selected.trust, &id).map_err(
+                |e| match e.kind() {
                     // The wording of the original's `ls outputs`.
                     ci3::Kind::Miss if args.outputs => {
                         ci3::err!(Miss, "task run with ID {} does not exist", args.target)
                     }
                     _ => e,
-                })?;
+                },
+            )?;
             if args.outputs {
                 print_outputs(&r, args.format.format, args.quiet.quiet);
             } else if args.format.format == Format::Json {

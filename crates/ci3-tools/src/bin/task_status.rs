@@ -2,6 +2,7 @@
 
 use ci3::tasks::inputs::Resolver;
 use ci3::tasks::status::Status;
+use ci3_tools::tasks::baur;
 use ci3_tools::tasks::table::{self, Column, APP_NAME, GIT_COMMIT, PATH, RUN_ID, STATUS, TASK_ID};
 use ci3_tools::tasks::{LookupArgs, OutputArgs, QuietArg, RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
@@ -48,8 +49,8 @@ fn help() -> String {
 }
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
-    let tool = Tool::new("task_status");
+    let args: Args = baur::parse();
+    let tool = Tool::new(baur::name("task_status"));
     ci3_tools::run(tool.name, || {
         let columns = table::pick(COLUMNS, &args.fields)?;
         let wanted = match args.status.as_deref().map(str::to_lowercase).as_deref() {

@@ -1,6 +1,7 @@
 //! `task_verify [TARGET...]`: recorded runs with the same inputs and different outputs.
 
 use ci3::tasks::records;
+use ci3_tools::tasks::baur;
 use ci3_tools::tasks::{RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
@@ -38,8 +39,8 @@ fn help() -> String {
 }
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
-    let tool = Tool::new("task_verify");
+    let args: Args = baur::parse();
+    let tool = Tool::new(baur::name("task_verify"));
     ci3_tools::run(tool.name, || {
         let from = match &args.from {
             Some(d) => records::parse_time(d)?,

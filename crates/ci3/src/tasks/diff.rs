@@ -90,14 +90,14 @@ pub enum Spec {
     Task { app: String, task: String },
     /// `APP.TASK^`: its last recorded run; `^^` the one before, and so on.
     Previous { app: String, task: String, n: usize },
-    /// A run id.
+    /// A run id, or baur's run number ([`records::Numbering`]).
     Run(String),
 }
 
 impl Spec {
     /// Reads an argument; anything else is a `Usage` error.
     pub fn parse(arg: &str) -> Result<Spec> {
-        if records::is_run_id(arg) {
+        if records::is_run_ref(arg) {
             return Ok(Spec::Run(arg.to_string()));
         }
         let invalid = || crate::err!(Usage, "invalid argument: {arg:?}");
@@ -184,7 +184,7 @@ pub fn side(spec: &Spec, arg: &str, strings: &[String], from: &Sources<'_>) -> R
             records::load_of(store, trust, app, task, &entry.id)?
                 .ok_or_else(|| crate::err!(Miss, "task-run {} does not exist", entry.id))?
         }
-        Spec::Run(id) => records::require(store, trust, id)?,
+        Spec::Run(arg) => records::require(store, trust, &records::resolve(store, arg)?)?,
     };
     let mut inputs = record.inputs;
     inputs.extend(strings.iter().map(|s| string_input(s)));

@@ -20,6 +20,7 @@ mod raw;
 mod repo;
 pub mod targets;
 mod template;
+mod unclosed;
 
 pub use discover::{discover_apps, find_root};
 pub use load::{

@@ -212,11 +212,23 @@ fn one_line(shown: &str, text: &str, e: &toml::de::Error) -> String {
         .join(" ")
         .replace("unknown field", "unknown key")
         .replace("missing field", "missing key");
-    let Some(span) = e.span() else {
-        return format!("{shown}: {message}");
-    };
-    let start = span.start.min(text.len());
-    let before = &text[..start];
+    let at = e.span().map(|s| s.start.min(text.len()));
+    // A string left open is reported where the parser gave up, as whatever that looked like:
+    // name the line it starts on instead, when that comes first.
+    if let Some(open) =
+        super::unclosed::unclosed_string(text).filter(|o| at.is_none_or(|a| *o <= a))
+    {
+        return located(shown, text, open, "unterminated string");
+    }
+    match at {
+        Some(at) => located(shown, text, at, &message),
+        None => format!("{shown}: {message}"),
+    }
+}
+
+/// `FILE:LINE: TABLE.KEY: message` for an error at byte `at` of `text`.
+fn located(shown: &str, text: &str, at: usize, message: &str) -> String {
+    let before = &text[..at];
     let line = before.matches('\n').count() + 1;
     // The field: the table the error is in, and the key when the error is about its value.
     let mut field: Vec<&str> = before

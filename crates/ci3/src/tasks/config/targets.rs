@@ -106,6 +106,33 @@ pub fn select<'a>(
     Ok(out)
 }
 
+/// The one task of `tasks`, which `target` named; naming several is a `Usage` error that lists
+/// them (baur only said "matches multiple tasks", which leaves the user to find their names).
+pub fn one<'a>(target: &str, tasks: &[TaskRef<'a>]) -> Result<TaskRef<'a>> {
+    let [task] = tasks else {
+        let (n, Some(t)) = (tasks.len(), tasks.first()) else {
+            crate::fail!(Usage, "\"{target}\" names no task");
+        };
+        let (first, app) = (t.id(), t.app.name.as_str());
+        if tasks.iter().all(|t| t.app.name == app) {
+            let names: Vec<&str> = tasks.iter().map(|t| t.task.name.as_str()).collect();
+            crate::fail!(
+                Usage,
+                "app \"{app}\" has {n} tasks ({}); name one as {first}",
+                listed(&names)
+            );
+        }
+        let ids: Vec<String> = tasks.iter().map(TaskRef::id).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        crate::fail!(
+            Usage,
+            "\"{target}\" names {n} tasks ({}); name one as {first}",
+            listed(&ids)
+        );
+    };
+    Ok(*task)
+}
+
 /// Names for a one-line error: the first few, sorted, and how many more (a wrong name should
 /// show the right ones without flooding the line).
 pub fn listed(names: &[&str]) -> String {

@@ -18,6 +18,7 @@
 //! task `Exist`.
 
 mod names;
+mod numbers;
 mod queries;
 
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,7 @@ use crate::trust::Trust;
 use crate::{Kind, Result, ResultExt};
 
 pub use names::{entry_of_history_name, record_name};
+pub use numbers::{is_run_number, is_run_ref, resolve, Numbering};
 pub use queries::{find_success, history, list_runs, load, load_of, require};
 
 /// How a run ended.
@@ -316,6 +318,11 @@ pub fn parse_time(s: &str) -> Result<u64> {
     if is_run_id(s) {
         return Ok(start_of(s));
     }
+    // baur's long form, `YYYY.MM.DD-HH:MM:SS-TZ`, as `baur ls runs` prints start times (UTC).
+    let s = s
+        .strip_suffix("-UTC")
+        .filter(|d| d.contains('.'))
+        .unwrap_or(s);
     clock::parse_date(s).kind(Kind::Usage)
 }
 
@@ -461,6 +468,11 @@ mod tests {
         assert_eq!(
             parse_time("2023.11.14-22:13").unwrap(),
             1_699_999_980_000_000
+        );
+        // The start time `baur ls runs` prints reads back.
+        assert_eq!(
+            parse_time("2023.11.14-22:13:20-UTC").unwrap(),
+            1_700_000_000_000_000
         );
     }
 

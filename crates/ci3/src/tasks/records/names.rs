@@ -10,8 +10,13 @@ pub fn record_name(id: &str) -> String {
     format!("{}id/{id}.json", names::RUNS)
 }
 
+/// The prefix of every task's history names.
+pub(super) fn history_root() -> String {
+    format!("{}history/", names::RUNS)
+}
+
 pub(super) fn history_prefix(app: &str, task: &str) -> String {
-    format!("{}history/{app}.{task}/", names::RUNS)
+    format!("{}{app}.{task}/", history_root())
 }
 
 pub(super) fn ok_prefix(app: &str, task: &str, digest: &Digest) -> String {
