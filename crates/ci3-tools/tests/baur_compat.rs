@@ -226,7 +226,7 @@ fn baur_init_include_writes_an_example_include_file() {
     assert_eq!(
         (two.code, two.stderr.as_str()),
         (
-            2,
+            1,
             "baur init include: accepts at most 1 arg(s), received 2\n"
         )
     );
@@ -247,14 +247,15 @@ fn baur_init_include_writes_an_example_include_file() {
     assert!(build.contains("file:     dist/shop.tar.xz"), "{build}");
 }
 
-/// Item 7 and 9: a baur command line that is wrong exits 2 with one line naming the baur
-/// command (with baur's usage of it), never the task tool that runs it; the tools themselves
-/// keep exit 1 for a usage error, as the original scripts expect.
+/// Item 7 and 9: a baur command line that is wrong exits 1, as baur's (`log.Fatalln`; 2 is
+/// `diff inputs`' "differ"), with one line naming the baur command (with baur's usage of it),
+/// never the task tool that runs it. Run directly, a task tool's usage error exits 2 as clap's,
+/// except in task_diff and task_verify, where 2 is a result ("differ", "found").
 #[test]
-fn usage_errors_name_the_baur_command_and_exit_2() {
+fn usage_errors_name_the_baur_command_and_exit_1_as_baurs() {
     let f = calc();
     let out = f.run("baur", &["diff", "inputs"]);
-    assert_eq!((out.code, out.stdout.as_str()), (2, ""));
+    assert_eq!((out.code, out.stdout.as_str()), (1, ""));
     assert_eq!(
         out.stderr,
         "baur diff inputs: the following required arguments were not provided: <A> <B> \
@@ -286,7 +287,7 @@ fn usage_errors_name_the_baur_command_and_exit_2() {
         let out = f.run("baur", words);
         assert_eq!(
             (out.code, out.stdout.as_str()),
-            (2, ""),
+            (1, ""),
             "{words:?}: {}",
             out.stderr
         );
@@ -301,6 +302,23 @@ fn usage_errors_name_the_baur_command_and_exit_2() {
         "{}",
         itself.stderr
     );
+    for tool in [
+        "task_status",
+        "task_ls",
+        "task_run",
+        "task_runs",
+        "task_show",
+        "task_gc",
+    ] {
+        let out = f.run(tool, &["--frob"]);
+        assert_eq!(out.code, 2, "{tool} --frob: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("Usage: {tool}")),
+            "{}",
+            out.stderr
+        );
+    }
+    assert_eq!(f.run("task_verify", &["--frob"]).code, 1);
 }
 
 /// Item 8: a target naming several tasks where one is needed lists them.

@@ -46,7 +46,7 @@ fn help() -> String {
 }
 
 fn main() {
-    let args: Args = baur::parse();
+    let args: Args = baur::parse(1);
     let tool = Tool::new(baur::name("task_diff"));
     ci3_tools::run(tool.name, || {
         let specs = Spec::parse_both([&args.a, &args.b])?;

@@ -36,7 +36,7 @@ fn help() -> String {
 }
 
 fn main() {
-    let args: Args = baur::parse();
+    let args: Args = baur::parse(2);
     let _ = args.force;
     let tool = Tool::new(baur::name("task_gc"));
     ci3_tools::run(tool.name, || {

@@ -40,7 +40,7 @@ fn help() -> String {
 }
 
 fn main() {
-    let args: Args = baur::parse();
+    let args: Args = baur::parse(2);
     let tool = Tool::new(baur::name("task_inputs"));
     ci3_tools::run(tool.name, || {
         let (inputs, total): (Vec<Input>, Digest) = if records::is_run_ref(&args.target) {

@@ -40,7 +40,7 @@ fn help() -> String {
 }
 
 fn main() {
-    let args: Args = baur::parse();
+    let args: Args = baur::parse(2);
     let tool = Tool::new(baur::name("task_ls"));
     ci3_tools::run(tool.name, || {
         let (repo, cwd) = args.repo.open_quiet(&tool, args.quiet.quiet)?;

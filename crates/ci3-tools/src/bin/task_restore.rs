@@ -33,7 +33,7 @@ fn help() -> String {
 }
 
 fn main() {
-    let args: Args = ci3_tools::parse(1);
+    let args: Args = ci3_tools::parse(2);
     let tool = Tool::new("task_restore");
     // A restore stopped by Ctrl-C or a CI timeout removes the file it was staging before exiting.
     ci3::process::signals::install();

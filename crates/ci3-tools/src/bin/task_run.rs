@@ -56,7 +56,7 @@ fn help() -> String {
 }
 
 fn main() {
-    let args: Args = baur::parse();
+    let args: Args = baur::parse(2);
     let tool = Tool::new(baur::name("task_run"));
     ci3_tools::run(tool.name, || {
         // Before any thread starts: a signal must reach the tasks, not end this process.

@@ -54,7 +54,7 @@ fn help() -> String {
 }
 
 fn main() {
-    let args: Args = baur::parse();
+    let args: Args = baur::parse(2);
     let tool = Tool::new(baur::name("task_runs"));
     ci3_tools::run(tool.name, || {
         let query = Query {

@@ -39,7 +39,7 @@ fn help() -> String {
 }
 
 fn main() {
-    let args: Args = baur::parse();
+    let args: Args = baur::parse(2);
     let tool = Tool::new(baur::name("task_show"));
     ci3_tools::run(tool.name, || {
         if records::is_run_ref(&args.target) {

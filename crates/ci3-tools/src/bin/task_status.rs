@@ -49,7 +49,7 @@ fn help() -> String {
 }
 
 fn main() {
-    let args: Args = baur::parse();
+    let args: Args = baur::parse(2);
     let tool = Tool::new(baur::name("task_status"));
     ci3_tools::run(tool.name, || {
         let columns = table::pick(COLUMNS, &args.fields)?;

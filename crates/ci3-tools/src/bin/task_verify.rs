@@ -39,7 +39,7 @@ fn help() -> String {
 }
 
 fn main() {
-    let args: Args = baur::parse();
+    let args: Args = baur::parse(1);
     let tool = Tool::new(baur::name("task_verify"));
     ci3_tools::run(tool.name, || {
         let from = match &args.from {

@@ -63,10 +63,11 @@ pub fn fail(line: &str) -> ! {
     std::process::exit(1)
 }
 
-/// A command line that is wrong: `line` (which names the command), exit 2.
+/// A command line that is wrong: `line` (which names the command), exit 1 as baur's.
 pub fn usage(line: &str) -> ! {
     eprintln!("{line}");
-    std::process::exit(2)
+    // baur's own usage errors end in log.Fatalln: 1.
+    std::process::exit(1)
 }
 
 /// Replaces this process with `tool` (beside this executable, else on PATH) and `args`, run as

@@ -39,12 +39,12 @@ pub fn name(tool: &'static str) -> &'static str {
     invoked_as().unwrap_or(tool)
 }
 
-/// Parses the command line as [`crate::parse`] does (a usage error exits 1, as the original
-/// tools' scripts expect); run for a baur command, a usage error is one line naming that
-/// command, with baur's usage of it, and exits 2.
-pub fn parse<T: clap::Parser>() -> T {
+/// Parses the command line as [`crate::parse`] does, a usage error exiting `usage_code`; run for
+/// a baur command, a usage error is one line naming that command, with baur's usage of it, and
+/// exits 1 as baur's does (its `log.Fatalln`), since 2 is `diff inputs`' "differ".
+pub fn parse<T: clap::Parser>(usage_code: i32) -> T {
     let Some(invoked) = invoked_as() else {
-        return crate::parse(1);
+        return crate::parse(usage_code);
     };
     match T::try_parse() {
         Ok(args) => args,
@@ -59,7 +59,7 @@ pub fn parse<T: clap::Parser>() -> T {
                 .find(|(c, _)| *c == command)
                 .map_or(invoked, |(_, u)| u);
             eprintln!("{invoked}: {} (usage: {usage} [flags])", reason(&err));
-            std::process::exit(2)
+            std::process::exit(1)
         }
     }
 }
