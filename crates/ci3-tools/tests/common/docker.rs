@@ -87,6 +87,49 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// The image id (its config's digest) the loopback registry serves as `repository:tag`,
+    /// asked over the registry's HTTP API; `None` when it serves nothing under that name.
+    pub fn registry_image(&self, repository: &str, tag: &str) -> Option<String> {
+        use std::io::{Read, Write};
+        let mut conn = std::net::TcpStream::connect(self.registry()).expect("the registry");
+        write!(
+            conn,
+            "GET /v2/{repository}/manifests/{tag} HTTP/1.0\r\nHost: {}\r\n\
+             Accept: application/vnd.docker.distribution.manifest.v2+json\r\n\r\n",
+            self.registry()
+        )
+        .unwrap();
+        let mut reply = String::new();
+        conn.read_to_string(&mut reply).unwrap();
+        let (head, body) = reply.split_once("\r\n\r\n").expect("an HTTP reply");
+        if !head.starts_with("HTTP/1.0 200") && !head.starts_with("HTTP/1.1 200") {
+            return None;
+        }
+        let manifest: serde_json::Value = serde_json::from_str(body).expect("a JSON manifest");
+        Some(manifest["config"]["digest"].as_str()?.to_string())
+    }
+
+    /// Builds an image from `dockerfile` (and `files`) in a temp context; its id.
+    pub fn build(&self, dockerfile: &str, files: &[(&str, &str)]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let iid = dir.path().join("iid");
+        let iid_arg = iid.to_str().unwrap();
+        let context = dir.path().to_str().unwrap();
+        self.docker_ok(&["build", "-q", "--iidfile", iid_arg, context]);
+        std::fs::read_to_string(iid).unwrap().trim().to_string()
+    }
+
+    /// Whether the local engine holds the image `reference`.
+    pub fn has_image(&self, reference: &str) -> bool {
+        self.docker(&["image", "inspect", reference]).code == 0
+    }
+}
+
 /// The top of this repository (where `test_docker` and `ci3/` are).
 pub fn repo_top() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
