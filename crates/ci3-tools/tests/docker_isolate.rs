@@ -69,8 +69,8 @@ fn failed_output<'a>(out: &'a Output, suffix: &str) -> &'a str {
 }
 
 fn uid_gid() -> String {
-    let out = run(&mut Command::new("id").arg("-u"));
-    let gid = run(&mut Command::new("id").arg("-g"));
+    let out = run(Command::new("id").arg("-u"));
+    let gid = run(Command::new("id").arg("-g"));
     format!("{}:{}", out.line(), gid.line())
 }
 
