@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 pub mod cache;
+pub mod docker;
 pub mod exe;
 pub mod helpers;
 pub mod pipeline;

@@ -3,9 +3,10 @@
 //! A test line's command runs with `bash -c` from the repo root, its knobs exported, pinned to
 //! `CPUS` cores when the machine has more, in a process group of its own that is sent SIGTERM
 //! at its `TIMEOUT` (then SIGKILL after a grace) so that everything it started stops; a
-//! timed-out test exits 124, as under `timeout(1)`. Its output goes to a temp file: a pass shows
-//! only its status line, a failure the tail of its output too. In CI a pass is recorded in the
-//! test cache. `parallelize` runs its lines through the same pieces.
+//! timed-out test exits 124, as under `timeout(1)`. An `ISOLATE=1` test runs through
+//! `ci3/docker_isolate`, which removes its container on that SIGTERM. Its output goes to a temp
+//! file: a pass shows only its status line, a failure the tail of its output too. In CI a pass
+//! is recorded in the test cache. `parallelize` runs its lines through the same pieces.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Seek, Write};
@@ -107,7 +108,8 @@ pub fn timeout_of(test: &TestLine, settings: &Settings) -> Option<(Duration, Str
 }
 
 /// The command for `test`: `bash -c COMMAND` from `root` with its knobs exported and pinned to
-/// `cores`, or in a container for `ISOLATE=1`; the refusal, when the line cannot run as asked.
+/// `cores`, or `docker_isolate COMMAND` for `ISOLATE=1`; the refusal, when the line cannot run
+/// as asked.
 pub fn command(
     test: &TestLine,
     settings: &Settings,
@@ -121,49 +123,10 @@ pub fn command(
         return Ok(cmd);
     }
     let resources = test.resources(&settings.tests)?;
-    let mut cmd = if resources.isolate {
-        let Some(engine) = container_engine(settings) else {
-            crate::fail!(
-                Failed,
-                "ISOLATE=1 needs a container engine (docker or podman on PATH) and none was found; not running: {}",
-                test.display()
-            );
-        };
-        let mem = &resources
-            .env
-            .iter()
-            .rev()
-            .find(|(k, _)| k == "MEM")
-            .expect("MEM is always set")
-            .1;
-        let mut cmd = Command::new(engine);
-        cmd.args(["run", "--rm", "--init"])
-            .arg(format!("--cpus={}", resources.cpus))
-            .arg(format!("--memory={mem}"));
-        if test.knob("NET") != Some("1") {
-            cmd.arg("--net=none");
-        }
-        // SAFETY: getuid and getgid cannot fail and have no preconditions.
-        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-        cmd.arg(format!("--user={uid}:{gid}"))
-            .arg("-v")
-            .arg(mount(root))
-            .arg("--workdir")
-            .arg(root);
-        if let Some(name) = &resources.name {
-            cmd.arg(format!("--name={}", container_name(name)));
-        }
-        for (key, value) in &resources.env {
-            cmd.arg("-e").arg(format!("{key}={value}"));
-        }
-        let image = settings.tests.isolate_image.as_deref();
-        cmd.arg(image.unwrap_or(ISOLATE_IMAGE))
-            .args(["bash", "-c"])
-            .arg(command);
-        cmd
-    } else {
-        process::bash(command)
-    };
+    if resources.isolate {
+        return isolated(test, settings, root, &resources, cores);
+    }
+    let mut cmd = process::bash(command);
     cmd.current_dir(root)
         .envs(resources.env.iter().map(|(k, v)| (k, v)));
     if let Some(cores) = cores {
@@ -172,40 +135,73 @@ pub fn command(
     Ok(cmd)
 }
 
-/// `ROOT:ROOT`, the repo mounted where it is, so that paths in the command stay valid.
-fn mount(root: &Path) -> std::ffi::OsString {
-    let mut arg = root.as_os_str().to_os_string();
-    arg.push(":");
-    arg.push(root.as_os_str());
-    arg
-}
-
-/// A container name from `NAME`: what the engines accept (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`).
-fn container_name(name: &str) -> String {
-    let name: String = name
-        .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if name.is_empty() {
-        "test".into()
-    } else {
-        name
+/// An `ISOLATE=1` test: `docker_isolate COMMAND` from `root`, its knobs exported and passed
+/// into the container (`ENV_VARS_TO_INJECT`), its cores the container's cpuset (`CPU_LIST`).
+/// The script is in our process group: the timeout's SIGTERM makes it remove the container.
+fn isolated(
+    test: &TestLine,
+    settings: &Settings,
+    root: &Path,
+    resources: &super::test_line::Resources,
+    cores: Option<Vec<usize>>,
+) -> Result<Command> {
+    let Some(engine) = on_path(settings, &["docker", "podman"]) else {
+        crate::fail!(
+            Failed,
+            "ISOLATE=1 needs a container engine (docker or podman on PATH) and none was found; not running: {}",
+            test.display()
+        );
+    };
+    let Some(script) = docker_isolate(settings) else {
+        crate::fail!(
+            Failed,
+            "ISOLATE=1 needs ci3/docker_isolate (beside the tools' bin/, or on PATH) and it was not found; not running: {}",
+            test.display()
+        );
+    };
+    let mut inject: Vec<&str> = settings
+        .var("ENV_VARS_TO_INJECT")
+        .and_then(|v| v.to_str())
+        .map_or_else(Vec::new, |v| v.split_whitespace().collect());
+    inject.extend(resources.env.iter().map(|(k, _)| k.as_str()));
+    let mut cmd = Command::new("bash");
+    cmd.arg(script)
+        .arg(std::ffi::OsStr::from_bytes(test.command))
+        .current_dir(root)
+        .envs(resources.env.iter().map(|(k, v)| (k, v)))
+        .env("CI3_DOCKER", engine)
+        .env("ENV_VARS_TO_INJECT", inject.join(" "))
+        .env(
+            "CI3_ISOLATE_IMAGE",
+            settings
+                .tests
+                .isolate_image
+                .as_deref()
+                .unwrap_or(ISOLATE_IMAGE),
+        );
+    if let Some(cores) = cores {
+        let list: Vec<String> = cores.iter().map(usize::to_string).collect();
+        cmd.env("CPU_LIST", list.join(","));
     }
+    Ok(cmd)
 }
 
-/// `docker`, else `podman`, found on `PATH`.
-fn container_engine(settings: &Settings) -> Option<PathBuf> {
+/// `docker_isolate`: in the toolbox beside the tools (`bin/../ci3/`), else on `PATH` (where
+/// `ci3/source` puts the toolbox).
+fn docker_isolate(settings: &Settings) -> Option<PathBuf> {
+    let beside = std::env::current_exe().ok().and_then(|exe| {
+        let script = exe.parent()?.parent()?.join("ci3/docker_isolate");
+        script.is_file().then_some(script)
+    });
+    beside.or_else(|| on_path(settings, &["docker_isolate"]))
+}
+
+/// The first of `programs` found on `PATH`.
+fn on_path(settings: &Settings, programs: &[&str]) -> Option<PathBuf> {
     let path = settings.var("PATH")?;
-    ["docker", "podman"].iter().find_map(|engine| {
+    programs.iter().find_map(|program| {
         std::env::split_paths(path)
-            .map(|dir| dir.join(engine))
+            .map(|dir| dir.join(program))
             .find(|exe| exe.is_file())
     })
 }
@@ -499,11 +495,5 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "... (3 earlier lines not shown)\nline 4\nline 5\n"
         );
-    }
-
-    #[test]
-    fn container_names() {
-        assert_eq!(container_name("-e2e/p2p test"), "e2e_p2p_test");
-        assert_eq!(container_name("///"), "test");
     }
 }

@@ -38,3 +38,12 @@ pub fn image_id(settings: &Settings, reference: &str) -> Option<String> {
     .ok()
     .filter(|id| !id.is_empty())
 }
+
+/// The size in bytes the local engine gives the image `id`, as baur records an image output's
+/// size; 0 when the engine cannot say (baur's rule too: the size is for listings only).
+pub fn image_size(settings: &Settings, id: &str) -> u64 {
+    run(settings, &["image", "inspect", "--format", "{{.Size}}", id])
+        .ok()
+        .and_then(|size| size.parse().ok())
+        .unwrap_or(0)
+}

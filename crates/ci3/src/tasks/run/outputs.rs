@@ -254,7 +254,7 @@ fn push_image(
     Ok(OutputRecord {
         name: OutputName::Docker(idfile.to_string()),
         digest: OutputDigest::Image(image.to_string()),
-        size: 0,
+        size: docker::image_size(opts.settings, image),
         mode: None,
         uploads,
     })
