@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use ci3::store::DirStore;
 use ci3::tasks::records::{self, Record};
 use ci3::trust::Trust;
@@ -22,7 +20,7 @@ fn four_runs() -> (Fixture, Vec<String>, Record) {
     let store = DirStore::new(f.store.path().to_path_buf());
     let trust = Trust::new(None, None);
     let template = records::load(&store, &trust, &real).unwrap().unwrap();
-    for file in files_of(&f, &real) {
+    for file in f.files_of_run(&real) {
         std::fs::remove_file(file).unwrap();
     }
     const T0: u64 = 1_700_000_000_000_000;
@@ -37,22 +35,6 @@ fn four_runs() -> (Fixture, Vec<String>, Record) {
         made.push(r.id);
     }
     (f, made, template)
-}
-
-/// Every store file that names run `id`.
-fn files_of(f: &Fixture, id: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![f.store.path().join(".ci3/runs")];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            if e.file_type().unwrap().is_dir() {
-                todo.push(e.path());
-            } else if e.path().to_string_lossy().contains(id) {
-                out.push(e.path());
-            }
-        }
-    }
-    out
 }
 
 /// Item 2 and 5: `baur ls runs` as ls_runs.go prints it: Id the run's number (the order runs

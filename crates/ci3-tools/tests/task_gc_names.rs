@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use ci3::store::DirStore;
 use ci3::tasks::records::{self, Record};
 use ci3::trust::Trust;
@@ -22,22 +20,6 @@ fn objects(f: &Fixture) -> Vec<String> {
         .unwrap_or_default();
     v.sort();
     v
-}
-
-/// Every file of the store below `.ci3/runs` whose path holds `id`.
-fn files_of(f: &Fixture, id: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![f.store.path().join(".ci3/runs")];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            if e.file_type().unwrap().is_dir() {
-                todo.push(e.path());
-            } else if e.path().to_string_lossy().contains(id) {
-                out.push(e.path());
-            }
-        }
-    }
-    out
 }
 
 /// Item 5: a corrupt kept record is named and kept, and the outputs of the deleted runs are
@@ -76,7 +58,7 @@ fn task_gc_collects_the_outputs_of_a_run_without_a_record() {
     f.ok("task_run", &[]);
     let lost = ids(&f, &[]).remove(0);
     let lost_object = objects(&f);
-    for file in files_of(&f, &lost) {
+    for file in f.files_of_run(&lost) {
         std::fs::remove_file(file).unwrap();
     }
     f.repo.write("a/in.txt", "2");
@@ -187,7 +169,7 @@ fn history(has: impl Fn(u64) -> bool) -> (Fixture, Vec<String>) {
     let trust = Trust::new(None, None);
     let template = records::load(&store, &trust, &real).unwrap().unwrap();
     assert!(template.inputs.iter().any(|i| i.name == "calc/in.txt"));
-    for file in files_of(&f, &real) {
+    for file in f.files_of_run(&real) {
         std::fs::remove_file(file).unwrap();
     }
     const T0: u64 = 1_700_000_000_000_000;

@@ -95,6 +95,23 @@ impl Fixture {
         v.sort();
         v
     }
+
+    /// Every file of the store below `.ci3/runs` whose path holds run `id` (its record and the
+    /// names that point at it).
+    pub fn files_of_run(&self, id: &str) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut todo = vec![self.store.path().join(".ci3/runs")];
+        while let Some(d) = todo.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                if e.file_type().unwrap().is_dir() {
+                    todo.push(e.path());
+                } else if e.path().to_string_lossy().contains(id) {
+                    out.push(e.path());
+                }
+            }
+        }
+        out
+    }
 }
 
 /// The run ids `task_runs ARGS -q` prints.
