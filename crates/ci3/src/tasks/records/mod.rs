@@ -326,6 +326,28 @@ pub fn parse_time(s: &str) -> Result<u64> {
     clock::parse_date(s).kind(Kind::Usage)
 }
 
+/// A successful run of `calc.build` that started at `start_us` and took 1.5 ms, for tests.
+#[cfg(test)]
+pub(crate) fn sample(start_us: u64) -> Record {
+    Record {
+        id: new_run_id(start_us).unwrap(),
+        app: "calc".into(),
+        task: "build".into(),
+        app_dir: "calc".into(),
+        total_digest: Digest::of(b"x"),
+        inputs: Vec::new(),
+        outputs: Vec::new(),
+        start_us,
+        stop_us: start_us + 1500,
+        result: RunResult::Success,
+        exit_code: Some(0),
+        error: None,
+        git_commit: None,
+        git_dirty: false,
+        host: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::names::history_prefix;
@@ -336,21 +358,10 @@ mod tests {
 
     fn record(start_us: u64, result: RunResult, digest: &str) -> Record {
         Record {
-            id: new_run_id(start_us).unwrap(),
-            app: "calc".into(),
-            task: "build".into(),
-            app_dir: "calc".into(),
             total_digest: Digest::from_hex(&digest.repeat(64)).unwrap(),
-            inputs: Vec::new(),
-            outputs: Vec::new(),
-            start_us,
-            stop_us: start_us + 1500,
             result,
-            exit_code: Some(0),
-            error: None,
             git_commit: Some("c0ffee".into()),
-            git_dirty: false,
-            host: None,
+            ..sample(start_us)
         }
     }
 

@@ -79,28 +79,14 @@ pub fn resolve(store: &dyn Store, arg: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::digest::Digest;
     use crate::store::{DirStore, ReadOnly, Tiered};
-    use crate::tasks::records::{new_run_id, write, Record, RunResult};
+    use crate::tasks::records::{sample, write, Record};
     use crate::trust::Trust;
 
     fn record(start_us: u64, took_us: u64) -> Record {
         Record {
-            id: new_run_id(start_us).unwrap(),
-            app: "calc".into(),
-            task: "build".into(),
-            app_dir: "calc".into(),
-            total_digest: Digest::of(b"x"),
-            inputs: Vec::new(),
-            outputs: Vec::new(),
-            start_us,
             stop_us: start_us + took_us,
-            result: RunResult::Success,
-            exit_code: Some(0),
-            error: None,
-            git_commit: None,
-            git_dirty: false,
-            host: None,
+            ..sample(start_us)
         }
     }
 
