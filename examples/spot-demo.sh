@@ -14,7 +14,7 @@ top="$(dirname "$here")"
 # The tools (built on first use) and the S3 server, stopped on exit; the engine started below
 # stops when this shell exits.
 NO_CD=1 source "$top/test_source"
-# Only the build scripts inside the containers may trace (BUILD_SYSTEM_DEBUG), not the demo.
+# ci3/source turns tracing on under BUILD_SYSTEM_DEBUG: the demo's own lines stay readable.
 set +x
 
 readonly IMAGE="ci3-build:example"
