@@ -29,7 +29,7 @@ fn restore_brings_back_bytes_and_mode_and_refuses_a_tampered_output() {
     std::fs::remove_dir_all(f.repo.join("calc/out")).unwrap();
     // --force runs everything: nothing is left to restore, and saying both is a usage error.
     let r = f.run("task_run", &["--restore", "--force"]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr
             .contains("'--restore' cannot be used with '--force'"),

@@ -5,6 +5,7 @@ use std::process::{Command, Output, Stdio};
 
 pub fn tool(name: &str) -> Command {
     let mut cmd = Command::new(exe(name));
+    super::with_default_signals(&mut cmd);
     for var in ["DENOISE", "RETRY_SLEEP", "NO_FAIL_FAST", "JOBLOG"] {
         cmd.env_remove(var);
     }

@@ -45,6 +45,7 @@ pub fn s3_var(name: &str) -> String {
 /// A command with the test isolation applied: no CI variables, no user or system git config.
 pub fn command(program: impl AsRef<OsStr>) -> Command {
     let mut cmd = Command::new(program);
+    with_default_signals(&mut cmd);
     for var in ISOLATED_VARS {
         cmd.env_remove(var);
     }
@@ -241,4 +242,19 @@ pub fn bash_script(dir: &Path, script: &str, env: &[(&str, &str)], remove: &[&st
         cmd.env(k, v);
     }
     run(&mut cmd)
+}
+
+/// Runs `cmd` with SIGINT and SIGQUIT at their default, as from a terminal: a test run started in
+/// the background of a non-interactive shell (`cmd &` in a script) inherits them ignored, and a
+/// tool whose Ctrl-C handling is under test would then never see one.
+pub fn with_default_signals(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: signal(2) is async-signal-safe, the only kind of call allowed between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
 }
