@@ -51,7 +51,7 @@ struct Flags {
 
 fn help() -> String {
     format!(
-        "Environment:\n{}\n\nPid file and log: $XDG_CACHE_HOME/ci3/server-PORT/\n\nExit status:\n  \
+        "Environment:\n  {}\n\nPid file and log: $XDG_CACHE_HOME/ci3/server-PORT/\n\nExit status:\n  \
          0  done (start: a server answers; status: one is up)\n  \
          1  start or stop failed, or status found no server\n  \
          2  usage error, or a configuration that cannot be right",
