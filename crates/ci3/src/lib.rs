@@ -17,6 +17,7 @@ pub mod process;
 pub mod random;
 pub mod report;
 pub mod scratch;
+pub mod server;
 pub mod settings;
 pub mod state;
 pub mod store;

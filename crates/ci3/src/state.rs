@@ -1,7 +1,7 @@
 //! Every path under this machine's state directory (`$XDG_CACHE_HOME/ci3`, else
 //! `~/.cache/ci3`): the default store, input manifests, the cache ledger, usage totals, outage
-//! breakers, multipart journals and git index snapshots, named in one place so that no two
-//! layers pick the same name for different things.
+//! breakers, multipart journals, git index snapshots and the servers' pid files and logs, named
+//! in one place so that no two layers pick the same name for different things.
 
 use std::path::{Path, PathBuf};
 
@@ -58,6 +58,11 @@ impl<'a> State<'a> {
     /// The journal of in-flight S3 multipart uploads.
     pub fn multipart(&self) -> PathBuf {
         self.root.join("multipart")
+    }
+
+    /// The pid file and log of the ci3 server on `port` (`ci3_server start`).
+    pub fn server(&self, port: u16) -> PathBuf {
+        self.root.join(format!("server-{port}"))
     }
 
     /// The snapshots of git indexes the hashing keeps between runs.

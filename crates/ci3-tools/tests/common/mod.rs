@@ -11,6 +11,7 @@ pub mod docker;
 pub mod exe;
 pub mod helpers;
 pub mod pipeline;
+pub mod server;
 pub mod tasks;
 
 /// Variables a developer's or CI's environment may set that would change what the tools do.

@@ -96,7 +96,7 @@ impl std::fmt::Debug for S3Keys {
 /// `$XDG_CACHE_HOME/ci3/store`. `reporter` hears the stores' retry notices.
 pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected> {
     let trust = Trust::from_vars(&settings.trust)?;
-    let mut selected = open_store(settings, reporter.clone())?;
+    let mut selected = open_store(settings, reporter.clone(), true)?;
     selected.trust = trust;
     if let Some(list) = &settings.store.read_stores {
         let mut readers = Vec::new();
@@ -106,7 +106,7 @@ pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected
         {
             let mut one = settings.clone();
             one.store.url = Some(url.to_string());
-            let opened = open_store(&one, reporter.clone()).map_err(|e| {
+            let opened = open_store(&one, reporter.clone(), true).map_err(|e| {
                 Error::config(format!(
                     "CI3_READ_STORES={list}: {}",
                     e.message()
@@ -121,8 +121,16 @@ pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected
     Ok(selected)
 }
 
-/// The one store the settings select (`CI3_STORE` and the rest), without the read-only tiers.
-fn open_store(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected> {
+/// The one store the settings select, for a server: no read-only tiers, and no outage breaker,
+/// whose shared state would turn one failed request (a create-only race, say) into 30 s of
+/// refusals for every client; each request of a server asks the store itself.
+pub fn open_for_server(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected> {
+    open_store(settings, reporter, false)
+}
+
+/// The one store the settings select (`CI3_STORE` and the rest), without the read-only tiers;
+/// a remote one behind the outage breaker when `guarded`.
+fn open_store(settings: &Settings, reporter: Arc<dyn Reporter>, guarded: bool) -> Result<Selected> {
     let vars = &settings.store;
     let aws_words: Vec<&str> = vars
         .aws_params
@@ -158,6 +166,7 @@ fn open_store(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Select
         ..caps(vars)?
     };
     let remote = Remote {
+        guarded,
         reporter: reporter.clone(),
         breakers: settings.state().breakers(),
         offline: vars.offline,
@@ -279,6 +288,8 @@ fn s3_or_public(settings: S3Settings, public: Option<&str>, remote: &Remote) -> 
 
 /// What every remote store is set up with.
 struct Remote {
+    /// Behind the shared outage breaker.
+    guarded: bool,
     reporter: Arc<dyn Reporter>,
     /// Where the shared outage breakers keep their state.
     breakers: PathBuf,
@@ -290,8 +301,12 @@ struct Remote {
 impl Remote {
     /// `store` behind the shared outage breaker.
     fn select(&self, store: Box<dyn Store>) -> Selected {
+        let store: Box<dyn Store> = match self.guarded {
+            true => Box::new(Breaker::new(store, &self.breakers).offline(self.offline)),
+            false => store,
+        };
         Selected {
-            store: Box::new(Breaker::new(store, &self.breakers).offline(self.offline)),
+            store,
             reach: Reach::Shared,
             caps: self.caps.clone(),
             trust: Trust::default(),

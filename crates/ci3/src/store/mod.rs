@@ -17,7 +17,7 @@ use std::path::Path;
 pub use backends::dir::DirStore;
 pub use backends::public::PublicStore;
 pub use backends::s3::S3Store;
-pub use config::{open, Reach, S3Keys, S3Settings, Selected};
+pub use config::{open, open_for_server, Reach, S3Keys, S3Settings, Selected};
 pub use layers::breaker::Breaker;
 pub use layers::evict;
 pub use layers::layered::{Layered, Source, Written};
@@ -35,6 +35,19 @@ pub enum Put {
     Created,
     /// Create-only and the object was already there: nothing was written.
     AlreadyExists,
+}
+
+/// A sink that only counts what it is given.
+struct Count(u64);
+
+impl Write for Count {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Any store as a `&dyn Store`, for the trait's own default methods.
@@ -63,6 +76,35 @@ pub trait Store: AsStore + Send + Sync {
     fn exists(&self, name: &str) -> Result<bool>;
     /// Streams the object into `out`; `Ok(false)` when there is no such object.
     fn get(&self, name: &str, out: &mut dyn Write) -> Result<bool>;
+    /// The size of the object, `None` when there is no such object.
+    fn size(&self, name: &str) -> Result<Option<u64>> {
+        let mut count = Count(0);
+        Ok(self.get(name, &mut count)?.then_some(count.0))
+    }
+    /// As `get`, telling `sized` the object's length before its first byte, both from one
+    /// version of it: a server announces the length its answer then keeps (a store that cannot
+    /// say so in one go spools the object to a scratch file first).
+    fn get_sized(
+        &self,
+        name: &str,
+        sized: &mut dyn FnMut(u64),
+        out: &mut dyn Write,
+    ) -> Result<bool> {
+        let mut spool = tempfile::tempfile()?;
+        if !self.get(name, &mut spool)? {
+            return Ok(false);
+        }
+        let len = std::io::Seek::stream_position(&mut spool)?;
+        std::io::Seek::rewind(&mut spool)?;
+        sized(len);
+        std::io::copy(&mut spool, out).map_err(|e| {
+            crate::error::Error::new(
+                crate::error::Kind::Io,
+                format!("cannot pass on {name}: {e}"),
+            )
+        })?;
+        Ok(true)
+    }
     /// Stores the file at `src` under `name`. With `create_only`, an existing object is kept and
     /// `Put::AlreadyExists` returned; readers never see a partly written object.
     fn put_file(&self, name: &str, src: &Path, create_only: bool) -> Result<Put>;

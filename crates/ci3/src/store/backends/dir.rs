@@ -213,12 +213,37 @@ impl Store for DirStore {
     }
 
     fn get(&self, name: &str, out: &mut dyn Write) -> Result<bool> {
+        self.get_sized(name, &mut |_| {}, out)
+    }
+
+    fn size(&self, name: &str) -> Result<Option<u64>> {
+        let path = self.path(name)?;
+        match fs::metadata(&path) {
+            Ok(md) if md.is_file() => Ok(Some(md.len())),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.error("read", &path, e)),
+        }
+    }
+
+    /// The length is the open file's: a replacement published meanwhile is another file.
+    fn get_sized(
+        &self,
+        name: &str,
+        sized: &mut dyn FnMut(u64),
+        out: &mut dyn Write,
+    ) -> Result<bool> {
         let path = self.path(name)?;
         let mut file = match fs::File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(self.error("read", &path, e)),
         };
+        let md = file.metadata().map_err(|e| self.error("read", &path, e))?;
+        if !md.is_file() {
+            return Ok(false);
+        }
+        sized(md.len());
         crate::store::evict::touch(&file);
         // A failure to pass the bytes on is the reader's, not the store's.
         let mut buf = vec![0u8; CHUNK];

@@ -210,6 +210,25 @@ impl Store for S3Store {
     }
 
     fn get(&self, name: &str, out: &mut dyn Write) -> Result<bool> {
+        self.get_sized(name, &mut |_| {}, out)
+    }
+
+    fn size(&self, name: &str) -> Result<Option<u64>> {
+        let key = self.key(name)?;
+        match self.run(|| self.meta.head_object(&key)) {
+            Ok((head, _)) => Ok(Some(head.content_length.unwrap_or(0).max(0) as u64)),
+            Err(S3Error::HttpFailWithBody(404, _)) => Ok(None),
+            Err(e) => Err(self.fail("check", &key, e)),
+        }
+    }
+
+    /// The length comes with the first range, whose version pins the others.
+    fn get_sized(
+        &self,
+        name: &str,
+        sized: &mut dyn FnMut(u64),
+        out: &mut dyn Write,
+    ) -> Result<bool> {
         let key = self.key(name)?;
         let write_err = |e: std::io::Error| {
             Error::new(
@@ -223,17 +242,21 @@ impl Store for S3Store {
             Ok(first) => first,
             Err(S3Error::HttpFailWithBody(404, _)) => return Ok(false),
             // An empty object has no first byte to send.
-            Err(S3Error::HttpFailWithBody(416, _)) => return Ok(true),
+            Err(S3Error::HttpFailWithBody(416, _)) => {
+                sized(0);
+                return Ok(true);
+            }
             Err(e) => return Err(self.fail("download", &key, e)),
         };
         let headers = first.headers();
         let got = first.bytes().len() as u64;
-        out.write_all(first.bytes()).map_err(write_err)?;
         // `bytes 0-END/TOTAL` on a partial answer; a server that ignored the range sent it all.
         let total = headers
             .get("content-range")
             .and_then(|r| r.rsplit('/').next())
             .and_then(|t| t.parse::<u64>().ok());
+        sized(total.unwrap_or(got).max(got));
+        out.write_all(first.bytes()).map_err(write_err)?;
         let Some(total) = total.filter(|&total| total > got) else {
             return Ok(true);
         };

@@ -113,6 +113,19 @@ impl Store for Breaker {
         self.call(|s| s.get(name, out))
     }
 
+    fn size(&self, name: &str) -> Result<Option<u64>> {
+        self.call(|s| s.size(name))
+    }
+
+    fn get_sized(
+        &self,
+        name: &str,
+        sized: &mut dyn FnMut(u64),
+        out: &mut dyn std::io::Write,
+    ) -> Result<bool> {
+        self.call(|s| s.get_sized(name, sized, out))
+    }
+
     fn put_file(&self, name: &str, src: &Path, create_only: bool) -> Result<Put> {
         self.call(|s| s.put_file(name, src, create_only))
     }

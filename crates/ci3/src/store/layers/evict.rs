@@ -5,7 +5,7 @@
 //! not hide it). After a write the directory's usage is checked cheaply: a small ledger file
 //! (under `$XDG_CACHE_HOME/ci3/usage/`, never among the artifacts) keeps the running total, and
 //! the directory is only walked when the total passes the cap or the last walk is an hour old. Removal is an unlink, which never disturbs a tool still reading the file.
-//! Scratch files (`.ci3-*`) and run records (`.ci3/runs/`) are never evicted.
+//! Scratch files (`.ci3-*`) and run records (`.ci3/runs/`, `.ci3/ci-runs/`) are never evicted.
 
 use std::fs::{self, File, FileTimes};
 use std::io;
@@ -223,7 +223,8 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<Candidate>) -> io::Result<()> {
         let path = entry.path();
         let Ok(md) = entry.metadata() else { continue };
         if md.is_dir() {
-            if path != root.join(".ci3/runs") {
+            // Run records: the task runner's and the server's (`/runs`) are history, not cache.
+            if path != root.join(".ci3/runs") && path != root.join(".ci3/ci-runs") {
                 walk(root, &path, out)?;
             }
         } else if md.is_file() {
