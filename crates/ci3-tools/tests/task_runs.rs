@@ -113,8 +113,9 @@ fn task_runs_sort_and_has_input_as_the_original() {
         ("size-asc", "format must be: FIELD-ORDER"),
         ("time-up", "undefined order"),
     ] {
+        // A bad option value is a usage error: 2, as clap's (README, "Exit codes").
         let out = f.run("task_runs", &["-s", sort]);
-        assert_eq!((out.code, out.stdout.as_str()), (1, ""), "{sort}");
+        assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{sort}");
         assert!(out.stderr.contains(message), "{sort}: {}", out.stderr);
     }
     // The original's command line, which numbers runs in the order they were recorded.
