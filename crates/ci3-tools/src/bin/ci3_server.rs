@@ -44,6 +44,10 @@ struct Flags {
     /// The largest artifact accepted (e.g. 10G, 500M, bytes).
     #[arg(long, default_value = "10G", value_parser = ci3::server::size_arg)]
     max_artifact_size: u64,
+    /// GET /artifacts/NAME answers 302 to a 300-second presigned URL of the S3 store, so that
+    /// downloads bypass the server.
+    #[arg(long)]
+    redirect_reads: bool,
     /// Seconds added to the clock ttls are counted by (tests).
     #[arg(long, default_value_t = 0, allow_hyphen_values = true, hide = true)]
     clock_offset: i64,
@@ -81,6 +85,7 @@ fn main() {
         allow_anonymous: flags.allow_anonymous,
         max_ttl: flags.max_ttl,
         max_artifact_size: flags.max_artifact_size,
+        redirect_reads: flags.redirect_reads,
         clock_offset: flags.clock_offset,
     };
     ci3_tools::run(tool.name, || match flags.action {

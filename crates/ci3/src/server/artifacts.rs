@@ -73,6 +73,25 @@ fn existed(whole: bool) -> Response {
     }
 }
 
+/// How long a download URL handed out by `--redirect-reads` works, seconds.
+const REDIRECT_SECS: u32 = 300;
+
+/// `GET /artifacts/NAME` under `--redirect-reads`: 302 to a presigned URL of an object that
+/// exists (404 otherwise, so that a miss costs the client no second request).
+pub async fn redirect(ctx: &Arc<Ctx>, name: String) -> Response {
+    let (c, n) = (ctx.clone(), name.clone());
+    let url = writes::blocking(move || match c.store.exists(&n)? {
+        true => c.store.presigned_get(&n, REDIRECT_SECS),
+        false => Ok(None),
+    })
+    .await;
+    match url {
+        Ok(Some(url)) => reply::header(reply::empty(302), "location", &url),
+        Ok(None) => reply::empty(404),
+        Err(e) => ctx.failed(&format!("presign {name}"), &e),
+    }
+}
+
 /// `GET`/`HEAD /artifacts/NAME` and `/objects/NAME`: the bytes as stored.
 pub async fn get(ctx: &Arc<Ctx>, name: String, head: bool) -> Response {
     if head {

@@ -236,6 +236,9 @@ fn run_args(options: &Options) -> Vec<OsString> {
     if options.allow_anonymous {
         args.push("--allow-anonymous".into());
     }
+    if options.redirect_reads {
+        args.push("--redirect-reads".into());
+    }
     if options.clock_offset != 0 {
         args.push(format!("--clock-offset={}", options.clock_offset).into());
     }

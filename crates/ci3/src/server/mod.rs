@@ -62,6 +62,9 @@ pub struct Options {
     pub max_ttl: u64,
     /// The largest artifact or `/objects` body accepted, bytes.
     pub max_artifact_size: u64,
+    /// `GET /artifacts/NAME` answers 302 to a short-lived presigned URL of the store (S3), so
+    /// that the bytes bypass the server.
+    pub redirect_reads: bool,
     /// Seconds added to the clock that ttls are counted by: tests make time pass with it.
     pub clock_offset: i64,
 }
@@ -79,6 +82,7 @@ impl Default for Options {
             allow_anonymous: false,
             max_ttl: 365 * 86400,
             max_artifact_size: 10 << 30,
+            redirect_reads: false,
             clock_offset: 0,
         }
     }
@@ -104,6 +108,7 @@ struct Ctx {
     identity: String,
     max_ttl: u64,
     max_artifact_size: u64,
+    redirect_reads: bool,
     clock_offset: i64,
     /// The server's log (stderr): failures the clients only see as a status.
     reporter: Arc<dyn Reporter>,
@@ -170,6 +175,12 @@ fn context(options: &Options, settings: &Settings, reporter: Arc<dyn Reporter>) 
         )));
     }
     let store = open_store(options, settings, reporter.clone())?;
+    if options.redirect_reads && store.presigned_get("ci3-probe", 1)?.is_none() {
+        return Err(Error::config(format!(
+            "--redirect-reads: {} cannot hand out download URLs (an S3 store can)",
+            store.describe()
+        )));
+    }
     let described = match store.local_root() {
         Some(root) => format!("file://{}", root.display()),
         None => store.describe().replace(" at ", "@"),
@@ -190,6 +201,7 @@ fn context(options: &Options, settings: &Settings, reporter: Arc<dyn Reporter>) 
         identity,
         max_ttl: options.max_ttl,
         max_artifact_size: options.max_artifact_size,
+        redirect_reads: options.redirect_reads,
         clock_offset: options.clock_offset,
         reporter,
     })

@@ -94,6 +94,9 @@ async fn dispatch(
         (Route::Artifact(name), Method::PUT) => {
             artifacts::put(ctx, name, headers, incoming, true).await
         }
+        (Route::Artifact(name), _) if ctx.redirect_reads && !head => {
+            artifacts::redirect(ctx, name).await
+        }
         (Route::Artifact(name), _) => artifacts::get(ctx, name, head).await,
         (Route::Object(name), Method::PUT) => {
             let kept = !name.starts_with(crate::store::names::RESERVED);

@@ -62,7 +62,7 @@ async fn serve(
     ));
     let sweeper = ctx.clone();
     std::thread::spawn(move || loop {
-        match sweep::expired(sweeper.store.as_ref(), sweeper.now()) {
+        match sweep::expired(sweeper.store.as_ref(), sweeper.now(), sweeper.max_ttl) {
             Ok(0) => {}
             Ok(n) => sweeper
                 .reporter

@@ -1,6 +1,8 @@
 //! What a server clears by itself: entries past their expiry, every 600 s (a directory store by
-//! each file's expiry header; another store by reading each entry's), and at start the scratch
-//! files of writers that died mid-upload (a SIGKILL leaves them; their owner's pid is gone).
+//! each file's expiry header; another store by reading each entry's, and an S3 store also drops
+//! what went unmodified for `--max-ttl`, as a bucket lifecycle rule would), and at start the
+//! scratch files of writers that died mid-upload (a SIGKILL leaves them; their owner's pid is
+//! gone).
 
 use std::fs;
 use std::io::Read;
@@ -17,8 +19,9 @@ pub const EVERY: Duration = Duration::from_secs(600);
 /// Where expiring entries live.
 const EXPIRING: [&str; 4] = [".ci3/logs/", ".ci3/kv/", ".ci3/lists/", ".ci3/ci-runs/"];
 
-/// Removes the entries expired at `now`; how many.
-pub fn expired(store: &dyn Store, now: u64) -> Result<usize> {
+/// Removes the entries expired at `now`, and in a store that lists modification times those
+/// unmodified for `max_age` seconds; how many.
+pub fn expired(store: &dyn Store, now: u64, max_age: u64) -> Result<usize> {
     if let Some(root) = store.local_root() {
         let mut removed = 0;
         for kind in EXPIRING {
@@ -28,8 +31,13 @@ pub fn expired(store: &dyn Store, now: u64) -> Result<usize> {
     }
     let mut removed = 0;
     for kind in EXPIRING {
-        for name in store.list(kind)? {
-            if !reads::live(store, &name, now)? && store.delete(&name)? {
+        let listed = match store.list_modified(kind)? {
+            Some(listed) => listed,
+            None => store.list(kind)?.into_iter().map(|n| (n, now)).collect(),
+        };
+        for (name, modified) in listed {
+            let stale = now.saturating_sub(modified) >= max_age;
+            if (stale || !reads::live(store, &name, now)?) && store.delete(&name)? {
                 removed += 1;
             }
         }
@@ -116,7 +124,7 @@ mod tests {
         store
             .put_bytes("artifact", &with(10, b"bytes"), false)
             .unwrap();
-        assert_eq!(expired(&store, 20).unwrap(), 2);
+        assert_eq!(expired(&store, 20, 1000).unwrap(), 2);
         assert!(!store.exists(".ci3/kv/old.kv").unwrap());
         assert!(!store.exists(".ci3/lists/l/~/1-a").unwrap());
         for kept in [".ci3/kv/new.kv", ".ci3/kv/forever.kv", "artifact"] {

@@ -134,6 +134,18 @@ pub trait Store: AsStore + Send + Sync {
             .take(max)
             .collect())
     }
+    /// A URL that reads the object without credentials for `secs` seconds, for a store that
+    /// can hand one out (S3's presigned GET); `None` for one that cannot.
+    fn presigned_get(&self, name: &str, secs: u32) -> Result<Option<String>> {
+        let _ = (name, secs);
+        Ok(None)
+    }
+    /// The objects under `prefix` with the Unix second each was last written, for a store whose
+    /// listing says it in one go (S3); `None` for one that cannot.
+    fn list_modified(&self, prefix: &str) -> Result<Option<Vec<(String, u64)>>> {
+        let _ = prefix;
+        Ok(None)
+    }
     /// Runs `read` against the store(s) that may hold an object until one answers `true`: this
     /// store itself, or each tier in order for a tiered store (`CI3_READ_STORES`). An error of
     /// kind `Untrusted` from one tier is said to `reporter` and the next tier tried, so that a

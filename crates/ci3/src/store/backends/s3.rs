@@ -121,6 +121,24 @@ impl S3Store {
         })
     }
 
+    /// Every object under `prefix`: its name and S3's last-modified time as listed.
+    fn listed(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let key = format!("{}{prefix}", self.prefix);
+        let pages = self
+            .run(|| self.meta.list(key.clone(), None))
+            .map_err(|e| self.fail("list", &key, e))?;
+        Ok(pages
+            .into_iter()
+            .flat_map(|page| page.contents)
+            .filter_map(|o| {
+                Some((
+                    o.key.strip_prefix(&self.prefix)?.to_string(),
+                    o.last_modified,
+                ))
+            })
+            .collect())
+    }
+
     fn fail(&self, what: &str, key: &str, e: S3Error) -> Error {
         let kind = match &e {
             S3Error::HttpFailWithBody(401 | 403, _) | S3Error::Credentials(_) => Kind::Denied,
@@ -332,23 +350,41 @@ impl Store for S3Store {
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
-        let key = format!("{}{prefix}", self.prefix);
-        let pages = self
-            .run(|| self.meta.list(key.clone(), None))
-            .map_err(|e| self.fail("list", &key, e))?;
         // RFC 3339 times in one format sort as text.
-        let mut found: Vec<(String, String)> = pages
+        let mut found: Vec<(String, String)> = self
+            .listed(prefix)?
             .into_iter()
-            .flat_map(|page| page.contents)
-            .filter_map(|o| {
-                Some((
-                    o.last_modified,
-                    o.key.strip_prefix(&self.prefix)?.to_string(),
-                ))
-            })
+            .map(|(name, modified)| (modified, name))
             .collect();
         found.sort();
         Ok(found.into_iter().map(|(_, name)| name).collect())
+    }
+
+    fn list_modified(&self, prefix: &str) -> Result<Option<Vec<(String, u64)>>> {
+        let listed = self.listed(prefix)?;
+        let mut found = Vec::with_capacity(listed.len());
+        for (name, modified) in listed {
+            // S3 says `2026-12-02T23:25:20.000Z`; the fraction does not matter to an age.
+            let whole = modified.split('.').next().unwrap_or(&modified);
+            let at = crate::clock::parse_date(whole).map_err(|_| {
+                crate::err!(
+                    Failed,
+                    "{}: listed {name} with a time that is not one: {modified}",
+                    self.describe()
+                )
+            })?;
+            found.push((name, at / 1_000_000));
+        }
+        Ok(Some(found))
+    }
+
+    fn presigned_get(&self, name: &str, secs: u32) -> Result<Option<String>> {
+        let key = self.key(name)?;
+        let url = self
+            .runtime
+            .block_on(self.meta.presign_get(&key, secs, None))
+            .map_err(|e| self.fail("presign", &key, e))?;
+        Ok(Some(url))
     }
 
     /// Asks for pages of at most `max` keys, in S3's own key order, until `max` are found: a
