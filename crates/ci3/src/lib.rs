@@ -6,6 +6,7 @@
 
 pub mod archive;
 pub mod cache;
+pub mod ci3_api;
 pub mod clock;
 pub mod digest;
 pub mod error;
