@@ -139,3 +139,33 @@ fn a_failed_test_keeps_its_log_on_the_server() {
     let key = ci3::cache::test_cache::key(line.as_bytes());
     assert_eq!(s.get(&format!("/kv/{key}")).status, 404);
 }
+
+#[test]
+fn cache_log_is_readable_on_the_server_before_its_final_write() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let s = Setup::new();
+    let mut cmd = common::command(common::exe::exe("cache_log"));
+    cmd.args(["Build x", "live-key"])
+        .env("CI3_SERVER", &s.url)
+        .env("CI3_PASSWORD", "s3cret")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"first part\n").unwrap();
+    stdin.flush().unwrap();
+    // The writer is still running: what it has written so far is on the server.
+    common::server::until(
+        "the live log on the server",
+        std::time::Duration::from_secs(60),
+        || s.get("/logs/live-key").text() == "first part\n",
+    );
+    stdin.write_all(b"second\n").unwrap();
+    drop(stdin);
+    let out = common::pipeline::finish(child);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(s.get("/logs/live-key").text(), "first part\nsecond\n");
+    assert_eq!(out.stderr, format!("Build x log id: {}/live-key\n", s.url));
+}
