@@ -24,13 +24,16 @@ impl std::fmt::Debug for Target {
 }
 
 impl Target {
-    /// The server the settings choose, `None` when they choose none: `CI3_STORE` when it is a
-    /// `ci3+http://` or `ci3+https://` URL, else a non-empty `CI3_SERVER`.
+    /// The server the settings choose as the store, `None` when they choose none: `CI3_STORE`
+    /// when it is a `ci3+http://` or `ci3+https://` URL; any other `CI3_STORE` wins over
+    /// `CI3_SERVER` (an explicit store is kept); else a non-empty `CI3_SERVER` (which wins over
+    /// the S3 variables).
     pub fn from_settings(settings: &Settings) -> Result<Option<Target>> {
         let vars = &settings.server;
         let (var, url) = match settings.store.url.as_deref() {
             Some(url) if url.starts_with("ci3+") => ("CI3_STORE", &url["ci3+".len()..]),
-            _ => match vars.url.as_deref() {
+            Some(_) => return Ok(None),
+            None => match vars.url.as_deref() {
                 Some(url) if !url.trim().is_empty() => ("CI3_SERVER", url.trim()),
                 _ => return Ok(None),
             },
@@ -145,7 +148,11 @@ mod tests {
             .unwrap();
         assert_eq!(t.base, "https://ci.example");
         assert!(target(&[("CI3_SERVER", "")]).unwrap().is_none());
-        assert!(target(&[("CI3_STORE", "file:///x")]).unwrap().is_none());
+        assert!(
+            target(&[("CI3_STORE", "file:///x"), ("CI3_SERVER", "http://h:1")])
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
