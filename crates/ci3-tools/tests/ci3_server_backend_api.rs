@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use common::cache::{make_tree, snapshot, Env, Where};
 use common::run;
+use common::tasks::{app, task, Fixture, FILES};
 
 /// One request as the stub saw it.
 #[derive(Clone, Debug)]
@@ -165,6 +166,15 @@ fn api_mode_keeps_artifacts_and_flags_and_refuses_deletion() {
         delete.stderr
     );
     assert!(stub.artifact("app-a.tar.gz").is_some());
+    // The task runner keeps its records as objects: not through the upstream API.
+    let (_repo, mut cmd) = fixture_status(stub.port);
+    let status = run(&mut cmd);
+    assert_eq!(status.code, 2, "{}", status.stderr);
+    assert!(
+        status.stderr.contains("needs a ci3 server with /objects"),
+        "{}",
+        status.stderr
+    );
     let health = stub.seen().iter().filter(|s| s.path == "/health").count();
     assert!(health >= 1);
     assert!(
@@ -224,6 +234,20 @@ fn endless_redirects_end_after_five() {
     );
     let hops = looping.seen().iter().filter(|s| s.method == "HEAD").count();
     assert_eq!(hops, 6, "the request and five redirects");
+}
+
+/// `task_status` of a one-task repository whose store is the stub, and the repository.
+fn fixture_status(port: u16) -> (Fixture, std::process::Command) {
+    let f = Fixture::committed(&[
+        ("calc/a.txt", "1\n"),
+        (
+            "calc/.app.toml",
+            &app("calc", &task("build", "[\"true\"]", FILES)),
+        ),
+    ]);
+    let mut cmd = f.cmd_in(f.repo.path(), "task_status", &[]);
+    cmd.env("CI3_STORE", format!("ci3+http://127.0.0.1:{port}"));
+    (f, cmd)
 }
 
 fn fs_remove(dir: &Path) {

@@ -515,4 +515,30 @@ mod tests {
             "s3://aztec-ci-artifacts/build-cache/ at http://127.0.0.1:9"
         );
     }
+
+    #[test]
+    fn a_server_is_chosen_without_contact_and_an_explicit_store_wins() {
+        let server = open_with(&[
+            ("CI3_SERVER", "http://127.0.0.1:9"),
+            ("CI3_S3_BUCKET", "ignored-bucket"),
+        ])
+        .unwrap();
+        assert_eq!(server.store.describe(), "ci3 server http://127.0.0.1:9");
+        assert_eq!(server.reach, Reach::Machine, "uploads at any CI value");
+        assert!(server.server.is_some());
+        let store = open_with(&[("CI3_STORE", "ci3+https://ci.example/")]).unwrap();
+        assert_eq!(store.store.describe(), "ci3 server https://ci.example");
+        let dir = open_with(&[
+            ("CI3_STORE", "file:///srv/cache"),
+            ("CI3_SERVER", "http://127.0.0.1:9"),
+        ])
+        .unwrap();
+        assert!(dir.server.is_none());
+        let vars = [("HOME", "/tmp/x"), ("CI3_SERVER", "http://127.0.0.1:9")];
+        let for_server = open_for_server(&Settings::from_vars(vars), Arc::new(Silent)).unwrap();
+        assert!(
+            for_server.server.is_none(),
+            "a server never serves a server"
+        );
+    }
 }

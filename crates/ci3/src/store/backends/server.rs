@@ -12,7 +12,7 @@ use super::public::PublicStore;
 use crate::error::{Error, Kind, Result};
 use crate::remote::{encode, encode_query, Body, Connection, Method, Mode, Request, Response};
 use crate::report::Reporter;
-use crate::store::names::RESERVED;
+use crate::store::names::{MANIFESTS, RESERVED};
 use crate::store::{check_name, Put, Store};
 
 /// The most names one listing request asks for (the server's cap).
@@ -42,13 +42,17 @@ impl ServerStore {
         &self.conn
     }
 
-    /// The route holding object `name` in the server's mode; `None` in API mode for what the
-    /// upstream API has no place for (names under `.ci3/`).
+    /// The route holding object `name` in the server's mode. API mode has no place for our
+    /// own objects under `.ci3/`: manifests are left out (`None`: they only explain a hash),
+    /// anything else (task records) is refused as a configuration error naming `/objects`.
     fn path(&self, name: &str) -> Result<Option<String>> {
         check_name(name)?;
         Ok(match self.conn.mode()? {
             Mode::Full => Some(format!("/objects/{}", encode(name))),
-            Mode::Api if name.starts_with(RESERVED) => None,
+            Mode::Api if name.starts_with(MANIFESTS) => None,
+            Mode::Api if name.starts_with(RESERVED) => {
+                return Err(self.lacks(&format!("object {name}")));
+            }
             Mode::Api => Some(format!("/artifacts/{}", encode(name))),
         })
     }
@@ -107,12 +111,8 @@ impl ServerStore {
     /// Otherwise `X-CI3-Overwrite: 1` asks the server to replace what is there.
     fn put(&self, name: &str, body: Body, create_only: bool) -> Result<Put> {
         let Some(path) = self.path(name)? else {
-            if name.ends_with(".json") {
-                // Manifests only explain a hash (--explain); the upstream API has no place for
-                // them, and the artifact beside them is what counts.
-                return Ok(Put::Created);
-            }
-            return Err(self.lacks(&format!("storing {name}")));
+            // A manifest in API mode: nowhere to keep it, and the artifact is what counts.
+            return Ok(Put::Created);
         };
         if create_only && self.head(&path)?.is_some() {
             return Ok(Put::AlreadyExists);
