@@ -295,3 +295,41 @@ fn task_status_says_exist_after_task_run_through_the_server() {
         "the fixture's own directory store is not used"
     );
 }
+
+#[test]
+fn an_artifact_the_server_lacks_comes_from_the_public_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = Server::run(
+        &dir_store(&tmp.path().join("empty")),
+        &tmp.path().join("xdg-a"),
+        &[],
+    );
+    let public = Server::run(
+        &dir_store(&tmp.path().join("public")),
+        &tmp.path().join("xdg-b"),
+        &[],
+    );
+    let build = make_tree(tmp.path());
+    let before = snapshot(&build);
+    let up = tools(&public, tmp.path()).run("cache_upload", &["app-pub.tar.gz", "build"]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    fs::remove_dir_all(&build).unwrap();
+
+    let reader = tools(&empty, tmp.path())
+        .var(
+            "CI3_PUBLIC_CACHE_URL",
+            &format!("http://127.0.0.1:{}/artifacts", public.port),
+        )
+        .var("CI3_S3_PREFIX", "");
+    let down = reader.run("cache_download", &["app-pub.tar.gz"]);
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    assert_eq!(snapshot(&build), before);
+    assert!(
+        !tmp.path().join("empty/app-pub.tar.gz").exists(),
+        "a read does not copy into the server"
+    );
+    // Without the public cache it is a miss.
+    fs::remove_dir_all(&build).unwrap();
+    let miss = tools(&empty, tmp.path()).run("cache_download", &["app-pub.tar.gz"]);
+    assert_eq!(miss.code, 1, "{}", miss.stderr);
+}
