@@ -16,6 +16,7 @@ pub mod helpers;
 pub mod platform;
 pub mod process;
 pub mod random;
+pub mod remote;
 pub mod report;
 pub mod scratch;
 pub mod server;
