@@ -6,6 +6,7 @@
 
 pub mod archive;
 pub mod cache;
+pub mod ci3_api;
 pub mod clock;
 pub mod digest;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod helpers;
 pub mod platform;
 pub mod process;
 pub mod random;
+pub mod remote;
 pub mod report;
 pub mod scratch;
 pub mod server;

@@ -27,6 +27,7 @@ pub struct Settings {
     pub store: StoreVars,
     pub hashing: HashVars,
     pub trust: TrustVars,
+    pub server: ServerVars,
     /// `GITHUB_RUN_URL`, recorded in flags and test-cache entries.
     pub run_url: Option<String>,
     /// `HOSTNAME`, when the kernel's hostname cannot be read.
@@ -74,6 +75,31 @@ pub struct StoreVars {
     pub read_stores: Option<String>,
     /// `CI3_OFFLINE=1`: no remote store is asked; each answers at once as unreachable.
     pub offline: bool,
+}
+
+/// The variables that name a ci3 server and the credentials it is asked with (`remote`).
+#[derive(Clone, Default)]
+pub struct ServerVars {
+    /// `CI3_SERVER` as set, even empty (empty means "no server" to `ci3_client`).
+    pub url: Option<String>,
+    /// `CI3_SERVER_TOKEN`: sent as `Authorization: Bearer`.
+    pub token: Option<String>,
+    /// `CI3_PASSWORD`: HTTP Basic, when there is no token.
+    pub password: Option<String>,
+    /// `CI3_USER`: the Basic user (default `aztec`).
+    pub user: Option<String>,
+}
+
+impl std::fmt::Debug for ServerVars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never a secret in a message or a log.
+        f.debug_struct("ServerVars")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("user", &self.user)
+            .finish()
+    }
 }
 
 /// The variables that sign what is stored and decide what is accepted.
@@ -199,6 +225,12 @@ impl Settings {
             trust: TrustVars {
                 signing_key: env.path("CI3_SIGNING_KEY"),
                 trusted_keys: env.text("CI3_TRUSTED_KEYS"),
+            },
+            server: ServerVars {
+                url: env.raw_text("CI3_SERVER"),
+                token: env.text("CI3_SERVER_TOKEN"),
+                password: env.text("CI3_PASSWORD"),
+                user: env.text("CI3_USER"),
             },
             hashing: HashVars {
                 repo_path: env.path("REPO_PATH"),

@@ -17,6 +17,7 @@ pub fn exe(tool: &str) -> &'static str {
         "cache_upload" => env!("CARGO_BIN_EXE_cache_upload"),
         "cache_upload_flag" => env!("CARGO_BIN_EXE_cache_upload_flag"),
         "cache_verify" => env!("CARGO_BIN_EXE_cache_verify"),
+        "ci3_client" => env!("CARGO_BIN_EXE_ci3_client"),
         "ci3_server" => env!("CARGO_BIN_EXE_ci3_server"),
         "content_hash" => env!("CARGO_BIN_EXE_content_hash"),
         "denoise" => env!("CARGO_BIN_EXE_denoise"),

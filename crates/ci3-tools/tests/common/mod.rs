@@ -26,6 +26,11 @@ const ISOLATED_VARS: &[&str] = &[
     "S3_FORCE_UPLOAD",
     "CI3_STORE",
     "CI3_PUBLIC_CACHE_URL",
+    // A ci3 server chosen by a developer's environment would be every test's store.
+    "CI3_SERVER",
+    "CI3_SERVER_TOKEN",
+    "CI3_PASSWORD",
+    "CI3_USER",
     // test_source (through ci3/source) exports these: `root` would be kept by a nested
     // `source ci3/source`, and the S3 ones would select S3 over the default store.
     "root",

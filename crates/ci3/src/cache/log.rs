@@ -21,6 +21,8 @@
 //! from there, so memory stays bounded whatever the log's size.
 
 use std::io::{self, ErrorKind, Read, Write};
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::Duration;
 
 use super::policy::{self, WritePolicy};
 use super::Context;
@@ -67,6 +69,12 @@ pub fn store_log(
     };
     let object = names::log(&key)?;
     let say = |line: String| ctx.reporter.note(&line);
+    if let Some(server) = crate::ci3_api::resolve::named_server(ctx.settings) {
+        if !server.is_empty() {
+            live(ctx, name, &key, input, dup);
+            return Ok(());
+        }
+    }
     let store = ctx.selected.store.as_ref();
     let skip = match policy::write_policy(ctx.settings, ctx.selected) {
         WritePolicy::Create | WritePolicy::Replace => None,
@@ -114,6 +122,98 @@ fn put(store: &dyn Store, object: &str, spool: &tempfile::NamedTempFile, name: &
             "Warning: log {name} not stored in {}: {err}",
             store.describe()
         ),
+    }
+}
+
+/// How often a log on a ci3 server is sent again while it grows.
+const LIVE_EVERY: Duration = Duration::from_secs(5);
+
+/// The log so far and whether the input ended, shared with the thread that re-sends it.
+#[derive(Default)]
+struct Growing {
+    text: Mutex<Vec<u8>>,
+    ended: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl Write for &Growing {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut text = self.text.lock().unwrap_or_else(PoisonError::into_inner);
+        text.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The log on a ci3 server (`CI3_SERVER`): `NAME log id: URL` said first, the log re-sent every
+/// `LIVE_EVERY` while it grows so it can be read live, then its final write. A server that
+/// cannot be used is said, and the input drained all the same.
+fn live(
+    ctx: &Context<'_>,
+    name: &str,
+    key: &str,
+    input: &mut dyn Read,
+    dup: Option<&mut dyn Write>,
+) {
+    let reporter = std::sync::Arc::new(crate::report::Silent);
+    let resolved = match crate::ci3_api::connect(ctx.settings, reporter, false) {
+        Ok(resolved) => resolved,
+        Err(err) => {
+            copy(input, None, dup, ctx.reporter);
+            ctx.reporter
+                .note(&format!("Warning: log {name} not stored: {err}"));
+            return;
+        }
+    };
+    let backend = &resolved.backend;
+    let ttl = match ctx.settings.ci {
+        true => crate::ci3_api::LOG_TTL_CI,
+        false => crate::ci3_api::LOG_TTL_LOCAL,
+    };
+    ctx.reporter
+        .note(&format!("{name} log id: {}/{key}", resolved.public_url));
+    let growing = Growing::default();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut sent = None;
+            loop {
+                let ended = growing.ended.lock().unwrap_or_else(PoisonError::into_inner);
+                let (ended, _) = growing
+                    .wake
+                    .wait_timeout(ended, LIVE_EVERY)
+                    .unwrap_or_else(PoisonError::into_inner);
+                if *ended {
+                    return;
+                }
+                drop(ended);
+                let text = growing
+                    .text
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                if sent != Some(text.len()) {
+                    // A live write that fails is only a log not yet visible: the final one says.
+                    let _ = backend.log_put(key, &text, ttl, false);
+                    sent = Some(text.len());
+                }
+            }
+        });
+        let mut sink = &growing;
+        copy(input, Some(&mut sink), dup, ctx.reporter);
+        *growing.ended.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        growing.wake.notify_all();
+    });
+    let text = growing
+        .text
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Err(err) = backend.log_put(key, &text, ttl, true) {
+        ctx.reporter.note(&format!(
+            "Warning: log {name} not stored on {}: {err}",
+            resolved.server
+        ));
     }
 }
 

@@ -134,6 +134,7 @@ mod tests {
             reach: Reach::Machine,
             caps: Default::default(),
             trust: Default::default(),
+            server: None,
         };
         assert_eq!(write_policy(&settings(&[]), &dir), WritePolicy::Create);
         assert_eq!(
@@ -145,6 +146,7 @@ mod tests {
             reach: Reach::Shared,
             caps: Default::default(),
             trust: Default::default(),
+            server: None,
         };
         assert_eq!(write_policy(&settings(&[]), &shared), WritePolicy::NotInCi);
         assert_eq!(

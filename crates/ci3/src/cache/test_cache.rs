@@ -3,13 +3,17 @@
 //!
 //! It takes the place of the original's Redis keys (`SETEX key 604800`): no server beside the
 //! store. The body says when and where the test passed; an entry counts as present for the TTL
-//! after that time, so a store without expiry rules still forgets old passes.
+//! after that time, so a store without expiry rules still forgets old passes. When a ci3 server
+//! is the store (`CI3_SERVER`, `CI3_STORE=ci3+http://`), the cache is the server's kv instead,
+//! as upstream keeps it: KEY's value is the passing log's id, its ttl `CI3_TEST_CACHE_TTL`, and a
+//! signing writer adds `KEY.sig` (a signature over `kv:KEY=VALUE`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::flags::hostname;
 use super::policy::WritePolicy;
+use crate::ci3_api::{resolve, Backend};
 use crate::clock::now_secs;
 use crate::error::{Error, Result};
 use crate::hash::hash_str_orig;
@@ -19,6 +23,117 @@ use crate::trust::Trust;
 
 /// How many lookups run at once: enough to hide a network round trip 2,000 times over.
 const LOOKUP_THREADS: usize = 32;
+/// Keys a `POST /kv/mget` asks at most, and such requests in flight.
+const MGET_BATCH: usize = 500;
+const MGETS_IN_FLIGHT: usize = 8;
+
+/// The test cache as a ci3 server's kv.
+pub struct KvCache {
+    backend: Backend,
+}
+
+/// The kv test cache when a ci3 server is named (`None`: the store keeps `.ci3/tests/KEY`); an
+/// error when the named server does not answer or refuses the credentials.
+pub fn server_cache(settings: &Settings) -> Option<Result<KvCache>> {
+    resolve::named_server(settings).filter(|s| !s.is_empty())?;
+    let reporter = std::sync::Arc::new(crate::report::Silent);
+    Some(resolve::connect(settings, reporter, false).map(|r| KvCache { backend: r.backend }))
+}
+
+/// What `KEY.sig` holds for `value`: the signature line `trust` makes over `kv:KEY=VALUE`.
+fn kv_signature(trust: &Trust, key: &str, value: &str) -> Option<String> {
+    trust.signer()?;
+    let signed = trust.sign_bytes(&format!("kv:{key}"), format!("{value}\n").as_bytes());
+    let text = String::from_utf8_lossy(&signed).into_owned();
+    text.trim_end_matches('\n')
+        .rsplit('\n')
+        .next()
+        .map(str::to_string)
+}
+
+impl KvCache {
+    /// The backend, for the logs that go with the entries.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// Records that the test with `key` passed, its log being `log_id`; signed when `trust`
+    /// holds a signing key.
+    pub fn record(
+        &self,
+        settings: &Settings,
+        trust: &Trust,
+        key: &str,
+        log_id: &str,
+    ) -> Result<()> {
+        let ttl = Some(settings.tests.cache_ttl.as_secs().max(1));
+        if let Some(signature) = kv_signature(trust, key, log_id) {
+            self.backend
+                .kv_set(&format!("{key}.sig"), &signature, ttl)?;
+        }
+        self.backend.kv_set(key, log_id, ttl)
+    }
+
+    /// Whether each key has a value (under `CI3_TRUSTED_KEYS`: one a trusted key signed), in
+    /// `MGET_BATCH`es, `MGETS_IN_FLIGHT` at once.
+    pub fn lookup_all(&self, trust: &Trust, keys: &[String]) -> Vec<Result<bool>> {
+        let checks = trust.checks();
+        let asked: Vec<String> = match checks {
+            true => keys
+                .iter()
+                .flat_map(|k| [k.clone(), format!("{k}.sig")])
+                .collect(),
+            false => keys.to_vec(),
+        };
+        let per = if checks {
+            MGET_BATCH / 2 * 2
+        } else {
+            MGET_BATCH
+        };
+        let batches: Vec<&[String]> = asked.chunks(per).collect();
+        let next = AtomicUsize::new(0);
+        let mut answered: Vec<(usize, Vec<String>)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..MGETS_IN_FLIGHT.min(batches.len()))
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut got = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(batch) = batches.get(i) else {
+                                return got;
+                            };
+                            got.push((i, self.backend.kv_get(batch)));
+                        }
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().expect("an mget thread panicked"))
+                .collect()
+        });
+        answered.sort_by_key(|(i, _)| *i);
+        let values: Vec<String> = answered.into_iter().flat_map(|(_, v)| v).collect();
+        if !checks {
+            return values.iter().map(|v| Ok(!v.is_empty())).collect();
+        }
+        keys.iter()
+            .zip(values.chunks(2))
+            .map(|(key, pair)| {
+                let (value, signature) = (&pair[0], &pair[1]);
+                if value.is_empty() {
+                    return Ok(false);
+                }
+                let stored = format!("{value}\n{signature}\n");
+                // A value no trusted key signed is a miss (a race between writers only costs a
+                // run).
+                Ok(trust
+                    .verify_bytes(&format!("kv:{key}"), stored.as_bytes())
+                    .is_ok())
+            })
+            .collect()
+    }
+}
 
 /// The key of a test line.
 pub fn key(line: &[u8]) -> String {

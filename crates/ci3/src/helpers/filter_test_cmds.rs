@@ -138,7 +138,14 @@ pub fn filter<'a>(
         .iter()
         .map(|&i| test_cache::key(decided[i].0))
         .collect();
-    let answers = test_cache::lookup_all(store, trust, &keys, settings.tests.cache_ttl);
+    let answers = match test_cache::server_cache(settings) {
+        Some(Ok(kv)) => kv.lookup_all(trust, &keys),
+        Some(Err(err)) => keys
+            .iter()
+            .map(|_| Err(crate::Error::new(err.kind(), err.message())))
+            .collect(),
+        None => test_cache::lookup_all(store, trust, &keys, settings.tests.cache_ttl),
+    };
     for (i, answer) in asked.into_iter().zip(answers) {
         match answer {
             Ok(true) => decided[i].1 = Some(Skip::Passed),

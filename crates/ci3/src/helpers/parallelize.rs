@@ -115,7 +115,7 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, jobs: Option<usize>
         let stopped = run.stopping && matches!(done.code, 130 | 143);
         report(&mut done, job.test, tty, stopped)?;
         if done.code == 0 {
-            recorder.passed(job.test);
+            recorder.passed(job.test, &mut done);
         } else if !stopped {
             recorder.failed(job.test, &mut done)?;
         }

@@ -9,7 +9,7 @@
 //! is recorded in the test cache. `parallelize` runs its lines through the same pieces.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, IsTerminal, Seek, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Seek, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -20,7 +20,7 @@ use crate::error::{Result, ResultExt};
 
 use super::test_line::TestLine;
 use super::{styled, GREEN, RED};
-use crate::cache::test_cache::{self, Recorded};
+use crate::cache::test_cache::{self, KvCache, Recorded};
 pub use crate::process::Cores;
 use crate::process::{self, allowed_cores, parse_cpu_list, pin, Pid};
 use crate::report::Reporter;
@@ -36,6 +36,8 @@ pub const TIMED_OUT: i32 = 124;
 pub const NOT_RUN: i32 = 125;
 /// The lines of a failed test's output shown under its `FAILED:` line.
 pub const TAIL_LINES: usize = 50;
+/// A failed test's log on a ci3 server lives 12 weeks (upstream).
+const FAILED_LOG_TTL: u64 = 12 * 7 * 86400;
 /// The container image of `ISOLATE=1` tests when `CI3_ISOLATE_IMAGE` is not set: the
 /// original's build image, which its isolated tests expect.
 pub const ISOLATE_IMAGE: &str = "aztecprotocol/build:3.0";
@@ -90,7 +92,7 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, line: &[u8]) -> Res
     out.flush()?;
     recorder.failed(&test, &mut done)?;
     if done.code == 0 {
-        recorder.passed(&test);
+        recorder.passed(&test, &mut done);
     }
     Ok(done.code)
 }
@@ -380,6 +382,7 @@ pub struct Recorder<'a> {
     settings: &'a Settings,
     reporter: Arc<dyn Reporter>,
     store: Option<Option<Selected>>,
+    kv: Option<Option<KvCache>>,
     warned: bool,
 }
 
@@ -389,6 +392,7 @@ impl<'a> Recorder<'a> {
             settings,
             reporter,
             store: None,
+            kv: None,
             warned: false,
         }
     }
@@ -407,11 +411,48 @@ impl<'a> Recorder<'a> {
             .as_ref()
     }
 
+    /// The kv test cache, when a ci3 server is named; `None` (said once) when it cannot be used.
+    fn kv(&mut self) -> Option<&KvCache> {
+        let settings = self.settings;
+        self.kv
+            .get_or_insert_with(|| match test_cache::server_cache(settings)? {
+                Ok(kv) => Some(kv),
+                Err(err) => {
+                    eprintln!("Warning: the ci3 server cannot be used: {err}");
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    /// Where log ID is browsed: `CI3_PUBLIC_URL` (else the server) and the id.
+    fn log_url(&self, id: &str) -> String {
+        let base = self
+            .settings
+            .var("CI3_PUBLIC_URL")
+            .or_else(|| self.settings.var("CI3_SERVER"))
+            .map(|v| v.to_string_lossy().trim_end_matches('/').to_string())
+            .unwrap_or_default();
+        format!("{base}/{id}")
+    }
+
     /// Keeps the whole output of a failed test as a log in the store, when the store takes
     /// writes from here (as `cache_log` decides), and says where on stderr, as `cache_log`
     /// does: the tail shown under `FAILED:` is rarely the whole story.
     pub fn failed(&mut self, test: &TestLine, done: &mut Done) -> Result<()> {
         if !test.is_test() || done.code == 0 {
+            return Ok(());
+        }
+        if let Some(kv) = self.kv() {
+            // Failures' logs are kept 12 weeks (upstream), for the dashboard's links.
+            let id = crate::cache::log::new_key()?;
+            done.output.rewind()?;
+            let mut text = Vec::new();
+            done.output.read_to_end(&mut text)?;
+            match kv.backend().log_put(&id, &text, FAILED_LOG_TTL, true) {
+                Ok(()) => eprintln!("Full output: {}", self.log_url(&id)),
+                Err(err) => eprintln!("Warning: the output of the failed test was not kept: {err}"),
+            }
             return Ok(());
         }
         let settings = self.settings;
@@ -432,11 +473,28 @@ impl<'a> Recorder<'a> {
 
     /// Records that `test` passed, in CI, for a line the cache may hold. A store that cannot
     /// be opened or written is said once and otherwise ignored: the test still passed.
-    pub fn passed(&mut self, test: &TestLine) {
+    pub fn passed(&mut self, test: &TestLine, done: &mut Done) {
         if !crate::cache::policy::counts_passes(self.settings) || !test.cacheable() {
             return;
         }
         let settings = self.settings;
+        if let Some(kv) = self.kv() {
+            // The value is the passing log's id, as upstream keeps it.
+            let recorded = (|| {
+                let id = crate::cache::log::new_key()?;
+                done.output.rewind()?;
+                let mut text = Vec::new();
+                done.output.read_to_end(&mut text)?;
+                kv.backend()
+                    .log_put(&id, &text, crate::ci3_api::LOG_TTL_CI, true)?;
+                let trust = crate::trust::Trust::from_vars(&settings.trust)?;
+                kv.record(settings, &trust, &test_cache::key(test.line), &id)
+            })();
+            if let Err(err) = recorded {
+                eprintln!("Warning: test cache not updated on the ci3 server: {err}");
+            }
+            return;
+        }
         let Some(selected) = self.selected() else {
             return;
         };

@@ -10,6 +10,8 @@ use super::paths::{self, Query};
 use super::reads::{self, Serve};
 use super::reply::{self, Response};
 use super::{body, expiry, limits, objects, writes, Ctx};
+use crate::error::{Error, Result};
+use crate::store::{Put, Store};
 
 /// `PUT /kv/KEY?ttl=`
 pub async fn put(
@@ -77,25 +79,59 @@ pub async fn mget(ctx: &Arc<Ctx>, headers: &HeaderMap, incoming: Incoming) -> Re
         );
     }
     let c = ctx.clone();
-    let values = writes::blocking(move || {
-        let now = c.now();
-        reads::many(&keys, |line| match paths::key_line(line) {
-            Some(key) => reads::small(c.store.as_ref(), &objects::kv(&key), now, limits::KV),
-            None => Ok(None),
-        })
-    })
-    .await;
+    let values = writes::blocking(move || values(c.store.as_ref(), &keys, c.now())).await;
     match values {
         Ok(values) => {
             let mut out = Vec::new();
             for value in values {
-                let value = value.unwrap_or_default();
-                let end = value.iter().rposition(|&b| b != b'\n').map_or(0, |i| i + 1);
-                out.extend_from_slice(&value[..end]);
+                out.extend_from_slice(&value);
                 out.push(b'\n');
             }
             reply::text(200, out)
         }
         Err(e) => ctx.failed("read keys", &e),
     }
+}
+
+/// The value of KEY at `now` (expiry header stripped); `None` when absent, expired, or KEY is
+/// no valid name.
+pub fn value(store: &dyn Store, key: &str, now: u64) -> Result<Option<Vec<u8>>> {
+    match paths::key_line(key) {
+        Some(key) => reads::small(store, &objects::kv(&key), now, limits::KV),
+        None => Ok(None),
+    }
+}
+
+/// What `mget` answers for each key, in order: the value without its trailing newlines, empty
+/// for a miss or a key that is no valid name.
+pub fn values(store: &dyn Store, keys: &[String], now: u64) -> Result<Vec<Vec<u8>>> {
+    let found = reads::many(keys, |key| value(store, key, now))?;
+    Ok(found
+        .into_iter()
+        .map(|value| {
+            let mut value = value.unwrap_or_default();
+            let end = value.iter().rposition(|&b| b != b'\n').map_or(0, |i| i + 1);
+            value.truncate(end);
+            value
+        })
+        .collect())
+}
+
+/// Stores KEY's value, expiring at `expires` (Unix seconds; none: kept).
+pub fn store_value(
+    store: &dyn Store,
+    key: &str,
+    value: &[u8],
+    expires: Option<u64>,
+    create_only: bool,
+) -> Result<Put> {
+    let Some(key) = paths::key_line(key) else {
+        return Err(Error::usage(format!("bad key: {key}")));
+    };
+    if value.len() as u64 > limits::KV {
+        return Err(Error::usage(format!("a value over {} bytes", limits::KV)));
+    }
+    let mut stored = expiry::prefix(expires);
+    stored.extend_from_slice(value);
+    store.put_bytes(&objects::kv(&key), &stored, create_only)
 }

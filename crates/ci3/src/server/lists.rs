@@ -9,7 +9,8 @@ use hyper::body::Incoming;
 use super::paths::Query;
 use super::reply::{self, Response};
 use super::{body, expiry, limits, objects, reads, writes, Ctx};
-use crate::store::Put;
+use crate::error::Result;
+use crate::store::{Put, Store};
 
 /// `POST /lists/NAME?max=N&ttl=`: one line, its trailing newline dropped, inner ones spaces.
 pub async fn push(
@@ -50,21 +51,10 @@ pub async fn push(
             *b = b' ';
         }
     }
-    let mut stored = expiry::prefix(ctx.expiry(query.ttl));
-    stored.extend_from_slice(&line);
+    let expires = ctx.expiry(query.ttl);
     let (c, name) = (ctx.clone(), name.to_string());
     let pushed = writes::blocking(move || {
-        let random = crate::random::bytes::<4>()?;
-        let entry = objects::list_entry(&name, c.now_micros(), random);
-        if c.store.put_bytes(&entry, &stored, true)? == Put::AlreadyExists {
-            return Err(crate::err!(Store, "list entry {entry} was taken"));
-        }
-        let dir = objects::list_dir(&name);
-        let all = c.store.list_sorted(&dir, None, usize::MAX)?;
-        for dropped in all.iter().skip(max as usize) {
-            c.store.delete(dropped)?;
-        }
-        Ok(())
+        push_line(c.store.as_ref(), &name, &line, max, expires, c.now_micros())
     })
     .await;
     match pushed {
@@ -75,16 +65,8 @@ pub async fn push(
 
 /// `GET /lists/NAME` (and `/list/NAME`): the live lines, newest first; 404 when none.
 pub async fn get(ctx: &Arc<Ctx>, name: &str, head: bool) -> Response {
-    let (c, dir) = (ctx.clone(), objects::list_dir(name));
-    let lines = writes::blocking(move || {
-        let entries = c.store.list_sorted(&dir, None, limits::LIST_MAX as usize)?;
-        let now = c.now();
-        let lines = reads::many(&entries, |entry| {
-            reads::small(c.store.as_ref(), entry, now, limits::LINE + 2)
-        })?;
-        Ok(lines.into_iter().flatten().collect::<Vec<_>>())
-    })
-    .await;
+    let (c, name) = (ctx.clone(), name.to_string());
+    let lines = writes::blocking(move || lines(c.store.as_ref(), &name, c.now())).await;
     match lines {
         Ok(lines) if lines.is_empty() => reply::empty(404),
         Ok(lines) => {
@@ -101,4 +83,37 @@ pub async fn get(ctx: &Arc<Ctx>, name: &str, head: bool) -> Response {
         }
         Err(e) => ctx.failed("read a list", &e),
     }
+}
+
+/// Pushes `line` (a list line already: no newline, within the size) onto list NAME at `micros`,
+/// expiring at `expires`, and deletes what falls past the newest `max`.
+pub fn push_line(
+    store: &dyn Store,
+    name: &str,
+    line: &[u8],
+    max: u64,
+    expires: Option<u64>,
+    micros: u64,
+) -> Result<()> {
+    let mut stored = expiry::prefix(expires);
+    stored.extend_from_slice(line);
+    let random = crate::random::bytes::<4>()?;
+    let entry = objects::list_entry(name, micros, random);
+    if store.put_bytes(&entry, &stored, true)? == Put::AlreadyExists {
+        return Err(crate::err!(Store, "list entry {entry} was taken"));
+    }
+    let all = store.list_sorted(&objects::list_dir(name), None, usize::MAX)?;
+    for dropped in all.iter().skip(max as usize) {
+        store.delete(dropped)?;
+    }
+    Ok(())
+}
+
+/// The live lines of list NAME at `now`, newest first; empty when none.
+pub fn lines(store: &dyn Store, name: &str, now: u64) -> Result<Vec<Vec<u8>>> {
+    let entries = store.list_sorted(&objects::list_dir(name), None, limits::LIST_MAX as usize)?;
+    let lines = reads::many(&entries, |entry| {
+        reads::small(store, entry, now, limits::LINE + 2)
+    })?;
+    Ok(lines.into_iter().flatten().collect())
 }

@@ -11,6 +11,8 @@ use super::paths::Query;
 use super::reads::{self, Serve};
 use super::reply::{self, Response};
 use super::{body, expiry, limits, objects, writes, Ctx};
+use crate::error::Result;
+use crate::store::{Put, Store};
 
 /// `PUT /logs/ID?ttl=&final=`: without a ttl a log lives 14 days.
 pub async fn put(
@@ -54,28 +56,10 @@ pub async fn get(ctx: &Arc<Ctx>, id: &str, head: bool) -> Response {
 
 /// `GET /logs/PREFIX/`: the live logs directly under PREFIX, sorted, one a line.
 pub async fn list(ctx: &Arc<Ctx>, prefix: &str, head: bool) -> Response {
-    let (c, dir) = (ctx.clone(), objects::log_dir(prefix));
+    let (c, prefix) = (ctx.clone(), prefix.to_string());
     let listed = writes::blocking(move || {
-        // Logs deeper down are listed too, and dropped here.
-        let objects = c.store.list_sorted(&dir, None, limits::LISTING * 10)?;
-        let mut found: Vec<(String, String)> = objects
-            .iter()
-            .filter_map(|object| {
-                let id = object.strip_prefix(&dir)?.strip_suffix(".log")?;
-                (!id.is_empty() && !id.contains('/')).then(|| (id.to_string(), object.clone()))
-            })
-            .collect();
-        found.sort();
-        found.truncate(limits::LISTING);
-        let names: Vec<String> = found.iter().map(|(_, object)| object.clone()).collect();
-        let now = c.now();
-        let live = reads::many(&names, |object| reads::live(c.store.as_ref(), object, now))?;
-        Ok(found
-            .into_iter()
-            .zip(live)
-            .filter(|(_, live)| *live)
-            .map(|((id, _), _)| id + "\n")
-            .collect::<String>())
+        let names = names(c.store.as_ref(), &prefix, c.now())?;
+        Ok(names.into_iter().map(|id| id + "\n").collect::<String>())
     })
     .await;
     match listed {
@@ -83,4 +67,39 @@ pub async fn list(ctx: &Arc<Ctx>, prefix: &str, head: bool) -> Response {
         Ok(text) => reply::text(200, text),
         Err(e) => ctx.failed("list logs", &e),
     }
+}
+
+/// The live logs directly under PREFIX at `now`, sorted, at most `LISTING`.
+pub fn names(store: &dyn Store, prefix: &str, now: u64) -> Result<Vec<String>> {
+    let dir = objects::log_dir(prefix);
+    // Logs deeper down are listed too, and dropped here.
+    let objects = store.list_sorted(&dir, None, limits::LISTING * 10)?;
+    let mut found: Vec<(String, String)> = objects
+        .iter()
+        .filter_map(|object| {
+            let id = object.strip_prefix(&dir)?.strip_suffix(".log")?;
+            (!id.is_empty() && !id.contains('/')).then(|| (id.to_string(), object.clone()))
+        })
+        .collect();
+    found.sort();
+    found.truncate(limits::LISTING);
+    let objects: Vec<String> = found.iter().map(|(_, object)| object.clone()).collect();
+    let live = reads::many(&objects, |object| reads::live(store, object, now))?;
+    Ok(found
+        .into_iter()
+        .zip(live)
+        .filter(|(_, live)| *live)
+        .map(|((id, _), _)| id)
+        .collect())
+}
+
+/// The log ID at `now` (expiry header stripped), whole; `None` when absent or expired.
+pub fn text(store: &dyn Store, id: &str, now: u64) -> Result<Option<Vec<u8>>> {
+    reads::small(store, &objects::log(id), now, limits::LOG)
+}
+
+/// Replaces the log ID with what `reader` yields, expiring at `expires` (none: 14 days on).
+pub fn store_text(store: &dyn Store, id: &str, reader: &mut dyn Read, expires: u64) -> Result<Put> {
+    let mut stored = std::io::Cursor::new(expiry::header(expires)).chain(reader);
+    store.put_reader(&objects::log(id), &mut stored, false)
 }

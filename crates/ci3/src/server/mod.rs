@@ -30,6 +30,8 @@ mod serve;
 mod sweep;
 mod writes;
 
+pub mod entries;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -10,6 +10,8 @@ use super::paths::Query;
 use super::reads::{self, Serve};
 use super::reply::{self, Response};
 use super::{body, expiry, limits, objects, writes, Ctx};
+use crate::error::{Error, Result};
+use crate::store::Store;
 
 /// `PUT /runs/SECTION/ID`: a JSON object with strings `status`, `msg`, `name`, `author` and a
 /// number `timestamp` equal to ID.
@@ -50,20 +52,48 @@ pub async fn put(
     let answer = writes::entry(ctx, name, stored, create_only).await;
     if answer.status() == 204 {
         // Past the newest RUNS_KEPT: gone, so a section does not grow forever.
-        let (c, dir) = (ctx.clone(), objects::run_dir(section));
-        let trimmed = writes::blocking(move || {
-            let all = c.store.list_sorted(&dir, None, usize::MAX)?;
-            for old in all.iter().skip(limits::RUNS_KEPT) {
-                c.store.delete(old)?;
-            }
-            Ok(())
-        })
-        .await;
+        let (c, section) = (ctx.clone(), section.to_string());
+        let trimmed = writes::blocking(move || trim(c.store.as_ref(), &section)).await;
         if let Err(e) = trimmed {
             return ctx.failed("trim runs", &e);
         }
     }
     answer
+}
+
+/// Past the newest RUNS_KEPT: gone, so a section does not grow forever.
+fn trim(store: &dyn Store, section: &str) -> Result<()> {
+    let all = store.list_sorted(&objects::run_dir(section), None, usize::MAX)?;
+    for old in all.iter().skip(limits::RUNS_KEPT) {
+        store.delete(old)?;
+    }
+    Ok(())
+}
+
+/// Stores the run record ID of SECTION (checked as `PUT` checks it), expiring at `expires`.
+pub fn store_record(
+    store: &dyn Store,
+    section: &str,
+    id: &str,
+    record: &[u8],
+    expires: Option<u64>,
+) -> Result<()> {
+    let name = objects::run(section, id)?;
+    if let Err(why) = check(record, id) {
+        return Err(Error::usage(format!("bad run record: {why}")));
+    }
+    let mut stored = expiry::prefix(expires);
+    stored.extend_from_slice(record);
+    store.put_bytes(&name, &stored, false)?;
+    trim(store, section)
+}
+
+/// The run record ID of SECTION at `now`; `None` when absent or expired.
+pub fn record(store: &dyn Store, section: &str, id: &str, now: u64) -> Result<Option<Vec<u8>>> {
+    match objects::run(section, id) {
+        Ok(name) => reads::small(store, &name, now, limits::RUN),
+        Err(_) => Ok(None),
+    }
 }
 
 /// Why `record` is not a run record with this id.

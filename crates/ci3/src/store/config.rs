@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::evict::{self, Caps};
-use super::{Breaker, DirStore, PublicStore, ReadOnly, S3Store, Store, Tiered};
-use crate::error::{Error, Result};
+use super::{Breaker, DirStore, PublicStore, ReadOnly, S3Store, ServerStore, Store, Tiered};
+use crate::error::{Error, Kind, Result};
+use crate::remote::Connection;
 use crate::report::Reporter;
 use crate::settings::{Settings, StoreVars};
 use crate::trust::Trust;
@@ -29,6 +30,9 @@ pub struct Selected {
     pub caps: Caps,
     /// What writers sign with and readers accept (`CI3_SIGNING_KEY`, `CI3_TRUSTED_KEYS`).
     pub trust: Trust,
+    /// The ci3 server, exactly when the store is one (`CI3_STORE=ci3+http(s)://`, or
+    /// `CI3_SERVER`): the test cache and logs then go through its API (`remote`).
+    pub server: Option<Arc<Connection>>,
 }
 
 /// Where an S3 store is and how long its requests may take.
@@ -106,6 +110,7 @@ pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected
         {
             let mut one = settings.clone();
             one.store.url = Some(url.to_string());
+            one.server.url = None;
             let opened = open_store(&one, reporter.clone(), true).map_err(|e| {
                 Error::config(format!(
                     "CI3_READ_STORES={list}: {}",
@@ -125,12 +130,28 @@ pub fn open(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected
 /// whose shared state would turn one failed request (a create-only race, say) into 30 s of
 /// refusals for every client; each request of a server asks the store itself.
 pub fn open_for_server(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Selected> {
-    open_store(settings, reporter, false)
+    // A server over a server (or over itself, through the caller's CI3_SERVER) is no store.
+    let mut settings = settings.clone();
+    settings.server.url = None;
+    if let Some(url) = settings
+        .store
+        .url
+        .as_deref()
+        .filter(|u| u.starts_with("ci3+"))
+    {
+        return Err(Error::config(format!(
+            "CI3_STORE={url}: a ci3 server keeps its objects in a file:// or s3:// store"
+        )));
+    }
+    open_store(&settings, reporter, false)
 }
 
 /// The one store the settings select (`CI3_STORE` and the rest), without the read-only tiers;
 /// a remote one behind the outage breaker when `guarded`.
 fn open_store(settings: &Settings, reporter: Arc<dyn Reporter>, guarded: bool) -> Result<Selected> {
+    if let Some(conn) = Connection::open(settings)? {
+        return server_store(settings, conn, reporter, guarded);
+    }
     let vars = &settings.store;
     let aws_words: Vec<&str> = vars
         .aws_params
@@ -197,6 +218,7 @@ fn open_store(settings: &Settings, reporter: Arc<dyn Reporter>, guarded: bool) -
                 reach: Reach::Machine,
                 caps,
                 trust: Trust::default(),
+                server: None,
             });
         }
         if let Some(rest) = url.strip_prefix("s3://") {
@@ -245,7 +267,55 @@ fn open_store(settings: &Settings, reporter: Arc<dyn Reporter>, guarded: bool) -
         reach: Reach::Machine,
         caps,
         trust: Trust::default(),
+        server: None,
     })
+}
+
+/// A ci3 server as the store. Nothing else is asked: not the directory store, not the S3
+/// variables, not `localhost:4275` (no silent fallback). In CI the credentials are proven
+/// first, so a refused password stops the run (exit 2) before any work; a server that is down
+/// is the breaker's business, as for any remote store.
+fn server_store(
+    settings: &Settings,
+    conn: Arc<Connection>,
+    reporter: Arc<dyn Reporter>,
+    guarded: bool,
+) -> Result<Selected> {
+    let vars = &settings.store;
+    if settings.ci && !vars.offline {
+        if let Err(e) = conn.check() {
+            if e.kind() == Kind::Config {
+                return Err(e);
+            }
+        }
+    }
+    let public = match &vars.public_url {
+        Some(url) => {
+            let url = check_url("CI3_PUBLIC_CACHE_URL", url)?;
+            let timeouts = (vars.request_timeout, vars.transfer_timeout);
+            Some(PublicStore::new(
+                &url,
+                &default_prefix(vars),
+                timeouts,
+                reporter.clone(),
+            )?)
+        }
+        None => None,
+    };
+    let caps = caps(vars)?;
+    let remote = Remote {
+        guarded,
+        reporter: reporter.clone(),
+        breakers: settings.state().breakers(),
+        offline: vars.offline,
+        caps,
+    };
+    let store = Box::new(ServerStore::new(conn.clone(), public, reporter));
+    let mut selected = remote.select(store);
+    // Uploads at any CI value, as upstream's scripts upload to their server.
+    selected.reach = Reach::Machine;
+    selected.server = Some(conn);
+    Ok(selected)
 }
 
 /// `CI3_CACHE_MAX_SIZE` and `CI3_CACHE_MAX_AGE`, refused when they cannot be read.
@@ -310,6 +380,7 @@ impl Remote {
             reach: Reach::Shared,
             caps: self.caps.clone(),
             trust: Trust::default(),
+            server: None,
         }
     }
 }
@@ -442,6 +513,32 @@ mod tests {
         assert_eq!(
             s3.store.describe(),
             "s3://aztec-ci-artifacts/build-cache/ at http://127.0.0.1:9"
+        );
+    }
+
+    #[test]
+    fn a_server_is_chosen_without_contact_and_an_explicit_store_wins() {
+        let server = open_with(&[
+            ("CI3_SERVER", "http://127.0.0.1:9"),
+            ("CI3_S3_BUCKET", "ignored-bucket"),
+        ])
+        .unwrap();
+        assert_eq!(server.store.describe(), "ci3 server http://127.0.0.1:9");
+        assert_eq!(server.reach, Reach::Machine, "uploads at any CI value");
+        assert!(server.server.is_some());
+        let store = open_with(&[("CI3_STORE", "ci3+https://ci.example/")]).unwrap();
+        assert_eq!(store.store.describe(), "ci3 server https://ci.example");
+        let dir = open_with(&[
+            ("CI3_STORE", "file:///srv/cache"),
+            ("CI3_SERVER", "http://127.0.0.1:9"),
+        ])
+        .unwrap();
+        assert!(dir.server.is_none());
+        let vars = [("HOME", "/tmp/x"), ("CI3_SERVER", "http://127.0.0.1:9")];
+        let for_server = open_for_server(&Settings::from_vars(vars), Arc::new(Silent)).unwrap();
+        assert!(
+            for_server.server.is_none(),
+            "a server never serves a server"
         );
     }
 }

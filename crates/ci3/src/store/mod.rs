@@ -1,6 +1,6 @@
 //! Where artifacts live: a `Store` is a flat namespace of named objects.
 //!
-//! `backends/` holds one file per backend (`dir`, `s3`, `public`); `layers/` what wraps a store
+//! `backends/` holds one file per backend (`dir`, `s3`, `public`, `server`); `layers/` what wraps a store
 //! (the local tarball cache in front, read-only tiers behind, the outage breaker, size caps);
 //! `config` picks and assembles them from the settings; `names` names every object the project
 //! writes. Failures carry a kind so that a store that could not be asked is never reported as a
@@ -17,6 +17,7 @@ use std::path::Path;
 pub use backends::dir::DirStore;
 pub use backends::public::PublicStore;
 pub use backends::s3::S3Store;
+pub use backends::server::ServerStore;
 pub use config::{open, open_for_server, Reach, S3Keys, S3Settings, Selected};
 pub use layers::breaker::Breaker;
 pub use layers::evict;

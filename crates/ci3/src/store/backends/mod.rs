@@ -1,10 +1,11 @@
 //! Where objects are kept, one file per backend: a directory (`dir`), an S3 bucket (`s3`), a
-//! bucket's public read address (`public`); `retry` is the one retry loop the network ones share.
+//! bucket's public read address (`public`), a ci3 server (`server`); `retry` is the one retry loop the network ones share.
 
 pub mod dir;
 pub mod public;
 mod retry;
 pub mod s3;
+pub mod server;
 
 use crate::error::{Error, Result};
 
