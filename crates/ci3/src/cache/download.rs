@@ -48,7 +48,7 @@ pub fn download(ctx: &Context<'_>, name: &str, out_dir: &Path) -> Result<Downloa
         Some((_, source)) => (Downloaded::Hit(source), ledger::Op::HitStore),
         None => (Downloaded::Miss, ledger::Op::Miss),
     };
-    ledger::append(ctx.settings, op, name, started);
+    ledger::append_shared(ctx.settings, ctx.selected, op, name, started);
     Ok(outcome)
 }
 

@@ -36,7 +36,7 @@ pub fn upload(ctx: &Context<'_>, name: &str, paths: &[PathBuf], cwd: &Path) -> R
         Uploaded::LocalOnly => ledger::Op::LocalOnly,
         Uploaded::Failed(_) => ledger::Op::UploadFailed,
     };
-    ledger::append(ctx.settings, op, name, started);
+    ledger::append_shared(ctx.settings, ctx.selected, op, name, started);
     Ok(uploaded)
 }
 
