@@ -1,6 +1,6 @@
 //! The dashboard in a real browser (issue 21): a headless Chromium loads each page from a
-//! `ci3_server` whose store was filled by real tool runs (two `task_run`s, a `cache_upload` and
-//! a `cache_download` putting their ledger lines into the shared store) and through the HTTP API
+//! `ci3_server` whose store was filled by real tool runs (two `task_run`s; a `cache_upload` and
+//! a `cache_download` putting their ledger lines into a shared S3 store) and through the HTTP API
 //! as upstream's client fills it (CI run records, logs, the failed-tests and history lists of a
 //! pipeline with a flaky and a failing test). The tests read the rendered DOM and save a
 //! screenshot of each page under `target/tmp/dashboard/`.
@@ -11,6 +11,7 @@ mod dashboard_cdp;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use common::cache::{s3_prefix, Env, Where};
 use common::server::{basic, dir_store, Server};
 use common::tasks::{self, Fixture};
 use dashboard_cdp::Browser;
@@ -78,13 +79,6 @@ fn filled(server_args: &[&str]) -> Filled {
         .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
     assert_eq!(task_runs.len(), 2);
-
-    // The cache: an upload and a hit, through the shared store, put their ledger lines there.
-    f.repo.write("built/a.txt", "artifact");
-    let up = f.run("cache_upload", &["calc-0123456789abcdef.tar.gz", "built"]);
-    assert_eq!(up.code, 0, "{}", up.stderr);
-    let down = f.run("cache_download", &["calc-0123456789abcdef.tar.gz", "got"]);
-    assert_eq!(down.code, 0, "{}", down.stderr);
 
     let xdg = tempfile::tempdir().unwrap();
     let server = Server::run(&dir_store(f.store.path()), xdg.path(), server_args);
@@ -294,10 +288,26 @@ fn tasks_page_shows_statuses_runs_inputs_outputs_and_a_diff() {
 
 #[test]
 fn cache_page_adds_up_the_ledger_lines_the_tools_put_into_the_store() {
-    let s = filled(&[]);
+    // A shared store (the test S3 server): an upload, then a hit from it, each putting its
+    // ledger line there; a server over the same bucket and prefix adds them up.
+    let work = tempfile::tempdir().unwrap();
+    let at = s3_prefix("dashboard-cache");
+    let Where::S3(prefix) = &at else {
+        unreachable!()
+    };
+    let store = format!("s3://{}/{prefix}", common::s3_var("CI3_S3_BUCKET"));
+    std::fs::create_dir_all(work.path().join("built")).unwrap();
+    std::fs::write(work.path().join("built/a.txt"), "artifact").unwrap();
+    let env = Env::new(at.clone(), work.path()).var("CI", "1");
+    let up = env.run("cache_upload", &["calc-0123456789abcdef.tar.gz", "built"]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    let down = env.run("cache_download", &["calc-0123456789abcdef.tar.gz", "got"]);
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    let server = Server::run(&store, &work.path().join("xdg"), &[]);
+
     let shots = shots();
     let mut b = Browser::start(1280, 600);
-    b.open(&url(&s.server, "/_/cache"));
+    b.open(&url(&server, "/_/cache"));
     assert_eq!(count(&mut b, "tr.day"), 1);
     // One download, a hit from the store; one upload.
     assert_eq!(text(&mut b, "tr.day td:nth-child(2)"), "1");

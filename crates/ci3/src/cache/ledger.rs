@@ -1,7 +1,7 @@
 //! What the cache did on this machine, one JSON line per download and upload, for `cache_stats`.
 //!
-//! When the store is shared (a remote one, or a directory named by `CI3_STORE` that a server may
-//! serve), each line is also put into the store as an object of its own under
+//! When the store is shared (a remote one: S3, a ci3 server; a directory store stays this
+//! machine's), each line is also put into the store as an object of its own under
 //! `.ci3/ledgers/DAY/`, so the dashboard adds up every machine's lines; one object per line
 //! needs no append, which no store has, and two machines never write the same name.
 //!
@@ -71,7 +71,7 @@ pub fn append_shared(
     name: &str,
     started: Instant,
 ) {
-    let shared = selected.reach == Reach::Shared || settings.store.url.is_some();
+    let shared = selected.reach == Reach::Shared;
     let moved = matches!(op, Op::HitStore | Op::Stored);
     let bytes = match shared && moved {
         true => selected.store.size(name).ok().flatten(),

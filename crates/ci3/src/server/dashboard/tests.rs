@@ -30,10 +30,16 @@ impl History {
     }
 }
 
-/// The history list of a test command (any branch's suffix: the first found).
-fn history(ctx: &Ctx, command: &str, max: usize) -> crate::Result<Option<History>> {
-    let list = format!("history_{}", crate::hash::hash_str_orig(command.as_bytes()));
-    let Some(list) = listing::lists(ctx, &list)?.into_iter().next() else {
+/// The history list of a test command among `lists` (sorted; any branch's suffix: the first).
+fn history(
+    ctx: &Ctx,
+    lists: &[String],
+    command: &str,
+    max: usize,
+) -> crate::Result<Option<History>> {
+    let start = format!("history_{}", crate::hash::hash_str_orig(command.as_bytes()));
+    let at = lists.partition_point(|l| l.as_str() < start.as_str());
+    let Some(list) = lists.get(at).filter(|l| l.starts_with(&start)).cloned() else {
         return Ok(None);
     };
     let lines = listing::lines(ctx, &list, max)?;
@@ -85,8 +91,11 @@ fn strip(lines: &[TestLine]) -> String {
 pub fn feed(ctx: &Ctx) -> crate::Result<String> {
     let owners = owners::load();
     let mut rows: Vec<(String, TestLine)> = Vec::new();
-    for list in listing::lists(ctx, "failed_tests")? {
-        for line in listing::lines(ctx, &list, FEED)? {
+    // Every list's name once: a directory store reads them in one directory listing.
+    let lists = listing::lists(ctx, "")?;
+    let feeds = lists.iter().filter(|l| l.starts_with("failed_tests"));
+    for list in feeds {
+        for line in listing::lines(ctx, list, FEED)? {
             if let Some(t) = parse_line(&line) {
                 rows.push((list.clone(), t));
             }
@@ -113,7 +122,7 @@ pub fn feed(ctx: &Ctx) -> crate::Result<String> {
          (last {LAST_N})</th><th>History</th></tr>"
     ));
     for (command, (failed, _)) in tests.iter().take(STRIPS) {
-        let found = history(ctx, command, LAST_N)?;
+        let found = history(ctx, &lists, command, LAST_N)?;
         let (flakes, chart, link) = match &found {
             Some(h) => (
                 h.flakes().to_string(),
