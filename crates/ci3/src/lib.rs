@@ -13,6 +13,7 @@ pub mod error;
 pub mod git;
 pub mod hash;
 pub mod helpers;
+pub mod ledger;
 pub mod platform;
 pub mod process;
 pub mod random;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ci3::cache::ledger;
+use ci3::ledger;
 use ci3_tools::Tool;
 use clap::Parser;
 

@@ -5,11 +5,11 @@
 
 use std::path::Path;
 
-use super::ledger;
 use super::policy::{self, ReadSkip};
 use super::Context;
 use crate::archive::{self, Compression, ListedEntry};
 use crate::error::Result;
+use crate::ledger;
 use crate::store::{Layered, Source};
 
 /// What a download came to, short of an error.
@@ -48,7 +48,7 @@ pub fn download(ctx: &Context<'_>, name: &str, out_dir: &Path) -> Result<Downloa
         Some((_, source)) => (Downloaded::Hit(source), ledger::Op::HitStore),
         None => (Downloaded::Miss, ledger::Op::Miss),
     };
-    ledger::append(ctx.settings, op, name, started);
+    ledger::append_shared(ctx.settings, ctx.selected, op, name, started);
     Ok(outcome)
 }
 

@@ -6,7 +6,6 @@
 
 mod download;
 mod flags;
-pub mod ledger;
 pub mod log;
 pub mod policy;
 pub mod test_cache;

@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use super::ledger;
 use super::policy::{self, UploadSkip, WritePolicy};
 use super::Context;
 use crate::archive::{self, ArchiveError, Compression};
 use crate::error::{Error, Kind, Result};
 use crate::hash::manifest;
+use crate::ledger;
 use crate::store::{Layered, Put, Reach};
 
 /// What an upload came to.
@@ -36,7 +36,7 @@ pub fn upload(ctx: &Context<'_>, name: &str, paths: &[PathBuf], cwd: &Path) -> R
         Uploaded::LocalOnly => ledger::Op::LocalOnly,
         Uploaded::Failed(_) => ledger::Op::UploadFailed,
     };
-    ledger::append(ctx.settings, op, name, started);
+    ledger::append_shared(ctx.settings, ctx.selected, op, name, started);
     Ok(uploaded)
 }
 

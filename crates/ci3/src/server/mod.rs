@@ -14,6 +14,7 @@
 mod artifacts;
 mod auth;
 mod body;
+mod dashboard;
 mod expiry;
 mod kv;
 mod lifecycle;

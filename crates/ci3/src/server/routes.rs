@@ -9,7 +9,7 @@ use hyper::body::Incoming;
 
 use super::paths::{self, Query, Route};
 use super::reply::{self, Response};
-use super::{artifacts, body, kv, limits, lists, logs, runs, Ctx};
+use super::{artifacts, body, dashboard, kv, limits, lists, logs, runs, Ctx};
 
 /// The answer to a request; never an error (a failure is a status).
 pub async fn handle(
@@ -17,6 +17,11 @@ pub async fn handle(
     request: http::Request<Incoming>,
 ) -> Result<Response, Infallible> {
     let (parts, incoming) = request.into_parts();
+    // A browser's pages (`/_/…`, and `/` or a log's `/ID` when its Accept prefers HTML); every
+    // other request gets the API's answer, unchanged.
+    if let Some(page) = dashboard::intercept(&ctx, &parts).await {
+        return Ok(page);
+    }
     let (route, query) = match admit(&ctx, &parts) {
         Ok(admitted) => admitted,
         // Refused before its body was read: what follows on the connection is no request.

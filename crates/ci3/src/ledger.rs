@@ -1,5 +1,10 @@
 //! What the cache did on this machine, one JSON line per download and upload, for `cache_stats`.
 //!
+//! When the store is shared (a remote one: S3, a ci3 server; a directory store stays this
+//! machine's), each line is also put into the store as an object of its own under
+//! `.ci3/ledgers/DAY/`, so the dashboard adds up every machine's lines; one object per line
+//! needs no append, which no store has, and two machines never write the same name.
+//!
 //! The file is `$XDG_CACHE_HOME/ci3/ledger.jsonl`, appended to with one write per line (whole
 //! lines, however many tools append at once) and moved to `ledger.1.jsonl` past 8 MiB, so two
 //! files at most are kept. A build's time is what lies between a miss and the upload of the
@@ -15,6 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::hash::manifest::stem;
 use crate::settings::Settings;
+use crate::store::Store;
+use crate::store::{Reach, Selected};
 
 const ROTATE_AT: u64 = 8 << 20;
 /// A miss and an upload further apart than this are not one build.
@@ -41,27 +48,83 @@ pub struct Entry {
     pub name: String,
     /// How long it took.
     pub ms: u64,
+    /// The artifact's size, for a hit from or an upload to a shared store (lines in the store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
 }
 
 fn files(settings: &Settings) -> (PathBuf, PathBuf) {
     settings.state().ledger()
 }
 
-/// Appends what happened to `name`, which started at `started`.
+/// Appends what happened to `name`, which started at `started`, to this machine's file.
 pub fn append(settings: &Settings, op: Op, name: &str, started: Instant) {
-    let entry = Entry {
+    append_entry(settings, &entry(op, name, started, None));
+}
+
+/// [`append`], and the same line put into the store when it is shared, with the artifact's
+/// size for the operations that moved it over the network.
+pub fn append_shared(
+    settings: &Settings,
+    selected: &Selected,
+    op: Op,
+    name: &str,
+    started: Instant,
+) {
+    let shared = selected.reach == Reach::Shared;
+    let moved = matches!(op, Op::HitStore | Op::Stored);
+    let bytes = match shared && moved {
+        true => selected.store.size(name).ok().flatten(),
+        false => None,
+    };
+    let line = entry(op, name, started, bytes);
+    append_entry(settings, &line);
+    if shared {
+        // Like the local file, a line that cannot be stored is dropped: never a tool's failure.
+        let _ = upload(selected.store.as_ref(), &line);
+    }
+}
+
+fn entry(op: Op, name: &str, started: Instant, bytes: Option<u64>) -> Entry {
+    Entry {
         t_ms: crate::clock::now_micros() / 1000,
         op,
         name: name.to_string(),
         ms: started.elapsed().as_millis() as u64,
-    };
+        bytes,
+    }
+}
+
+/// Where the store keeps the ledger lines of the day `t_ms` falls in (`YYYY-MM-DD`).
+pub const STORE_PREFIX: &str = ".ci3/ledgers/";
+
+/// The directory of a day's lines in the store.
+pub fn day_prefix(t_ms: u64) -> String {
+    let day = &crate::clock::rfc3339(t_ms * 1000)[..10];
+    format!("{STORE_PREFIX}{day}/")
+}
+
+/// Puts one line into the store, named by its time and random bits.
+pub fn upload(store: &dyn Store, line: &Entry) -> crate::Result<()> {
+    let random = crate::random::bytes::<6>()?;
+    let name = format!(
+        "{}{:013}-{}.json",
+        day_prefix(line.t_ms),
+        line.t_ms,
+        hex::encode(random)
+    );
+    store.put_bytes(&name, &serde_json::to_vec(line)?, true)?;
+    Ok(())
+}
+
+fn append_entry(settings: &Settings, entry: &Entry) {
     let (current, old) = files(settings);
     let write = || -> std::io::Result<()> {
         std::fs::create_dir_all(settings.state().root())?;
         if std::fs::metadata(&current).is_ok_and(|m| m.len() > ROTATE_AT) {
             std::fs::rename(&current, &old)?;
         }
-        let mut line = serde_json::to_vec(&entry)?;
+        let mut line = serde_json::to_vec(entry)?;
         line.push(b'\n');
         std::fs::OpenOptions::new()
             .create(true)
@@ -176,6 +239,7 @@ mod tests {
             op,
             name: name.into(),
             ms,
+            bytes: None,
         }
     }
 
