@@ -47,6 +47,8 @@ pub struct TaskStatus<'a> {
     pub run: Option<Found>,
     /// Why runs whose names matched were not taken (records the trusted keys did not sign).
     pub refused: Vec<String>,
+    /// The tasks upstream in the graph that are not `Exist` (what makes this one Pending).
+    pub waits_on: Vec<String>,
 }
 
 /// The inputs with every input string replaced by `s`.
@@ -108,7 +110,7 @@ pub fn evaluate<'a>(
     Ok(out)
 }
 
-fn one<'a>(
+pub(crate) fn one<'a>(
     resolver: &Resolver<'_>,
     store: &dyn Store,
     trust: &Trust,
@@ -123,6 +125,7 @@ fn one<'a>(
             resolved,
             run: None,
             refused: Vec::new(),
+            waits_on: Vec::new(),
         });
     }
     let (app, name) = (&task.app.name, &task.task.name);
@@ -147,5 +150,6 @@ fn one<'a>(
         resolved,
         run,
         refused: lookup.refused,
+        waits_on: Vec::new(),
     })
 }
