@@ -1,13 +1,13 @@
 //! Which task depends on which: file inputs matched against the paths `File` outputs write,
 //! and `TaskInfos` references.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use globset::{GlobSet, GlobSetBuilder};
 
 use crate::tasks::config::paths::join;
 use crate::tasks::config::TaskRef;
-use crate::tasks::inputs::globs::glob;
+use crate::tasks::inputs::globs::{glob, is_glob};
 use crate::{Error, Result};
 
 /// For each task the tasks it depends on, and every path an output writes (relative to the root).
@@ -48,11 +48,35 @@ pub(super) fn infer(
     Ok((upstream, produced))
 }
 
-fn set<'s>(patterns: impl Iterator<Item = &'s String>) -> Result<GlobSet> {
+/// Paths and globs: a path is compared as it is, since compiling a glob set for each of
+/// hundreds of tasks would cost more than the rest of the graph.
+struct Patterns {
+    paths: HashSet<String>,
+    globs: Option<GlobSet>,
+}
+
+impl Patterns {
+    fn is_match(&self, path: &str) -> bool {
+        self.paths.contains(path) || self.globs.as_ref().is_some_and(|g| g.is_match(path))
+    }
+}
+
+fn set<'s>(patterns: impl Iterator<Item = &'s String>) -> Result<Patterns> {
+    let mut paths = HashSet::new();
     let mut b = GlobSetBuilder::new();
+    let mut globs = 0;
     for p in patterns {
         let p = p.trim_start_matches("./");
-        b.add(glob(p)?.glob().clone());
+        if is_glob(p) {
+            b.add(glob(p)?.glob().clone());
+            globs += 1;
+        } else {
+            paths.insert(p.to_string());
+        }
     }
-    b.build().map_err(|e| Error::failed(e.to_string()))
+    let globs = match globs {
+        0 => None,
+        _ => Some(b.build().map_err(|e| Error::failed(e.to_string()))?),
+    };
+    Ok(Patterns { paths, globs })
 }
