@@ -306,3 +306,45 @@ fn a_diamond_with_two_workers_runs_the_middle_tasks_at_once() {
     assert_eq!(order[0], "top");
     assert_eq!(order[3], "bottom");
 }
+
+/// From 16 tasks, status reads every success name in one listing: the answers stay those of
+/// one lookup per task (the newest run of a digest, Pending for a changed input).
+#[test]
+fn many_tasks_read_from_one_listing_keep_their_statuses() {
+    let mut files: Vec<(String, String)> = Vec::new();
+    for i in 0..20 {
+        let t = task(
+            "build",
+            &sh("mkdir -p out && cat in.txt > out/o"),
+            &format!("{}{}", inputs(&["*.txt"]), output("out/o")),
+        );
+        files.push((format!("a{i:02}/.app.toml"), app(&format!("a{i:02}"), &t)));
+        files.push((format!("a{i:02}/in.txt"), format!("{i}\n")));
+    }
+    files.push((".gitignore".into(), "out/\n".into()));
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let f = Fixture::committed(&refs);
+    assert_eq!(f.run("task_run", &["-p", "4"]).code, 0);
+    assert_eq!(f.run("task_run", &["--force", "a03"]).code, 0);
+    let exist: Vec<String> = (0..20).map(|i| format!("a{i:02}.build,Exist")).collect();
+    assert_eq!(f.status(&[]), exist);
+    // a03's newest run is the forced one.
+    let json = f.ok("task_status", &["--format", "json", "-q"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let newest = f
+        .runs()
+        .last()
+        .unwrap()
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(v[3]["RunID"], newest.as_str());
+    f.repo.write("a07/in.txt", "changed\n");
+    let mut want = exist.clone();
+    want[7] = "a07.build,Pending".into();
+    assert_eq!(f.status(&[]), want);
+}
