@@ -125,19 +125,22 @@ pub fn require_clean(dirty: &[String]) -> ci3::Result<()> {
     )
 }
 
-/// The status of each task, its inputs resolved by `resolver` (one index read for all), each
-/// run a trusted reader refuses said on stderr: what every task tool asking for statuses calls.
+/// The status of each task through the task graph (downstream of a task that is not Exist is
+/// Pending), its inputs resolved by `resolver` (one index read for all), each run a trusted
+/// reader refuses said on stderr: what every task tool asking for statuses calls.
 pub fn statuses<'a>(
     tool: &Tool,
     resolver: &Resolver<'_>,
     selected: &ci3::store::Selected,
+    graph: &ci3::tasks::graph::Graph<'a>,
     tasks: &[TaskRef<'a>],
     lookup: &LookupArgs,
 ) -> ci3::Result<Vec<TaskStatus<'a>>> {
-    ci3::tasks::status::evaluate(
+    ci3::tasks::graph::status::evaluate(
         resolver,
         selected.store.as_ref(),
         &selected.trust,
+        graph,
         tasks,
         lookup.lookup_input_str.as_deref(),
         tool.reporter.as_ref(),
@@ -186,6 +189,12 @@ pub fn plan<'a>(
     for s in &statuses {
         match &s.run {
             Some(run) => eprintln!("{:<width$} => {} ({})", s.task.id(), s.status, run.id),
+            None if !s.waits_on.is_empty() => eprintln!(
+                "{:<width$} => {} (waits on {})",
+                s.task.id(),
+                s.status,
+                s.waits_on.join(", ")
+            ),
             None => eprintln!("{:<width$} => {}", s.task.id(), s.status),
         }
     }

@@ -40,12 +40,13 @@ fn main() {
     ci3_tools::run(tool.name, || {
         let (repo, cwd) = args.repo.open(&tool)?;
         let tasks = repo.select(&cwd, &args.targets)?;
+        let graph = ci3::tasks::graph::Graph::build(&repo)?;
         let selected = tool.store();
         let co = repo.checkout(&tool.settings)?;
         let strs = &args.lookup.input_str.input_str;
         let resolver = Resolver::open(&repo.root, &co, &tool.settings, strs)?;
         let statuses =
-            ci3_tools::tasks::statuses(&tool, &resolver, &selected, &tasks, &args.lookup)?;
+            ci3_tools::tasks::statuses(&tool, &resolver, &selected, &graph, &tasks, &args.lookup)?;
         let (mut missing, mut refused) = (0, 0);
         for s in &statuses {
             if s.status != Status::Exist {

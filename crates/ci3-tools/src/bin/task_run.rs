@@ -67,6 +67,7 @@ fn main() {
         let started = std::time::Instant::now();
         let (repo, cwd) = args.repo.open(&tool)?;
         let tasks = repo.select(&cwd, &args.targets)?;
+        let graph = ci3::tasks::graph::Graph::build(&repo)?;
         let selected = tool.store();
         let co = repo.checkout(&tool.settings)?;
         let dirty = ci3::git::dirty_paths(&co)?;
@@ -82,9 +83,12 @@ fn main() {
         let resolver = Resolver::open(&repo.root, &co, &tool.settings, strs)?;
         eprintln!("Evaluating status of tasks:\n");
         let statuses =
-            ci3_tools::tasks::statuses(&tool, &resolver, &selected, &tasks, &args.lookup)?;
+            ci3_tools::tasks::statuses(&tool, &resolver, &selected, &graph, &tasks, &args.lookup)?;
         let plan =
             ci3_tools::tasks::plan(&tool, &selected, &repo, statuses, args.force, args.restore);
+        let restore = |s: &ci3::tasks::status::TaskStatus<'_>| {
+            ci3_tools::tasks::restore(&tool, &selected, &repo, s)
+        };
         let opts = Options {
             parallel: args.parallel,
             fail_fast: args.fail_fast,
@@ -97,8 +101,16 @@ fn main() {
             store: selected.store.as_ref(),
             trust: &selected.trust,
             resolver: &resolver,
+            force: args.force,
+            restore: args.restore.then_some(&restore),
         };
-        let outcomes = run::run_all(&plan.to_run, &opts, &TaskLines(&tool));
+        let at: Vec<usize> = plan
+            .to_run
+            .iter()
+            .filter_map(|s| graph.index_of(&s.task.id()))
+            .collect();
+        let upstream = graph.restricted(&at);
+        let outcomes = run::run_all(&plan.to_run, &upstream, &opts, &TaskLines(&tool));
         Ok(ci3_tools::tasks::summary(
             &outcomes,
             plan.restore_failed,

@@ -63,6 +63,7 @@ fn main() {
         let format = args.output.format();
         let (repo, cwd) = args.repo.open_quiet(&tool, args.quiet.quiet)?;
         let tasks = repo.select(&cwd, &args.targets)?;
+        let graph = ci3::tasks::graph::Graph::build(&repo)?;
         let co = repo.checkout(&tool.settings)?;
         if args.clean {
             ci3_tools::tasks::require_clean(&ci3::git::dirty_paths(&co)?)?;
@@ -71,10 +72,13 @@ fn main() {
         let strs = &args.lookup.input_str.input_str;
         let resolver = Resolver::open(&repo.root, &co, &tool.settings, strs)?;
         let statuses =
-            ci3_tools::tasks::statuses(&tool, &resolver, &selected, &tasks, &args.lookup)?;
-        let rows: Vec<Vec<String>> = statuses
+            ci3_tools::tasks::statuses(&tool, &resolver, &selected, &graph, &tasks, &args.lookup)?;
+        let shown: Vec<_> = statuses
             .iter()
             .filter(|s| wanted.is_none_or(|w| w == s.status))
+            .collect();
+        let rows: Vec<Vec<String>> = shown
+            .iter()
             .map(|s| {
                 columns
                     .iter()
@@ -100,10 +104,15 @@ fn main() {
         if format == table::Format::Csv && !args.output.csv && !args.quiet.quiet {
             print!("{}", table::csv_header(&columns));
         }
-        print!(
-            "{}",
-            table::render(format, &columns, &rows, !args.quiet.quiet)
-        );
+        let mut text = table::render(format, &columns, &rows, !args.quiet.quiet);
+        if format == table::Format::Json {
+            let waits = shown
+                .iter()
+                .map(|s| serde_json::json!(s.waits_on))
+                .collect();
+            text = table::json_with(&text, "WaitsOn", waits);
+        }
+        print!("{text}");
         Ok(0)
     })
 }

@@ -135,6 +135,20 @@ pub fn render(format: Format, columns: &[Column], rows: &[Vec<String>], header: 
     }
 }
 
+/// `rendered` (JSON from [`render`]) with the field `key` added to each row, its value from
+/// `values` in row order: a field of ours that plain and CSV output leave out.
+pub fn json_with(rendered: &str, key: &str, values: Vec<serde_json::Value>) -> String {
+    let Ok(serde_json::Value::Array(mut rows)) = serde_json::from_str(rendered) else {
+        return rendered.to_string();
+    };
+    for (row, v) in rows.iter_mut().zip(values) {
+        if let serde_json::Value::Object(m) = row {
+            m.insert(key.to_string(), v);
+        }
+    }
+    serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"
+}
+
 /// The CSV header row of `columns` (their table headers), for the commands whose newest original
 /// prints one.
 pub fn csv_header(columns: &[Column]) -> String {

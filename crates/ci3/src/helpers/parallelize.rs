@@ -1,4 +1,6 @@
 //! `parallelize [JOBS]`: run the lines read from stdin, at most JOBS at once, from the repo root.
+//! Stdin is read while jobs run: a line that arrives later (a build appending the tests of each
+//! project as it finishes) starts at once, not after the end of the input.
 //!
 //! A test line (`HASH[:KEY=VALUE]... COMMAND`) runs as `run_test_cmd` runs it: knobs exported,
 //! timeout, a `PASSED:`/`FAILED:` line (the tail of its output on failure), a pass recorded in the
@@ -9,11 +11,11 @@
 //! of two jobs never interleave. The first failure stops the run (running jobs get SIGTERM,
 //! queued ones never start) unless `NO_FAIL_FAST=1`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::error::{Result, ResultExt};
@@ -33,13 +35,12 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, jobs: Option<usize>
     let began = Instant::now();
     let jobs = jobs.unwrap_or_else(default_jobs).max(1);
     let root = run_test::root(settings)?;
-    let commands = read_commands(io::stdin().lock())?;
-    let tests: Vec<TestLine> = commands.iter().map(|c| TestLine::parse(c)).collect();
+    let feed = Feed::start();
     let mut run = Run {
         joblog: open_joblog(settings.helpers.joblog.as_deref(), &root)?,
         fail_fast: !settings.helpers.no_fail_fast,
         stopping: false,
-        total: commands.len(),
+        total: 0,
         started: 0,
         done: 0,
         failed: 0,
@@ -49,11 +50,16 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, jobs: Option<usize>
     let tty = io::stdout().is_terminal();
     let mut recorder = Recorder::new(settings, reporter);
     let mut cores = Cores::new();
-    let mut queue = tests.iter().enumerate().map(|(i, t)| (i + 1, t)).peekable();
+    let mut queue: VecDeque<(usize, &'static TestLine<'static>)> = VecDeque::new();
     let mut running: HashMap<Pid, Job> = HashMap::new();
     loop {
+        let (lines, eof) = feed.take(running.is_empty() && queue.is_empty());
+        for line in lines {
+            run.total += 1;
+            queue.push_back((run.total, line));
+        }
         while !run.stopping && running.len() < jobs {
-            let Some(&(seq, test)) = queue.peek() else {
+            let Some(&(seq, test)) = queue.front() else {
                 break;
             };
             let need = match test.resources(&settings.tests) {
@@ -63,7 +69,7 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, jobs: Option<usize>
             if !cores.fits(need) {
                 break; // it waits for cores, and the lines after it wait their turn
             }
-            queue.next();
+            queue.pop_front();
             let pinned = cores.take(need);
             let cmd = match run_test::command(test, settings, &root, pinned.clone()) {
                 Ok(cmd) => cmd,
@@ -103,9 +109,12 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, jobs: Option<usize>
         }
         run.show_progress(running.len());
         if running.is_empty() {
-            break;
+            if (eof && queue.is_empty()) || run.stopping || process::interrupted().is_some() {
+                break;
+            }
+            continue;
         }
-        let (pid, code) = process::wait(None)?;
+        let (pid, code) = feed.wait_child()?;
         let Some(job) = running.remove(&pid) else {
             continue;
         };
@@ -141,9 +150,9 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, jobs: Option<usize>
     })
 }
 
-struct Job<'a> {
+struct Job {
     seq: usize,
-    test: &'a TestLine<'a>,
+    test: &'static TestLine<'static>,
     /// What it counts against the cores, and the cores it is pinned to.
     need: usize,
     pinned: Option<Vec<usize>>,
@@ -165,7 +174,8 @@ fn report(done: &mut Done, test: &TestLine, tty: bool, stopped: bool) -> Result<
 }
 
 /// One command per line; empty (or blank) lines are skipped. Bytes, not text: a command may
-/// hold any bytes bash accepts.
+/// hold any bytes bash accepts. (The run reads them through [`Feed`], which skips the same.)
+#[cfg(test)]
 fn read_commands(input: impl BufRead) -> Result<Vec<Vec<u8>>> {
     let mut commands = Vec::new();
     for line in input.split(b'\n') {
@@ -175,6 +185,86 @@ fn read_commands(input: impl BufRead) -> Result<Vec<Vec<u8>>> {
         }
     }
     Ok(commands)
+}
+
+#[derive(Default)]
+struct Lines {
+    new: Vec<&'static TestLine<'static>>,
+    eof: bool,
+    /// The main loop is (about to be) blocked waiting for a child to end.
+    in_wait: bool,
+}
+
+/// Stdin read on a thread of its own, line by line, while jobs run. The lines live as long as
+/// the process (leaked), since jobs hold them and the run ends with the process.
+struct Feed {
+    lines: Arc<(Mutex<Lines>, Condvar)>,
+}
+
+impl Feed {
+    fn start() -> Feed {
+        let lines: Arc<(Mutex<Lines>, Condvar)> = Arc::default();
+        let shared = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            let (lock, more) = &*shared;
+            for line in io::stdin().lock().split(b'\n') {
+                let Ok(line) = line else { break };
+                if line.trim_ascii().is_empty() {
+                    continue;
+                }
+                let line: &'static [u8] = Box::leak(line.into_boxed_slice());
+                let test: &'static TestLine<'static> = Box::leak(Box::new(TestLine::parse(line)));
+                let mut st = lock.lock().unwrap_or_else(PoisonError::into_inner);
+                st.new.push(test);
+                if std::mem::take(&mut st.in_wait) {
+                    nudge();
+                }
+                more.notify_all();
+            }
+            let mut st = lock.lock().unwrap_or_else(PoisonError::into_inner);
+            st.eof = true;
+            if std::mem::take(&mut st.in_wait) {
+                nudge();
+            }
+            more.notify_all();
+        });
+        Feed { lines }
+    }
+
+    /// The lines read since the last call, and whether stdin has ended; with `block`, waits
+    /// until there is one, stdin ends or the helper is signalled.
+    fn take(&self, block: bool) -> (Vec<&'static TestLine<'static>>, bool) {
+        let (lock, more) = &*self.lines;
+        let mut st = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        while block && st.new.is_empty() && !st.eof && process::interrupted().is_none() {
+            st = more
+                .wait_timeout(st, Duration::from_millis(200))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        // Set before the wait below starts: a line that arrives from now on nudges it.
+        st.in_wait = true;
+        (std::mem::take(&mut st.new), st.eof)
+    }
+
+    /// Waits for any child to end, as [`process::wait`]; a line arriving meanwhile ends the
+    /// wait early through the child it nudges with (reaped here, and no job's).
+    fn wait_child(&self) -> Result<(Pid, i32)> {
+        let r = process::wait(None);
+        let (lock, _) = &*self.lines;
+        lock.lock().unwrap_or_else(PoisonError::into_inner).in_wait = false;
+        r
+    }
+}
+
+/// Starts a child that exits at once: the main loop's wait for any child returns, and the loop
+/// takes the new line. Not registered with the process module: nothing is forwarded to it.
+fn nudge() {
+    let _ = std::process::Command::new("true")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
 }
 
 /// `$JOBLOG`, else `joblog.txt` at the repo root (as the original), told on stderr.

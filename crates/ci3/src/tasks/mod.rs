@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod diff;
+pub mod graph;
 pub mod inputs;
 pub mod prune;
 pub mod records;

@@ -6,11 +6,14 @@ use std::sync::Mutex;
 
 use super::config::TaskRef;
 use super::inputs::{string_input, total_digest, InputKind, Resolved, Resolver};
-use super::records::{self, Found};
+use super::records::{self, Found, Lookup, SuccessIndex};
 use crate::report::Reporter;
 use crate::store::Store;
 use crate::trust::Trust;
 use crate::Result;
+
+/// From how many tasks their status is looked up in one listing of every success name.
+const INDEX_FROM: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -47,6 +50,8 @@ pub struct TaskStatus<'a> {
     pub run: Option<Found>,
     /// Why runs whose names matched were not taken (records the trusted keys did not sign).
     pub refused: Vec<String>,
+    /// The tasks upstream in the graph that are not `Exist` (what makes this one Pending).
+    pub waits_on: Vec<String>,
 }
 
 /// The inputs with every input string replaced by `s`.
@@ -75,6 +80,13 @@ pub fn evaluate<'a>(
     lookup_input_str: Option<&str>,
     reporter: &dyn Reporter,
 ) -> Result<Vec<TaskStatus<'a>>> {
+    // Many tasks: one listing of every success name instead of a request per task.
+    let index = if tasks.len() >= INDEX_FROM {
+        records::success_index(store, trust)?
+    } else {
+        None
+    };
+    let index = index.as_ref();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<TaskStatus<'a>>>>> =
         Mutex::new((0..tasks.len()).map(|_| None).collect());
@@ -84,7 +96,7 @@ pub fn evaluate<'a>(
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&task) = tasks.get(i) else { break };
-                let r = one(resolver, store, trust, task, lookup_input_str);
+                let r = one(resolver, store, trust, task, lookup_input_str, index);
                 let failed = r.is_err();
                 results.lock().expect("status")[i] = Some(r);
                 if failed {
@@ -108,12 +120,13 @@ pub fn evaluate<'a>(
     Ok(out)
 }
 
-fn one<'a>(
+pub(crate) fn one<'a>(
     resolver: &Resolver<'_>,
     store: &dyn Store,
     trust: &Trust,
     task: TaskRef<'a>,
     lookup_input_str: Option<&str>,
+    index: Option<&SuccessIndex>,
 ) -> Result<TaskStatus<'a>> {
     let resolved = resolver.resolve(task)?;
     if !task.task.declares_inputs() {
@@ -123,15 +136,22 @@ fn one<'a>(
             resolved,
             run: None,
             refused: Vec::new(),
+            waits_on: Vec::new(),
         });
     }
     let (app, name) = (&task.app.name, &task.task.name);
-    let mut lookup = records::find_success(store, trust, app, name, &resolved.total)
-        .map_err(|e| e.context(task.id()))?;
+    let find = |digest: &crate::digest::Digest| match index {
+        Some(ix) => Ok(Lookup {
+            found: ix.get(app, name, digest),
+            refused: Vec::new(),
+        }),
+        None => records::find_success(store, trust, app, name, digest),
+    };
+    let mut lookup = find(&resolved.total).map_err(|e| e.context(task.id()))?;
     if lookup.found.is_none() {
         if let Some(s) = lookup_input_str {
             let alt = with_lookup_string(&resolved, s);
-            let again = records::find_success(store, trust, app, name, &alt.total)?;
+            let again = find(&alt.total)?;
             lookup.found = again.found;
             lookup.refused.extend(again.refused);
         }
@@ -147,5 +167,6 @@ fn one<'a>(
         resolved,
         run,
         refused: lookup.refused,
+        waits_on: Vec::new(),
     })
 }

@@ -26,6 +26,7 @@ Commands:
   ls inputs TARGET|RUN            task_inputs  (--digests, --format, --csv, -q, --input-str)
   ls runs [APP[.TASK]]            task_runs    (-a, -b, -l, -s FIELD-ORDER, --has-input, --format, --csv, -q)
   ls outputs RUN                  task_show --outputs (--format, --csv, -q)
+  ls deps [TARGET...]             task_graph   (--format plain|dot|json; ci3's, baur has none)
   show TARGET|RUN                 task_show
   diff inputs A B                 task_diff    (--csv, -q, --input-str)
   verify [TARGET...]              task_verify  (-s/--from DATE)
@@ -174,7 +175,8 @@ pub fn action(args: impl IntoIterator<Item = String>) -> Action {
         (Some("ls"), Some("inputs")) => exec("task_inputs", "ls inputs", None, 2),
         (Some("ls"), Some("runs")) => exec("task_runs", "ls runs", None, 2),
         (Some("ls"), Some("outputs")) => exec("task_show", "ls outputs", Some("--outputs"), 2),
-        (Some("ls"), _) => sub("ls", "apps, inputs, runs, outputs"),
+        (Some("ls"), Some("deps")) => exec("task_graph", "ls deps", None, 2),
+        (Some("ls"), _) => sub("ls", "apps, inputs, runs, outputs, deps"),
         // task_gc reads only the store: no --repository to pass.
         (Some("cleanup"), Some("db")) => Action::Exec("task_gc", "cleanup db", rest(2)),
         (Some("cleanup"), _) => sub("cleanup", "db"),

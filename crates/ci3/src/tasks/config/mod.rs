@@ -15,7 +15,7 @@ mod discover;
 mod load;
 pub mod model;
 mod names;
-mod paths;
+pub(crate) mod paths;
 mod raw;
 mod repo;
 pub mod targets;

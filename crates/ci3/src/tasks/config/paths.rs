@@ -16,7 +16,7 @@ pub(super) fn shown(root: &Path, path: &Path) -> String {
 
 /// `base/rel` (both relative to the root) without `.` and `..` components, or `None` when
 /// it climbs above the root. Purely textual: globs are not files yet.
-pub(super) fn join(base: &str, rel: &str) -> Option<String> {
+pub(crate) fn join(base: &str, rel: &str) -> Option<String> {
     let mut parts: Vec<&str> = Vec::new();
     for part in base.split('/').chain(rel.split('/')) {
         match part {

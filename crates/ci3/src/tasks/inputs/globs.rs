@@ -10,12 +10,12 @@ use globset::{GlobBuilder, GlobMatcher};
 
 use crate::{Result, ResultExt};
 
-pub(super) fn is_glob(s: &str) -> bool {
+pub(crate) fn is_glob(s: &str) -> bool {
     s.contains(['*', '?', '[', '{', '\\'])
 }
 
 /// A glob where `*` stays within a path component, as in the original.
-pub(super) fn glob(pattern: &str) -> Result<GlobMatcher> {
+pub(crate) fn glob(pattern: &str) -> Result<GlobMatcher> {
     Ok(GlobBuilder::new(pattern)
         .literal_separator(true)
         .backslash_escape(true)

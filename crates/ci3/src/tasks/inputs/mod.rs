@@ -6,7 +6,7 @@
 //! taken from the index when the stat data matches, so a file digests the same whether or not it
 //! is committed and wherever the checkout is.
 
-mod globs;
+pub(crate) mod globs;
 mod golang;
 mod resolution;
 

@@ -5,7 +5,7 @@ use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use globset::GlobSetBuilder;
 
@@ -26,6 +26,8 @@ pub struct Resolver<'a> {
     done: Mutex<HashMap<String, Resolved>>,
     /// Real paths of directories met, so that each is resolved once.
     real_dirs: Mutex<HashMap<PathBuf, PathBuf>>,
+    /// Paths tasks' outputs write: an input matching one is not an error while absent.
+    produced: RwLock<Vec<String>>,
 }
 
 impl<'a> Resolver<'a> {
@@ -44,6 +46,7 @@ impl<'a> Resolver<'a> {
             input_strs: input_strs.to_vec(),
             done: Mutex::new(HashMap::new()),
             real_dirs: Mutex::new(HashMap::new()),
+            produced: RwLock::new(Vec::new()),
         }
     }
 
@@ -60,6 +63,29 @@ impl<'a> Resolver<'a> {
             FileIds::open(co)?,
             input_strs,
         ))
+    }
+
+    /// Paths (relative to the root) that tasks' outputs write: a non-optional input matching
+    /// none of the files but one of these is the output of a task that has not run yet.
+    pub fn expect_produced(&self, paths: &[String]) {
+        *self.produced.write().expect("resolver") = paths.to_vec();
+    }
+
+    /// Drops what was resolved for the task `id`, so that the next `resolve` reads the work
+    /// tree again (after the tasks it depends on wrote their outputs).
+    pub fn forget(&self, id: &str) {
+        self.done.lock().expect("resolver").remove(id);
+    }
+
+    fn is_produced(&self, pattern: &str) -> bool {
+        let produced = self.produced.read().expect("resolver");
+        if produced.is_empty() {
+            return false;
+        }
+        match glob(pattern) {
+            Ok(m) => produced.iter().any(|p| m.is_match(p)),
+            Err(_) => false,
+        }
     }
 
     /// The inputs of a task; the error names the task and what could not be resolved.
@@ -96,7 +122,7 @@ impl<'a> Resolver<'a> {
                 if f.git_tracked_only {
                     found.retain(|p| self.files.is_tracked(p.as_bytes()));
                 }
-                if found.is_empty() && !f.optional {
+                if found.is_empty() && !f.optional && !self.is_produced(pattern) {
                     crate::fail!(Failed,
                         "{}: input \"{pattern}\" matches no {}file (set optional = true if that is expected)",
                         task.config_files[0],

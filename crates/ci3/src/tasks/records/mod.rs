@@ -32,7 +32,9 @@ use crate::{Kind, Result, ResultExt};
 
 pub use names::{entry_of_history_name, record_name};
 pub use numbers::{is_run_number, is_run_ref, resolve, Numbering};
-pub use queries::{find_success, history, list_runs, load, load_of, require};
+pub use queries::{
+    find_success, history, list_runs, load, load_of, require, success_index, SuccessIndex,
+};
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,7 +4,7 @@
 use super::names::{
     history_prefix, later_first, ok_prefix, parse_entry, record_name, success_entry,
 };
-use super::{is_run_id, tiers, Lookup, Record, RunEntry, Window};
+use super::{is_run_id, tiers, Found, Lookup, Record, RunEntry, Window};
 use crate::digest::Digest;
 use crate::store::Store;
 use crate::trust::Trust;
@@ -197,4 +197,61 @@ pub fn load_of(
         }
         found => Ok(found),
     }
+}
+
+/// Every success name of the store from one listing, for the status of many tasks at once: on
+/// S3 one listing of a few pages costs less than a request per task.
+pub struct SuccessIndex {
+    /// `APP.TASK/DIGEST.` -> the latest success with that digest.
+    latest: std::collections::HashMap<String, Found>,
+}
+
+/// How many success names one listing for [`success_index`] reads before it gives up (the
+/// tasks are then looked up one by one).
+const INDEX_NAMES: usize = 5000;
+
+impl SuccessIndex {
+    /// The latest successful run of the task with this digest, as [`find_success`] finds it
+    /// without trusted keys.
+    pub fn get(&self, app: &str, task: &str, digest: &Digest) -> Option<Found> {
+        let prefix = ok_prefix(app, task, digest);
+        let key = prefix.strip_prefix(&success_root())?;
+        self.latest.get(key).cloned()
+    }
+}
+
+fn success_root() -> String {
+    format!("{}success/", crate::store::names::RUNS)
+}
+
+/// The success names of the store, read in one listing of at most [`INDEX_NAMES`] names;
+/// `None` when there are more, or when records must be read (trusted keys): then each task is
+/// looked up with [`find_success`].
+pub fn success_index(store: &dyn Store, trust: &Trust) -> Result<Option<SuccessIndex>> {
+    if trust.checks() {
+        return Ok(None);
+    }
+    let root = success_root();
+    let names = store.list_sorted(&root, None, INDEX_NAMES)?;
+    if names.len() >= INDEX_NAMES {
+        return Ok(None);
+    }
+    let mut latest = std::collections::HashMap::new();
+    for name in &names {
+        let Some(rest) = name.strip_prefix(&root) else {
+            continue;
+        };
+        // `APP.TASK/DIGEST.LATER.RUN.COMMIT`: names sort newest first within a digest.
+        let Some((task, after)) = rest.split_once('/') else {
+            continue;
+        };
+        let Some((digest, entry)) = after.split_once('.') else {
+            continue;
+        };
+        let Some(found) = success_entry(entry) else {
+            continue;
+        };
+        latest.entry(format!("{task}/{digest}.")).or_insert(found);
+    }
+    Ok(Some(SuccessIndex { latest }))
 }

@@ -44,7 +44,10 @@ pub(super) fn execute(
             crate::fail!(Failed, "cannot run {:?} in {}: {why}", argv[0], t.app.dir)
         }
     };
-    let show = opts.show_output;
+    // With several tasks at once, a task's lines are held and shown together when it ends, so
+    // that the output of parallel tasks stays grouped per task.
+    let grouped = opts.show_output && opts.parallel > 1;
+    let show = opts.show_output && !grouped;
     let (waited, captured) = std::thread::scope(|s| {
         let pump = s.spawn(move || {
             let mut captured = Vec::new();
@@ -64,13 +67,17 @@ pub(super) fn execute(
         (waited, pump.join().unwrap_or_default())
     });
     let (_, code) = waited?;
-    if code != 0 && !show {
+    if grouped || (code != 0 && !show) {
+        let _together = SHOWING.lock();
         for line in String::from_utf8_lossy(&captured).lines() {
             reporter.output(&format!("{}: {line}", t.id()));
         }
     }
     Ok(code)
 }
+
+/// Held while one task's lines are shown, so that no other task's lines come between them.
+static SHOWING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn signal() -> i32 {
     process::interrupted().unwrap_or(0)

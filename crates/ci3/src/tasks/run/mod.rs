@@ -10,16 +10,15 @@ mod child;
 pub mod docker;
 pub(crate) mod hashing;
 mod outputs;
+mod schedule;
 mod task_info;
 
-use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use super::config::TaskRef;
-use super::inputs::Resolver;
+use super::inputs::{Resolved, Resolver};
 use super::records::{self, Record, RunResult};
 use super::status::TaskStatus;
 use crate::process;
@@ -49,9 +48,19 @@ pub struct Options<'a> {
     pub store: &'a dyn Store,
     /// Signs the records written and checks those read.
     pub trust: &'a crate::trust::Trust,
-    /// The inputs of the tasks TaskInfos inputs name (resolved once, whether they run or not).
+    /// The inputs of the tasks TaskInfos inputs name (resolved once, whether they run or not),
+    /// and of each task that waited for others, resolved again once they are done.
     pub resolver: &'a Resolver<'a>,
+    /// Run every task, even one whose inputs turn out recorded once its upstream tasks ran.
+    pub force: bool,
+    /// Restores a recorded run's outputs (`task_run --restore`): a task whose inputs turn out
+    /// recorded once its upstream tasks ran gets them instead of being run. A callback, since
+    /// restoring is its own module, which uses this one.
+    pub restore: Option<&'a Restore<'a>>,
 }
+
+/// Fetches the outputs of the run that makes a task `Exist` into its app directory.
+pub type Restore<'a> = dyn Fn(&TaskStatus<'_>) -> Result<()> + Sync + 'a;
 
 /// What happened to one task.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,17 +88,27 @@ pub fn take_signals() -> Result<()> {
     Ok(())
 }
 
-/// Runs `tasks` (in order, `parallel` at a time); returns each task's outcome in the same order.
-/// Progress goes to `reporter` as notes `ID: line`, the tasks' own lines as its `output`.
+/// Runs `tasks`, `parallel` at a time, each once every task it depends on succeeded
+/// (`upstream[i]`: the indices of those `tasks[i]` waits for); a task whose upstream failed is
+/// skipped. Returns each task's outcome in the same order. Progress goes to `reporter` as notes
+/// `ID: line`, the tasks' own lines as its `output`.
 pub fn run_all(
     tasks: &[TaskStatus<'_>],
+    upstream: &[Vec<usize>],
     opts: &Options<'_>,
     reporter: &dyn Reporter,
 ) -> Vec<Outcome> {
-    let queue: Mutex<VecDeque<usize>> = Mutex::new((0..tasks.len()).collect());
-    let outcomes: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; tasks.len()]);
+    let schedule = schedule::Schedule::new(upstream);
     let failed = AtomicBool::new(false);
     let done = AtomicBool::new(false);
+    let skip = |b: usize, a: usize, a_failed: bool| {
+        let why = if a_failed { "failed" } else { "was not run" };
+        reporter.note(&format!(
+            "{}: skipped (upstream {} {why})",
+            tasks[b].task.id(),
+            tasks[a].task.id()
+        ));
+    };
     std::thread::scope(|s| {
         // A task that ignores the forwarded signal must not keep the runner from ending.
         s.spawn(|| {
@@ -100,42 +119,110 @@ pub fn run_all(
                 }
             }
         });
-        let workers: Vec<_> =
-            (0..opts.parallel.clamp(1, tasks.len().max(1)))
-                .map(|_| {
-                    s.spawn(|| loop {
-                    let Some(i) = queue.lock().expect("queue").pop_front() else {
-                        break;
-                    };
-                    let t = &tasks[i];
-                    let say = |line: &str| reporter.note(&format!("{}: {line}", t.task.id()));
-                    let outcome = if let Some(signal) = process::interrupted() {
-                        say(&format!("execution skipped: interrupted by signal {signal}"));
-                        Outcome::Skipped
-                    } else if opts.fail_fast && failed.load(Ordering::SeqCst) {
-                        say("execution skipped: a previous task failed and --fail-fast was given");
-                        Outcome::Skipped
-                    } else {
-                        run_one(t, opts, reporter)
-                    };
-                    if matches!(outcome, Outcome::Failure { .. }) {
-                        failed.store(true, Ordering::SeqCst);
+        let workers: Vec<_> = (0..opts.parallel.clamp(1, tasks.len().max(1)))
+            .map(|_| {
+                s.spawn(|| {
+                    while let Some(i) = schedule.next() {
+                        let t = &tasks[i];
+                        let say = |line: &str| reporter.note(&format!("{}: {line}", t.task.id()));
+                        let outcome = if let Some(signal) = process::interrupted() {
+                            say(&format!("execution skipped: interrupted by signal {signal}"));
+                            Outcome::Skipped
+                        } else if opts.fail_fast && failed.load(Ordering::SeqCst) {
+                            say("execution skipped: a previous task failed and --fail-fast was given");
+                            Outcome::Skipped
+                        } else {
+                            when_ready(t, !upstream[i].is_empty(), opts, reporter)
+                        };
+                        if matches!(outcome, Outcome::Failure { .. }) {
+                            failed.store(true, Ordering::SeqCst);
+                        }
+                        schedule.done(i, outcome, &skip);
                     }
-                    outcomes.lock().expect("outcomes")[i] = Some(outcome);
                 })
-                })
-                .collect();
+            })
+            .collect();
         for w in workers {
             let _ = w.join();
         }
         done.store(true, Ordering::SeqCst);
     });
-    outcomes
-        .into_inner()
-        .expect("outcomes")
-        .into_iter()
-        .map(|o| o.unwrap_or(Outcome::Skipped))
-        .collect()
+    schedule.outcomes()
+}
+
+/// Runs a task whose upstream tasks are done. One that waited for others has its inputs
+/// resolved now, from the outputs they left, and is not run when a successful run with those
+/// inputs is recorded (unless forced).
+fn when_ready(
+    t: &TaskStatus<'_>,
+    waited: bool,
+    opts: &Options<'_>,
+    reporter: &dyn Reporter,
+) -> Outcome {
+    if !waited {
+        return run_one(t, &t.resolved, opts, reporter);
+    }
+    let id = t.task.id();
+    let say = |line: &str| reporter.note(&format!("{id}: {line}"));
+    opts.resolver.forget(&id);
+    let resolved = match opts.resolver.resolve(t.task) {
+        Ok(r) => r,
+        Err(e) => {
+            let why = e.to_string();
+            say(&format!("execution failed, {why}"));
+            return Outcome::Failure { id: None, why };
+        }
+    };
+    if !opts.force && t.task.task.declares_inputs() {
+        let (app, name) = (&t.task.app.name, &t.task.task.name);
+        match records::find_success(opts.store, opts.trust, app, name, &resolved.total) {
+            Ok(lookup) => {
+                if let Some(found) = lookup.found {
+                    return recorded(t, resolved, found, opts, reporter);
+                }
+            }
+            Err(e) => {
+                let why = e.to_string();
+                say(&format!("execution failed, {why}"));
+                return Outcome::Failure { id: None, why };
+            }
+        }
+    }
+    run_one(t, &resolved, opts, reporter)
+}
+
+/// A task whose inputs, once its upstream tasks ran, have a recorded successful run: not run,
+/// its outputs restored when asked.
+fn recorded(
+    t: &TaskStatus<'_>,
+    resolved: Resolved,
+    found: records::Found,
+    opts: &Options<'_>,
+    reporter: &dyn Reporter,
+) -> Outcome {
+    let id = t.task.id();
+    let say = |line: &str| reporter.note(&format!("{id}: {line}"));
+    say(&format!(
+        "inputs after its upstream tasks ran are those of run {}: not run",
+        found.id
+    ));
+    let run_id = found.id.clone();
+    if let Some(restore) = opts.restore {
+        let exist = TaskStatus {
+            task: t.task,
+            status: super::status::Status::Exist,
+            resolved,
+            run: Some(found),
+            refused: Vec::new(),
+            waits_on: Vec::new(),
+        };
+        if let Err(e) = restore(&exist) {
+            let why = format!("restoring outputs failed: {e}");
+            say(&why);
+            return Outcome::Failure { id: None, why };
+        }
+    }
+    Outcome::Success { id: Some(run_id) }
 }
 
 /// `1.234s`.
@@ -143,7 +230,12 @@ pub fn seconds(us: u64) -> String {
     format!("{:.3}s", us as f64 / 1e6)
 }
 
-fn run_one(t: &TaskStatus<'_>, opts: &Options<'_>, reporter: &dyn Reporter) -> Outcome {
+fn run_one(
+    t: &TaskStatus<'_>,
+    resolved: &Resolved,
+    opts: &Options<'_>,
+    reporter: &dyn Reporter,
+) -> Outcome {
     let id = t.task.id();
     let say = |line: &str| reporter.note(&format!("{id}: {line}"));
     let start = crate::clock::now_micros();
@@ -216,8 +308,8 @@ fn run_one(t: &TaskStatus<'_>, opts: &Options<'_>, reporter: &dyn Reporter) -> O
         app: t.task.app.name.clone(),
         task: t.task.task.name.clone(),
         app_dir: t.task.app.dir.clone(),
-        total_digest: t.resolved.total,
-        inputs: t.resolved.inputs.clone(),
+        total_digest: resolved.total,
+        inputs: resolved.inputs.clone(),
         outputs: stored,
         start_us: start,
         stop_us: stop,
