@@ -66,3 +66,63 @@ pub fn summary(f: &Findings) -> String {
         f.written.len()
     )
 }
+
+/// `task_run`'s tracing options.
+#[derive(clap::Args)]
+pub struct TraceArgs {
+    /// Run each task's command traced and report, per task, the files it read that no input
+    /// covers, the inputs it never read and the files it wrote outside its outputs and app
+    /// directory (exit 1 when something undeclared was read).
+    #[arg(long)]
+    pub trace: bool,
+    /// With --trace: list every file read outside the repository instead of a summary.
+    #[arg(long, requires = "trace")]
+    pub all: bool,
+    /// With --trace: how the findings are printed on stdout.
+    #[arg(long, value_enum, default_value = "text", requires = "trace")]
+    pub format: Format,
+}
+
+impl TraceArgs {
+    /// The traces' collector for the run, when tracing.
+    pub fn tasks(&self, root: &std::path::Path) -> Option<ci3::trace::Tasks> {
+        self.trace.then(|| ci3::trace::Tasks::new(root, self.all))
+    }
+}
+
+/// Prints the findings of the traced tasks; the exit code: the run's own when it failed, else
+/// 1 when a task read something undeclared.
+pub fn finish(
+    tool: &crate::Tool,
+    args: &TraceArgs,
+    traces: Option<ci3::trace::Tasks>,
+    tasks: &[ci3::tasks::status::TaskStatus<'_>],
+    code: i32,
+) -> i32 {
+    let Some(traces) = traces else {
+        return code;
+    };
+    let found = traces.findings(tasks);
+    match args.format {
+        Format::Text => {
+            for f in &found {
+                print!("{}", text(&format!("{}: ", f.task), &f.findings));
+            }
+        }
+        Format::Json => match serde_json::to_string_pretty(&found) {
+            Ok(json) => println!("{json}"),
+            Err(e) => tool.say(&format!("cannot render the findings: {e}")),
+        },
+    }
+    for f in &found {
+        tool.say(&format!("{}: {}", f.task, summary(&f.findings)));
+        if let Some(why) = failure(&f.findings) {
+            tool.say(&format!("{}: {why}", f.task));
+        }
+    }
+    if code != 0 {
+        code
+    } else {
+        i32::from(found.iter().any(|f| f.findings.dirty()))
+    }
+}

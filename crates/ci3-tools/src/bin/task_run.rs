@@ -44,6 +44,8 @@ struct Args {
     lookup: LookupArgs,
     #[command(flatten)]
     repo: RepositoryArg,
+    #[command(flatten)]
+    trace: ci3_tools::trace::TraceArgs,
 }
 
 fn help() -> String {
@@ -85,6 +87,7 @@ fn main() {
             ci3_tools::tasks::statuses(&tool, &resolver, &selected, &tasks, &args.lookup)?;
         let plan =
             ci3_tools::tasks::plan(&tool, &selected, &repo, statuses, args.force, args.restore);
+        let traces = args.trace.tasks(&repo.root);
         let opts = Options {
             parallel: args.parallel,
             fail_fast: args.fail_fast,
@@ -97,12 +100,17 @@ fn main() {
             store: selected.store.as_ref(),
             trust: &selected.trust,
             resolver: &resolver,
+            trace: traces.as_ref().map(|t| t as _),
         };
         let outcomes = run::run_all(&plan.to_run, &opts, &TaskLines(&tool));
-        Ok(ci3_tools::tasks::summary(
-            &outcomes,
-            plan.restore_failed,
-            started,
+        let code = ci3_tools::tasks::summary(&outcomes, plan.restore_failed, started);
+        let to_run = &plan.to_run;
+        Ok(ci3_tools::trace::finish(
+            &tool,
+            &args.trace,
+            traces,
+            to_run,
+            code,
         ))
     })
 }

@@ -12,6 +12,7 @@ mod patterns;
 pub mod report;
 mod spawn;
 mod syscalls;
+pub mod tasks;
 mod tracer;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use std::path::PathBuf;
 
 pub use patterns::cache_trace;
 pub use report::{Findings, Outside};
+pub use tasks::{TaskFindings, Tasks};
 
 /// What a traced process tree did with one path (several at once: a file can be written, then
 /// read back).

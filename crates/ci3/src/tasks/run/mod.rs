@@ -51,6 +51,20 @@ pub struct Options<'a> {
     pub trust: &'a crate::trust::Trust,
     /// The inputs of the tasks TaskInfos inputs name (resolved once, whether they run or not).
     pub resolver: &'a Resolver<'a>,
+    /// `--trace`: each command runs under the tracer, what it touched kept here.
+    pub trace: Option<&'a dyn Tracer>,
+}
+
+/// Runs a task's command in place of a plain spawn (`--trace`: [`crate::trace::Tasks`]).
+pub trait Tracer: Sync {
+    /// Runs what `cmd` describes (program, arguments, environment, directory), its stdout and
+    /// stderr to `out`, as task `id`, to its end: its pid and exit code (128+N for signal N).
+    fn run(
+        &self,
+        id: &str,
+        cmd: &std::process::Command,
+        out: &std::os::fd::OwnedFd,
+    ) -> Result<(process::Pid, i32)>;
 }
 
 /// What happened to one task.
