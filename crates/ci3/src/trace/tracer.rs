@@ -8,7 +8,7 @@ use nix::sys::ptrace::{self, Options};
 use nix::unistd::Pid;
 
 use super::spawn::{self, Started};
-use super::syscalls::{self, Pending};
+use super::syscalls::{self, Intent, Pending};
 use super::{Access, Exit, Trace};
 use crate::Result;
 
@@ -137,8 +137,8 @@ impl Tracer {
                 self.exited_call(pid);
                 resume(pid, 0, false);
             } else if sig == libc::SIGTRAP && event == libc::PTRACE_EVENT_SECCOMP {
-                self.entered_call(pid);
-                resume(pid, 0, true);
+                let needs_result = self.entered_call(pid);
+                resume(pid, 0, needs_result);
             } else if sig == libc::SIGTRAP && event != 0 {
                 if matches!(
                     event,
@@ -173,13 +173,22 @@ impl Tracer {
         }
     }
 
-    fn entered_call(&mut self, pid: libc::pid_t) {
+    /// Decodes the call `pid` stopped at; whether its result is needed (a probe is one
+    /// whatever it returns: not waiting for its end halves the stops of a `git status`).
+    fn entered_call(&mut self, pid: libc::pid_t) -> bool {
         let Ok(regs) = ptrace::getregs(Pid::from_raw(pid)) else {
-            return;
+            return false;
         };
         let args = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
         let pending = syscalls::decode(Pid::from_raw(pid), regs.orig_rax as i64, args);
+        if pending.uses.iter().all(|(_, i)| matches!(i, Intent::Probe)) {
+            for (path, intent) in pending.uses {
+                syscalls::settle(intent, 0, self.paths.entry(path).or_default());
+            }
+            return false;
+        }
         self.pending.insert(pid, pending);
+        true
     }
 
     fn exited_call(&mut self, pid: libc::pid_t) {
