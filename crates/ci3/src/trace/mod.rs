@@ -7,18 +7,23 @@
 //! tells a read from a probe (a failed open of a missing file only looked). ptrace sees static
 //! binaries (Go) as well as dynamic ones, which `LD_PRELOAD` would not.
 
+// The tracer proper reads x86_64 registers and system call numbers; elsewhere `run` refuses.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod filter;
 mod patterns;
 pub mod report;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod spawn;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod syscalls;
 pub mod tasks;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod tracer;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
 pub use patterns::cache_trace;
 pub use report::{Findings, Outside};
@@ -97,4 +102,19 @@ pub fn signal_name(sig: i32) -> String {
     nix::sys::signal::Signal::try_from(sig)
         .map(|s| s.as_str().to_string())
         .unwrap_or_else(|_| format!("signal {sig}"))
+}
+
+/// `.` and `..` taken out lexically (a `..` after a symlink is taken as the link's parent).
+pub(crate) fn normalise(p: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(n) => out.push(n),
+            _ => {}
+        }
+    }
+    out
 }

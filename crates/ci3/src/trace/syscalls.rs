@@ -4,7 +4,9 @@
 use std::ffi::OsStr;
 use std::io::IoSliceMut;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
+
+use super::normalise;
 
 use nix::sys::uio::{process_vm_readv, RemoteIoVec};
 use nix::unistd::Pid;
@@ -85,8 +87,7 @@ pub(super) fn settle(intent: Intent, result: i64, access: &mut Access) {
     match intent {
         Intent::Open { flags } => {
             let mode = flags & libc::O_ACCMODE as i64;
-            let writes = mode != libc::O_RDONLY as i64
-                || flags & (libc::O_CREAT | libc::O_TRUNC) as i64 != 0;
+            let writes = writes(flags);
             if !ok {
                 // A failed read open looked for the file; a failed write did nothing.
                 access.probe |= !writes;
@@ -107,6 +108,12 @@ pub(super) fn settle(intent: Intent, result: i64, access: &mut Access) {
     }
 }
 
+/// Whether an open with `flags` may change the file.
+pub(super) fn writes(flags: i64) -> bool {
+    flags & libc::O_ACCMODE as i64 != libc::O_RDONLY as i64
+        || flags & (libc::O_CREAT | libc::O_TRUNC) as i64 != 0
+}
+
 /// A path argument read from the tracee and made absolute against its cwd or `dirfd`.
 fn resolve(pid: Pid, dirfd: i64, addr: u64) -> Option<PathBuf> {
     let raw = read_str(pid, addr)?;
@@ -121,21 +128,6 @@ fn resolve(pid: Pid, dirfd: i64, addr: u64) -> Option<PathBuf> {
     };
     // AT_EMPTY_PATH: the descriptor itself.
     Some(normalise(&if raw.is_empty() { base } else { base.join(p) }))
-}
-
-/// `.` and `..` taken out lexically (a `..` after a symlink is taken as the link's parent).
-pub(super) fn normalise(p: &Path) -> PathBuf {
-    let mut out = PathBuf::from("/");
-    for c in p.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::Normal(n) => out.push(n),
-            _ => {}
-        }
-    }
-    out
 }
 
 fn read_u64(pid: Pid, addr: u64) -> Option<u64> {

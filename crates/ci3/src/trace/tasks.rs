@@ -117,6 +117,6 @@ impl Tasks {
 
 /// A repository-relative path with `.` and `..` taken out.
 fn rel(p: &Path) -> String {
-    let abs = super::syscalls::normalise(&Path::new("/").join(p));
+    let abs = super::normalise(&Path::new("/").join(p));
     abs.to_string_lossy().trim_start_matches('/').to_string()
 }

@@ -173,18 +173,44 @@ impl Tracer {
         }
     }
 
-    /// Decodes the call `pid` stopped at; whether its result is needed (a probe is one
-    /// whatever it returns: not waiting for its end halves the stops of a `git status`).
+    /// Decodes the call `pid` stopped at; whether its result is needed. Only writes wait for
+    /// their result: a read-only open or an exec is told from a probe by whether its file
+    /// exists now, at its entry, and a probe is one whatever it returns. Each stop saved is two
+    /// context switches: a compiler's include search and `git status` are mostly such calls.
+    /// (A file that appears or goes between this check and the call, or that exists but may
+    /// not be read, is classed by the check.)
     fn entered_call(&mut self, pid: libc::pid_t) -> bool {
         let Ok(regs) = ptrace::getregs(Pid::from_raw(pid)) else {
             return false;
         };
         let args = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
-        let pending = syscalls::decode(Pid::from_raw(pid), regs.orig_rax as i64, args);
-        if pending.uses.iter().all(|(_, i)| matches!(i, Intent::Probe)) {
-            for (path, intent) in pending.uses {
-                syscalls::settle(intent, 0, self.paths.entry(path).or_default());
-            }
+        let decoded = syscalls::decode(Pid::from_raw(pid), regs.orig_rax as i64, args);
+        let mut pending = Pending::default();
+        for (path, intent) in decoded.uses {
+            let result = match intent {
+                Intent::Probe => 0,
+                Intent::Open { flags } if !syscalls::writes(flags) => {
+                    if path.exists() {
+                        0
+                    } else {
+                        -1
+                    }
+                }
+                Intent::Exec => {
+                    if path.is_file() {
+                        0
+                    } else {
+                        -1
+                    }
+                }
+                _ => {
+                    pending.uses.push((path, intent));
+                    continue;
+                }
+            };
+            syscalls::settle(intent, result, self.paths.entry(path).or_default());
+        }
+        if pending.uses.is_empty() {
             return false;
         }
         self.pending.insert(pid, pending);
