@@ -11,6 +11,7 @@ use ci3::store::Selected;
 use ci3::Error;
 
 pub mod tasks;
+pub mod trace;
 
 /// The variables every store-using tool reads, for `--help`.
 pub const STORE_ENV: &str = "\

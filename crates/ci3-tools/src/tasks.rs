@@ -107,9 +107,9 @@ pub const TASK_ENV: &str = "\
   Every variable is visible to {{ env \"NAME\" }} templates and EnvironmentVariables inputs.
   XDG_CACHE_HOME             where the index offsets are kept ($XDG_CACHE_HOME/ci3)";
 
-/// `--require-clean-git-worktree`: an error naming the first few of `dirty`.
-pub fn require_clean(dirty: &[String]) -> ci3::Result<()> {
-    if dirty.is_empty() {
+/// `--require-clean-git-worktree` (when `required`): an error naming the first few of `dirty`.
+pub fn require_clean(dirty: &[String], required: bool) -> ci3::Result<()> {
+    if !required || dirty.is_empty() {
         return Ok(());
     }
     let shown: Vec<&str> = dirty.iter().take(5).map(String::as_str).collect();

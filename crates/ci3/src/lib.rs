@@ -25,6 +25,7 @@ pub mod settings;
 pub mod state;
 pub mod store;
 pub mod tasks;
+pub mod trace;
 pub mod trust;
 
 pub use error::{Error, IoAt, Kind, Result, ResultExt};

@@ -2,6 +2,7 @@
 
 use ci3::tasks::inputs::Resolver;
 use ci3::tasks::run::{self, Options};
+use ci3::tasks::status::TaskStatus;
 use ci3_tools::tasks::baur;
 use ci3_tools::tasks::{LookupArgs, RepositoryArg, TaskLines, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
@@ -44,6 +45,8 @@ struct Args {
     lookup: LookupArgs,
     #[command(flatten)]
     repo: RepositoryArg,
+    #[command(flatten)]
+    trace: ci3_tools::trace::TraceArgs,
 }
 
 fn help() -> String {
@@ -71,9 +74,7 @@ fn main() {
         let selected = tool.store();
         let co = repo.checkout(&tool.settings)?;
         let dirty = ci3::git::dirty_paths(&co)?;
-        if args.clean {
-            ci3_tools::tasks::require_clean(&dirty)?;
-        }
+        ci3_tools::tasks::require_clean(&dirty, args.clean)?;
         if args.skip_upload {
             tool.say(
                 "--skip-upload was passed, outputs won't be uploaded and task runs not recorded",
@@ -86,9 +87,8 @@ fn main() {
             ci3_tools::tasks::statuses(&tool, &resolver, &selected, &graph, &tasks, &args.lookup)?;
         let plan =
             ci3_tools::tasks::plan(&tool, &selected, &repo, statuses, args.force, args.restore);
-        let restore = |s: &ci3::tasks::status::TaskStatus<'_>| {
-            ci3_tools::tasks::restore(&tool, &selected, &repo, s)
-        };
+        let restore = |s: &TaskStatus<'_>| ci3_tools::tasks::restore(&tool, &selected, &repo, s);
+        let traces = args.trace.tasks(&repo.root);
         let opts = Options {
             parallel: args.parallel,
             fail_fast: args.fail_fast,
@@ -103,18 +103,18 @@ fn main() {
             resolver: &resolver,
             force: args.force,
             restore: args.restore.then_some(&restore),
+            trace: traces.as_ref().map(|t| t as _),
         };
-        let at: Vec<usize> = plan
-            .to_run
-            .iter()
-            .filter_map(|s| graph.index_of(&s.task.id()))
-            .collect();
-        let upstream = graph.restricted(&at);
+        let upstream = graph.restricted_to(plan.to_run.iter().map(|s| s.task.id()));
         let outcomes = run::run_all(&plan.to_run, &upstream, &opts, &TaskLines(&tool));
-        Ok(ci3_tools::tasks::summary(
-            &outcomes,
-            plan.restore_failed,
-            started,
+        let code = ci3_tools::tasks::summary(&outcomes, plan.restore_failed, started);
+        let trace = &args.trace;
+        Ok(ci3_tools::trace::finish(
+            &tool,
+            trace,
+            traces,
+            &plan.to_run,
+            code,
         ))
     })
 }

@@ -66,7 +66,7 @@ fn main() {
         let graph = ci3::tasks::graph::Graph::build(&repo)?;
         let co = repo.checkout(&tool.settings)?;
         if args.clean {
-            ci3_tools::tasks::require_clean(&ci3::git::dirty_paths(&co)?)?;
+            ci3_tools::tasks::require_clean(&ci3::git::dirty_paths(&co)?, true)?;
         }
         let selected = tool.store();
         let strs = &args.lookup.input_str.input_str;

@@ -112,6 +112,12 @@ impl<'a> Graph<'a> {
         out
     }
 
+    /// [`Graph::restricted`] to the tasks with these ids (those the graph knows).
+    pub fn restricted_to(&self, ids: impl Iterator<Item = String>) -> Vec<Vec<usize>> {
+        let at: Vec<usize> = ids.filter_map(|id| self.index_of(&id)).collect();
+        self.restricted(&at)
+    }
+
     /// For each task of `subset`, those of `subset` it depends on directly or through tasks
     /// outside it (indices into `subset`).
     pub fn restricted(&self, subset: &[usize]) -> Vec<Vec<usize>> {

@@ -29,8 +29,15 @@ pub(super) fn execute(
         .env_clear()
         .envs(opts.settings.vars())
         .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(write.try_clone()?))
+        .stdin(Stdio::null());
+    // --trace: the tracer starts the command itself, as `cmd` says (ptrace answers its parent).
+    if let Some(tasks) = opts.trace {
+        // The closure owns the write end: the pump sees EOF once the traced command has ended.
+        return pumped(t, opts, reporter, read, move || {
+            tasks.run(&id, &cmd, &write)
+        });
+    }
+    cmd.stdout(Stdio::from(write.try_clone()?))
         .stderr(Stdio::from(write));
     let pid = match process::spawn(cmd, process::Group::Own) {
         Ok(Some(pid)) => pid,
@@ -44,6 +51,18 @@ pub(super) fn execute(
             crate::fail!(Failed, "cannot run {:?} in {}: {why}", argv[0], t.app.dir)
         }
     };
+    pumped(t, opts, reporter, read, || process::wait(Some(pid)))
+}
+
+/// Reads the command's output while `wait` waits for its end; shows it after a failure.
+fn pumped(
+    t: TaskRef<'_>,
+    opts: &Options<'_>,
+    reporter: &dyn Reporter,
+    read: std::fs::File,
+    wait: impl FnOnce() -> Result<(process::Pid, i32)>,
+) -> Result<i32> {
+    let id = t.id();
     // With several tasks at once, a task's lines are held and shown together when it ends, so
     // that the output of parallel tasks stays grouped per task.
     let grouped = opts.show_output && opts.parallel > 1;
@@ -63,7 +82,7 @@ pub(super) fn execute(
             }
             captured
         });
-        let waited = process::wait(Some(pid));
+        let waited = wait();
         (waited, pump.join().unwrap_or_default())
     });
     let (_, code) = waited?;

@@ -57,6 +57,20 @@ pub struct Options<'a> {
     /// recorded once its upstream tasks ran gets them instead of being run. A callback, since
     /// restoring is its own module, which uses this one.
     pub restore: Option<&'a Restore<'a>>,
+    /// `--trace`: each command runs under the tracer, what it touched kept here.
+    pub trace: Option<&'a dyn Tracer>,
+}
+
+/// Runs a task's command in place of a plain spawn (`--trace`: [`crate::trace::Tasks`]).
+pub trait Tracer: Sync {
+    /// Runs what `cmd` describes (program, arguments, environment, directory), its stdout and
+    /// stderr to `out`, as task `id`, to its end: its pid and exit code (128+N for signal N).
+    fn run(
+        &self,
+        id: &str,
+        cmd: &std::process::Command,
+        out: &std::os::fd::OwnedFd,
+    ) -> Result<(process::Pid, i32)>;
 }
 
 /// Fetches the outputs of the run that makes a task `Exist` into its app directory.

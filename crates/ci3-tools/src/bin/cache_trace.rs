@@ -1,0 +1,52 @@
+//! `cache_trace CMD [PATTERNS...]`: the repository files a build reads that its rebuild
+//! patterns do not match, and the patterns that match nothing it read.
+
+use std::ffi::OsString;
+
+use ci3_tools::trace::{self, Format};
+use ci3_tools::Tool;
+use clap::Parser;
+
+/// Runs CMD (`bash -c`) from the current directory with its whole process tree traced
+/// (ptrace with a seccomp filter: static binaries too) and compares the files of the
+/// repository it read or executed with the rebuild patterns, as `cache_content_hash` takes
+/// them (pattern files, ^regexes or directories; default .rebuild_patterns). The command's
+/// own output goes to stderr; stdout carries the findings.
+#[derive(Parser)]
+#[command(name = "cache_trace", version, after_help = HELP)]
+struct Args {
+    /// List every file read outside the repository instead of a summary.
+    #[arg(long)]
+    all: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// The build command, run with bash -c.
+    command: String,
+    /// Pattern files, ^regexes or directories.
+    #[arg(allow_hyphen_values = true)]
+    patterns: Vec<OsString>,
+}
+
+const HELP: &str = "\
+Exit status:
+  0  every repository file read is matched by a pattern (and the command succeeded)
+  1  a repository file was read that no pattern matches, or the command failed
+  2  a usage error, or tracing is not possible here (ptrace not permitted, not x86_64 Linux)";
+
+fn main() {
+    let args: Args = ci3_tools::parse(2);
+    let tool = Tool::new("cache_trace");
+    ci3_tools::run(tool.name, || {
+        let findings = ci3::trace::cache_trace(&args.command, &args.patterns, args.all)?;
+        match args.format {
+            Format::Text => print!("{}", trace::text("", &findings)),
+            Format::Json => println!("{}", serde_json::to_string_pretty(&findings)?),
+        }
+        tool.say(&trace::summary(&findings));
+        let failed = trace::failure(&findings);
+        if let Some(why) = &failed {
+            tool.say(why);
+        }
+        Ok(i32::from(findings.dirty() || failed.is_some()))
+    })
+}

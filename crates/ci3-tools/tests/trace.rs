@@ -1,0 +1,224 @@
+//! The tracer on real builds (issue 23): `cache_trace` and `task_run --trace`/`task_trace` on a
+//! C project, a static Go binary, shell scripts, a process tree and a killed command.
+
+mod common;
+
+use common::tasks::{app, task, Fixture, BAUR};
+use common::{command, run, Output, Repo};
+
+/// `tool` must be on PATH: the build these tests trace needs it (.ci/run installs it).
+fn need(tool: &str) {
+    let found = run(command("sh").args(["-c", &format!("command -v {tool}")]));
+    assert_eq!(
+        found.code, 0,
+        "{tool} is not installed: .ci/run installs it"
+    );
+}
+
+fn cache_trace(repo: &Repo, args: &[&str]) -> Output {
+    run(command(env!("CARGO_BIN_EXE_cache_trace"))
+        .current_dir(repo.path())
+        .args(args))
+}
+
+/// The stdout lines that start with `prefix`.
+fn lines<'a>(out: &'a Output, prefix: &str) -> Vec<&'a str> {
+    out.stdout
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .collect()
+}
+
+fn c_project() -> Repo {
+    need("cc");
+    need("make");
+    let repo = Repo::new();
+    repo.write(
+        "src/main.c",
+        "#include \"config.h\"\nint main(void) { return VALUE; }\n",
+    );
+    repo.write("include/config.h", "#define VALUE 0\n");
+    repo.write(
+        "Makefile",
+        "app: src/main.c\n\tcc -Iinclude -o app src/main.c\n",
+    );
+    repo.write(".gitignore", "app\n");
+    repo.write(".rebuild_patterns", "^src/\n^Makefile$\n^docs/\n");
+    repo.commit_all("c project");
+    repo
+}
+
+#[test]
+fn a_header_outside_the_patterns_is_reported_then_a_clean_project_exits_0() {
+    let repo = c_project();
+    let out = cache_trace(&repo, &["make -s"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        lines(&out, "undeclared read:"),
+        ["undeclared read: include/config.h (covered by: ^include/.*\\.h$)"]
+    );
+    assert_eq!(
+        lines(&out, "never read:"),
+        ["never read: ^docs/ (.rebuild_patterns:3)"]
+    );
+    // The compiler and its libraries are counted, not listed.
+    assert_eq!(
+        lines(&out, "outside the repository: ").len(),
+        1,
+        "{}",
+        out.stdout
+    );
+    assert!(repo.join("app").is_file());
+
+    // Fixed as suggested: nothing undeclared, exit 0.
+    repo.write(".rebuild_patterns", "^src/\n^Makefile$\n^include/.*\\.h$\n");
+    std::fs::remove_file(repo.join("app")).unwrap();
+    let out = cache_trace(&repo, &["make -s"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(lines(&out, "undeclared read:"), Vec::<&str>::new());
+    assert_eq!(lines(&out, "never read:"), Vec::<&str>::new());
+    assert!(
+        out.stderr
+            .contains("0 undeclared reads, 0 never read, 0 written outside the outputs"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_static_go_binary_reading_a_data_file_is_traced() {
+    need("go");
+    let repo = Repo::new();
+    repo.write("go.mod", "module example.com/reader\n\ngo 1.18\n");
+    repo.write(
+        "main.go",
+        "package main\n\nimport \"os\"\n\nfunc main() {\n\tb, err := os.ReadFile(\"data/input.txt\")\n\
+         \tif err != nil {\n\t\tos.Exit(3)\n\t}\n\tos.Stdout.Write(b)\n}\n",
+    );
+    repo.write("data/input.txt", "hello\n");
+    repo.write(".gitignore", "reader\n");
+    repo.commit_all("go");
+    let build = "CGO_ENABLED=0 go build -buildvcs=false -o reader . && ./reader";
+    let out = cache_trace(
+        &repo,
+        &["--format", "json", build, "^go\\.mod$", "^main\\.go$"],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    // The program's own output goes to stderr: stdout is the findings.
+    assert!(out.stderr.contains("hello\n"), "{}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+    assert_eq!(json["exit"], 0);
+    assert_eq!(
+        json["undeclared"],
+        serde_json::json!([{"path": "data/input.txt", "suggest": "^data/.*\\.txt$"}])
+    );
+    assert_eq!(json["unread"], serde_json::json!([]));
+    // Static: no program interpreter (the dynamic loader) named in the binary.
+    let binary = std::fs::read(repo.join("reader")).unwrap();
+    assert!(
+        !binary.windows(7).any(|w| w == b"ld-linu"),
+        "reader is not static"
+    );
+}
+
+#[test]
+fn a_grandchild_is_followed_and_a_killed_command_is_reported_as_such() {
+    let repo = Repo::new();
+    repo.write("data/deep.txt", "deep\n");
+    repo.write(".rebuild_patterns", "^nothing$\n");
+    repo.commit_all("data");
+    // bash forks sh, which forks cat: the file is read two processes down.
+    let cmd = "sh -c 'cat data/deep.txt >/dev/null; true'; true";
+    let out = cache_trace(&repo, &["--format", "json", cmd]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+    assert_eq!(json["undeclared"][0]["path"], "data/deep.txt");
+    assert!(json["processes"].as_u64().unwrap() >= 3, "{}", out.stdout);
+
+    let out = cache_trace(
+        &repo,
+        &[
+            "--format",
+            "json",
+            "cat data/deep.txt >/dev/null; kill -9 $$",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+    assert_eq!(json["signal"], 9);
+    assert_eq!(json["exit"], serde_json::Value::Null);
+    assert!(
+        out.stderr
+            .contains("the command was killed by signal 9 (SIGKILL)\n"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// An app `build` whose command is `sh build.sh`, its inputs `build.sh` and `src/*.c`.
+fn traced_app(script: &str) -> Fixture {
+    let inputs = "[Task.Input]\n[[Task.Input.Files]]\npaths = [\"build.sh\", \"src/*.c\"]\n\
+                  [Task.Output]\n[[Task.Output.File]]\npath = \"out/result.txt\"\n";
+    Fixture::committed(&[
+        (".baur.toml", BAUR),
+        (
+            "app/.app.toml",
+            &app("app", &task("build", "[\"sh\", \"build.sh\"]", inputs)),
+        ),
+        ("app/build.sh", script),
+        (
+            "app/src/main.c",
+            "#include \"config.h\"\nint main(void) { return VALUE; }\n",
+        ),
+        ("include/config.h", "#define VALUE 0\n"),
+        ("app/.gitignore", "out/\n"),
+    ])
+}
+
+#[test]
+fn task_trace_reports_an_undeclared_header_and_an_input_never_read() {
+    need("cc");
+    let f = traced_app(
+        "mkdir -p out\ncc -I../include -c src/main.c -o out/main.o\necho ok > out/result.txt\n",
+    );
+    let out = run(&mut f.cmd_in(f.repo.path(), "task_run", &["--trace", "-s"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        lines(&out, "app.build: undeclared"),
+        ["app.build: undeclared read: include/config.h (covered by: ../include/*.h)"]
+    );
+    assert_eq!(lines(&out, "app.build: never read"), Vec::<&str>::new());
+    assert_eq!(lines(&out, "app.build: written"), Vec::<&str>::new());
+
+    // task_trace is task_run --trace; a script that no longer reads src/main.c has it unread.
+    let f = traced_app("mkdir -p out\necho ok > out/result.txt\n");
+    let cmd = f.cmd_in(f.repo.path(), "task_run", &["-s", "--format", "json"]);
+    let argv: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+    let mut trace = command(env!("CARGO_BIN_EXE_task_trace"));
+    trace.current_dir(f.repo.path()).args(&argv);
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => trace.env(k, v),
+            None => trace.env_remove(k),
+        };
+    }
+    let out = run(&mut trace);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+    assert_eq!(json[0]["task"], "app.build");
+    assert_eq!(json[0]["unread"], serde_json::json!(["app/src/main.c"]));
+    assert_eq!(json[0]["undeclared"], serde_json::json!([]));
+}
+
+#[test]
+fn a_script_writing_outside_its_outputs_is_reported() {
+    let f = traced_app("mkdir -p out ../elsewhere\necho ok > out/result.txt\necho leak > ../elsewhere/leak.txt\ncat src/main.c >/dev/null\n");
+    let out = run(&mut f.cmd_in(f.repo.path(), "task_run", &["--trace", "-s"]));
+    // Writing is reported; only an undeclared read fails the trace.
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        lines(&out, "app.build: written"),
+        ["app.build: written outside the outputs: elsewhere/leak.txt"]
+    );
+    assert!(f.repo.join("elsewhere/leak.txt").is_file());
+}

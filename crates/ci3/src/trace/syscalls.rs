@@ -1,0 +1,168 @@
+//! Decoding a stopped file system call (x86_64 registers): which paths, relative to what, and
+//! what the call does to them; then, from its result, what it did.
+
+use std::ffi::OsStr;
+use std::io::IoSliceMut;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use super::normalise;
+
+use nix::sys::uio::{process_vm_readv, RemoteIoVec};
+use nix::unistd::Pid;
+
+use super::Access;
+
+/// What a call intends for one path.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Intent {
+    Open { flags: i64 },
+    Exec,
+    Probe,
+    Write,
+}
+
+/// A call seen at its entry, waiting for its result.
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    pub uses: Vec<(PathBuf, Intent)>,
+}
+
+const AT_FDCWD: i64 = libc::AT_FDCWD as i64;
+
+/// The paths of call `nr` with arguments `a`, resolved in process `pid`; `None` for a call that
+/// names no path we can read.
+pub(super) fn decode(pid: Pid, nr: i64, a: [u64; 6]) -> Pending {
+    let path = |dirfd: i64, addr: u64| resolve(pid, dirfd, addr);
+    let mut uses = Vec::new();
+    let mut add = |p: Option<PathBuf>, intent| {
+        if let Some(p) = p {
+            uses.push((p, intent));
+        }
+    };
+    let at = |x: u64| x as i32 as i64;
+    match nr {
+        libc::SYS_open => add(path(AT_FDCWD, a[0]), Intent::Open { flags: a[1] as i64 }),
+        libc::SYS_creat => add(path(AT_FDCWD, a[0]), Intent::Write),
+        libc::SYS_openat => add(path(at(a[0]), a[1]), Intent::Open { flags: a[2] as i64 }),
+        libc::SYS_openat2 => {
+            // struct open_how starts with its u64 flags.
+            let flags = read_u64(pid, a[2]).unwrap_or(0) as i64;
+            add(path(at(a[0]), a[1]), Intent::Open { flags })
+        }
+        libc::SYS_execve => add(path(AT_FDCWD, a[0]), Intent::Exec),
+        libc::SYS_execveat => add(path(at(a[0]), a[1]), Intent::Exec),
+        libc::SYS_stat | libc::SYS_lstat | libc::SYS_readlink | libc::SYS_access => {
+            add(path(AT_FDCWD, a[0]), Intent::Probe)
+        }
+        libc::SYS_newfstatat
+        | libc::SYS_statx
+        | libc::SYS_readlinkat
+        | libc::SYS_faccessat
+        | libc::SYS_faccessat2 => add(path(at(a[0]), a[1]), Intent::Probe),
+        libc::SYS_rename | libc::SYS_link | libc::SYS_symlink => {
+            if nr != libc::SYS_symlink {
+                add(path(AT_FDCWD, a[0]), Intent::Write);
+            }
+            add(path(AT_FDCWD, a[1]), Intent::Write)
+        }
+        libc::SYS_renameat | libc::SYS_renameat2 => {
+            add(path(at(a[0]), a[1]), Intent::Write);
+            add(path(at(a[2]), a[3]), Intent::Write)
+        }
+        libc::SYS_linkat => add(path(at(a[2]), a[3]), Intent::Write),
+        libc::SYS_symlinkat => add(path(at(a[1]), a[2]), Intent::Write),
+        libc::SYS_unlink | libc::SYS_rmdir | libc::SYS_mkdir | libc::SYS_truncate => {
+            add(path(AT_FDCWD, a[0]), Intent::Write)
+        }
+        libc::SYS_unlinkat | libc::SYS_mkdirat => add(path(at(a[0]), a[1]), Intent::Write),
+        _ => {}
+    }
+    Pending { uses }
+}
+
+/// Folds a finished call into the access of its path: `result` is the call's return value.
+pub(super) fn settle(intent: Intent, result: i64, access: &mut Access) {
+    let ok = result >= 0;
+    match intent {
+        Intent::Open { flags } => {
+            let mode = flags & libc::O_ACCMODE as i64;
+            let writes = writes(flags);
+            if !ok {
+                // A failed read open looked for the file; a failed write did nothing.
+                access.probe |= !writes;
+                return;
+            }
+            access.write |= writes;
+            access.read |= mode != libc::O_WRONLY as i64;
+        }
+        Intent::Exec => {
+            if ok {
+                access.exec = true
+            } else {
+                access.probe = true
+            }
+        }
+        Intent::Probe => access.probe = true,
+        Intent::Write => access.write |= ok,
+    }
+}
+
+/// Whether an open with `flags` may change the file.
+pub(super) fn writes(flags: i64) -> bool {
+    flags & libc::O_ACCMODE as i64 != libc::O_RDONLY as i64
+        || flags & (libc::O_CREAT | libc::O_TRUNC) as i64 != 0
+}
+
+/// A path argument read from the tracee and made absolute against its cwd or `dirfd`.
+fn resolve(pid: Pid, dirfd: i64, addr: u64) -> Option<PathBuf> {
+    let raw = read_str(pid, addr)?;
+    let p = Path::new(OsStr::from_bytes(&raw));
+    if p.is_absolute() {
+        return Some(normalise(p));
+    }
+    let base = if dirfd == AT_FDCWD {
+        std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?
+    } else {
+        std::fs::read_link(format!("/proc/{pid}/fd/{dirfd}")).ok()?
+    };
+    // AT_EMPTY_PATH: the descriptor itself.
+    Some(normalise(&if raw.is_empty() { base } else { base.join(p) }))
+}
+
+fn read_u64(pid: Pid, addr: u64) -> Option<u64> {
+    let mut buf = [0u8; 8];
+    let remote = [RemoteIoVec {
+        base: addr as usize,
+        len: 8,
+    }];
+    let got = process_vm_readv(pid, &mut [IoSliceMut::new(&mut buf)], &remote).ok()?;
+    (got == 8).then(|| u64::from_ne_bytes(buf))
+}
+
+/// A NUL-terminated string of the tracee, read a page at a time so that a string near the end
+/// of its mapping is read without touching the next page.
+fn read_str(pid: Pid, addr: u64) -> Option<Vec<u8>> {
+    const PAGE: usize = 4096;
+    if addr == 0 {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut at = addr as usize;
+    let mut buf = [0u8; PAGE];
+    while out.len() <= libc::PATH_MAX as usize {
+        let n = PAGE - at % PAGE;
+        let remote = [RemoteIoVec { base: at, len: n }];
+        let got = process_vm_readv(pid, &mut [IoSliceMut::new(&mut buf[..n])], &remote).ok()?;
+        if got == 0 {
+            return None;
+        }
+        if let Some(end) = buf[..got].iter().position(|&b| b == 0) {
+            out.extend_from_slice(&buf[..end]);
+            return Some(out);
+        }
+        out.extend_from_slice(&buf[..got]);
+        at += got;
+    }
+    None
+}
