@@ -278,7 +278,7 @@ fn usage_help_and_closed_stdout() {
     let none = client(&[], &[], b"");
     assert_eq!(none.code, 2);
     assert!(
-        none.stderr.starts_with("usage: ci3_client CMD ARGS"),
+        none.stderr.starts_with("Usage: ci3_client CMD ARGS"),
         "{}",
         none.stderr
     );
@@ -286,7 +286,7 @@ fn usage_help_and_closed_stdout() {
     assert_eq!(unknown.code, 2);
     assert!(unknown
         .stderr
-        .starts_with("ci3_client: unknown command frobnicate\nusage:"));
+        .starts_with("ci3_client: unknown command frobnicate\nUsage:"));
     for (args, usage) in [
         (
             &["log_put"][..],

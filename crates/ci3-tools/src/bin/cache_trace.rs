@@ -28,6 +28,9 @@ struct Args {
 }
 
 const HELP: &str = "\
+Environment:
+  CMD runs with this environment, unchanged; cache_trace reads none of its own.
+
 Exit status:
   0  every repository file read is matched by a pattern (and the command succeeded)
   1  a repository file was read that no pattern matches, or the command failed

@@ -13,6 +13,18 @@ fn main() {
         eprint!("{HELP}");
         ci3_tools::exit(2)
     };
+    // Extensions upstream answers as unknown commands (exit 2): every tool of ours answers them.
+    match cmd.as_str() {
+        "--help" | "-h" => {
+            print!("{HELP}");
+            ci3_tools::exit(0)
+        }
+        "--version" | "-V" => {
+            println!("ci3_client {}", env!("CARGO_PKG_VERSION"));
+            ci3_tools::exit(0)
+        }
+        _ => {}
+    }
     if !client::known(cmd) {
         eprint!(
             "ci3_client: unknown command {}\n{HELP}",

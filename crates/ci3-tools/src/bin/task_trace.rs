@@ -13,6 +13,18 @@ fn main() {
         eprintln!("task_trace: cannot find task_run beside this executable");
         std::process::exit(2);
     };
+    // Its own name for --version; --help says what it is, then task_run's help (its options).
+    match std::env::args().nth(1).as_deref() {
+        Some("--version" | "-V") => {
+            println!("task_trace {}", env!("CARGO_PKG_VERSION"));
+            std::process::exit(0)
+        }
+        Some("--help" | "-h") => {
+            println!("task_trace [TARGET...]: task_run --trace; task_run's help follows.\n");
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+        }
+        _ => {}
+    }
     let err = std::process::Command::new(exe)
         .arg("--trace")
         .args(std::env::args_os().skip(1))

@@ -13,7 +13,7 @@ use crate::settings::Settings;
 
 /// What `ci3_client` says with no command or an unknown one.
 pub const HELP: &str = "\
-usage: ci3_client CMD ARGS: talk to the ci3 server (CI3_SERVER), or to the configured store
+Usage: ci3_client CMD ARGS: talk to the ci3 server (CI3_SERVER), or to the configured store
 in-process when there is no server.
 
   env                              shell exports for the resolved server (source_ci3_client evals it)
