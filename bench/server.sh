@@ -71,6 +71,26 @@ echo "  upload   through $through_up ms   direct $direct_up ms   through/direct 
 echo "  download through $through_down ms   direct $direct_down ms   through/direct $(ratio "$through_down" "$direct_down")"
 echo "  server peak memory over both transfers: $(peak_mib "$a_pid") MiB"
 
+# 2,000 test lines; the even ones passed before (their kv keys set, as run_test_cmd sets them).
+python3 - "$a_url" "$work/lines" <<'PY'
+import hashlib, sys, urllib.request
+url, out = sys.argv[1:]
+lines = ["%016x yarn test --case case_%04d" % (i * 7919, i) for i in range(2000)]
+for i, line in enumerate(lines):
+    if i % 2 == 0:
+        blob = (line + "\n").encode()
+        key = hashlib.sha1(b"blob %d\0" % len(blob) + blob).hexdigest()[:16]
+        urllib.request.urlopen(urllib.request.Request(url + "/kv/" + key, b"log-%d" % i, method="PUT")).read()
+open(out, "w").write("\n".join(lines) + "\n")
+PY
+t0=${EPOCHREALTIME/./}
+root="$work/src" CI3_SERVER="$a_url" CI3_STORE="" filter_test_cmds <"$work/lines" >"$work/kept" 2>/dev/null ||
+  { echo "bench: filter_test_cmds failed" >&2; exit 1; }
+t1=${EPOCHREALTIME/./}
+kept=$(wc -l <"$work/kept")
+[ "$kept" = 1000 ] || { echo "bench: filter_test_cmds kept $kept of 2000 lines, not the 1000 never passed" >&2; exit 1; }
+echo "filter_test_cmds of 2000 lines through the server (1000 passed before): $(( (t1 - t0) / 1000 )) ms, kept $kept"
+
 if [ "$load_seconds" != 0 ]; then
   echo "Load:"
   python3 "$here/bench/server_load.py" "$load_seconds" 32 "$a_url" "$b_url" || exit 1

@@ -5,6 +5,7 @@ mod common;
 
 use std::fs;
 use std::io::Write;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -167,15 +168,20 @@ fn parallelize_writes_the_joblog() {
 
 #[test]
 fn parallelize_tells_where_its_own_joblog_is() {
-    let out = parallelize(Some("1"), "true\n", &[]);
+    let root = tempfile::tempdir().unwrap();
+    let out = parallelize(
+        Some("1"),
+        "true\n",
+        &[("root", root.path().to_str().unwrap())],
+    );
     assert_eq!(out.status.code(), Some(0));
     let stderr = text(&out.stderr);
     let path = stderr
         .lines()
         .find_map(|l| l.strip_prefix("parallelize: joblog: "))
         .unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(Path::new(path), root.path().join("joblog.txt"));
     let log = fs::read_to_string(path).unwrap();
-    fs::remove_file(path).unwrap();
     assert!(
         log.starts_with("1\t0\t") && log.ends_with("\ttrue\n"),
         "{log}"

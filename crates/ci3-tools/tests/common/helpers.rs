@@ -21,9 +21,13 @@ pub fn run(name: &str, args: &[&str], envs: &[(&str, &str)]) -> Output {
         .unwrap()
 }
 
+/// `parallelize JOBS` fed `input`; its default joblog goes to a root of its own (tests run at
+/// once, and one repo-root `joblog.txt` would be every test's), unless `envs` names `root`.
 pub fn parallelize(jobs: Option<&str>, input: &str, envs: &[(&str, &str)]) -> Output {
+    let root = tempfile::tempdir().unwrap();
     let mut child = tool("parallelize")
         .args(jobs)
+        .env("root", root.path())
         .envs(envs.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

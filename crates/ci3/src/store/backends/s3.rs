@@ -288,19 +288,19 @@ impl Store for S3Store {
             .part
             .with_extra_headers(pin)
             .map_err(|e| self.fail("download", &key, e))?;
-        self.runtime.block_on(async {
-            let ranges = (got..total)
-                .step_by(RANGE as usize)
-                .map(|start| (start, (start + RANGE).min(total) - 1));
-            let mut parts = futures_util::stream::iter(ranges)
-                .map(|(start, end)| fetch_range(&pinned, &key, start, end))
-                .buffered(RANGES_IN_FLIGHT);
-            while let Some(part) = parts.next().await {
-                out.write_all(&part.map_err(|e| self.fail("download", &key, e))?)
-                    .map_err(write_err)?;
-            }
-            Ok(true)
-        })
+        let ranges = (got..total)
+            .step_by(RANGE as usize)
+            .map(|start| (start, (start + RANGE).min(total) - 1));
+        let mut parts = futures_util::stream::iter(ranges)
+            .map(|(start, end)| fetch_range(&pinned, &key, start, end))
+            .buffered(RANGES_IN_FLIGHT);
+        // Each part is written outside the runtime: `out` may block the way a runtime's thread
+        // must not (the server's streamer hands parts to its own runtime with blocking_send).
+        while let Some(part) = self.runtime.block_on(parts.next()) {
+            out.write_all(&part.map_err(|e| self.fail("download", &key, e))?)
+                .map_err(write_err)?;
+        }
+        Ok(true)
     }
 
     fn put_file(&self, name: &str, src: &Path, create_only: bool) -> Result<Put> {
