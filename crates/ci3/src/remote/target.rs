@@ -1,6 +1,8 @@
 //! Which ci3 server the settings name (`CI3_STORE=ci3+http(s)://`, else `CI3_SERVER`) and the
 //! credentials it is asked with; a URL that cannot be right is refused without echoing a secret.
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use reqwest::Url;
 
 use crate::error::{Error, Result};
@@ -43,7 +45,7 @@ impl Target {
             (Some(token), _) => Some(format!("Bearer {token}")),
             (None, Some(password)) => {
                 let user = vars.user.as_deref().unwrap_or("aztec");
-                let pair = base64(format!("{user}:{password}").as_bytes());
+                let pair = STANDARD.encode(format!("{user}:{password}"));
                 Some(format!("Basic {pair}"))
             }
             (None, None) => None,
@@ -101,25 +103,6 @@ fn check(var: &str, url: &str) -> Result<String> {
         Some(port) => format!("{}://{host}:{port}", parsed.scheme()),
         None => format!("{}://{host}", parsed.scheme()),
     })
-}
-
-/// Standard base64 with padding, as Basic credentials are sent (the server decodes its own).
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            match i <= chunk.len() {
-                true => out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char),
-                false => out.push('='),
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

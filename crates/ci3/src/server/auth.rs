@@ -4,6 +4,9 @@
 
 use std::path::Path;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
 use crate::error::{Error, Result};
 
 pub struct Auth {
@@ -23,7 +26,7 @@ impl Auth {
             basic: password.map(|p| {
                 let mut pair = format!("{}:", options.user).into_bytes();
                 pair.extend_from_slice(&p);
-                base64(&pair).into_bytes()
+                STANDARD.encode(pair).into_bytes()
             }),
             bearer: token,
             public_reads: options.public_reads,
@@ -107,26 +110,6 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
-/// Standard base64 with padding, as Basic credentials are sent.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,7 +124,7 @@ mod tests {
             ("foob", "Zm9vYg=="),
             ("aztec:secret", "YXp0ZWM6c2VjcmV0"),
         ] {
-            assert_eq!(base64(plain.as_bytes()), encoded);
+            assert_eq!(STANDARD.encode(plain), encoded);
         }
     }
 
