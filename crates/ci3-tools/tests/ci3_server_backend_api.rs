@@ -185,6 +185,25 @@ fn api_mode_keeps_artifacts_and_flags_and_refuses_deletion() {
 }
 
 #[test]
+fn cache_gc_says_in_one_line_it_cannot_collect_without_listing() {
+    let stub = Stub::start(None);
+    let tmp = tempfile::tempdir().unwrap();
+    let env = tools(stub.port, tmp.path());
+    let gc = env.run("cache_gc", &["--dry-run"]);
+    assert_eq!(gc.code, 2, "{}", gc.stderr);
+    assert_eq!(gc.stdout, "");
+    assert_eq!(gc.stderr.lines().count(), 1, "{}", gc.stderr);
+    assert!(
+        gc.stderr.starts_with("cache_gc: ")
+            && gc.stderr.contains("cannot collect")
+            && gc.stderr.contains("speaks only the upstream API"),
+        "{}",
+        gc.stderr
+    );
+    assert!(!gc.stderr.contains("Nothing to collect"), "{}", gc.stderr);
+}
+
+#[test]
 fn redirects_carry_the_body_but_not_the_credentials_to_another_host() {
     let elsewhere = Stub::start(None);
     let front = Stub::start(Some(elsewhere.port));
