@@ -6,13 +6,13 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use common::exe::exe;
+use common::http_stub::{read_request, Incoming};
 use common::{command, Output};
 
 /// One request as a stub saw it.
@@ -60,31 +60,15 @@ impl Stub {
 
 /// Answers one request and closes the connection.
 fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, other: Option<u16>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+    let Some(Incoming {
+        method,
+        path,
+        headers,
+        body,
+    }) = read_request(&stream)
+    else {
         return;
-    }
-    let mut words = line.split_whitespace();
-    let method = words.next().unwrap_or_default().to_string();
-    let path = words.next().unwrap_or_default().to_string();
-    let mut headers = HashMap::new();
-    loop {
-        let mut header = String::new();
-        reader.read_line(&mut header).unwrap();
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = header.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-        }
-    }
-    let length: usize = headers
-        .get("content-length")
-        .map_or(0, |v| v.parse().unwrap());
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).unwrap();
+    };
     seen.lock().unwrap().push(Seen {
         method: method.clone(),
         path: path.clone(),
