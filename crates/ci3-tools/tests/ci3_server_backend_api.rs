@@ -6,12 +6,13 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use common::cache::{make_tree, snapshot, Env, Where};
+use common::http_stub::{read_request, Incoming};
 use common::run;
 use common::tasks::{app, task, Fixture, FILES};
 
@@ -63,33 +64,15 @@ impl Stub {
 
 /// Answers one request and closes the connection.
 fn serve(stream: TcpStream, state: &Mutex<State>, redirect_to: Option<u16>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+    let Some(Incoming {
+        method,
+        path,
+        headers,
+        body,
+    }) = read_request(&stream)
+    else {
         return;
-    }
-    let mut words = line.split_whitespace();
-    let (method, path) = (
-        words.next().unwrap_or_default().to_string(),
-        words.next().unwrap_or_default().to_string(),
-    );
-    let mut headers = HashMap::new();
-    loop {
-        let mut header = String::new();
-        reader.read_line(&mut header).unwrap();
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = header.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-        }
-    }
-    let length: usize = headers
-        .get("content-length")
-        .map_or(0, |v| v.parse().unwrap());
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).unwrap();
+    };
     let mut state = state.lock().unwrap();
     state.seen.push(Seen {
         method: method.clone(),
@@ -182,6 +165,25 @@ fn api_mode_keeps_artifacts_and_flags_and_refuses_deletion() {
         "{:?}",
         stub.seen()
     );
+}
+
+#[test]
+fn cache_gc_says_in_one_line_it_cannot_collect_without_listing() {
+    let stub = Stub::start(None);
+    let tmp = tempfile::tempdir().unwrap();
+    let env = tools(stub.port, tmp.path());
+    let gc = env.run("cache_gc", &["--dry-run"]);
+    assert_eq!(gc.code, 2, "{}", gc.stderr);
+    assert_eq!(gc.stdout, "");
+    assert_eq!(gc.stderr.lines().count(), 1, "{}", gc.stderr);
+    assert!(
+        gc.stderr.starts_with("cache_gc: ")
+            && gc.stderr.contains("cannot collect")
+            && gc.stderr.contains("speaks only the upstream API"),
+        "{}",
+        gc.stderr
+    );
+    assert!(!gc.stderr.contains("Nothing to collect"), "{}", gc.stderr);
 }
 
 #[test]

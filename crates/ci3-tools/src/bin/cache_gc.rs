@@ -1,8 +1,6 @@
 //! `cache_gc [--dry-run] [--max-size S] [--max-age D]`: keep the directory store and the local
 //! cache under their caps now, and say what was removed.
 
-use std::path::PathBuf;
-
 use ci3::store::evict::{self, Caps};
 use ci3::Error;
 use ci3_tools::{Tool, STORE_ENV};
@@ -41,7 +39,7 @@ fn help() -> String {
          CI3_CACHE_MAX_AGE            remove what was not used for this long (default: no age cap)\n  \
          CACHE_LOCAL_DIR              the local tarball cache, kept under the same caps\n{STORE_ENV}\n\n\
          Exit status:\n  0  done (also when there was nothing to remove)\n  1  a directory could not be read\n  \
-         2  usage error, or a configuration that cannot be right"
+         2  usage error, a configuration that cannot be right, or a store that cannot be listed\n     (a ci3 server that speaks only the upstream API)"
     )
 }
 
@@ -55,13 +53,7 @@ fn main() {
             max_age: args.max_age.or(selected.caps.max_age),
             ledgers: None,
         };
-        let mut dirs: Vec<PathBuf> = selected
-            .store
-            .local_root()
-            .map(PathBuf::from)
-            .into_iter()
-            .collect();
-        dirs.extend(tool.settings.local_cache.clone());
+        let dirs = ci3::cache::gc::dirs(&tool.settings, &selected)?;
         if dirs.is_empty() {
             tool.say(&format!(
                 "Nothing to collect: {} is not on this machine and CACHE_LOCAL_DIR is not set.",

@@ -10,6 +10,7 @@ pub mod cache;
 pub mod docker;
 pub mod exe;
 pub mod helpers;
+pub mod http_stub;
 pub mod pipeline;
 pub mod server;
 pub mod tasks;

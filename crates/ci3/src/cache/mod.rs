@@ -6,6 +6,7 @@
 
 mod download;
 mod flags;
+pub mod gc;
 pub mod log;
 pub mod policy;
 pub mod test_cache;

@@ -2,17 +2,18 @@
 //! `CI3_SERVER`, else a server on `localhost:4275`, else the configured store in-process), and
 //! each call (kv, logs, lists, runs, artifacts) over HTTP or straight over the store.
 //!
-//! `http` sends requests; `resolve` decides the backend; `client` is `ci3_client`'s commands.
+//! Requests go through the one transport to a ci3 server (`crate::remote`); `resolve` decides
+//! the backend; `client` is `ci3_client`'s commands.
 
 pub mod client;
-pub mod http;
 pub mod resolve;
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use http::{encode, Body, Remote};
+use crate::remote::{encode, Body, Connection, Method, Request};
 
 use crate::clock::{now_micros, now_secs};
 use crate::error::{Error, Kind, Result};
@@ -28,7 +29,7 @@ pub const ARTIFACT_TTL: u64 = 7 * 86400;
 
 /// Where the calls go.
 pub enum Backend {
-    Http(Remote),
+    Http(Arc<Connection>),
     /// No server: the routes' objects straight in this store (§3.5's mapping).
     Local(Box<dyn Store>),
     /// Neither: writes are dropped, reads find nothing.
@@ -40,6 +41,47 @@ const SHORT: Duration = Duration::from_secs(30);
 const LOG_WAIT: Duration = Duration::from_secs(60);
 const FINAL_WAIT: Duration = Duration::from_secs(300);
 const ARTIFACT_WAIT: Duration = Duration::from_secs(600);
+
+/// A whole answer.
+struct Answer {
+    status: u16,
+    body: Vec<u8>,
+}
+
+/// `method` of `path` (with its query) through the server's connection, ending within `wait`;
+/// the whole answer read (a HEAD's announced length has no body to check).
+fn call(
+    conn: &Connection,
+    method: Method,
+    path: &str,
+    body: Body,
+    headers: &[(&'static str, &str)],
+    wait: Duration,
+) -> Result<Answer> {
+    let head = method == Method::HEAD;
+    let mut request = Request::new(method, path).body(body).timeout(wait);
+    for (name, value) in headers {
+        request = request.header(name, *value);
+    }
+    let response = conn.send(request)?;
+    let status = response.status();
+    let body = match head {
+        true => Vec::new(),
+        false => response.bytes()?,
+    };
+    Ok(Answer { status, body })
+}
+
+/// GET `path` into `out`, ending within `wait`: `Ok(false)` when not 200 (nothing written); a
+/// body shorter than its `Content-Length` is `Corrupt`.
+fn fetch(conn: &Connection, path: &str, wait: Duration, out: &mut dyn Write) -> Result<bool> {
+    let response = conn.send(Request::get(path).timeout(wait))?;
+    if response.status() != 200 {
+        return Ok(false);
+    }
+    response.copy_to(out)?;
+    Ok(true)
+}
 
 /// The status of a write that was not taken, as an error.
 fn refused(what: &str, status: u16) -> Error {
@@ -76,8 +118,7 @@ impl Backend {
                     }),
                 Backend::Http(remote) if keys.len() == 1 => {
                     let path = format!("/kv/{}", encode(&keys[0]));
-                    remote
-                        .call("GET", &path, Body::Empty, &[], SHORT)
+                    call(remote, Method::GET, &path, Body::Empty, &[], SHORT)
                         .ok()
                         .map(|a| {
                             let value = match a.status {
@@ -89,8 +130,9 @@ impl Backend {
                 }
                 Backend::Http(remote) => {
                     let body = keys.iter().map(|k| format!("{k}\n")).collect::<String>();
-                    let answer = remote.call(
-                        "POST",
+                    let answer = call(
+                        remote,
+                        Method::POST,
                         "/kv/mget",
                         Body::Bytes(body.into_bytes()),
                         &[],
@@ -124,7 +166,7 @@ impl Backend {
                 let query = ttl.map(|t| format!("?ttl={t}")).unwrap_or_default();
                 let path = format!("/kv/{}{query}", encode(key));
                 let body = Body::Bytes(value.as_bytes().to_vec());
-                let answer = remote.call("PUT", &path, body, &[], SHORT)?;
+                let answer = call(remote, Method::PUT, &path, body, &[], SHORT)?;
                 match answer.status {
                     200..=299 => Ok(()),
                     s => Err(refused(&format!("kv_set {key}"), s)),
@@ -148,7 +190,7 @@ impl Backend {
                 let path = format!("/logs/{}?ttl={ttl}&final={}", encode(id), u8::from(last));
                 let wait = if last { FINAL_WAIT } else { LOG_WAIT };
                 let headers = [("Content-Encoding", "gzip")];
-                let answer = remote.call("PUT", &path, body, &headers, wait)?;
+                let answer = call(remote, Method::PUT, &path, body, &headers, wait)?;
                 match answer.status {
                     200..=299 => Ok(()),
                     s => Err(refused(&format!("log_put {id}"), s)),
@@ -169,7 +211,7 @@ impl Backend {
             }
             Backend::Http(remote) => {
                 let path = format!("/logs/{}", encode(id));
-                Ok(remote.fetch(&path, Duration::from_secs(120), out)? == 200)
+                fetch(remote, &path, Duration::from_secs(120), out)
             }
         }
     }
@@ -197,7 +239,7 @@ impl Backend {
                     "" => "/logs/".to_string(),
                     p => format!("/logs/{}/", encode(p)),
                 };
-                let answer = remote.call("GET", &path, Body::Empty, &[], SHORT)?;
+                let answer = call(remote, Method::GET, &path, Body::Empty, &[], SHORT)?;
                 Ok((answer.status == 200).then_some(answer.body))
             }
         }
@@ -232,7 +274,7 @@ impl Backend {
                 let query = max.map(|m| format!("?max={m}")).unwrap_or_default();
                 let path = format!("/lists/{}{query}", encode(name));
                 let body = Body::Bytes(format!("{line}\n").into_bytes());
-                let answer = remote.call("POST", &path, body, &[], SHORT)?;
+                let answer = call(remote, Method::POST, &path, body, &[], SHORT)?;
                 match answer.status {
                     200..=299 => Ok(()),
                     s => Err(refused(&format!("list_push {name}"), s)),
@@ -262,7 +304,7 @@ impl Backend {
             }
             Backend::Http(remote) => {
                 let path = format!("/lists/{}", encode(name));
-                Ok(remote.fetch(&path, SHORT, out)? == 200)
+                fetch(remote, &path, SHORT, out)
             }
         }
     }
@@ -278,8 +320,14 @@ impl Backend {
             Backend::Http(remote) => {
                 let path = format!("/runs/{}/{}", encode(section), encode(id));
                 let headers = [("Content-Type", "application/json")];
-                let answer =
-                    remote.call("PUT", &path, Body::Bytes(record.to_vec()), &headers, SHORT)?;
+                let answer = call(
+                    remote,
+                    Method::PUT,
+                    &path,
+                    Body::Bytes(record.to_vec()),
+                    &headers,
+                    SHORT,
+                )?;
                 match answer.status {
                     200..=299 => Ok(()),
                     s => Err(refused(&format!("run_put {section}/{id}"), s)),
@@ -303,16 +351,15 @@ impl Backend {
             }
             Backend::Http(remote) => {
                 let path = format!("/runs/{}/{}", encode(section), encode(id));
-                Ok(remote.fetch(&path, SHORT, out)? == 200)
+                fetch(remote, &path, SHORT, out)
             }
         }
     }
 
     /// Uploads FILE as artifact NAME; an existing one is kept unless `replace`.
     pub fn artifact_put(&self, name: &str, file: &Path, replace: bool) -> Result<()> {
-        let len = std::fs::metadata(file)
-            .map_err(|e| Error::io(file, format!("cannot read {}: {e}", file.display())))?
-            .len();
+        std::fs::metadata(file)
+            .map_err(|e| Error::io(file, format!("cannot read {}: {e}", file.display())))?;
         match self {
             Backend::Off => Err(Self::off()),
             Backend::Local(store) => {
@@ -322,9 +369,9 @@ impl Backend {
             Backend::Http(remote) => {
                 let path = format!("/artifacts/{}?ttl={ARTIFACT_TTL}", encode(name));
                 let overwrite = [("X-CI3-Overwrite", "1")];
-                let headers: &[(&str, &str)] = if replace { &overwrite } else { &[] };
-                let body = Body::File(file.to_path_buf(), len);
-                let answer = remote.call("PUT", &path, body, headers, ARTIFACT_WAIT)?;
+                let headers: &[(&'static str, &str)] = if replace { &overwrite } else { &[] };
+                let body = Body::File(file.to_path_buf());
+                let answer = call(remote, Method::PUT, &path, body, headers, ARTIFACT_WAIT)?;
                 match answer.status {
                     0..=299 => Ok(()),
                     s => Err(refused(&format!("artifact_put {name}"), s)),
@@ -345,7 +392,7 @@ impl Backend {
             }
             Backend::Http(remote) => {
                 let path = format!("/artifacts/{}", encode(name));
-                Ok(remote.fetch(&path, ARTIFACT_WAIT, out)? == 200)
+                fetch(remote, &path, ARTIFACT_WAIT, out)
             }
         }
     }
@@ -360,7 +407,7 @@ impl Backend {
             },
             Backend::Http(remote) => {
                 let path = format!("/artifacts/{}", encode(name));
-                Ok(remote.call("HEAD", &path, Body::Empty, &[], SHORT)?.status == 200)
+                Ok(call(remote, Method::HEAD, &path, Body::Empty, &[], SHORT)?.status == 200)
             }
         }
     }

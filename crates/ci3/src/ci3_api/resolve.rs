@@ -8,14 +8,17 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::http::{basic, Body, Remote};
-use super::Backend;
+use super::{Backend, ARTIFACT_WAIT};
 use crate::error::{Error, Kind, Result};
+use crate::remote::{Connection, Target};
 use crate::report::Reporter;
 use crate::settings::Settings;
 
 /// Where a server is looked for when none is named (upstream's port).
 pub const LOCAL_SERVER: &str = "http://localhost:4275";
+
+/// How long the check may take, as upstream's probe.
+const CHECK_WAIT: Duration = Duration::from_secs(10);
 
 /// The backend and what `ci3_client env` says of it.
 pub struct Resolved {
@@ -44,38 +47,14 @@ pub fn named_server(settings: &Settings) -> Option<String> {
     var(settings, "CI3_SERVER")
 }
 
-/// The server a URL names (`http(s)://host[:port]`), or a config error naming `variable`.
-fn server_url(url: &str, variable: &str) -> Result<String> {
-    let bad = |why: &str| Error::config(format!("{variable}={url}: {why}"));
-    let parsed = reqwest::Url::parse(url).map_err(|_| bad("not a URL"))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(bad("not an http(s)://host[:port] URL"));
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        // The URL itself is not repeated: it holds a secret.
-        return Err(Error::config(format!(
-            "{variable}: credentials go in CI3_PASSWORD, not in the URL"
-        )));
-    }
-    if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(bad("no query or fragment allowed"));
-    }
-    Ok(url.trim_end_matches('/').to_string())
-}
-
-/// The `Authorization` header: `CI3_SERVER_TOKEN` (Bearer), else `CI3_PASSWORD` (Basic, user
-/// `CI3_USER`, default `aztec`); and the secret `_CI3_CHECKED` is derived from.
-fn credentials(settings: &Settings) -> (Option<String>, String) {
-    if let Some(token) = var(settings, "CI3_SERVER_TOKEN").filter(|t| !t.is_empty()) {
-        return (Some(format!("Bearer {token}")), token);
-    }
-    match var(settings, "CI3_PASSWORD").filter(|p| !p.is_empty()) {
-        Some(password) => {
-            let user = var(settings, "CI3_USER").unwrap_or_else(|| "aztec".into());
-            (Some(basic(&user, &password)), password)
-        }
-        None => (None, String::new()),
-    }
+/// The secret `_CI3_CHECKED` is derived from: the token, else the password (what the
+/// connection's `Authorization` is made of).
+fn secret(settings: &Settings) -> &str {
+    let vars = &settings.server;
+    vars.token
+        .as_deref()
+        .or(vars.password.as_deref())
+        .unwrap_or("")
 }
 
 /// `_CI3_CHECKED`: SHA-256 of the server, a NUL and the password, in hex.
@@ -87,34 +66,21 @@ pub fn checked_mark(server: &str, secret: &str) -> String {
     hex::encode(hash.finalize())
 }
 
-/// The check: `/health` says `ci3-server`, then `POST /kv/mget` of `ci3-preflight` answers 200.
-pub fn check(remote: &Remote) -> Result<()> {
-    let wait = Duration::from_secs(10);
-    let health = remote.call("GET", "/health", Body::Empty, &[], wait)?;
-    if health.status != 200 || health.body != b"ci3-server" {
-        return Err(Error::new(
-            Kind::Unreachable,
-            format!(
-                "{} is no ci3 server (GET /health: {})",
-                remote.base, health.status
-            ),
-        ));
-    }
-    let body = Body::Bytes(b"ci3-preflight\n".to_vec());
-    let preflight = remote.call("POST", "/kv/mget", body, &[], wait)?;
-    match preflight.status {
-        200 => Ok(()),
-        401 | 403 => Err(Error::new(
-            Kind::Denied,
-            format!(
-                "{} refused the credentials (HTTP {}): check CI3_PASSWORD",
-                remote.base, preflight.status
-            ),
-        )),
-        s => Err(Error::new(
-            Kind::Store,
-            format!("{}: the preflight POST /kv/mget answered {s}", remote.base),
-        )),
+/// A connection to `target` for the API's calls. Each call sets its own limit (upstream's: 30 s,
+/// a final log 300 s, artifacts 600 s), so no idle limit may cut one shorter; a request
+/// without one (the check) ends within 10 s.
+fn open(target: Target) -> Result<Connection> {
+    Connection::new(target, ARTIFACT_WAIT, CHECK_WAIT)
+}
+
+/// The check (§2.1): `/health` says `ci3-server`, then the preflight answers 200. Refused
+/// credentials fail every command (exit 1), as upstream's client: the store's exit 2 is for
+/// tools that would otherwise run without their cache.
+pub fn check(conn: &Connection) -> Result<()> {
+    match conn.check() {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == Kind::Config => Err(e.with_kind(Kind::Denied)),
+        Err(e) => Err(e),
     }
 }
 
@@ -137,20 +103,24 @@ pub fn connect(
     };
     match named.as_deref() {
         Some(url) if !url.is_empty() => {
-            let server = server_url(url, "CI3_SERVER")?;
-            let (authorization, secret) = credentials(settings);
-            if ci && authorization.is_none() {
+            let named_by = match settings.store.url.as_deref() {
+                Some(store) if store.starts_with("ci3+") => "CI3_STORE",
+                _ => "CI3_SERVER",
+            };
+            let target = Target::named(settings, named_by, url)?;
+            if ci && !target.has_credentials() {
                 return Err(Error::config(
                     "CI=1 needs CI3_PASSWORD (or CI3_SERVER_TOKEN) for the ci3 server",
                 ));
             }
-            let remote = Remote::new(&server, authorization)?;
-            let mark = checked_mark(&server, &secret);
+            let server = target.base.clone();
+            let conn = open(target)?;
+            let mark = checked_mark(&server, secret(settings));
             let remembered = var(settings, "_CI3_CHECKED").is_some_and(|m| m == mark);
             if always_check || !remembered {
-                check(&remote).map_err(|e| e.context(format!("ci3 server {server}")))?;
+                check(&conn).map_err(|e| e.context(format!("ci3 server {server}")))?;
             }
-            Ok(resolved(Backend::Http(remote), server, Some(mark)))
+            Ok(resolved(Backend::Http(Arc::new(conn)), server, Some(mark)))
         }
         _ if ci => Err(Error::config(
             "CI=1 needs CI3_SERVER (the ci3 server) and CI3_PASSWORD",
@@ -165,13 +135,14 @@ pub fn connect(
             ))
         }
         None => {
-            let (authorization, secret) = credentials(settings);
-            let remote = Remote::new(LOCAL_SERVER, authorization)?;
-            match check(&remote) {
+            let target = Target::named(settings, "CI3_SERVER", LOCAL_SERVER)?;
+            // Nobody listening means no server here, not one restarting: ask once.
+            let conn = open(target)?.single_try();
+            match check(&conn) {
                 Ok(()) => {
-                    let mark = checked_mark(LOCAL_SERVER, &secret);
+                    let mark = checked_mark(LOCAL_SERVER, secret(settings));
                     Ok(resolved(
-                        Backend::Http(remote),
+                        Backend::Http(Arc::new(conn)),
                         LOCAL_SERVER.into(),
                         Some(mark),
                     ))

@@ -34,6 +34,8 @@ pub struct Request {
     pub path: String,
     pub headers: Vec<(&'static str, String)>,
     pub body: Body,
+    /// The whole request ends within this, instead of the connection's transfer limit.
+    pub timeout: Option<Duration>,
 }
 
 impl Request {
@@ -43,6 +45,7 @@ impl Request {
             path: path.into(),
             headers: Vec::new(),
             body: Body::Empty,
+            timeout: None,
         }
     }
 
@@ -57,6 +60,12 @@ impl Request {
 
     pub fn body(mut self, body: Body) -> Request {
         self.body = body;
+        self
+    }
+
+    /// The whole request, body included, ends within `limit` (upstream's per-command limits).
+    pub fn timeout(mut self, limit: Duration) -> Request {
+        self.timeout = Some(limit);
         self
     }
 }
@@ -148,6 +157,8 @@ pub struct Connection {
     runtime: tokio::runtime::Runtime,
     /// A whole request, body included, ends within this (`CI3_S3_TRANSFER_TIMEOUT`).
     transfer: Duration,
+    /// Tries of a request whose connection is refused.
+    attempts: u32,
 }
 
 impl std::fmt::Debug for Connection {
@@ -177,7 +188,15 @@ impl Connection {
             client,
             runtime,
             transfer,
+            attempts: ATTEMPTS,
         })
+    }
+
+    /// The same connection trying each request once: for a server that is only looked for
+    /// (`localhost:4275`), where a refusal means "none here", not "restarting".
+    pub fn single_try(mut self) -> Connection {
+        self.attempts = 1;
+        self
     }
 
     pub fn target(&self) -> &Target {
@@ -202,8 +221,15 @@ impl Connection {
         for hop in 0..=MAX_REDIRECTS {
             authorized &= same_host(&url, &origin);
             let what = format!("{method} {}", strip_query(&url));
-            let response =
-                self.attempt(&what, &url, &method, &request.headers, &body, authorized)?;
+            let this = Hop {
+                url: &url,
+                method: &method,
+                headers: &request.headers,
+                body: &body,
+                authorized,
+                timeout: request.timeout.unwrap_or(self.transfer),
+            };
+            let response = self.attempt(&what, &this)?;
             let status = response.status().as_u16();
             if !matches!(status, 301 | 302 | 303 | 307 | 308) {
                 return Ok(Response {
@@ -218,26 +244,11 @@ impl Connection {
                     format!("{what}: more than {MAX_REDIRECTS} redirects"),
                 ));
             }
-            let next = response
+            let location = response
                 .headers()
                 .get("location")
-                .and_then(|l| l.to_str().ok())
-                .and_then(|l| url.join(l).ok())
-                .ok_or_else(|| {
-                    Error::new(
-                        Kind::Store,
-                        format!("{what}: HTTP {status} without a Location"),
-                    )
-                })?;
-            if url.scheme() == "https" && next.scheme() != "https" {
-                return Err(Error::new(
-                    Kind::Denied,
-                    format!(
-                        "{what}: refused a redirect from https to {}",
-                        strip_query(&next)
-                    ),
-                ));
-            }
+                .and_then(|l| l.to_str().ok());
+            let next = next_hop(&what, &url, status, location)?;
             if (301..=303).contains(&status) && method != Method::HEAD {
                 method = Method::GET;
                 body = Body::Empty;
@@ -248,22 +259,22 @@ impl Connection {
     }
 
     /// One hop, tried again while the connection is refused.
-    fn attempt(
-        &self,
-        what: &str,
-        url: &Url,
-        method: &Method,
-        headers: &[(&'static str, String)],
-        body: &Body,
-        authorized: bool,
-    ) -> Result<reqwest::Response> {
+    fn attempt(&self, what: &str, hop: &Hop) -> Result<reqwest::Response> {
+        let Hop {
+            url,
+            method,
+            headers,
+            body,
+            authorized,
+            timeout,
+        } = *hop;
         let mut attempt = 1;
         loop {
             let sent = self.runtime.block_on(async {
                 let mut builder = self
                     .client
                     .request(method.clone(), url.clone())
-                    .timeout(self.transfer);
+                    .timeout(timeout);
                 for (name, value) in headers {
                     if *name == "content-length" && matches!(body, Body::Empty) {
                         continue;
@@ -293,7 +304,7 @@ impl Connection {
             match sent {
                 Ok(response) => return Ok(response),
                 Err(SendError::Local(e)) => return Err(e),
-                Err(SendError::Net(e)) if attempt < ATTEMPTS && refused(&e) => {
+                Err(SendError::Net(e)) if attempt < self.attempts && refused(&e) => {
                     std::thread::sleep(Duration::from_millis(150 * 4u64.pow(attempt - 1)));
                     attempt += 1;
                 }
@@ -312,6 +323,38 @@ impl Connection {
         Url::parse(&format!("{}{path}", self.target.base))
             .map_err(|e| Error::new(Kind::Usage, format!("bad request path '{path}': {e}")))
     }
+}
+
+/// One hop of a request: where, how, and whether the credentials go along.
+struct Hop<'a> {
+    url: &'a Url,
+    method: &'a Method,
+    headers: &'a [(&'static str, String)],
+    body: &'a Body,
+    authorized: bool,
+    timeout: Duration,
+}
+
+/// Where redirect `status` of `what` (at `url`) leads: `location` resolved against `url`. No
+/// `Location` is a `Store` error; from https to anything else is `Denied` (a password or an
+/// artifact must not cross the network in the clear because a server said so).
+fn next_hop(what: &str, url: &Url, status: u16, location: Option<&str>) -> Result<Url> {
+    let next = location.and_then(|l| url.join(l).ok()).ok_or_else(|| {
+        Error::new(
+            Kind::Store,
+            format!("{what}: HTTP {status} without a Location"),
+        )
+    })?;
+    if url.scheme() == "https" && next.scheme() != "https" {
+        return Err(Error::new(
+            Kind::Denied,
+            format!(
+                "{what}: refused a redirect from https to {}",
+                strip_query(&next)
+            ),
+        ));
+    }
+    Ok(next)
 }
 
 /// Why a send failed: locally (a body file) or on the network.
@@ -443,6 +486,36 @@ mod tests {
         assert_eq!(encode("a/b:c+d@e=f,g~h.i_j-k"), "a/b:c+d@e=f,g~h.i_j-k");
         assert_eq!(encode_query("c+d"), "c%2Bd");
         assert_eq!(encode("a b%?#&"), "a%20b%25%3F%23%26");
+    }
+
+    #[test]
+    fn redirects_never_leave_https_and_need_a_location() {
+        let secure = Url::parse("https://ci.example/artifacts/a?ttl=1").unwrap();
+        let what = "GET https://ci.example/artifacts/a";
+        let down = next_hop(what, &secure, 302, Some("http://bucket.example/a?sig=x")).unwrap_err();
+        assert_eq!(down.kind(), Kind::Denied);
+        assert!(
+            down.message()
+                .contains("refused a redirect from https to http://bucket.example/a"),
+            "{down}"
+        );
+        assert!(
+            !down.message().contains("sig=x"),
+            "no presigned query: {down}"
+        );
+        let up = next_hop(what, &secure, 307, Some("https://bucket.example/a")).unwrap();
+        assert_eq!(up.as_str(), "https://bucket.example/a");
+        let relative = next_hop(what, &secure, 308, Some("/b")).unwrap();
+        assert_eq!(relative.as_str(), "https://ci.example/b");
+        let plain = Url::parse("http://127.0.0.1:9/x").unwrap();
+        let upgraded = next_hop("GET x", &plain, 301, Some("https://h/x")).unwrap();
+        assert_eq!(upgraded.scheme(), "https");
+        let lost = next_hop("GET x", &plain, 303, None).unwrap_err();
+        assert_eq!(lost.kind(), Kind::Store);
+        assert!(
+            lost.message().contains("HTTP 303 without a Location"),
+            "{lost}"
+        );
     }
 
     #[test]

@@ -40,6 +40,13 @@ impl Target {
                 _ => return Ok(None),
             },
         };
+        Target::named(settings, var, url).map(Some)
+    }
+
+    /// The server at `url`, named by `var`, with the credentials the settings hold
+    /// (`CI3_SERVER_TOKEN` → Bearer, else `CI3_PASSWORD` → Basic as `CI3_USER`, default `aztec`).
+    pub fn named(settings: &Settings, var: &'static str, url: &str) -> Result<Target> {
+        let vars = &settings.server;
         let base = check(var, url)?;
         let auth = match (&vars.token, &vars.password) {
             (Some(token), _) => Some(format!("Bearer {token}")),
@@ -50,7 +57,7 @@ impl Target {
             }
             (None, None) => None,
         };
-        Ok(Some(Target { base, var, auth }))
+        Ok(Target { base, var, auth })
     }
 
     /// A target at `base` (already checked) with no credentials, for tests and tools that were
