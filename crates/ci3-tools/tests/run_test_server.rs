@@ -206,7 +206,10 @@ fn ci_runs_push_history_and_failed_tests_lines() {
         "\x1b[31mFAILED\x1b[0m ({}/{fail_id}): sh -c 'exit 3' (Ns) (code: 3) {author}",
         s.url
     );
-    assert_eq!(s.list(&history("sh -c 'exit 3'")), [failed.clone()]);
+    assert_eq!(
+        s.list(&history("sh -c 'exit 3'")),
+        std::slice::from_ref(&failed)
+    );
     assert_eq!(s.list("failed_tests_main"), [failed]);
 
     // Not in a merge queue nor on a tracked branch: no history by default; outside CI, nothing.
@@ -256,7 +259,7 @@ fn a_failing_test_with_owners_flakes() {
          (\x1b[35mAnn\x1b[0m: fix the thing)",
         s.url
     );
-    assert_eq!(s.list("failed_tests"), [flaked.clone()]);
+    assert_eq!(s.list("failed_tests"), std::slice::from_ref(&flaked));
     let buffered = std::fs::read_to_string(&flakes).unwrap();
     assert_eq!(seconds_as_n(&buffered), format!("{flaked}\n"));
     assert_eq!(s.client(&["log_get", &id]).stdout, "flaking\n");

@@ -8,7 +8,7 @@
 //! is the point).
 
 use std::fs::File;
-use std::io::{self, Read, Seek, Write};
+use std::io::{self, Seek, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
@@ -361,21 +361,25 @@ impl<'a> Recorder<'a> {
     /// log `log_id` kept, and the kv entry naming it). A store that cannot be opened or written
     /// is said once and otherwise ignored: the test still passed.
     pub fn passed_as(&mut self, test: &TestLine, done: &mut Done, log_id: &str) {
-        if !crate::cache::policy::counts_passes(self.settings) || !test.cacheable() {
+        let settings = self.settings;
+        if settings.ci && test.is_test() {
+            if let Some(server) = self.server() {
+                // The log written live gets its final write, as upstream's CI passes do, even
+                // when an explicit store keeps the test cache.
+                let text = output_so_far(&done.output);
+                let ttl = crate::ci3_api::LOG_TTL_CI;
+                if let Err(err) = server.backend().log_put(log_id, &text, ttl, true) {
+                    eprintln!("Warning: the test's log was not kept on the ci3 server: {err}");
+                }
+            }
+        }
+        if !crate::cache::policy::counts_passes(settings) || !test.cacheable() {
             return;
         }
-        let settings = self.settings;
         if let Some(kv) = self.kv() {
             // The value is the passing log's id, as upstream keeps it.
-            let recorded = (|| {
-                let mut text = Vec::new();
-                done.output.rewind()?;
-                done.output.read_to_end(&mut text)?;
-                kv.backend()
-                    .log_put(log_id, &text, crate::ci3_api::LOG_TTL_CI, true)?;
-                let trust = crate::trust::Trust::from_vars(&settings.trust)?;
-                kv.record(settings, &trust, &test_cache::key(test.line), log_id)
-            })();
+            let recorded = crate::trust::Trust::from_vars(&settings.trust)
+                .and_then(|trust| kv.record(settings, &trust, &test_cache::key(test.line), log_id));
             if let Err(err) = recorded {
                 eprintln!("Warning: test cache not updated on the ci3 server: {err}");
             }
