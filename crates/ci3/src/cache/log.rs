@@ -215,8 +215,9 @@ pub fn while_live<R>(
             let (mut sent, mut announced) = (None, false);
             loop {
                 let done = ended.lock().unwrap_or_else(PoisonError::into_inner);
+                // `work` may have ended before this thread first waits: look before waiting.
                 let (done, _) = wake
-                    .wait_timeout(done, LIVE_EVERY)
+                    .wait_timeout_while(done, LIVE_EVERY, |done| !*done)
                     .unwrap_or_else(PoisonError::into_inner);
                 if *done {
                     return;
