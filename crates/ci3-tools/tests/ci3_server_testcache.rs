@@ -27,8 +27,12 @@ impl Setup {
             &["--password-file", &password],
         );
         let url = format!("http://127.0.0.1:{}", server.port);
+        // CI3_SERVER is the store only without an explicit CI3_STORE (which would keep the
+        // test cache itself): the project's own store is left out.
+        let mut p = Project::new(None);
+        p.envs.retain(|(k, _)| k != "CI3_STORE");
         Setup {
-            p: Project::new(None),
+            p,
             server,
             url,
             auth: basic("aztec", "s3cret"),

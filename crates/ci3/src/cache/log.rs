@@ -128,12 +128,10 @@ fn put(store: &dyn Store, object: &str, spool: &tempfile::NamedTempFile, name: &
 /// How often a log on a ci3 server is sent again while it grows.
 const LIVE_EVERY: Duration = Duration::from_secs(5);
 
-/// The log so far and whether the input ended, shared with the thread that re-sends it.
+/// The log so far, shared with the thread that re-sends it.
 #[derive(Default)]
 struct Growing {
     text: Mutex<Vec<u8>>,
-    ended: Mutex<bool>,
-    wake: Condvar,
 }
 
 impl Write for &Growing {
@@ -175,35 +173,16 @@ fn live(
     ctx.reporter
         .note(&format!("{name} log id: {}/{key}", resolved.public_url));
     let growing = Growing::default();
-    std::thread::scope(|scope| {
-        scope.spawn(|| {
-            let mut sent = None;
-            loop {
-                let ended = growing.ended.lock().unwrap_or_else(PoisonError::into_inner);
-                let (ended, _) = growing
-                    .wake
-                    .wait_timeout(ended, LIVE_EVERY)
-                    .unwrap_or_else(PoisonError::into_inner);
-                if *ended {
-                    return;
-                }
-                drop(ended);
-                let text = growing
-                    .text
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .clone();
-                if sent != Some(text.len()) {
-                    // A live write that fails is only a log not yet visible: the final one says.
-                    let _ = backend.log_put(key, &text, ttl, false);
-                    sent = Some(text.len());
-                }
-            }
-        });
+    let snapshot = || {
+        growing
+            .text
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    };
+    while_live(backend, key, ttl, &snapshot, &|| {}, || {
         let mut sink = &growing;
         copy(input, Some(&mut sink), dup, ctx.reporter);
-        *growing.ended.lock().unwrap_or_else(PoisonError::into_inner) = true;
-        growing.wake.notify_all();
     });
     let text = growing
         .text
@@ -215,6 +194,52 @@ fn live(
             resolved.server
         ));
     }
+}
+
+/// Runs `work` while log `key` on the server is re-sent every `LIVE_EVERY` with what `snapshot`
+/// gives, when that changed, the first time `LIVE_EVERY` after the start (an empty log then
+/// says the job is running); `first` is called once the first of them was taken. The final
+/// write is the caller's: it knows the ttl and the text.
+pub fn while_live<R>(
+    backend: &crate::ci3_api::Backend,
+    key: &str,
+    ttl: u64,
+    snapshot: &(dyn Fn() -> Vec<u8> + Sync),
+    first: &(dyn Fn() + Sync),
+    work: impl FnOnce() -> R,
+) -> R {
+    let ended = Mutex::new(false);
+    let wake = Condvar::new();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let (mut sent, mut announced) = (None, false);
+            loop {
+                let done = ended.lock().unwrap_or_else(PoisonError::into_inner);
+                // `work` may have ended before this thread first waits: look before waiting.
+                let (done, _) = wake
+                    .wait_timeout_while(done, LIVE_EVERY, |done| !*done)
+                    .unwrap_or_else(PoisonError::into_inner);
+                if *done {
+                    return;
+                }
+                drop(done);
+                let text = snapshot();
+                if sent != Some(text.len()) {
+                    // A live write that fails is only a log not yet visible: the final one says.
+                    let taken = backend.log_put(key, &text, ttl, false).is_ok();
+                    if taken && !announced {
+                        announced = true;
+                        first();
+                    }
+                    sent = Some(text.len());
+                }
+            }
+        });
+        let result = work();
+        *ended.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        wake.notify_all();
+        result
+    })
 }
 
 /// Reads `input` to its end, writing every chunk to `spool` and, as soon as it is read, to

@@ -4,9 +4,10 @@
 //! It takes the place of the original's Redis keys (`SETEX key 604800`): no server beside the
 //! store. The body says when and where the test passed; an entry counts as present for the TTL
 //! after that time, so a store without expiry rules still forgets old passes. When a ci3 server
-//! is the store (`CI3_SERVER`, `CI3_STORE=ci3+http://`), the cache is the server's kv instead,
-//! as upstream keeps it: KEY's value is the passing log's id, its ttl `CI3_TEST_CACHE_TTL`, and a
-//! signing writer adds `KEY.sig` (a signature over `kv:KEY=VALUE`).
+//! is the store (`CI3_STORE=ci3+http://`, or `CI3_SERVER` without an explicit `CI3_STORE`), the
+//! cache is the server's kv instead, as upstream keeps it: KEY's value is the passing log's id,
+//! its ttl `CI3_TEST_CACHE_TTL`, and a signing writer adds `KEY.sig` (a signature over
+//! `kv:KEY=VALUE`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -32,9 +33,25 @@ pub struct KvCache {
     backend: Backend,
 }
 
-/// The kv test cache when a ci3 server is named (`None`: the store keeps `.ci3/tests/KEY`); an
-/// error when the named server does not answer or refuses the credentials.
+/// Whether the store is a ci3 server, as the store selection decides it (`remote::Target`), not
+/// `CI3_SERVER` alone: an explicit `CI3_STORE=file://` or `s3://` beside it is the store, and
+/// keeps the test cache. A server URL that cannot be right counts: connecting says why.
+pub fn store_is_server(settings: &Settings) -> bool {
+    !matches!(crate::remote::Target::from_settings(settings), Ok(None))
+}
+
+/// The kv test cache when the store is a ci3 server (`None`: the store keeps `.ci3/tests/KEY`);
+/// an error when that server does not answer or refuses the credentials.
 pub fn server_cache(settings: &Settings) -> Option<Result<KvCache>> {
+    if !store_is_server(settings) {
+        return None;
+    }
+    named_api(settings)
+}
+
+/// The API of the ci3 server named by `CI3_STORE=ci3+http://` or `CI3_SERVER`, whatever the
+/// store: logs and list lines go there even when an explicit store keeps the test cache.
+pub fn named_api(settings: &Settings) -> Option<Result<KvCache>> {
     resolve::named_server(settings).filter(|s| !s.is_empty())?;
     let reporter = std::sync::Arc::new(crate::report::Silent);
     Some(resolve::connect(settings, reporter, false).map(|r| KvCache { backend: r.backend }))

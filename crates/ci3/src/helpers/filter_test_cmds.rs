@@ -14,6 +14,7 @@ use regex::bytes::Regex;
 use serde_norway::Value;
 
 use super::test_line::TestLine;
+use super::test_patterns::{entries, entry_regex};
 use crate::cache::test_cache;
 use crate::error::{Error, Kind, Result, ResultExt};
 use crate::settings::Settings;
@@ -53,18 +54,7 @@ impl Patterns {
     /// The entries are a list, at the top or under `tests:` (the original's layout, beside its
     /// `names:` of owner anchors); each is a mapping with `regex` and maybe `skip`, `owners`...
     pub fn parse(text: &str) -> Result<Patterns> {
-        let doc: Value =
-            serde_norway::from_str(text).map_err(|e| err!(Config, "not YAML: {}", one_line(e)))?;
-        let entries = match &doc {
-            Value::Null => return Ok(Patterns { skip: Vec::new() }),
-            Value::Sequence(entries) => entries,
-            Value::Mapping(map) => match map.get("tests") {
-                Some(Value::Sequence(entries)) => entries,
-                None | Some(Value::Null) => return Ok(Patterns { skip: Vec::new() }),
-                Some(_) => fail!(Config, "`tests` is not a list of entries"),
-            },
-            _ => fail!(Config, "not a list of entries with `regex`"),
-        };
+        let entries = entries(text)?;
         let mut skip = Vec::new();
         for (i, entry) in entries.iter().enumerate() {
             if entry.get("skip") != Some(&Value::Bool(true)) {
@@ -73,10 +63,14 @@ impl Patterns {
             let Some(ere) = entry.get("regex").and_then(Value::as_str) else {
                 fail!(Config, "entry {} has `skip: true` but no `regex`", i + 1);
             };
-            let regex = crate::hash::ere::translate(ere)
-                .map_err(|e| e.to_string())
-                .and_then(|re| Regex::new(&re).map_err(one_line))
-                .map_err(|e| err!(Config, "entry {}: invalid regex '{ere}': {e}", i + 1))?;
+            let regex = entry_regex(ere).map_err(|e| {
+                err!(
+                    Config,
+                    "entry {}: invalid regex '{ere}': {}",
+                    i + 1,
+                    e.message()
+                )
+            })?;
             skip.push(regex);
         }
         Ok(Patterns { skip })
@@ -85,11 +79,6 @@ impl Patterns {
     pub fn skips(&self, line: &[u8]) -> bool {
         self.skip.iter().any(|re| re.is_match(line))
     }
-}
-
-/// A parser's message on one line: the regex crate draws the pattern and a caret below it.
-fn one_line(e: impl std::fmt::Display) -> String {
-    e.to_string().replace('\n', " ")
 }
 
 /// Why a line does not go on.

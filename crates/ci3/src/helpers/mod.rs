@@ -14,6 +14,8 @@ pub mod retry;
 pub mod run_test;
 pub mod semver;
 pub mod test_line;
+pub mod test_patterns;
+pub mod test_record;
 
 use std::io::{self, Write};
 

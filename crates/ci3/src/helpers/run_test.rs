@@ -9,7 +9,7 @@
 //! is recorded in the test cache. `parallelize` runs its lines through the same pieces.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, IsTerminal, Read, Seek, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal, Seek, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -20,12 +20,14 @@ use crate::error::{Result, ResultExt};
 
 use super::test_line::TestLine;
 use super::{styled, GREEN, RED};
-use crate::cache::test_cache::{self, KvCache, Recorded};
+/// Upstream's colour of `RUNNING`.
+const BLUE: &str = "\x1b[34m";
+use super::test_record;
+pub use super::test_record::{Done, Recorder};
 pub use crate::process::Cores;
 use crate::process::{self, allowed_cores, parse_cpu_list, pin, Pid};
 use crate::report::Reporter;
 use crate::settings::Settings;
-use crate::store::Selected;
 
 /// How long a test has after SIGTERM (timeout, fail-fast) before it gets SIGKILL.
 pub const GRACE: Duration = Duration::from_secs(10);
@@ -36,8 +38,6 @@ pub const TIMED_OUT: i32 = 124;
 pub const NOT_RUN: i32 = 125;
 /// The lines of a failed test's output shown under its `FAILED:` line.
 pub const TAIL_LINES: usize = 50;
-/// A failed test's log on a ci3 server lives 12 weeks (upstream).
-const FAILED_LOG_TTL: u64 = 12 * 7 * 86400;
 /// The container image of `ISOLATE=1` tests when `CI3_ISOLATE_IMAGE` is not set: the
 /// original's build image, which its isolated tests expect.
 pub const ISOLATE_IMAGE: &str = "aztecprotocol/build:3.0";
@@ -79,22 +79,46 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, line: &[u8]) -> Res
         }
     };
     let timeout = timeout_of(&test, settings);
+    let log_id = crate::cache::log::new_key()?;
     let Some(running) = Running::start(cmd, timeout)? else {
         return Ok(process::signal_code());
     };
-    let (_, code) = process::wait(Some(running.pid))?;
+    let url = recorder.log_url(&log_id);
+    let waited = match recorder.live().filter(|_| test.is_test()) {
+        Some((backend, ttl)) => {
+            let output = running.output.try_clone()?;
+            let snapshot = || test_record::output_so_far(&output);
+            // Upstream's word for a test whose log can now be read live.
+            let running_line = || {
+                let mut out = io::stdout().lock();
+                let _ = styled(&mut out, tty, BLUE, b"RUNNING")
+                    .and_then(|()| writeln!(out, " ({url}): {}", test.display()))
+                    .and_then(|()| out.flush());
+            };
+            crate::cache::log::while_live(backend, &log_id, ttl, &snapshot, &running_line, || {
+                process::wait(Some(running.pid))
+            })
+        }
+        None => process::wait(Some(running.pid)),
+    };
+    let (_, code) = waited?;
     let mut done = running.finish(code);
     if process::interrupted().is_some() {
         return Ok(process::signal_code());
     }
+    let flake = recorder.flake(&root, &test, &done);
     let mut out = io::stdout().lock();
-    done.report(&mut out, tty, &test)?;
-    out.flush()?;
-    recorder.failed(&test, &mut done)?;
-    if done.code == 0 {
-        recorder.passed(&test, &mut done);
+    match &flake {
+        Some(flake) => test_record::flaked_status(&mut out, tty, &test, &done, flake)?,
+        None => done.report(&mut out, tty, &test)?,
     }
-    Ok(done.code)
+    out.flush()?;
+    recorder.failed_as(&test, &mut done, &log_id)?;
+    if done.code == 0 {
+        recorder.passed_as(&test, &mut done, &log_id);
+    }
+    recorder.track(&test, &done, flake.as_ref(), &log_id);
+    Ok(if flake.is_some() { 0 } else { done.code })
 }
 
 /// The timeout of a test line (and the text it was given as), `None` for a plain command.
@@ -214,14 +238,6 @@ pub struct Running {
     pub output: File,
     pub started: Instant,
     watchdog: Option<Watchdog>,
-}
-
-/// A test that ended: its exit status (124 when it was timed out) and how long it took.
-pub struct Done {
-    pub code: i32,
-    pub took: Duration,
-    pub timed_out: bool,
-    pub output: File,
 }
 
 impl Running {
@@ -374,145 +390,6 @@ impl Watchdog {
         watch.finished = true;
         wake.notify_all();
         watch.timed_out
-    }
-}
-
-/// Records passes in the test cache, opening the store on the first one.
-pub struct Recorder<'a> {
-    settings: &'a Settings,
-    reporter: Arc<dyn Reporter>,
-    store: Option<Option<Selected>>,
-    kv: Option<Option<KvCache>>,
-    warned: bool,
-}
-
-impl<'a> Recorder<'a> {
-    pub fn new(settings: &'a Settings, reporter: Arc<dyn Reporter>) -> Self {
-        Recorder {
-            settings,
-            reporter,
-            store: None,
-            kv: None,
-            warned: false,
-        }
-    }
-
-    /// The store, opened on first use; `None` (said once) when it cannot be.
-    fn selected(&mut self) -> Option<&Selected> {
-        let (settings, reporter) = (self.settings, &self.reporter);
-        self.store
-            .get_or_insert_with(|| match crate::store::open(settings, reporter.clone()) {
-                Ok(selected) => Some(selected),
-                Err(err) => {
-                    eprintln!("Warning: the store cannot be used: {err}");
-                    None
-                }
-            })
-            .as_ref()
-    }
-
-    /// The kv test cache, when a ci3 server is named; `None` (said once) when it cannot be used.
-    fn kv(&mut self) -> Option<&KvCache> {
-        let settings = self.settings;
-        self.kv
-            .get_or_insert_with(|| match test_cache::server_cache(settings)? {
-                Ok(kv) => Some(kv),
-                Err(err) => {
-                    eprintln!("Warning: the ci3 server cannot be used: {err}");
-                    None
-                }
-            })
-            .as_ref()
-    }
-
-    /// Where log ID is browsed: `CI3_PUBLIC_URL` (else the server) and the id.
-    fn log_url(&self, id: &str) -> String {
-        let base = self
-            .settings
-            .var("CI3_PUBLIC_URL")
-            .or_else(|| self.settings.var("CI3_SERVER"))
-            .map(|v| v.to_string_lossy().trim_end_matches('/').to_string())
-            .unwrap_or_default();
-        format!("{base}/{id}")
-    }
-
-    /// Keeps the whole output of a failed test as a log in the store, when the store takes
-    /// writes from here (as `cache_log` decides), and says where on stderr, as `cache_log`
-    /// does: the tail shown under `FAILED:` is rarely the whole story.
-    pub fn failed(&mut self, test: &TestLine, done: &mut Done) -> Result<()> {
-        if !test.is_test() || done.code == 0 {
-            return Ok(());
-        }
-        if let Some(kv) = self.kv() {
-            // Failures' logs are kept 12 weeks (upstream), for the dashboard's links.
-            let id = crate::cache::log::new_key()?;
-            done.output.rewind()?;
-            let mut text = Vec::new();
-            done.output.read_to_end(&mut text)?;
-            match kv.backend().log_put(&id, &text, FAILED_LOG_TTL, true) {
-                Ok(()) => eprintln!("Full output: {}", self.log_url(&id)),
-                Err(err) => eprintln!("Warning: the output of the failed test was not kept: {err}"),
-            }
-            return Ok(());
-        }
-        let settings = self.settings;
-        let Some(selected) = self.selected() else {
-            return Ok(());
-        };
-        if !crate::cache::policy::write_policy(settings, selected).writes() {
-            return Ok(());
-        }
-        let object = crate::store::names::log(&crate::cache::log::new_key()?)?;
-        done.output.rewind()?;
-        match selected.store.put_reader(&object, &mut done.output, false) {
-            Ok(_) => eprintln!("Full output: {object} in {}", selected.store.describe()),
-            Err(err) => eprintln!("Warning: the output of the failed test was not kept: {err}"),
-        }
-        Ok(())
-    }
-
-    /// Records that `test` passed, in CI, for a line the cache may hold. A store that cannot
-    /// be opened or written is said once and otherwise ignored: the test still passed.
-    pub fn passed(&mut self, test: &TestLine, done: &mut Done) {
-        if !crate::cache::policy::counts_passes(self.settings) || !test.cacheable() {
-            return;
-        }
-        let settings = self.settings;
-        if let Some(kv) = self.kv() {
-            // The value is the passing log's id, as upstream keeps it.
-            let recorded = (|| {
-                let id = crate::cache::log::new_key()?;
-                done.output.rewind()?;
-                let mut text = Vec::new();
-                done.output.read_to_end(&mut text)?;
-                kv.backend()
-                    .log_put(&id, &text, crate::ci3_api::LOG_TTL_CI, true)?;
-                let trust = crate::trust::Trust::from_vars(&settings.trust)?;
-                kv.record(settings, &trust, &test_cache::key(test.line), &id)
-            })();
-            if let Err(err) = recorded {
-                eprintln!("Warning: test cache not updated on the ci3 server: {err}");
-            }
-            return;
-        }
-        let Some(selected) = self.selected() else {
-            return;
-        };
-        let problem = match test_cache::record(
-            settings,
-            selected.store.as_ref(),
-            &selected.trust,
-            test.line,
-        ) {
-            Recorded::Recorded | Recorded::NotInCi => return,
-            Recorded::NoCredentials => "no AWS credentials found".to_string(),
-            Recorded::Failed(err) => err.to_string(),
-        };
-        let place = selected.store.describe();
-        if !self.warned {
-            self.warned = true;
-            eprintln!("Warning: test cache not updated in {place}: {problem}");
-        }
     }
 }
 
