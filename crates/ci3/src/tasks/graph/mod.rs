@@ -5,6 +5,7 @@
 //! naming its tasks, found before anything runs.
 
 mod edges;
+mod recorded;
 pub mod render;
 pub mod status;
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
 
-pub use resolution::Resolver;
+pub use resolution::{file_input, Resolver};
 
 /// What an input is; part of its digest, so that a string never digests like a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

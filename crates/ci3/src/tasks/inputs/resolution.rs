@@ -28,6 +28,9 @@ pub struct Resolver<'a> {
     real_dirs: Mutex<HashMap<PathBuf, PathBuf>>,
     /// Paths tasks' outputs write: an input matching one is not an error while absent.
     produced: RwLock<Vec<String>>,
+    /// Outputs of upstream runs that are absent on disk, by path relative to the root, as
+    /// inputs: what those files were when the runs recorded them.
+    assumed: RwLock<HashMap<String, Input>>,
 }
 
 impl<'a> Resolver<'a> {
@@ -47,6 +50,7 @@ impl<'a> Resolver<'a> {
             done: Mutex::new(HashMap::new()),
             real_dirs: Mutex::new(HashMap::new()),
             produced: RwLock::new(Vec::new()),
+            assumed: RwLock::new(HashMap::new()),
         }
     }
 
@@ -65,6 +69,11 @@ impl<'a> Resolver<'a> {
         ))
     }
 
+    /// The repository root the inputs are relative to.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// Paths (relative to the root) that tasks' outputs write: a non-optional input matching
     /// none of the files but one of these is the output of a task that has not run yet.
     pub fn expect_produced(&self, paths: &[String]) {
@@ -75,6 +84,16 @@ impl<'a> Resolver<'a> {
     /// tree again (after the tasks it depends on wrote their outputs).
     pub fn forget(&self, id: &str) {
         self.done.lock().expect("resolver").remove(id);
+    }
+
+    /// Files absent from the work tree taken as these inputs (their `name` the path relative to
+    /// the root): the outputs an upstream run recorded, so that a task is evaluated on them
+    /// without restoring them. A file present on disk is read as usual.
+    pub fn assume_files(&self, files: impl IntoIterator<Item = Input>) {
+        let mut assumed = self.assumed.write().expect("resolver");
+        for f in files {
+            assumed.insert(f.name.clone(), f);
+        }
     }
 
     fn is_produced(&self, pattern: &str) -> bool {
@@ -121,6 +140,8 @@ impl<'a> Resolver<'a> {
                     .collect();
                 if f.git_tracked_only {
                     found.retain(|p| self.files.is_tracked(p.as_bytes()));
+                } else {
+                    self.add_assumed(pattern, &mut found)?;
                 }
                 if found.is_empty() && !f.optional && !self.is_produced(pattern) {
                     crate::fail!(Failed,
@@ -204,6 +225,30 @@ impl<'a> Resolver<'a> {
         Ok(r)
     }
 
+    /// The assumed files `pattern` matches that are not on disk, added to `found`.
+    fn add_assumed(&self, pattern: &str, found: &mut Vec<String>) -> Result<()> {
+        let assumed = self.assumed.read().expect("resolver");
+        if assumed.is_empty() {
+            return Ok(());
+        }
+        let pattern = pattern.trim_start_matches("./");
+        let m = if is_glob(pattern) {
+            Some(glob(pattern)?)
+        } else {
+            None
+        };
+        for rel in assumed.keys() {
+            let hit = match &m {
+                Some(m) => m.is_match(rel),
+                None => rel == pattern,
+            };
+            if hit && !found.contains(rel) && !self.root.join(rel).exists() {
+                found.push(rel.clone());
+            }
+        }
+        Ok(())
+    }
+
     /// Variables named `name`, or matching it when it is a glob; values count, never shown.
     fn env(&self, name: &str) -> Vec<Input> {
         let one = |n: &str, v: &std::ffi::OsStr| Input {
@@ -238,7 +283,16 @@ impl<'a> Resolver<'a> {
     /// executable bit and its blob id.
     fn file(&self, rel: &str) -> Result<Input> {
         let abs = self.root.join(rel);
-        let md = fs::symlink_metadata(&abs).with_context(|| format!("cannot stat {rel}"))?;
+        let md = match fs::symlink_metadata(&abs) {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                if let Some(f) = self.assumed.read().expect("resolver").get(rel) {
+                    return Ok(f.clone());
+                }
+                Err(e)
+            }
+            r => r,
+        };
+        let md = md.with_context(|| format!("cannot stat {rel}"))?;
         let parent = abs.parent().unwrap_or(&self.root);
         let real_parent = self.real_dir(parent)?;
         let (real, exec, id) = if md.file_type().is_symlink() || real_parent != parent {
@@ -268,20 +322,7 @@ impl<'a> Resolver<'a> {
                 .ok_or_else(|| crate::err!(Failed, "{rel}: not a file"))?;
             (String::new(), f.mode == Mode::Executable, f.id)
         };
-        let id = id.to_string();
-        Ok(Input {
-            kind: InputKind::File,
-            digest: digest(
-                InputKind::File,
-                &[
-                    rel.as_bytes(),
-                    real.as_bytes(),
-                    if exec { b"x" } else { b"-" },
-                    id.as_bytes(),
-                ],
-            ),
-            name: rel.to_string(),
-        })
+        Ok(file_input(rel, &real, exec, &id.to_string()))
     }
 
     fn real_dir(&self, dir: &Path) -> Result<PathBuf> {
@@ -294,5 +335,23 @@ impl<'a> Resolver<'a> {
             .expect("resolver")
             .insert(dir.to_path_buf(), real.clone());
         Ok(real)
+    }
+}
+
+/// A file's input from its path relative to the root, where it really is (empty when that is
+/// the path itself), its executable bit and its git blob id.
+pub fn file_input(rel: &str, real: &str, exec: bool, blob_id: &str) -> Input {
+    Input {
+        kind: InputKind::File,
+        digest: digest(
+            InputKind::File,
+            &[
+                rel.as_bytes(),
+                real.as_bytes(),
+                if exec { b"x" } else { b"-" },
+                blob_id.as_bytes(),
+            ],
+        ),
+        name: rel.to_string(),
     }
 }
