@@ -222,3 +222,96 @@ fn a_script_writing_outside_its_outputs_is_reported() {
     );
     assert!(f.repo.join("elsewhere/leak.txt").is_file());
 }
+
+/// A traced script that traps SIGTERM (writing `trapped`), starts a `sleep 30` and writes its
+/// pid to `ready`, then waits.
+const TRAPS_TERM: &str = "trap 'echo term > trapped; exit 7' TERM\nsleep 30 &\necho $! > ready.tmp\nmv ready.tmp ready\nwait\n";
+
+/// Runs `cmd` (a tracing tool on [`TRAPS_TERM`] run in `dir`), sends it SIGTERM once the
+/// script is ready and returns its exit code; the script must have got the signal (its trap
+/// ran) and its `sleep` must have ended with it.
+fn terminated(mut cmd: std::process::Command, dir: &std::path::Path) -> Option<i32> {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let sleeper = loop {
+        if let Ok(pid) = std::fs::read_to_string(dir.join("ready")) {
+            break pid.trim().to_string();
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("ended before its command was ready: {status:?}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the traced script never got ready"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let kill = command("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("trapped")).ok().as_deref(),
+        Some("term\n"),
+        "the traced script did not get SIGTERM ({status:?})"
+    );
+    // The tool waits for every traced process: the sleep is gone, or a zombie its new parent
+    // has not reaped yet.
+    let state = std::fs::read_to_string(format!("/proc/{sleeper}/stat")).unwrap_or_default();
+    let state = state.rsplit_once(") ").map_or("", |(_, s)| &s[..1]);
+    assert!(
+        state.is_empty() || state == "Z",
+        "the traced sleep still runs"
+    );
+    status.code()
+}
+
+#[test]
+fn sigterm_to_cache_trace_reaches_the_traced_tree_and_it_exits_143() {
+    let repo = Repo::new();
+    repo.write(".rebuild_patterns", "^nothing$\n");
+    repo.write("traps.sh", TRAPS_TERM);
+    repo.commit_all("script");
+    let mut cmd = command(env!("CARGO_BIN_EXE_cache_trace"));
+    cmd.current_dir(repo.path()).arg("bash traps.sh");
+    assert_eq!(terminated(cmd, repo.path()), Some(143));
+}
+
+#[test]
+fn sigterm_to_task_trace_reaches_the_traced_task_and_it_exits_143() {
+    let f = traced_app(&format!("mkdir -p out\n{TRAPS_TERM}"));
+    let cmd = f.cmd_in(f.repo.path(), "task_run", &["--trace", "-s"]);
+    assert_eq!(terminated(cmd, &f.repo.join("app")), Some(143));
+}
+
+#[test]
+fn relative_paths_follow_the_shell_into_a_directory_and_out() {
+    let repo = Repo::new();
+    repo.write("a.txt", "a\n");
+    repo.write("data/b.txt", "b\n");
+    repo.write("data/sub/c.txt", "c\n");
+    repo.write(".rebuild_patterns", "^nothing$\n");
+    repo.commit_all("data");
+    // The same shell reads each file itself, relative to a working directory that changes:
+    // a working directory kept from before a cd would resolve b.txt and c.txt wrongly.
+    let cmd = ": < a.txt; cd data; : < b.txt; cd sub && : < c.txt; cd ../..; : < data/b.txt";
+    let out = cache_trace(&repo, &["--format", "json", cmd]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+    let read: Vec<&str> = json["undeclared"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(read, ["a.txt", "data/b.txt", "data/sub/c.txt"]);
+}

@@ -34,6 +34,7 @@ Environment:
 Exit status:
   0  every repository file read is matched by a pattern (and the command succeeded)
   1  a repository file was read that no pattern matches, or the command failed
+  128+N  stopped by signal N (SIGINT, SIGTERM, SIGHUP: forwarded to the command's processes)
   2  a usage error, or tracing is not possible here (ptrace not permitted, not x86_64 Linux)";
 
 fn main() {
@@ -49,6 +50,10 @@ fn main() {
         let failed = trace::failure(&findings);
         if let Some(why) = &failed {
             tool.say(why);
+        }
+        // Signalled: the command's group got the signal too; we end as every tool does then.
+        if let Some(sig) = ci3::process::interrupted() {
+            return Ok(128 + sig);
         }
         Ok(i32::from(findings.dirty() || failed.is_some()))
     })

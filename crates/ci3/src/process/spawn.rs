@@ -171,6 +171,30 @@ pub fn spawn(mut cmd: Command, group: Group) -> Result<Option<Pid>> {
     Ok(Some(pid))
 }
 
+/// For a child that must be forked by hand (the tracer's: it stops before its exec, which
+/// `Command::spawn` would wait for): takes the signals over now, before the fork, as [`spawn`]
+/// does. The child unblocks them itself.
+pub fn take_over() {
+    init();
+}
+
+/// Counts `pid`, the leader of a process group of its own forked outside [`spawn`], among the
+/// children a forwarded signal reaches, until [`release`]. A helper signalled already sends it
+/// that signal at once: it must not run on.
+pub fn adopt(pid: Pid) {
+    let mut st = state();
+    if let Some(sig) = st.signal {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(-pid, sig) };
+    }
+    st.children.push((pid, true));
+}
+
+/// Stops counting a child of [`adopt`]: it has ended.
+pub fn release(pid: Pid) {
+    state().children.retain(|&(child, _)| child != pid);
+}
+
 /// Waits for the child `pid`, or for any child with `None`, reaps it and returns its pid and
 /// exit code.
 pub fn wait(pid: Option<Pid>) -> Result<(Pid, i32)> {

@@ -37,7 +37,8 @@ pub struct Access {
     pub read: bool,
     /// Executed (a successful execve).
     pub exec: bool,
-    /// Only looked at: stat, access, readlink, or an open or exec that failed.
+    /// Only looked at: an open or exec that failed. (stat, access and readlink do not stop the
+    /// tracee: see `filter::TRACED`.)
     pub probe: bool,
     /// Created, opened for writing, renamed to or from, removed, linked.
     pub write: bool,
@@ -93,8 +94,15 @@ pub fn run(cmd: Command) -> crate::Result<Trace> {
             "tracing needs x86_64 Linux (its system call table and registers)"
         );
     }
+    // SIGINT/SIGTERM/SIGHUP to the tool reach the traced group (and, through the tracer, every
+    // process of it), as they reach any child of a tool; the tool then exits 128+N.
+    crate::process::take_over();
     let child = spawn::start(cmd)?;
-    tracer::follow(child)
+    let pid = child.pid;
+    crate::process::adopt(pid);
+    let trace = tracer::follow(child);
+    crate::process::release(pid);
+    trace
 }
 
 /// `SIGKILL` for 9: the name a message gives a signal.

@@ -108,6 +108,10 @@ pub(super) fn start(cmd: Command) -> Result<Started> {
             )
         }
     }
+    // Here as well as in the child: a signal forwarded to the group before the child's own
+    // setpgid must find it.
+    // SAFETY: setpgid has no memory-safety preconditions.
+    unsafe { libc::setpgid(pid, pid) };
     drop(report);
     Ok(Started {
         pid,

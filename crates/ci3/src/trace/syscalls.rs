@@ -1,6 +1,7 @@
 //! Decoding a stopped file system call (x86_64 registers): which paths, relative to what, and
 //! what the call does to them; then, from its result, what it did.
 
+use std::collections::hash_map::{Entry, HashMap};
 use std::ffi::OsStr;
 use std::io::IoSliceMut;
 use std::os::unix::ffi::OsStrExt;
@@ -26,14 +27,41 @@ pub(super) enum Intent {
 #[derive(Debug, Default)]
 pub(super) struct Pending {
     pub uses: Vec<(PathBuf, Intent)>,
+    /// A chdir or fchdir: the working directories kept are stale once it has run.
+    pub chdir: bool,
+}
+
+/// The working directory of each traced thread, read from /proc at its first relative path and
+/// kept until a chdir (of any thread: threads share it) or the thread's end. Reading
+/// `/proc/PID/cwd` for every relative path cost three system calls a stop.
+#[derive(Default)]
+pub(super) struct Cwds(HashMap<libc::pid_t, PathBuf>);
+
+impl Cwds {
+    fn get(&mut self, pid: Pid) -> Option<&Path> {
+        match self.0.entry(pid.as_raw()) {
+            Entry::Occupied(e) => Some(e.into_mut()),
+            Entry::Vacant(v) => {
+                Some(v.insert(std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?))
+            }
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.0.clear()
+    }
+
+    pub fn forget(&mut self, pid: libc::pid_t) {
+        self.0.remove(&pid);
+    }
 }
 
 const AT_FDCWD: i64 = libc::AT_FDCWD as i64;
 
 /// The paths of call `nr` with arguments `a`, resolved in process `pid`; `None` for a call that
 /// names no path we can read.
-pub(super) fn decode(pid: Pid, nr: i64, a: [u64; 6]) -> Pending {
-    let path = |dirfd: i64, addr: u64| resolve(pid, dirfd, addr);
+pub(super) fn decode(pid: Pid, nr: i64, a: [u64; 6], cwds: &mut Cwds) -> Pending {
+    let mut path = |dirfd: i64, addr: u64| resolve(pid, dirfd, addr, cwds);
     let mut uses = Vec::new();
     let mut add = |p: Option<PathBuf>, intent| {
         if let Some(p) = p {
@@ -78,7 +106,10 @@ pub(super) fn decode(pid: Pid, nr: i64, a: [u64; 6]) -> Pending {
         libc::SYS_unlinkat | libc::SYS_mkdirat => add(path(at(a[0]), a[1]), Intent::Write),
         _ => {}
     }
-    Pending { uses }
+    Pending {
+        uses,
+        chdir: matches!(nr, libc::SYS_chdir | libc::SYS_fchdir),
+    }
 }
 
 /// Folds a finished call into the access of its path: `result` is the call's return value.
@@ -115,19 +146,25 @@ pub(super) fn writes(flags: i64) -> bool {
 }
 
 /// A path argument read from the tracee and made absolute against its cwd or `dirfd`.
-fn resolve(pid: Pid, dirfd: i64, addr: u64) -> Option<PathBuf> {
+fn resolve(pid: Pid, dirfd: i64, addr: u64, cwds: &mut Cwds) -> Option<PathBuf> {
     let raw = read_str(pid, addr)?;
     let p = Path::new(OsStr::from_bytes(&raw));
     if p.is_absolute() {
         return Some(normalise(p));
     }
+    let fd_dir;
     let base = if dirfd == AT_FDCWD {
-        std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?
+        cwds.get(pid)?
     } else {
-        std::fs::read_link(format!("/proc/{pid}/fd/{dirfd}")).ok()?
+        fd_dir = std::fs::read_link(format!("/proc/{pid}/fd/{dirfd}")).ok()?;
+        &fd_dir
     };
     // AT_EMPTY_PATH: the descriptor itself.
-    Some(normalise(&if raw.is_empty() { base } else { base.join(p) }))
+    Some(if raw.is_empty() {
+        normalise(base)
+    } else {
+        normalise(&base.join(p))
+    })
 }
 
 fn read_u64(pid: Pid, addr: u64) -> Option<u64> {

@@ -8,7 +8,7 @@ use nix::sys::ptrace::{self, Options};
 use nix::unistd::Pid;
 
 use super::spawn::{self, Started};
-use super::syscalls::{self, Intent, Pending};
+use super::syscalls::{self, Cwds, Intent, Pending};
 use super::{Access, Exit, Trace};
 use crate::Result;
 
@@ -55,6 +55,7 @@ pub(super) fn follow(started: Started) -> Result<Trace> {
     let mut t = Tracer {
         paths: BTreeMap::new(),
         pending: HashMap::new(),
+        cwds: Cwds::default(),
         started: HashSet::from([root]),
         processes: 1,
         exit: None,
@@ -86,6 +87,7 @@ struct Tracer {
     paths: BTreeMap<std::path::PathBuf, Access>,
     /// Calls stopped at their entry whose exit we wait for, by thread id.
     pending: HashMap<libc::pid_t, Pending>,
+    cwds: Cwds,
     /// Threads whose initial SIGSTOP (of the automatic attach) has been swallowed.
     started: HashSet<libc::pid_t>,
     processes: usize,
@@ -119,6 +121,7 @@ impl Tracer {
             }
             if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
                 self.pending.remove(&pid);
+                self.cwds.forget(pid);
                 if pid == root {
                     self.exit = Some(if libc::WIFEXITED(status) {
                         Exit::Code(libc::WEXITSTATUS(status))
@@ -151,6 +154,7 @@ impl Tracer {
                     if let Ok(former) = ptrace::getevent(Pid::from_raw(pid)) {
                         let former = former as libc::pid_t;
                         if former != pid {
+                            self.cwds.forget(former);
                             if let Some(p) = self.pending.remove(&former) {
                                 self.pending.insert(pid, p);
                             }
@@ -184,7 +188,18 @@ impl Tracer {
             return false;
         };
         let args = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
-        let decoded = syscalls::decode(Pid::from_raw(pid), regs.orig_rax as i64, args);
+        let decoded = syscalls::decode(
+            Pid::from_raw(pid),
+            regs.orig_rax as i64,
+            args,
+            &mut self.cwds,
+        );
+        if decoded.chdir {
+            // Cleared again at its exit: another thread may look meanwhile.
+            self.cwds.clear();
+            self.pending.insert(pid, decoded);
+            return true;
+        }
         let mut pending = Pending::default();
         for (path, intent) in decoded.uses {
             let result = match intent {
@@ -221,6 +236,10 @@ impl Tracer {
         let Some(pending) = self.pending.remove(&pid) else {
             return;
         };
+        if pending.chdir {
+            self.cwds.clear();
+            return;
+        }
         let Ok(regs) = ptrace::getregs(Pid::from_raw(pid)) else {
             return;
         };
