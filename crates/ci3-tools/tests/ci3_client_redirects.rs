@@ -7,12 +7,12 @@
 mod common;
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use common::exe::exe;
-use common::http_stub::{read_request, Incoming};
+use common::http_stub::{listen, read_request, Incoming};
 use common::{command, Output};
 
 /// One request as a stub saw it.
@@ -33,16 +33,9 @@ impl Stub {
     /// A ci3 server (`/health`, the preflight) that redirects `…/rNNN` to `other` (`…/sNNN` to
     /// itself, under `/moved`) and `…/loop…` to itself with one more `x`, and answers 200.
     fn start(other: Option<u16>) -> Stub {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let shared = seen.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let seen = shared.clone();
-                std::thread::spawn(move || serve(stream, &seen, other));
-            }
-        });
+        let port = listen(move |stream, _| serve(stream, &shared, other));
         Stub { port, seen }
     }
 

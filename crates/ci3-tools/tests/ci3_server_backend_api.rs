@@ -7,12 +7,12 @@ mod common;
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use common::cache::{make_tree, snapshot, Env, Where};
-use common::http_stub::{read_request, Incoming};
+use common::http_stub::{listen, read_request, Incoming};
 use common::run;
 use common::tasks::{app, task, Fixture, FILES};
 
@@ -39,16 +39,11 @@ struct Stub {
 
 impl Stub {
     fn start(redirect_to: Option<u16>) -> Stub {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let redirect_to = redirect_to.map(|to| if to == 0 { port } else { to });
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let state = shared.clone();
-                std::thread::spawn(move || serve(stream, &state, redirect_to));
-            }
+        let port = listen(move |stream, port| {
+            let redirect_to = redirect_to.map(|to| if to == 0 { port } else { to });
+            serve(stream, &shared, redirect_to)
         });
         Stub { port, state }
     }

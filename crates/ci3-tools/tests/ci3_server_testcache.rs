@@ -6,7 +6,7 @@
 mod common;
 
 use common::pipeline::{Project, HASH};
-use common::server::{basic, dir_store, Server};
+use common::server::{basic, Server};
 
 struct Setup {
     p: Project,
@@ -19,14 +19,7 @@ struct Setup {
 impl Setup {
     fn new() -> Setup {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("password"), "s3cret").unwrap();
-        let password = dir.path().join("password").display().to_string();
-        let server = Server::run(
-            &dir_store(&dir.path().join("server-store")),
-            &dir.path().join("xdg"),
-            &["--password-file", &password],
-        );
-        let url = format!("http://127.0.0.1:{}", server.port);
+        let (server, url) = Server::guarded(dir.path(), "s3cret");
         // CI3_SERVER is the store only without an explicit CI3_STORE (which would keep the
         // test cache itself): the project's own store is left out.
         let mut p = Project::new(None);

@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::pipeline::{finish, Out, Project, HASH};
-use common::server::{dir_store, Server};
+use common::server::Server;
 
 struct Setup {
     p: Project,
@@ -23,14 +23,7 @@ impl Setup {
     fn new() -> Setup {
         let dir = tempfile::tempdir().unwrap();
         // CI=1 asks credentials of the server, as upstream's CI does.
-        std::fs::write(dir.path().join("password"), "s3cret").unwrap();
-        let password = dir.path().join("password").display().to_string();
-        let server = Server::run(
-            &dir_store(&dir.path().join("server-store")),
-            &dir.path().join("xdg"),
-            &["--password-file", &password],
-        );
-        let url = format!("http://127.0.0.1:{}", server.port);
+        let (server, url) = Server::guarded(dir.path(), "s3cret");
         let mut p = Project::new(None);
         // The server is the store: no explicit store beside it.
         p.envs.retain(|(k, _)| k != "CI3_STORE");

@@ -1,9 +1,25 @@
-//! The request half of the tests' tiny HTTP stubs on std `TcpListener`s: one request read off a
-//! connection (request line, headers, a `Content-Length` body).
+//! The tests' tiny HTTP stubs on std `TcpListener`s: a loopback listener serving each connection
+//! on a thread of its own, and one request read off a connection (request line, headers, a
+//! `Content-Length` body).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
+
+/// A listener on a free loopback port, each connection handed to `serve` with that port on a
+/// thread of its own; the port.
+pub fn listen(serve: impl Fn(TcpStream, u16) + Send + Sync + 'static) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let serve = std::sync::Arc::new(serve);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let serve = serve.clone();
+            std::thread::spawn(move || serve(stream, port));
+        }
+    });
+    port
+}
 
 /// One request as a stub reads it; header names in lower case.
 pub struct Incoming {

@@ -43,6 +43,20 @@ pub struct Server {
 }
 
 impl Server {
+    /// A server over a directory store under `dir` that asks `password` of every client, as
+    /// upstream's CI servers do; its base URL beside it.
+    pub fn guarded(dir: &Path, password: &str) -> (Server, String) {
+        let file = dir.join("password");
+        std::fs::write(&file, password).unwrap();
+        let server = Server::run(
+            &dir_store(&dir.join("server-store")),
+            &dir.join("xdg"),
+            &["--password-file", &file.display().to_string()],
+        );
+        let url = format!("http://127.0.0.1:{}", server.port);
+        (server, url)
+    }
+
     /// `ci3_server run --store STORE ARGS...` with its state under `xdg`, answering `/health`.
     pub fn run(store: &str, xdg: &Path, args: &[&str]) -> Server {
         let mut all = vec!["--store".to_string(), store.to_string()];
