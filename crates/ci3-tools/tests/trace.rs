@@ -460,3 +460,26 @@ fn probes_needs_trace_and_is_in_each_tools_help() {
         assert!(out.stdout.contains("--probes"), "{tool}: {}", out.stdout);
     }
 }
+
+#[test]
+fn the_trace_demo_finds_and_fixes_the_undeclared_input_the_readme_shows() {
+    let top = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(top.join("README.md")).unwrap();
+    // The README's block of the demo's output, between its fences.
+    let start = readme
+        .find("```\n=== task_trace site.build")
+        .expect("README shows no output of examples/trace-demo.sh");
+    let block = &readme[start + 4..];
+    let block = &block[..block.find("```").unwrap()];
+    let out = run(command("bash")
+        .arg(top.join("examples/trace-demo.sh"))
+        .current_dir(std::env::temp_dir()));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout, block);
+    assert!(
+        out.stdout
+            .contains("undeclared read: common/footer.html (covered by: ../common/*.html)\n"),
+        "{}",
+        out.stdout
+    );
+}
