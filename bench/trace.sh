@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: the tracer's overhead (issue 23). Two workloads, each run untraced, under
-# `cache_trace` and under `strace -f -e trace=file -o /dev/null`:
+# `cache_trace`, under `cache_trace --probes` (stat/access/readlink stop the tracee too) and
+# under `strace -f -e trace=file -o /dev/null`:
 #   c:   a C build of 200 files with `make -j2` (each file includes a few system headers)
 #   git: a git-heavy script (status, add, commit, log, diff, 50 rounds) in a repository of 500 files
 # Prints the best of 3 wall times of each and the ratios to untraced.
@@ -66,8 +67,10 @@ for w in c git; do
   if [ "$w" = c ]; then dir="$c" cmd="$c_cmd"; else dir="$r" cmd="$git_cmd"; fi
   plain=$(best "$dir" bash -c "$cmd")
   traced=$(best "$dir" cache_trace "$cmd")
+  probes=$(best "$dir" cache_trace --probes "$cmd")
   strace=$(best "$dir" strace -f -e trace=file -o /dev/null bash -c "$cmd")
-  printf '%-4s untraced %6.2fs  cache_trace %6.2fs (%.2fx)  strace -f %6.2fs (%.2fx)\n' \
+  printf '%-4s untraced %6.2fs  cache_trace %6.2fs (%.2fx)  --probes %6.2fs (%.2fx)  strace -f %6.2fs (%.2fx)\n' \
     "$w" "$plain" "$traced" "$(awk "BEGIN { print $traced / $plain }")" \
+    "$probes" "$(awk "BEGIN { print $probes / $plain }")" \
     "$strace" "$(awk "BEGIN { print $strace / $plain }")"
 done

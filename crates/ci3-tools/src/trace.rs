@@ -18,6 +18,12 @@ pub fn text(prefix: &str, f: &Findings) -> String {
             u.path, u.suggest
         );
     }
+    for u in f.undeclared_probes.iter().flatten() {
+        out += &format!(
+            "{prefix}undeclared probe: {} (covered by: {})\n",
+            u.path, u.suggest
+        );
+    }
     for u in &f.unread {
         out += &format!("{prefix}never read: {u}\n");
     }
@@ -58,8 +64,12 @@ pub fn failure(f: &Findings) -> Option<String> {
 
 /// The summary line for stderr.
 pub fn summary(f: &Findings) -> String {
+    let probes = match &f.undeclared_probes {
+        Some(p) => format!(", {} undeclared probes", p.len()),
+        None => String::new(),
+    };
     format!(
-        "{} processes traced; {} undeclared reads, {} never read, {} written outside the outputs",
+        "{} processes traced; {} undeclared reads, {} never read, {} written outside the outputs{probes}",
         f.processes,
         f.undeclared.len(),
         f.unread.len(),
@@ -81,12 +91,21 @@ pub struct TraceArgs {
     /// With --trace: how the findings are printed on stdout.
     #[arg(long, value_enum, default_value = "text", requires = "trace")]
     pub format: Format,
+    /// With --trace: trace stat, access and readlink too, and report the repository paths a
+    /// task only probed (`[ -f FILE ]`): those no input covers as "undeclared probe", all of
+    /// them in --format json ("probed"). Slower: git lstats every tracked file.
+    #[arg(long, requires = "trace")]
+    pub probes: bool,
 }
 
 impl TraceArgs {
     /// The traces' collector for the run, when tracing.
     pub fn tasks(&self, root: &std::path::Path) -> Option<ci3::trace::Tasks> {
-        self.trace.then(|| ci3::trace::Tasks::new(root, self.all))
+        let opts = ci3::trace::Options {
+            all: self.all,
+            probes: self.probes,
+        };
+        self.trace.then(|| ci3::trace::Tasks::new(root, opts))
     }
 }
 

@@ -315,3 +315,171 @@ fn relative_paths_follow_the_shell_into_a_directory_and_out() {
         .collect();
     assert_eq!(read, ["a.txt", "data/b.txt", "data/sub/c.txt"]);
 }
+
+/// A build that tests for a file nobody declared (`[ -f undeclared.flag ]`: missing, so its
+/// appearance would change the build), stats a declared input without reading it, and reads
+/// another.
+const PROBING: &str =
+    "[ -f undeclared.flag ] && exit 3; [ -f declared.txt ] || exit 4; cat main.txt";
+
+fn probing_repo() -> Repo {
+    let repo = Repo::new();
+    repo.write("declared.txt", "declared\n");
+    repo.write("main.txt", "main\n");
+    repo.write(".rebuild_patterns", "^declared\\.txt$\n^main\\.txt$\n");
+    repo.commit_all("probing");
+    repo
+}
+
+/// The stdout lines but the summary of the reads outside the repository.
+fn findings(out: &Output) -> Vec<&str> {
+    out.stdout
+        .lines()
+        .filter(|l| !l.contains("outside the repository:"))
+        .collect()
+}
+
+#[test]
+fn a_probe_of_an_undeclared_file_is_reported_only_with_probes() {
+    let repo = probing_repo();
+    // The default stays fast: stat does not stop the tracee, no probe is reported.
+    let out = cache_trace(&repo, &[PROBING]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        findings(&out),
+        ["never read: ^declared\\.txt$ (.rebuild_patterns:1)"]
+    );
+    assert!(
+        out.stderr.ends_with(
+            "1 processes traced; 0 undeclared reads, 1 never read, 0 written outside the outputs\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    let out = cache_trace(&repo, &["--format", "json", PROBING]);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+    assert_eq!(json.get("probed"), None, "{}", out.stdout);
+    assert_eq!(json.get("undeclared_probes"), None, "{}", out.stdout);
+
+    // --probes: the flag file is named, the stat of the declared input is not; the probes do
+    // not change the exit code (nothing undeclared was read).
+    let out = cache_trace(&repo, &["--probes", PROBING]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        findings(&out),
+        [
+            "undeclared probe: undeclared.flag (covered by: ^.*\\.flag$)",
+            "never read: ^declared\\.txt$ (.rebuild_patterns:1)"
+        ]
+    );
+    assert!(
+        out.stderr
+            .ends_with("0 written outside the outputs, 1 undeclared probes\n"),
+        "{}",
+        out.stderr
+    );
+    let out = cache_trace(&repo, &["--probes", "--format", "json", PROBING]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+    assert_eq!(
+        json["probed"],
+        serde_json::json!(["declared.txt", "undeclared.flag"])
+    );
+    assert_eq!(
+        json["undeclared_probes"],
+        serde_json::json!([{"path": "undeclared.flag", "suggest": "^.*\\.flag$"}])
+    );
+    assert_eq!(json["undeclared"], serde_json::json!([]));
+
+    // Declared, the probe is covered even though the file does not exist.
+    repo.write(
+        ".rebuild_patterns",
+        "^declared\\.txt$\n^main\\.txt$\n^undeclared\\.flag$\n",
+    );
+    let out = cache_trace(&repo, &["--probes", PROBING]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(lines(&out, "undeclared probe:"), Vec::<&str>::new());
+}
+
+#[test]
+fn task_trace_probes_report_undeclared_probes_per_task() {
+    // The script tests for a flag outside the app (undeclared), for a missing file its src/*.c
+    // glob covers and for a declared input it never reads.
+    let f = traced_app(
+        "mkdir -p out\n[ -f ../undeclared.flag ] && exit 3\n[ -f src/extra.c ] && exit 4\n\
+         [ -f src/main.c ] || exit 5\necho ok > out/result.txt\n",
+    );
+    let out = run(&mut f.cmd_in(f.repo.path(), "task_run", &["--trace", "-s"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(lines(&out, "app.build: undeclared"), Vec::<&str>::new());
+
+    // -s records no run: the task runs each time.
+    let args = ["--trace", "--probes", "-s"];
+    let out = run(&mut f.cmd_in(f.repo.path(), "task_run", &args));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        lines(&out, "app.build: undeclared"),
+        ["app.build: undeclared probe: undeclared.flag (covered by: ../*.flag)"]
+    );
+    assert!(
+        out.stderr.contains(
+            "app.build: 2 processes traced; 0 undeclared reads, 1 never read, \
+             0 written outside the outputs, 1 undeclared probes\n"
+        ),
+        "{}",
+        out.stderr
+    );
+
+    let args = ["--trace", "--probes", "-s", "--format", "json"];
+    let out = run(&mut f.cmd_in(f.repo.path(), "task_run", &args));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+    assert_eq!(
+        json[0]["probed"],
+        serde_json::json!(["app/src/extra.c", "app/src/main.c", "undeclared.flag"])
+    );
+    assert_eq!(
+        json[0]["undeclared_probes"],
+        serde_json::json!([{"path": "undeclared.flag", "suggest": "../*.flag"}])
+    );
+}
+
+#[test]
+fn probes_needs_trace_and_is_in_each_tools_help() {
+    let f = traced_app("true\n");
+    let out = run(&mut f.cmd_in(f.repo.path(), "task_run", &["--probes"]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--trace"), "{}", out.stderr);
+    for tool in [
+        env!("CARGO_BIN_EXE_cache_trace"),
+        env!("CARGO_BIN_EXE_task_run"),
+        env!("CARGO_BIN_EXE_task_trace"),
+    ] {
+        let out = run(command(tool).arg("--help"));
+        assert_eq!(out.code, 0, "{tool}: {}", out.stderr);
+        assert!(out.stdout.contains("--probes"), "{tool}: {}", out.stdout);
+    }
+}
+
+#[test]
+fn the_trace_demo_finds_and_fixes_the_undeclared_input_the_readme_shows() {
+    let top = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(top.join("README.md")).unwrap();
+    // The README's block of the demo's output, between its fences.
+    let start = readme
+        .find("```\n=== task_trace site.build")
+        .expect("README shows no output of examples/trace-demo.sh");
+    let block = &readme[start + 4..];
+    let block = &block[..block.find("```").unwrap()];
+    let out = run(command("bash")
+        .arg(top.join("examples/trace-demo.sh"))
+        .current_dir(std::env::temp_dir()));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout, block);
+    assert!(
+        out.stdout
+            .contains("undeclared read: common/footer.html (covered by: ../common/*.html)\n"),
+        "{}",
+        out.stdout
+    );
+}

@@ -18,6 +18,11 @@ struct Args {
     /// List every file read outside the repository instead of a summary.
     #[arg(long)]
     all: bool,
+    /// Trace stat, access and readlink too, and report the repository paths only probed
+    /// (`[ -f FILE ]`): those no pattern matches as "undeclared probe", all of them in
+    /// --format json ("probed"). Slower: git lstats every tracked file.
+    #[arg(long)]
+    probes: bool,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     /// The build command, run with bash -c.
@@ -41,7 +46,11 @@ fn main() {
     let args: Args = ci3_tools::parse(2);
     let tool = Tool::new("cache_trace");
     ci3_tools::run(tool.name, || {
-        let findings = ci3::trace::cache_trace(&args.command, &args.patterns, args.all)?;
+        let opts = ci3::trace::Options {
+            all: args.all,
+            probes: args.probes,
+        };
+        let findings = ci3::trace::cache_trace(&args.command, &args.patterns, opts)?;
         match args.format {
             Format::Text => print!("{}", trace::text("", &findings)),
             Format::Json => println!("{}", serde_json::to_string_pretty(&findings)?),

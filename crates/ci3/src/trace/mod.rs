@@ -1,7 +1,9 @@
 //! Tracing what a command reads, runs, probes and writes: its whole process tree under ptrace.
 //!
 //! Only file-related system calls stop the tracee (a seccomp filter returns `SECCOMP_RET_TRACE`
-//! for them and lets every other call run), so a traced build stays close to its own speed.
+//! for them and lets every other call run), so a traced build stays close to its own speed;
+//! the stat family, access and readlink stop it only when probes are asked for
+//! ([`Command::probes`]).
 //! Paths are read from the tracee's memory and resolved against its working directory or the
 //! directory descriptor it passed, at the call's entry; the call's result, read at its exit,
 //! tells a read from a probe (a failed open of a missing file only looked). ptrace sees static
@@ -37,8 +39,8 @@ pub struct Access {
     pub read: bool,
     /// Executed (a successful execve).
     pub exec: bool,
-    /// Only looked at: an open or exec that failed. (stat, access and readlink do not stop the
-    /// tracee: see `filter::TRACED`.)
+    /// Only looked at: an open or exec that failed, and, when probes are traced
+    /// ([`Command::probes`]), a stat, access or readlink.
     pub probe: bool,
     /// Created, opened for writing, renamed to or from, removed, linked.
     pub write: bool,
@@ -70,6 +72,9 @@ pub struct Trace {
     pub exit: Exit,
     /// Processes seen (the command and every descendant).
     pub processes: usize,
+    /// Whether stat, access and readlink were traced ([`Command::probes`]): without, a probe
+    /// is only a failed open or exec, and a file only stat'ed is not in `paths`.
+    pub probes: bool,
 }
 
 /// What to run traced.
@@ -81,6 +86,20 @@ pub struct Command {
     /// Where the command's stdout and stderr go; `None` inherits ours. stdin is /dev/null.
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
+    /// Stop on the stat family, access and readlink too, to record the paths only probed
+    /// (`[ -f config.local ]`: a dependency on a file's existence). Off by default: they are
+    /// most of a git-heavy build's file system calls (git status lstats every tracked file),
+    /// and each stop is a round trip through the tracer.
+    pub probes: bool,
+}
+
+/// What a report of a trace covers, besides the repository's reads and writes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// List every file read outside the repository instead of a summary.
+    pub all: bool,
+    /// Trace probes ([`Command::probes`]) and report the repository paths only probed.
+    pub probes: bool,
 }
 
 /// Runs `cmd` and its descendants traced to the end of the last of them. Must be called from

@@ -6,13 +6,15 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use super::report::{self, Findings};
+use super::Options;
 use crate::hash::patterns::{self, Matcher};
 use crate::Result;
 
 /// Runs `bash -c command` traced in the cwd (its stdout sent to our stderr: ours carries the
 /// findings) and compares the repository files it read with `pattern_args` (pattern files,
-/// `^regexes` or directories; `.rebuild_patterns` when empty). `all` lists the reads outside.
-pub fn cache_trace(command: &str, pattern_args: &[OsString], all: bool) -> Result<Findings> {
+/// `^regexes` or directories; `.rebuild_patterns` when empty). `opts.all` lists the reads
+/// outside; `opts.probes` traces probes too and reports those no pattern matches.
+pub fn cache_trace(command: &str, pattern_args: &[OsString], opts: Options) -> Result<Findings> {
     let args = if pattern_args.is_empty() {
         vec![OsString::from(".rebuild_patterns")]
     } else {
@@ -32,8 +34,9 @@ pub fn cache_trace(command: &str, pattern_args: &[OsString], all: bool) -> Resul
         env: None,
         stdout: Some(stdout),
         stderr: None,
+        probes: opts.probes,
     })?;
-    let seen = report::seen(&trace, &root, all);
+    let seen = report::seen(&trace, &root, opts.all);
     let unread = patterns
         .iter()
         .zip(&matchers)
@@ -47,5 +50,6 @@ pub fn cache_trace(command: &str, pattern_args: &[OsString], all: bool) -> Resul
         report::suggest_ere,
         unread,
         |_| true,
+        covered,
     ))
 }

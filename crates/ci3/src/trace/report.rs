@@ -41,6 +41,14 @@ pub struct Findings {
     pub unread: Vec<String>,
     /// Repository files written outside the declared outputs.
     pub written: Vec<String>,
+    /// With probes traced: the repository paths only probed (neither read, run nor written),
+    /// existing files and missing paths alike (a directory is no input).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probed: Option<Vec<String>>,
+    /// With probes traced: those of `probed` no declaration covers, a hidden dependency on
+    /// their existence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undeclared_probes: Option<Vec<Undeclared>>,
     pub outside: Outside,
 }
 
@@ -53,10 +61,12 @@ impl Findings {
 
 /// The repository side of a trace, relative to `root` (canonical): files read or executed
 /// that exist as regular files and that the traced tree did not write itself (generated files
-/// are not inputs), files written, and what was read outside. `.git/` is git's own business.
+/// are not inputs), files written, paths only probed (when probes were traced), and what was
+/// read outside. `.git/` is git's own business.
 pub struct Seen {
     pub read: BTreeSet<String>,
     pub written: BTreeSet<String>,
+    pub probed: Option<BTreeSet<String>>,
     pub outside: Outside,
     pub exit: Exit,
     pub processes: usize,
@@ -66,6 +76,7 @@ pub struct Seen {
 pub fn seen(trace: &Trace, root: &Path, all: bool) -> Seen {
     let mut read = BTreeSet::new();
     let mut written = BTreeSet::new();
+    let mut probed = BTreeSet::new();
     let mut outside = Vec::new();
     for (path, access) in &trace.paths {
         let Ok(rel) = path.strip_prefix(root) else {
@@ -82,13 +93,18 @@ pub fn seen(trace: &Trace, root: &Path, all: bool) -> Seen {
             if !path.is_dir() {
                 written.insert(rel);
             }
-        } else if (access.read || access.exec) && path.is_file() {
-            read.insert(rel);
+        } else if access.read || access.exec {
+            if path.is_file() {
+                read.insert(rel);
+            }
+        } else if access.probe && trace.probes && !path.is_dir() {
+            probed.insert(rel);
         }
     }
     Seen {
         read,
         written,
+        probed: trace.probes.then_some(probed),
         outside: summarise(outside, all),
         exit: trace.exit,
         processes: trace.processes,
@@ -123,23 +139,31 @@ fn summarise(files: Vec<String>, all: bool) -> Outside {
 
 /// The findings of `seen` against declarations: `covered` says whether a read file is
 /// declared, `suggest` gives the declaration that would cover one that is not, `unread` the
-/// declarations nothing read and `output` whether a written file is a declared output.
+/// declarations nothing read, `output` whether a written file is a declared output, and
+/// `probe_covered` whether a path only probed (it may not exist) is declared.
 pub fn compare(
     seen: Seen,
     covered: impl Fn(&str) -> bool,
     suggest: impl Fn(&str) -> String,
     unread: Vec<String>,
     output: impl Fn(&str) -> bool,
+    probe_covered: impl Fn(&str) -> bool,
 ) -> Findings {
-    let undeclared = seen
-        .read
-        .iter()
-        .filter(|p| !covered(p))
-        .map(|p| Undeclared {
-            path: p.clone(),
-            suggest: suggest(p),
-        })
-        .collect();
+    let uncovered = |paths: &BTreeSet<String>, covered: &dyn Fn(&str) -> bool| {
+        paths
+            .iter()
+            .filter(|p| !covered(p))
+            .map(|p| Undeclared {
+                path: p.clone(),
+                suggest: suggest(p),
+            })
+            .collect::<Vec<_>>()
+    };
+    let undeclared = uncovered(&seen.read, &covered);
+    let undeclared_probes = seen
+        .probed
+        .as_ref()
+        .map(|probed| uncovered(probed, &probe_covered));
     Findings {
         exit: match seen.exit {
             Exit::Code(c) => Some(c),
@@ -153,6 +177,8 @@ pub fn compare(
         undeclared,
         unread,
         written: seen.written.into_iter().filter(|p| !output(p)).collect(),
+        probed: seen.probed.map(|p| p.into_iter().collect()),
+        undeclared_probes,
         outside: seen.outside,
     }
 }

@@ -17,6 +17,8 @@ pub(super) struct Started {
     /// Readable once the child has exec'd (EOF) or failed before (stage and errno).
     pub errors: File,
     pub program: OsString,
+    /// Whether the filter stops probes too.
+    pub probes: bool,
 }
 
 /// What the child reports before dying when a step fails: which step, and errno.
@@ -78,7 +80,7 @@ pub(super) fn start(cmd: Command) -> Result<Started> {
     let devnull = File::open("/dev/null").map_err(crate::Error::from)?;
     let out = cmd.stdout.as_ref().map(|f| f.as_raw_fd());
     let err = cmd.stderr.as_ref().map(|f| f.as_raw_fd());
-    let prog = super::filter::program()?;
+    let prog = super::filter::program(cmd.probes)?;
     let mut fds = [0; 2];
     // SAFETY: `fds` is a valid out-array of two ints.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -117,6 +119,7 @@ pub(super) fn start(cmd: Command) -> Result<Started> {
         pid,
         errors,
         program: program.clone(),
+        probes: cmd.probes,
     })
 }
 

@@ -8,14 +8,16 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use super::report::{self, Findings, Seen};
-use crate::tasks::inputs::InputKind;
+use globset::{GlobSet, GlobSetBuilder};
+
+use crate::tasks::inputs::{globs, InputKind};
 use crate::tasks::status::TaskStatus;
 use crate::Result;
 
 /// The traces of the tasks of one run, by task id.
 pub struct Tasks {
     root: PathBuf,
-    all: bool,
+    opts: super::Options,
     seen: Mutex<Vec<(String, Seen)>>,
 }
 
@@ -28,11 +30,12 @@ pub struct TaskFindings {
 }
 
 impl Tasks {
-    /// For the repository at `root` (canonical); `all` lists the reads outside it too.
-    pub fn new(root: &Path, all: bool) -> Self {
+    /// For the repository at `root` (canonical); `opts.all` lists the reads outside it too,
+    /// `opts.probes` traces and reports the paths only probed.
+    pub fn new(root: &Path, opts: super::Options) -> Self {
         Tasks {
             root: root.to_path_buf(),
-            all,
+            opts,
             seen: Mutex::new(Vec::new()),
         }
     }
@@ -57,9 +60,10 @@ impl crate::tasks::run::Tracer for Tasks {
             env: Some(env),
             stdout: Some(out.try_clone()?),
             stderr: Some(out.try_clone()?),
+            probes: self.opts.probes,
         })?;
         let code = trace.exit.code();
-        let seen = report::seen(&trace, &self.root, self.all);
+        let seen = report::seen(&trace, &self.root, self.opts.all);
         self.seen
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -102,16 +106,53 @@ impl Tasks {
                 .iter()
                 .map(|o| rel(&Path::new(app).join(&o.path)))
                 .collect();
+            let covered = |p: &str| declared.contains(&p) || config.iter().any(|c| c == p);
+            // A path only probed may not exist, so no resolved input names it: the declared
+            // globs (or an output: make stats its targets) say whether it is covered.
+            let globs = input_globs(&t.task.task.inputs);
+            let probe_covered = |p: &str| {
+                covered(p) || outputs.iter().any(|o| o == p) || globs.covers(Path::new(p))
+            };
             let findings = report::compare(
                 s,
-                |p| declared.contains(&p) || config.iter().any(|c| c == p),
+                covered,
                 |p| report::suggest_glob(p, app),
                 unread,
                 |p| inside(p) || outputs.iter().any(|o| o == p),
+                probe_covered,
             );
             out.push(TaskFindings { task: id, findings });
         }
         out
+    }
+}
+
+/// The file input globs of a task (repository-relative) less its excluded ones.
+struct Globs {
+    files: GlobSet,
+    excluded: GlobSet,
+}
+
+impl Globs {
+    fn covers(&self, p: &Path) -> bool {
+        self.files.is_match(p) && !self.excluded.is_match(p)
+    }
+}
+
+fn input_globs(inputs: &crate::tasks::config::model::Inputs) -> Globs {
+    // Globs that do not compile were refused when the inputs were resolved, before the run.
+    let set = |globs: &mut dyn Iterator<Item = &String>| {
+        let mut b = GlobSetBuilder::new();
+        for g in globs {
+            if let Ok(m) = globs::glob(g) {
+                b.add(m.glob().clone());
+            }
+        }
+        b.build().unwrap_or_else(|_| GlobSet::empty())
+    };
+    Globs {
+        files: set(&mut inputs.files.iter().flat_map(|f| &f.paths)),
+        excluded: set(&mut inputs.excluded.iter()),
     }
 }
 

@@ -21,6 +21,7 @@ pub(super) fn follow(started: Started) -> Result<Trace> {
         pid: root,
         mut errors,
         program,
+        probes,
     } = started;
     let mut status = 0;
     // SAFETY: `status` is a valid out-pointer.
@@ -80,6 +81,7 @@ pub(super) fn follow(started: Started) -> Result<Trace> {
         paths: t.paths,
         exit: t.exit.unwrap_or(Exit::Code(127)),
         processes: t.processes,
+        probes,
     })
 }
 
