@@ -7,6 +7,7 @@ use std::path::Path;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
+use super::reply::{self, Response};
 use crate::error::{Error, Result};
 
 pub struct Auth {
@@ -72,9 +73,23 @@ impl Auth {
         basic | bearer
     }
 
+    /// The 401 that refuses a request its method and `Authorization` do not admit, `None` when
+    /// they do: one refusal, so the API and the dashboard challenge a client alike.
+    pub fn refusal(&self, parts: &http::request::Parts) -> Option<Response> {
+        let authorization = parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .map(|v| v.as_bytes());
+        if self.allows(parts.method.as_str(), authorization) {
+            return None;
+        }
+        let refused = reply::text(401, "credentials required\n");
+        Some(reply::header(refused, "www-authenticate", self.challenge()))
+    }
+
     /// The `WWW-Authenticate` of a 401: Basic when Basic is on (what browsers and upstream's
     /// client answer), else Bearer.
-    pub fn challenge(&self) -> &'static str {
+    fn challenge(&self) -> &'static str {
         if self.basic.is_some() {
             "Basic realm=\"ci3\""
         } else {

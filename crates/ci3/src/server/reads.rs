@@ -14,8 +14,11 @@ use super::{expiry, Ctx};
 use crate::error::{Error, Kind, Result};
 use crate::store::Store;
 
-/// Chunks of an answer in flight between the store read and the connection.
+/// Chunks of an answer in flight between the store read and the connection, and the most one
+/// chunk holds: a store hands over whole ranges (8 MiB from S3), and queued whole, eight of
+/// them were 64 MiB of a slow client's answer held in the server.
 const IN_FLIGHT: usize = 8;
+const CHUNK: usize = 256 << 10;
 /// Concurrent reads of one request's many small objects.
 const READERS: usize = 16;
 
@@ -105,10 +108,18 @@ impl Streamer<'_> {
             self.stopped = true;
             return;
         }
-        let rest = self.pending.split_off(skip);
-        if !rest.is_empty() {
-            let _ = self.tx.blocking_send(Ok(Bytes::from(rest)));
+        let rest = std::mem::take(&mut self.pending);
+        let _ = self.send(&rest[skip..]);
+    }
+
+    /// Passes `bytes` on in chunks of at most `CHUNK`; an error when the client went away.
+    fn send(&self, bytes: &[u8]) -> io::Result<()> {
+        for chunk in bytes.chunks(CHUNK) {
+            self.tx
+                .blocking_send(Ok(Bytes::copy_from_slice(chunk)))
+                .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))?;
         }
+        Ok(())
     }
 
     /// After the store read: a head not said yet is said now, a failure after it ends the body.
@@ -144,9 +155,7 @@ impl Write for Streamer<'_> {
             }
             return Ok(buf.len());
         }
-        self.tx
-            .blocking_send(Ok(Bytes::copy_from_slice(buf)))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))?;
+        self.send(buf)?;
         Ok(buf.len())
     }
 
@@ -226,5 +235,44 @@ impl Write for Capped {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a store's 8 MiB range becomes between the read and the connection: chunks of at
+    /// most `CHUNK`, so a slow client holds at most `IN_FLIGHT` of them in the server.
+    #[test]
+    fn a_large_write_goes_on_in_small_chunks() {
+        let (head_tx, head_rx) = oneshot::channel();
+        let (tx, mut rx) = mpsc::channel::<io::Result<Bytes>>(IN_FLIGHT);
+        let total = Cell::new(Some(16 << 20));
+        let reader = std::thread::spawn(move || {
+            let mut sizes = Vec::new();
+            while let Some(chunk) = rx.blocking_recv() {
+                sizes.push(chunk.unwrap().len());
+            }
+            sizes
+        });
+        let mut out = Streamer {
+            head_tx: Some(head_tx),
+            tx,
+            total: &total,
+            pending: Vec::new(),
+            expiring: false,
+            head_only: false,
+            now: 0,
+            stopped: false,
+        };
+        let range = vec![1u8; 8 << 20];
+        out.write_all(&range).unwrap();
+        out.write_all(&range).unwrap();
+        out.finish(Ok(true)).unwrap();
+        assert!(matches!(head_rx.blocking_recv(), Ok(Head::Found(n)) if n == 16 << 20));
+        let sizes = reader.join().unwrap();
+        assert_eq!(sizes.iter().sum::<usize>(), 16 << 20);
+        assert_eq!(sizes.iter().max(), Some(&CHUNK), "{sizes:?}");
     }
 }

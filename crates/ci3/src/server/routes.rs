@@ -43,18 +43,8 @@ fn admit(ctx: &Ctx, parts: &http::request::Parts) -> Result<(Route, Query), Box<
             _ => not_allowed(route.allowed()),
         }));
     }
-    let authorization = parts
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .map(|v| v.as_bytes());
-    if !ctx.auth.allows(method, authorization) {
-        let refused = reply::text(401, "credentials required\n");
-        let challenge = ctx.auth.challenge();
-        return Err(Box::new(reply::header(
-            refused,
-            "www-authenticate",
-            challenge,
-        )));
+    if let Some(refused) = ctx.auth.refusal(parts) {
+        return Err(Box::new(refused));
     }
     if !route.allowed().contains(&method) {
         return Err(Box::new(not_allowed(route.allowed())));

@@ -41,17 +41,8 @@ pub async fn intercept(ctx: &Arc<Ctx>, parts: &http::request::Parts) -> Option<R
     if !browsed {
         return None;
     }
-    let authorization = parts
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .map(|v| v.as_bytes());
-    if !ctx.auth.allows(method, authorization) {
-        let refused = reply::text(401, "credentials required\n");
-        return Some(reply::header(
-            refused,
-            "www-authenticate",
-            ctx.auth.challenge(),
-        ));
+    if let Some(refused) = ctx.auth.refusal(parts) {
+        return Some(refused);
     }
     let answer = page(ctx, path, parts.uri.query().unwrap_or("")).await;
     Some(match method {

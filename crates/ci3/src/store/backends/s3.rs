@@ -24,10 +24,9 @@ use crate::store::{check_name, Put, Store};
 
 mod multipart;
 
-/// Large objects are downloaded as ranges of this size, several at once (as the aws CLI does):
-/// one HTTP stream is far from what a store serves.
+/// Large objects are downloaded as ranges of this size, several at once
+/// (`S3Settings::ranges_in_flight`).
 const RANGE: u64 = 8 << 20;
-const RANGES_IN_FLIGHT: usize = 6;
 
 pub struct S3Store {
     /// Short requests (HEAD, small objects, DELETE): the idle timeout bounds each.
@@ -38,6 +37,7 @@ pub struct S3Store {
     /// Where in-flight multipart uploads are recorded, so one a killed process left is aborted by
     /// the next upload from this machine.
     journal: Option<std::path::PathBuf>,
+    ranges_in_flight: usize,
     prefix: String,
     url: String,
     has_credentials: bool,
@@ -83,6 +83,7 @@ impl S3Store {
             meta,
             part,
             journal: s.journal,
+            ranges_in_flight: s.ranges_in_flight.max(1),
             prefix: s.prefix,
             url,
             has_credentials,
@@ -293,7 +294,7 @@ impl Store for S3Store {
             .map(|start| (start, (start + RANGE).min(total) - 1));
         let mut parts = futures_util::stream::iter(ranges)
             .map(|(start, end)| fetch_range(&pinned, &key, start, end))
-            .buffered(RANGES_IN_FLIGHT);
+            .buffered(self.ranges_in_flight);
         // Each part is written outside the runtime: `out` may block the way a runtime's thread
         // must not (the server's streamer hands parts to its own runtime with blocking_send).
         while let Some(part) = self.runtime.block_on(parts.next()) {
