@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+pub mod fill;
+
 /// A hang guard, not a timing assertion: a browser that answers nothing for this long is broken.
 const ANSWER_WITHIN: Duration = Duration::from_secs(120);
 
@@ -166,6 +168,16 @@ impl Browser {
     fn browser_call(&mut self, method: &str, params: Value) -> Value {
         let id = self.send(method, params, false);
         self.answer(id, method)
+    }
+
+    /// Every request of the page from now on carries `Authorization: authorization`, the
+    /// script's own fetches included, as once a person has answered the browser's prompt.
+    pub fn authorize(&mut self, authorization: &str) {
+        self.call("Network.enable", json!({}));
+        self.call(
+            "Network.setExtraHTTPHeaders",
+            json!({"headers": {"Authorization": authorization}}),
+        );
     }
 
     /// A command to the page.
