@@ -10,13 +10,15 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 pub mod fill;
 
-/// A hang guard, not a timing assertion: a browser that answers nothing for this long is broken.
+/// A hang guard, not a timing assertion: a browser that has not answered a command (or sent an
+/// awaited event) in this long is broken, or the page never got what the test waits for. Over
+/// the whole wait, not per message: a polling page sends network events all the while.
 const ANSWER_WITHIN: Duration = Duration::from_secs(120);
 
 /// The Chromium binary: Debian's `chromium` (`.ci/run` installs it).
@@ -133,10 +135,12 @@ impl Browser {
         browser
     }
 
-    fn receive(&mut self) -> Value {
-        match self.from.recv_timeout(ANSWER_WITHIN) {
+    /// The next message, as long as `deadline` has not passed.
+    fn receive(&mut self, deadline: Instant, awaited: &str) -> Value {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match self.from.recv_timeout(left) {
             Ok(value) => value,
-            Err(e) => panic!("chromium said nothing for {ANSWER_WITHIN:?} ({e})"),
+            Err(e) => panic!("{awaited}: nothing within {ANSWER_WITHIN:?} ({e})"),
         }
     }
 
@@ -153,8 +157,9 @@ impl Browser {
     }
 
     fn answer(&mut self, id: u64, method: &str) -> Value {
+        let deadline = Instant::now() + ANSWER_WITHIN;
         loop {
-            let message = self.receive();
+            let message = self.receive(deadline, method);
             if message["id"].as_u64() == Some(id) {
                 if let Some(error) = message.get("error") {
                     panic!("{method}: {error}");
@@ -200,8 +205,9 @@ impl Browser {
         if let Some(at) = self.events.iter().position(|e| e["method"] == method) {
             return self.events.remove(at).unwrap()["params"].clone();
         }
+        let deadline = Instant::now() + ANSWER_WITHIN;
         loop {
-            let message = self.receive();
+            let message = self.receive(deadline, method);
             if message["method"] == method {
                 return message["params"].clone();
             }
