@@ -10,11 +10,15 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-/// A hang guard, not a timing assertion: a browser that answers nothing for this long is broken.
+pub mod fill;
+
+/// A hang guard, not a timing assertion: a browser that has not answered a command (or sent an
+/// awaited event) in this long is broken, or the page never got what the test waits for. Over
+/// the whole wait, not per message: a polling page sends network events all the while.
 const ANSWER_WITHIN: Duration = Duration::from_secs(120);
 
 /// The Chromium binary: Debian's `chromium` (`.ci/run` installs it).
@@ -131,10 +135,12 @@ impl Browser {
         browser
     }
 
-    fn receive(&mut self) -> Value {
-        match self.from.recv_timeout(ANSWER_WITHIN) {
+    /// The next message, as long as `deadline` has not passed.
+    fn receive(&mut self, deadline: Instant, awaited: &str) -> Value {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match self.from.recv_timeout(left) {
             Ok(value) => value,
-            Err(e) => panic!("chromium said nothing for {ANSWER_WITHIN:?} ({e})"),
+            Err(e) => panic!("{awaited}: nothing within {ANSWER_WITHIN:?} ({e})"),
         }
     }
 
@@ -151,8 +157,9 @@ impl Browser {
     }
 
     fn answer(&mut self, id: u64, method: &str) -> Value {
+        let deadline = Instant::now() + ANSWER_WITHIN;
         loop {
-            let message = self.receive();
+            let message = self.receive(deadline, method);
             if message["id"].as_u64() == Some(id) {
                 if let Some(error) = message.get("error") {
                     panic!("{method}: {error}");
@@ -166,6 +173,16 @@ impl Browser {
     fn browser_call(&mut self, method: &str, params: Value) -> Value {
         let id = self.send(method, params, false);
         self.answer(id, method)
+    }
+
+    /// Every request of the page from now on carries `Authorization: authorization`, the
+    /// script's own fetches included, as once a person has answered the browser's prompt.
+    pub fn authorize(&mut self, authorization: &str) {
+        self.call("Network.enable", json!({}));
+        self.call(
+            "Network.setExtraHTTPHeaders",
+            json!({"headers": {"Authorization": authorization}}),
+        );
     }
 
     /// A command to the page.
@@ -188,8 +205,9 @@ impl Browser {
         if let Some(at) = self.events.iter().position(|e| e["method"] == method) {
             return self.events.remove(at).unwrap()["params"].clone();
         }
+        let deadline = Instant::now() + ANSWER_WITHIN;
         loop {
-            let message = self.receive();
+            let message = self.receive(deadline, method);
             if message["method"] == method {
                 return message["params"].clone();
             }

@@ -4,7 +4,9 @@
 //!
 //! A test line (`HASH[:KEY=VALUE]... COMMAND`) runs as `run_test_cmd` runs it: knobs exported,
 //! timeout, a `PASSED:`/`FAILED:` line (the tail of its output on failure), a pass recorded in the
-//! test cache in CI. Its `CPUS` count against the machine's cores: a test waits until enough are
+//! test cache in CI; in CI with a ci3 server its log written there live (`RUNNING (URL): CMD`
+//! once it can be read), its history and failed-tests lines pushed, and a failure whose
+//! `.test_patterns.yml` entries name owners `FLAKED` (not a failure). Its `CPUS` count against the machine's cores: a test waits until enough are
 //! free, and is pinned to cores no other running test has. A plain command runs as it always did
 //! here: its whole output, no status line, no core accounting.
 //! Each job's stdout and stderr go to one temp file, printed when the job ends, so the outputs
@@ -22,6 +24,8 @@ use crate::error::{Result, ResultExt};
 
 use super::run_test::{self, Cores, Done, Recorder, Running, GRACE, NOT_RUN};
 use super::test_line::TestLine;
+use super::test_record::{self, Flake};
+use crate::cache::test_cache::{self, KvCache};
 use crate::process::{self, Pid};
 use crate::report::Reporter;
 use crate::settings::Settings;
@@ -50,6 +54,11 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, jobs: Option<usize>
     let tty = io::stdout().is_terminal();
     let mut recorder = Recorder::new(settings, reporter);
     let mut cores = Cores::new();
+    // A connection of its own: the jobs' live logs are re-sent from threads of their own.
+    let live_logs = match settings.ci {
+        true => test_cache::named_api(settings).and_then(|kv| kv.ok().map(Arc::new)),
+        false => None,
+    };
     let mut queue: VecDeque<(usize, &'static TestLine<'static>)> = VecDeque::new();
     let mut running: HashMap<Pid, Job> = HashMap::new();
     loop {
@@ -82,15 +91,29 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, jobs: Option<usize>
                     continue;
                 }
             };
+            let log_id = crate::cache::log::new_key()?;
             match Running::start(cmd, run_test::timeout_of(test, settings)) {
                 Ok(Some(job)) => {
                     run.started += 1;
+                    let live = match (&live_logs, test.is_test()) {
+                        (Some(kv), true) => Some(Live::start(
+                            kv.clone(),
+                            log_id.clone(),
+                            job.output.try_clone()?,
+                            recorder.log_url(&log_id),
+                            test,
+                            tty,
+                        )),
+                        _ => None,
+                    };
                     let job = Job {
                         seq,
                         test,
                         need,
                         pinned,
                         job,
+                        log_id,
+                        live,
                     };
                     running.insert(job.job.pid, job);
                 }
@@ -119,16 +142,30 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, jobs: Option<usize>
             continue;
         };
         let mut done = job.job.finish(code);
+        // The last live write is done before the final one.
+        if let Some(live) = job.live {
+            live.stop();
+        }
         cores.give(job.need, job.pinned.as_deref());
         run.clear_progress();
         let stopped = run.stopping && matches!(done.code, 130 | 143);
-        report(&mut done, job.test, tty, stopped)?;
-        if done.code == 0 {
-            recorder.passed(job.test, &mut done);
-        } else if !stopped {
-            recorder.failed(job.test, &mut done)?;
+        let flake = match stopped {
+            true => None,
+            false => recorder.flake(&root, job.test, &done),
+        };
+        report(&mut done, job.test, tty, stopped, flake.as_ref())?;
+        if !stopped {
+            recorder.failed_as(job.test, &mut done, &job.log_id)?;
         }
-        run.finished(job.seq, done.code, done.took, job.test)?;
+        if done.code == 0 {
+            recorder.passed_as(job.test, &mut done, &job.log_id);
+        }
+        if !stopped {
+            recorder.track(job.test, &done, flake.as_ref(), &job.log_id);
+        }
+        // A flake does not fail the run, as upstream's run_test_cmd exits 0 on one.
+        let code = if flake.is_some() { 0 } else { done.code };
+        run.finished(job.seq, code, done.took, job.test)?;
         run.stopping |= process::interrupted().is_some();
     }
     run.clear_progress();
@@ -157,15 +194,68 @@ struct Job {
     need: usize,
     pinned: Option<Vec<usize>>,
     job: Running,
+    /// Its log on a ci3 server, and the thread writing it there while it runs.
+    log_id: String,
+    live: Option<Live>,
+}
+
+/// A running test's log re-sent to the ci3 server while it runs, as `run_test_cmd` does.
+struct Live {
+    ended: Arc<(Mutex<bool>, Condvar)>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Live {
+    fn start(
+        kv: Arc<KvCache>,
+        key: String,
+        output: File,
+        url: String,
+        test: &'static TestLine<'static>,
+        tty: bool,
+    ) -> Live {
+        let ended: Arc<(Mutex<bool>, Condvar)> = Arc::default();
+        let shared = ended.clone();
+        let thread = std::thread::spawn(move || {
+            let snapshot = || test_record::output_so_far(&output);
+            let first = || run_test::running_at(tty, &url, test);
+            let ttl = crate::ci3_api::LOG_TTL_CI;
+            crate::cache::log::while_live(kv.backend(), &key, ttl, &snapshot, &first, || {
+                let (lock, wake) = &*shared;
+                let mut done = lock.lock().unwrap_or_else(PoisonError::into_inner);
+                while !*done {
+                    done = wake.wait(done).unwrap_or_else(PoisonError::into_inner);
+                }
+            });
+        });
+        Live { ended, thread }
+    }
+
+    /// Stops the re-sending; returns once its last write is done.
+    fn stop(self) {
+        let (lock, wake) = &*self.ended;
+        *lock.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        wake.notify_all();
+        let _ = self.thread.join();
+    }
 }
 
 /// What a finished job shows: a plain command its whole output; a test line its status line
-/// and, on failure, the tail of its output. A test stopped by fail-fast or a signal shows
-/// nothing: it did not fail, it was stopped (as the original's run_test_cmd stayed silent).
-fn report(done: &mut Done, test: &TestLine, tty: bool, stopped: bool) -> Result<()> {
+/// and, on failure, the tail of its output (a flake: its `FLAKED:` line). A test stopped by
+/// fail-fast or a signal shows nothing: it did not fail, it was stopped (as the original's
+/// run_test_cmd stayed silent).
+fn report(
+    done: &mut Done,
+    test: &TestLine,
+    tty: bool,
+    stopped: bool,
+    flake: Option<&Flake>,
+) -> Result<()> {
     let mut out = io::stdout().lock();
     if !test.is_test() {
         done.copy_output(&mut out)?;
+    } else if let Some(flake) = flake {
+        test_record::flaked_status(&mut out, tty, test, done, flake)?;
     } else if !stopped {
         done.report(&mut out, tty, test)?;
     }

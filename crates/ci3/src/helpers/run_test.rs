@@ -6,7 +6,9 @@
 //! timed-out test exits 124, as under `timeout(1)`. An `ISOLATE=1` test runs through
 //! `ci3/docker_isolate`, which removes its container on that SIGTERM. Its output goes to a temp
 //! file: a pass shows only its status line, a failure the tail of its output too. In CI a pass
-//! is recorded in the test cache. `parallelize` runs its lines through the same pieces.
+//! is recorded in the test cache; in CI with a ci3 server its log is written there live, its
+//! lines pushed to the history and failed-tests lists, and a failure whose owners are named is a
+//! flake. `parallelize` runs its lines through the same pieces.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Seek, Write};
@@ -88,13 +90,7 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, line: &[u8]) -> Res
         Some((backend, ttl)) => {
             let output = running.output.try_clone()?;
             let snapshot = || test_record::output_so_far(&output);
-            // Upstream's word for a test whose log can now be read live.
-            let running_line = || {
-                let mut out = io::stdout().lock();
-                let _ = styled(&mut out, tty, BLUE, b"RUNNING")
-                    .and_then(|()| writeln!(out, " ({url}): {}", test.display()))
-                    .and_then(|()| out.flush());
-            };
+            let running_line = || running_at(tty, &url, &test);
             crate::cache::log::while_live(backend, &log_id, ttl, &snapshot, &running_line, || {
                 process::wait(Some(running.pid))
             })
@@ -119,6 +115,14 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, line: &[u8]) -> Res
     }
     recorder.track(&test, &done, flake.as_ref(), &log_id);
     Ok(if flake.is_some() { 0 } else { done.code })
+}
+
+/// `RUNNING (URL): CMD`: upstream's word for a test whose log can now be read live at URL.
+pub fn running_at(tty: bool, url: &str, test: &TestLine) {
+    let mut out = io::stdout().lock();
+    let _ = styled(&mut out, tty, BLUE, b"RUNNING")
+        .and_then(|()| writeln!(out, " ({url}): {}", test.display()))
+        .and_then(|()| out.flush());
 }
 
 /// The timeout of a test line (and the text it was given as), `None` for a plain command.

@@ -311,19 +311,6 @@ impl<'a> Recorder<'a> {
         }
     }
 
-    /// `failed_as` with a new log id (`parallelize`: its tests' logs are not written live).
-    pub fn failed(&mut self, test: &TestLine, done: &mut Done) -> Result<()> {
-        self.failed_as(test, done, &crate::cache::log::new_key()?)
-    }
-
-    /// `passed_as` with a new log id.
-    pub fn passed(&mut self, test: &TestLine, done: &mut Done) {
-        match crate::cache::log::new_key() {
-            Ok(id) => self.passed_as(test, done, &id),
-            Err(err) => eprintln!("Warning: test cache not updated: {err}"),
-        }
-    }
-
     /// Keeps the whole output of a failed test as a log in the store, when the store takes
     /// writes from here (as `cache_log` decides), and says where on stderr, as `cache_log`
     /// does: the tail shown under `FAILED:` is rarely the whole story. On a ci3 server it is
