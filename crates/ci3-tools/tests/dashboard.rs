@@ -2,9 +2,9 @@
 //! `ci3_server` (behind a password) filled only by the tools a CI runs against it: two
 //! `task_run`s, a test pipeline of `run_test_cmd`s in CI (a passing, a flaky and a failing test:
 //! live logs, the history and failed-tests lists, `FLAKED`), the jobs' logs kept by `cache_log`
-//! (one still being written) and their records put by `ci3_client run_put`. The cache page's
-//! ledger lines come from a build's `cache_upload` and `cache_download` on the shared S3 store
-//! the server reads. The tests read the rendered DOM and save a screenshot of each page under
+//! (one still being written) and their records put by `ci3_client run_put`, and a build's
+//! `cache_upload` and `cache_download` (the cache page's ledger lines). The tests read the
+//! rendered DOM and save a screenshot of each page under
 //! `target/tmp/dashboard/`.
 
 mod common;
@@ -12,7 +12,6 @@ mod dashboard_cdp;
 
 use std::path::PathBuf;
 
-use common::cache::{s3_prefix, Env, Where};
 use common::server::{dir_store, Server};
 use dashboard_cdp::fill::{Site, FAILING, FLAKY, OK};
 use dashboard_cdp::Browser;
@@ -215,28 +214,15 @@ fn tasks_page_shows_statuses_runs_inputs_outputs_and_a_diff() {
 
 #[test]
 fn cache_page_adds_up_the_ledger_lines_the_tools_put_into_the_store() {
-    // A shared store (the test S3 server): an upload, then a hit from it, each putting its
-    // ledger line there; a server over the same bucket and prefix adds them up. (Through a
-    // server the tools put no ledger line: a server store's reach is `Machine`, and the ledger
-    // shares only from a `Shared` one. So this build talks to the S3 store itself.)
-    let work = tempfile::tempdir().unwrap();
-    let at = s3_prefix("dashboard-cache");
-    let Where::S3(prefix) = &at else {
-        unreachable!()
-    };
-    let store = format!("s3://{}/{prefix}", common::s3_var("CI3_S3_BUCKET"));
-    std::fs::create_dir_all(work.path().join("built")).unwrap();
-    std::fs::write(work.path().join("built/a.txt"), "artifact").unwrap();
-    let env = Env::new(at.clone(), work.path()).var("CI", "1");
-    let up = env.run("cache_upload", &["calc-0123456789abcdef.tar.gz", "built"]);
-    assert_eq!(up.code, 0, "{}", up.stderr);
-    let down = env.run("cache_download", &["calc-0123456789abcdef.tar.gz", "got"]);
-    assert_eq!(down.code, 0, "{}", down.stderr);
-    let server = Server::run(&store, &work.path().join("xdg"), &[]);
+    // A build through the server: an upload, then a hit from it, each putting its ledger line
+    // into the server's store.
+    let site = Site::start();
+    site.build();
+    let server = &site.server;
 
     let shots = shots();
-    let mut b = Browser::start(1280, 600);
-    b.open(&url(&server, "/_/cache"));
+    let mut b = browser(&site, 1280, 600);
+    b.open(&url(server, "/_/cache"));
     assert_eq!(count(&mut b, "tr.day"), 1);
     // One download, a hit from the store; one upload.
     assert_eq!(text(&mut b, "tr.day td:nth-child(2)"), "1");

@@ -71,7 +71,8 @@ pub fn append_shared(
     name: &str,
     started: Instant,
 ) {
-    let shared = selected.reach == Reach::Shared;
+    // A ci3 server uploads at any CI value (its reach is this machine's), yet it is shared.
+    let shared = selected.reach == Reach::Shared || selected.server.is_some();
     let moved = matches!(op, Op::HitStore | Op::Stored);
     let bytes = match shared && moved {
         true => selected.store.size(name).ok().flatten(),

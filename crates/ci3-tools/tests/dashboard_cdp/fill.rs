@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::common::exe::exe;
 use crate::common::pipeline::{finish, Out, Project, HASH};
-use crate::common::server::{basic, dir_store, until, Server};
+use crate::common::server::{basic, until, Server};
 use crate::common::{command, tasks};
 use serde_json::json;
 
@@ -96,14 +96,7 @@ fn now() -> u64 {
 impl Site {
     pub fn start() -> Site {
         let dir = tempfile::tempdir().unwrap();
-        let password = dir.path().join("password");
-        std::fs::write(&password, format!("{PASSWORD}\n")).unwrap();
-        let server = Server::run(
-            &dir_store(&dir.path().join("store")),
-            &dir.path().join("xdg"),
-            &["--password-file", &password.display().to_string()],
-        );
-        let url = format!("http://127.0.0.1:{}", server.port);
+        let (server, url) = Server::guarded(dir.path(), PASSWORD);
         Site { server, url, dir }
     }
 
@@ -114,7 +107,7 @@ impl Site {
 
     /// The server's store directory.
     pub fn store(&self) -> PathBuf {
-        self.dir.path().join("store")
+        self.dir.path().join("server-store")
     }
 
     /// `cmd` pointed at the server as its only store, with the site's credentials and a cache
@@ -272,6 +265,20 @@ impl Site {
         crate::common::feed(&mut child, record.as_bytes());
         let out = finish(child);
         assert_eq!(out.code, 0, "run_put: {}", out.stderr);
+    }
+
+    /// A build in CI through the server: its artifact uploaded, then downloaded (a hit), each
+    /// tool putting its ledger line into the server's store.
+    pub fn build(&self) {
+        let built = self.dir.path().join("built");
+        std::fs::create_dir_all(&built).unwrap();
+        std::fs::write(built.join("a.txt"), "artifact").unwrap();
+        let name = "calc-0123456789abcdef.tar.gz";
+        for (tool, dir) in [("cache_upload", "built"), ("cache_download", "got")] {
+            let mut cmd = self.tool(tool, &[name, dir]);
+            cmd.env("CI", "1");
+            self.ok(cmd, tool);
+        }
     }
 
     /// `text` kept by `cache_log` as log KEY.
