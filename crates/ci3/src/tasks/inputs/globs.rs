@@ -36,13 +36,24 @@ enum Part {
 /// Directories are entered component by component, so only those the pattern can reach are
 /// read; `**` does not follow symlinked directories, and `.git` is never entered.
 pub(super) fn glob_files(base: &Path, pattern: &str, out: &mut Vec<PathBuf>) -> Result<()> {
-    let mut parts = Vec::new();
+    let mut parts: Vec<Part> = Vec::new();
     for c in pattern.split('/').filter(|c| !c.is_empty() && *c != ".") {
-        parts.push(match c {
+        let part = match c {
             "**" => Part::Any,
             c if is_glob(c) => Part::Glob(glob(c)?),
-            c => Part::Literal(c.to_string()),
-        });
+            c => {
+                // Literal components in a row are one path, looked up with one stat (the
+                // kernel walks it as the component-by-component walk would, symlinks included):
+                // `apps/app/out/o.txt` is one stat where it was four.
+                if let Some(Part::Literal(prev)) = parts.last_mut() {
+                    prev.push('/');
+                    prev.push_str(c);
+                    continue;
+                }
+                Part::Literal(c.to_string())
+            }
+        };
+        parts.push(part);
     }
     walk(base, &PathBuf::new(), &parts, out)
 }
