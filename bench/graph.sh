@@ -52,6 +52,8 @@ PY
 }
 
 ms() { local t0=${EPOCHREALTIME/./}; "$@" >/dev/null 2>&1; echo $(( (${EPOCHREALTIME/./} - t0) / 1000 )); }
+# CPU (user + system) in ms: on a shared machine the wall time says more about the other load.
+cpu() { local TIMEFORMAT='%3U %3S'; { time "$@" >/dev/null 2>&1; } 2>&1 | awk '{ printf "%d\n", ($1 + $2) * 1000 }'; }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 in_repo() { local dir=$1 store=$2; shift 2; (cd "$dir" && CI3_STORE="file://$store" "$@"); }
 
@@ -80,17 +82,22 @@ done
 
 # 1: all Exist.
 in_repo "$work/flat" "$work/store-flat" task_run -p 4 >/dev/null 2>&1
-g=() f=()
+g=() f=() gc=() fc=()
 for _ in $(seq 1 "$times"); do
   g+=("$(in_repo "$work/graph" "$work/store-run-1" ms task_status)")
   f+=("$(in_repo "$work/flat" "$work/store-flat" ms task_status)")
+  gc+=("$(in_repo "$work/graph" "$work/store-run-1" cpu task_status)")
+  fc+=("$(in_repo "$work/flat" "$work/store-flat" cpu task_status)")
 done
 gm="$(median "${g[@]}")" fm="$(median "${f[@]}")" rm_="$(median "${runs[@]}")"
 printf 'apps:                                   %s (%s layers of 20)\n' "$apps" "$layers"
 printf 'task_status, all Exist, with the graph: %s ms\n' "$gm"
 printf 'task_status, all Exist, no dependencies: %s ms\n' "$fm"
 awk -v g="$gm" -v f="$fm" 'BEGIN { printf "ratio graph/flat: %.2fx (target <= 1.2x)\n", g / (f ? f : 1) }'
+gcm="$(median "${gc[@]}")" fcm="$(median "${fc[@]}")"
+awk -v g="$gcm" -v f="$fcm" 'BEGIN { printf "  CPU (user + system): %d ms vs %d ms, %.2fx\n", g, f, g / (f ? f : 1) }'
 printf 'task_run -p 4, all Pending, 50 ms each: %s ms\n' "$rm_"
 printf 'critical-path bound:                    %s ms\n' "$bound"
 printf 'task_run -p 4, no dependencies:         %s ms\n' "$(median "${flat_runs[@]}")"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 awk -v r="$rm_" -v b="$bound" 'BEGIN { printf "ratio run/bound: %.2fx (target <= 1.2x)\n", r / b }'

@@ -41,6 +41,8 @@ git init -q . && git config user.email bench@example.com && git config user.name
 git add -A && git commit -qm init
 
 ms() { local t0=${EPOCHREALTIME/./}; "$@" >/dev/null 2>&1; echo $(( (${EPOCHREALTIME/./} - t0) / 1000 )); }
+# CPU (user + system) in ms: on a shared machine the wall time says more about the other load.
+cpu() { local TIMEFORMAT='%3U %3S'; { time "$@" >/dev/null 2>&1; } 2>&1 | awk '{ printf "%d\n", ($1 + $2) * 1000 }'; }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 shell_way() {
   for d in apps/*/; do git ls-files "$d" | git hash-object --stdin-paths | sha256sum; done
@@ -52,15 +54,18 @@ CI3_STORE="$dir_store" task_run -p 4 >/dev/null 2>&1
 CI3_STORE="$s3_store" task_run -p 4 >/dev/null 2>&1
 exist="$(CI3_STORE="$s3_store" task_status -q --csv -f status | grep -c Exist)"
 echo "tasks Exist on S3: $exist of $apps" >&2
-dir=() s3=() sh=()
+dir=() s3=() sh=() dcpu=()
 for _ in $(seq 1 "$times"); do
   dir+=("$(CI3_STORE="$dir_store" ms task_status)")
+  dcpu+=("$(CI3_STORE="$dir_store" cpu task_status)")
   s3+=("$(CI3_STORE="$s3_store" ms task_status)")
   sh+=("$(ms shell_way)")
 done
 d="$(median "${dir[@]}")" s="$(median "${s3[@]}")" p="$(median "${sh[@]}")"
 printf 'apps x files:                  %s x %s\n' "$apps" "$files"
 printf 'task_status, directory store:  %s ms (target < 300)\n' "$d"
+printf '  its CPU (user + system):      %s ms\n' "$(median "${dcpu[@]}")"
 printf 'task_status, local S3:         %s ms (target < 1000)\n' "$s"
 printf 'shell ls-files + hash-object:  %s ms\n' "$p"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 awk -v d="$d" -v s="$s" -v p="$p" 'BEGIN { printf "ratio shell/ours: %.1fx (directory store), %.1fx (S3); target >= 10x\n", p / (d ? d : 1), p / (s ? s : 1) }'

@@ -147,6 +147,17 @@ pub fn statuses<'a>(
     )
 }
 
+/// What [`ci3::tasks::statuses::of_targets`] needs of the tool and its `--input-str` and
+/// `--lookup-input-str`.
+pub fn ask<'a>(tool: &'a Tool, lookup: &'a LookupArgs) -> ci3::tasks::statuses::Ask<'a> {
+    ci3::tasks::statuses::Ask {
+        settings: &tool.settings,
+        input_strs: &lookup.input_str.input_str,
+        lookup_input_str: lookup.lookup_input_str.as_deref(),
+        reporter: tool.reporter.as_ref(),
+    }
+}
+
 /// Restores the outputs of the run that makes `s` `Exist`, saying what happened on stderr.
 pub fn restore(
     tool: &Tool,

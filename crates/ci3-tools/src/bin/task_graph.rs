@@ -1,8 +1,8 @@
 //! `task_graph [TARGET...]`: the task graph of the targets and their upstream tasks, each with
 //! its status.
 
-use ci3::tasks::graph::{render, Graph};
-use ci3::tasks::inputs::Resolver;
+use ci3::tasks::graph::render;
+use ci3::tasks::statuses::{self, Shown};
 use ci3_tools::tasks::{baur, LookupArgs, RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
@@ -45,24 +45,16 @@ fn main() {
             );
         }
         let (repo, cwd) = args.repo.open(&tool)?;
-        let tasks = repo.select(&cwd, &args.targets)?;
-        let graph = Graph::build(&repo)?;
-        let shown: Vec<_> = graph
-            .ordered(&graph.with_upstream(&tasks))
-            .into_iter()
-            .map(|i| graph.tasks[i])
-            .collect();
-        let co = repo.checkout(&tool.settings)?;
-        let strs = &args.lookup.input_str.input_str;
-        let resolver = Resolver::open(&repo.root, &co, &tool.settings, strs)?;
-        let selected = tool.store();
-        let statuses =
-            ci3_tools::tasks::statuses(&tool, &resolver, &selected, &graph, &shown, &args.lookup)?;
-        let text = match args.format.as_str() {
-            "dot" => render::dot(&graph, &statuses),
-            "json" => render::json(&graph, &statuses)?,
-            _ => render::plain(&graph, &statuses),
-        };
+        let ask = ci3_tools::tasks::ask(&tool, &args.lookup);
+        let upstream = Shown::WithUpstream;
+        let store = || tool.store();
+        let text = statuses::of_targets(&repo, &cwd, &args.targets, upstream, &ask, store, {
+            |graph, statuses, _| match args.format.as_str() {
+                "dot" => Ok(render::dot(graph, &statuses)),
+                "json" => render::json(graph, &statuses),
+                _ => Ok(render::plain(graph, &statuses)),
+            }
+        })?;
         print!("{text}");
         Ok(0)
     })

@@ -1,7 +1,7 @@
 //! `task_restore [TARGET...]`: bring back the outputs of tasks whose inputs have a recorded run.
 
-use ci3::tasks::inputs::Resolver;
 use ci3::tasks::status::Status;
+use ci3::tasks::statuses::{self, Shown};
 use ci3_tools::tasks::{LookupArgs, RepositoryArg, TASK_ENV};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
@@ -39,45 +39,51 @@ fn main() {
     ci3::process::signals::install();
     ci3_tools::run(tool.name, || {
         let (repo, cwd) = args.repo.open(&tool)?;
-        let tasks = repo.select(&cwd, &args.targets)?;
-        let graph = ci3::tasks::graph::Graph::build(&repo)?;
-        let selected = tool.store();
-        let co = repo.checkout(&tool.settings)?;
-        let strs = &args.lookup.input_str.input_str;
-        let resolver = Resolver::open(&repo.root, &co, &tool.settings, strs)?;
-        let statuses =
-            ci3_tools::tasks::statuses(&tool, &resolver, &selected, &graph, &tasks, &args.lookup)?;
-        let (mut missing, mut refused) = (0, 0);
-        for s in &statuses {
-            if s.status != Status::Exist {
-                tool.say(&format!(
-                    "{}: {}, no successful run with its current inputs: nothing restored",
-                    s.task.id(),
-                    s.status
-                ));
-                missing += 1;
-                continue;
-            }
-            // A refused task is said and the rest restored (issue 17); a signal stops them all.
-            if let Err(err) = ci3_tools::tasks::restore(&tool, &selected, &repo, s) {
-                if ci3::process::signals::received().is_some() {
-                    return Err(err);
-                }
-                let id = s.task.id();
-                let line = err.to_string();
-                match line.starts_with(&format!("{id}: ")) {
-                    true => tool.say(&line),
-                    false => tool.say(&format!("{id}: {line}")),
-                }
-                refused += 1;
-            }
-        }
-        Ok(if refused > 0 {
-            1
-        } else if missing > 0 {
-            3
-        } else {
-            0
+        let ask = ci3_tools::tasks::ask(&tool, &args.lookup);
+        let store = || tool.store();
+        statuses::of_targets(&repo, &cwd, &args.targets, Shown::Selected, &ask, store, {
+            |_, statuses, selected| restore_all(&tool, &repo, &statuses, selected)
         })
+    })
+}
+
+/// Restores each task that is Exist, saying what is not: the exit code.
+fn restore_all(
+    tool: &Tool,
+    repo: &ci3::tasks::Repo,
+    statuses: &[ci3::tasks::status::TaskStatus<'_>],
+    selected: &ci3::store::Selected,
+) -> ci3::Result<i32> {
+    let (mut missing, mut refused) = (0, 0);
+    for s in statuses {
+        if s.status != Status::Exist {
+            tool.say(&format!(
+                "{}: {}, no successful run with its current inputs: nothing restored",
+                s.task.id(),
+                s.status
+            ));
+            missing += 1;
+            continue;
+        }
+        // A refused task is said and the rest restored (issue 17); a signal stops them all.
+        if let Err(err) = ci3_tools::tasks::restore(tool, selected, repo, s) {
+            if ci3::process::signals::received().is_some() {
+                return Err(err);
+            }
+            let id = s.task.id();
+            let line = err.to_string();
+            match line.starts_with(&format!("{id}: ")) {
+                true => tool.say(&line),
+                false => tool.say(&format!("{id}: {line}")),
+            }
+            refused += 1;
+        }
+    }
+    Ok(if refused > 0 {
+        1
+    } else if missing > 0 {
+        3
+    } else {
+        0
     })
 }

@@ -15,6 +15,7 @@ pub mod restore;
 pub mod run;
 pub mod runs;
 pub mod status;
+pub mod statuses;
 pub mod verify;
 
 pub use config::model::*;

@@ -1,7 +1,6 @@
 //! Globs over the work tree: `*` within a path component, `**` across directories, entered
 //! component by component so that only the directories a pattern can reach are read.
 
-use std::collections::BTreeSet;
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -31,32 +30,45 @@ enum Part {
     Any,
 }
 
-/// The files (and symlinks to files) below `base` matching `pattern`, relative to `base`.
+/// The files (and symlinks to files) below `base` matching `pattern`, relative to `base`, in no
+/// order and possibly repeated (`**/**/x`): callers sort them as they need, which for many
+/// files costs less than keeping a set of paths ordered component by component.
 /// Directories are entered component by component, so only those the pattern can reach are
 /// read; `**` does not follow symlinked directories, and `.git` is never entered.
-pub(super) fn glob_files(base: &Path, pattern: &str, out: &mut BTreeSet<PathBuf>) -> Result<()> {
-    let mut parts = Vec::new();
+pub(super) fn glob_files(base: &Path, pattern: &str, out: &mut Vec<PathBuf>) -> Result<()> {
+    let mut parts: Vec<Part> = Vec::new();
     for c in pattern.split('/').filter(|c| !c.is_empty() && *c != ".") {
-        parts.push(match c {
+        let part = match c {
             "**" => Part::Any,
             c if is_glob(c) => Part::Glob(glob(c)?),
-            c => Part::Literal(c.to_string()),
-        });
+            c => {
+                // Literal components in a row are one path, looked up with one stat (the
+                // kernel walks it as the component-by-component walk would, symlinks included):
+                // `apps/app/out/o.txt` is one stat where it was four.
+                if let Some(Part::Literal(prev)) = parts.last_mut() {
+                    prev.push('/');
+                    prev.push_str(c);
+                    continue;
+                }
+                Part::Literal(c.to_string())
+            }
+        };
+        parts.push(part);
     }
     walk(base, &PathBuf::new(), &parts, out)
 }
 
-fn walk(base: &Path, rel: &Path, parts: &[Part], out: &mut BTreeSet<PathBuf>) -> Result<()> {
+fn walk(base: &Path, rel: &Path, parts: &[Part], out: &mut Vec<PathBuf>) -> Result<()> {
     let Some((first, rest)) = parts.split_first() else {
         return Ok(());
     };
     // `known` is the entry's type as its directory listing gave it, which spares a stat for
     // all but symbolic links.
-    let take = |next: PathBuf, known: Option<fs::FileType>, out: &mut BTreeSet<PathBuf>| {
+    let take = |next: PathBuf, known: Option<fs::FileType>, out: &mut Vec<PathBuf>| {
         let path = base.join(&next);
         if rest.is_empty() {
             if is_file_like(&path, known) {
-                out.insert(next);
+                out.push(next);
             }
             Ok(())
         } else if match known {
@@ -88,8 +100,10 @@ fn walk(base: &Path, rel: &Path, parts: &[Part], out: &mut BTreeSet<PathBuf>) ->
                     if name != ".git" {
                         walk(base, &next, parts, out)?;
                     }
-                } else if rest.is_empty() && is_file_like(&base.join(&next), Some(ft)) {
-                    out.insert(next);
+                } else if rest.is_empty()
+                    && (ft.is_file() || is_file_like(&base.join(&next), Some(ft)))
+                {
+                    out.push(next);
                 }
             }
             Ok(())

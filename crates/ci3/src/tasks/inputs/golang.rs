@@ -103,8 +103,9 @@ pub(super) fn resolve(
     let mut queries = Vec::new();
     for q in &input.queries {
         if let Some(glob) = q.strip_prefix("fileglob=") {
-            let mut files = BTreeSet::new();
-            glob_files(app_dir, glob, &mut files)?;
+            let mut found = Vec::new();
+            glob_files(app_dir, glob, &mut found)?;
+            let files: BTreeSet<_> = found.into_iter().collect();
             if files.is_empty() {
                 crate::fail!(Failed, "query \"{q}\" matched no files");
             }

@@ -1,6 +1,6 @@
 //! Resolving a task's inputs against one read of the index and the environment.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::fs::PermissionsExt;
@@ -24,8 +24,9 @@ pub struct Resolver<'a> {
     files: FileIds<'a>,
     input_strs: Vec<String>,
     done: Mutex<HashMap<String, Resolved>>,
-    /// Real paths of directories met, so that each is resolved once.
-    real_dirs: Mutex<HashMap<PathBuf, PathBuf>>,
+    /// Directories met (relative to the root), each with whether it is where its path says
+    /// (no symlink on the way), so that each is resolved once.
+    real_dirs: Mutex<HashMap<String, bool>>,
     /// Paths tasks' outputs write: an input matching one is not an error while absent.
     produced: RwLock<Vec<String>>,
     /// Outputs of upstream runs that are absent on disk, by path relative to the root, as
@@ -129,15 +130,22 @@ impl<'a> Resolver<'a> {
         }
         chain.push(id.clone());
         let mut inputs = Vec::new();
-        let mut paths: BTreeSet<String> = BTreeSet::new();
+        // Sorted and deduplicated once at the end: a set kept ordered file by file costs more.
+        let mut paths: Vec<String> = Vec::new();
         for f in &task.inputs.files {
             for pattern in &f.paths {
-                let mut found = BTreeSet::new();
+                let mut found = Vec::new();
                 glob_files(&self.root, pattern, &mut found)?;
                 let mut found: Vec<String> = found
                     .into_iter()
-                    .map(|p| p.to_string_lossy().into_owned())
+                    .map(|p| {
+                        p.into_os_string()
+                            .into_string()
+                            .unwrap_or_else(|p| p.to_string_lossy().into_owned())
+                    })
                     .collect();
+                found.sort_unstable();
+                found.dedup();
                 if f.git_tracked_only {
                     found.retain(|p| self.files.is_tracked(p.as_bytes()));
                 } else {
@@ -166,7 +174,7 @@ impl<'a> Resolver<'a> {
                         file.display()
                     )
                 })?;
-                paths.insert(rel.to_string_lossy().into_owned());
+                paths.push(rel.to_string_lossy().into_owned());
             }
         }
         if !task.inputs.excluded.is_empty() {
@@ -178,8 +186,12 @@ impl<'a> Resolver<'a> {
             paths.retain(|p| !set.is_match(p));
         }
         paths.extend(task.config_files.iter().cloned());
+        paths.sort_unstable();
+        paths.dedup();
+        inputs.reserve(paths.len());
+        let mut dir = DirCheck::default();
         for p in &paths {
-            inputs.push(self.file(p)?);
+            inputs.push(self.file(p, &mut dir)?);
         }
         for vars in &task.inputs.env_vars {
             for name in &vars.names {
@@ -281,7 +293,7 @@ impl<'a> Resolver<'a> {
 
     /// A file's input: its path, where it really is when a symlink is on the way, its
     /// executable bit and its blob id.
-    fn file(&self, rel: &str) -> Result<Input> {
+    fn file(&self, rel: &str, dir: &mut DirCheck) -> Result<Input> {
         let abs = self.root.join(rel);
         let md = match fs::symlink_metadata(&abs) {
             Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -293,49 +305,87 @@ impl<'a> Resolver<'a> {
             r => r,
         };
         let md = md.with_context(|| format!("cannot stat {rel}"))?;
-        let parent = abs.parent().unwrap_or(&self.root);
-        let real_parent = self.real_dir(parent)?;
-        let (real, exec, id) = if md.file_type().is_symlink() || real_parent != parent {
-            let real = match fs::canonicalize(&abs) {
-                Ok(real) => real,
-                Err(e) if e.kind() == ErrorKind::NotFound => {
-                    crate::fail!(Failed, "{rel}: broken symbolic link")
+        let (real, exec, id) =
+            if md.file_type().is_symlink() || !self.is_real_dir(rel, &abs, dir)? {
+                let real = match fs::canonicalize(&abs) {
+                    Ok(real) => real,
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        crate::fail!(Failed, "{rel}: broken symbolic link")
+                    }
+                    Err(e) => crate::fail!(Failed, "{rel}: {e}"),
+                };
+                let target = fs::metadata(&real).with_context(|| format!("cannot stat {rel}"))?;
+                if !target.is_file() {
+                    crate::fail!(Failed, "{rel}: not a file");
                 }
-                Err(e) => crate::fail!(Failed, "{rel}: {e}"),
+                let file = fs::File::open(&real).with_context(|| format!("cannot read {rel}"))?;
+                let id = blob_id_of_reader(file, target.len())
+                    .with_context(|| format!("cannot hash {rel}"))?;
+                let shown = match real.strip_prefix(&self.root) {
+                    Ok(r) => r.to_string_lossy().into_owned(),
+                    Err(_) => real.to_string_lossy().into_owned(),
+                };
+                (shown, target.permissions().mode() & 0o100 != 0, id)
+            } else {
+                let f = self
+                    .files
+                    .id(rel.as_bytes(), &md)?
+                    .ok_or_else(|| crate::err!(Failed, "{rel}: not a file"))?;
+                (String::new(), f.mode == Mode::Executable, f.id)
             };
-            let target = fs::metadata(&real).with_context(|| format!("cannot stat {rel}"))?;
-            if !target.is_file() {
-                crate::fail!(Failed, "{rel}: not a file");
-            }
-            let file = fs::File::open(&real).with_context(|| format!("cannot read {rel}"))?;
-            let id = blob_id_of_reader(file, target.len())
-                .with_context(|| format!("cannot hash {rel}"))?;
-            let shown = match real.strip_prefix(&self.root) {
-                Ok(r) => r.to_string_lossy().into_owned(),
-                Err(_) => real.to_string_lossy().into_owned(),
-            };
-            (shown, target.permissions().mode() & 0o100 != 0, id)
-        } else {
-            let f = self
-                .files
-                .id(rel.as_bytes(), &md)?
-                .ok_or_else(|| crate::err!(Failed, "{rel}: not a file"))?;
-            (String::new(), f.mode == Mode::Executable, f.id)
-        };
-        Ok(file_input(rel, &real, exec, &id.to_string()))
+        let mut hex = [0u8; 64];
+        Ok(file_input(rel, &real, exec, id.hex_to_buf(&mut hex)))
     }
 
-    fn real_dir(&self, dir: &Path) -> Result<PathBuf> {
-        if let Some(r) = self.real_dirs.lock().expect("resolver").get(dir) {
-            return Ok(r.clone());
+    /// Whether the directory of `rel` (at `abs`) is where its path says, no symlink on the way.
+    /// Asked once per directory: `dir` remembers the last answer (a task's paths come sorted,
+    /// a directory's files together), the resolver every directory any task met.
+    fn is_real_dir(&self, rel: &str, abs: &Path, dir: &mut DirCheck) -> Result<bool> {
+        let rel_dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+        if let Some((last, real)) = &dir.last {
+            if last == rel_dir {
+                return Ok(*real);
+            }
         }
-        let real = fs::canonicalize(dir).with_context(|| dir.display())?;
+        let parent = abs.parent().unwrap_or(&self.root);
+        let real = self.real_dir(rel_dir, parent)?;
+        dir.last = Some((rel_dir.to_string(), real));
+        Ok(real)
+    }
+
+    /// Whether `rel_dir` (at `abs_dir`) is where its path says: a directory below the root is
+    /// when its parent is and it is no symlink itself; one lstat per directory, where
+    /// canonicalising each would read every component of its path again.
+    fn real_dir(&self, rel_dir: &str, abs_dir: &Path) -> Result<bool> {
+        if let Some(&real) = self.real_dirs.lock().expect("resolver").get(rel_dir) {
+            return Ok(real);
+        }
+        let plain = rel_dir
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..");
+        let real = if plain {
+            let (up, _) = rel_dir.rsplit_once('/').unwrap_or(("", rel_dir));
+            let up_abs = abs_dir.parent().unwrap_or(&self.root);
+            self.real_dir(up, up_abs)?
+                && !fs::symlink_metadata(abs_dir)
+                    .with_context(|| abs_dir.display())?
+                    .file_type()
+                    .is_symlink()
+        } else {
+            fs::canonicalize(abs_dir).with_context(|| abs_dir.display())? == abs_dir
+        };
         self.real_dirs
             .lock()
             .expect("resolver")
-            .insert(dir.to_path_buf(), real.clone());
+            .insert(rel_dir.to_string(), real);
         Ok(real)
     }
+}
+
+/// The last directory [`Resolver::is_real_dir`] answered for, within one task's files.
+#[derive(Default)]
+struct DirCheck {
+    last: Option<(String, bool)>,
 }
 
 /// A file's input from its path relative to the root, where it really is (empty when that is

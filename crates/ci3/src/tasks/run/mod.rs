@@ -114,7 +114,7 @@ pub fn run_all(
 ) -> Vec<Outcome> {
     let schedule = schedule::Schedule::new(upstream);
     let failed = AtomicBool::new(false);
-    let done = AtomicBool::new(false);
+    let done = std::sync::Arc::new(AtomicBool::new(false));
     let skip = |b: usize, a: usize, a_failed: bool| {
         let why = if a_failed { "failed" } else { "was not run" };
         reporter.note(&format!(
@@ -123,16 +123,19 @@ pub fn run_all(
             tasks[a].task.id()
         ));
     };
-    std::thread::scope(|s| {
-        // A task that ignores the forwarded signal must not keep the runner from ending.
-        s.spawn(|| {
-            while !done.load(Ordering::SeqCst) {
-                if !process::sleep(Duration::from_millis(200)) {
-                    process::terminate_all(GRACE);
-                    break;
-                }
+    // A task that ignores the forwarded signal must not keep the runner from ending. Not a
+    // scoped thread: its sleep, which only a signal cuts short, would hold every run up to
+    // 200 ms past its last task; it sees `done` at its next wake and ends then.
+    let watching = std::sync::Arc::clone(&done);
+    std::thread::spawn(move || {
+        while !watching.load(Ordering::SeqCst) {
+            if !process::sleep(Duration::from_millis(200)) {
+                process::terminate_all(GRACE);
+                break;
             }
-        });
+        }
+    });
+    std::thread::scope(|s| {
         let workers: Vec<_> = (0..opts.parallel.clamp(1, tasks.len().max(1)))
             .map(|_| {
                 s.spawn(|| {
