@@ -80,6 +80,15 @@ for i in $(seq 1 "$times"); do
   flat_runs+=("$(in_repo "$work/flat" "$work/store-flat-$i" ms task_run -p 4)")
 done
 
+# What a task's command costs run alone, process starts included (the 50 ms are a sleep): the
+# bound with it, and the plain shell running the same commands 4 at once, in no order.
+flat_cmd='sleep 0.05; mkdir -p out; cat src.txt > out/o.txt'
+alone="$(cd "$work/flat/apps" && ms bash -c "for a in a0[0-3]?; do (cd \$a && sh -c '$flat_cmd'); done")"
+one=$(( alone / 40 ))
+measured_bound=$(( (layers > per_worker ? layers : per_worker) * one ))
+rm -rf "$work/flat/apps"/*/out
+xargs_ms="$(cd "$work/flat/apps" && ms bash -c "ls -d a* | xargs -P 4 -I{} sh -c 'cd {} && $flat_cmd'")"
+
 # 1: all Exist.
 in_repo "$work/flat" "$work/store-flat" task_run -p 4 >/dev/null 2>&1
 g=() f=() gc=() fc=()
@@ -99,5 +108,10 @@ awk -v g="$gcm" -v f="$fcm" 'BEGIN { printf "  CPU (user + system): %d ms vs %d 
 printf 'task_run -p 4, all Pending, 50 ms each: %s ms\n' "$rm_"
 printf 'critical-path bound:                    %s ms\n' "$bound"
 printf 'task_run -p 4, no dependencies:         %s ms\n' "$(median "${flat_runs[@]}")"
+printf 'one command alone:                      %s ms\n' "$one"
+printf 'bound with that command:                %s ms\n' "$measured_bound"
+printf 'xargs -P 4, same commands, no order:    %s ms\n' "$xargs_ms"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 awk -v r="$rm_" -v b="$bound" 'BEGIN { printf "ratio run/bound: %.2fx (target <= 1.2x)\n", r / b }'
+awk -v r="$rm_" -v b="$measured_bound" 'BEGIN { printf "ratio run/bound with the command as measured alone: %.2fx\n", r / b }'
+awk -v r="$rm_" -v x="$xargs_ms" 'BEGIN { printf "ratio run/xargs -P 4: %.2fx\n", r / x }'
