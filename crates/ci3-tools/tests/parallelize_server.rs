@@ -10,32 +10,17 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::pipeline::{finish, Project, HASH};
-use common::server::{dir_store, Server};
-
-const PATTERNS: &str = r#"names:
-  - ann: &ann "U0ANN"
-tests:
-  - regex: "flaky\\.sh"
-    owners:
-      - *ann
-"#;
+use common::pipeline::{finish, Project, FLAKY_OWNED, HASH};
+use common::server::Server;
 
 #[test]
 fn parallelize_writes_live_logs_lists_and_flakes_like_run_test_cmd() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("password"), "s3cret").unwrap();
-    let password = dir.path().join("password").display().to_string();
-    let server = Server::run(
-        &dir_store(&dir.path().join("server-store")),
-        &dir.path().join("xdg"),
-        &["--password-file", &password],
-    );
-    let url = format!("http://127.0.0.1:{}", server.port);
+    let (server, url) = Server::guarded(dir.path(), "s3cret");
     let mut p = Project::new(None);
     p.envs.retain(|(k, _)| k != "CI3_STORE");
     let root = p.root().to_path_buf();
-    std::fs::write(root.join(".test_patterns.yml"), PATTERNS).unwrap();
+    std::fs::write(root.join(".test_patterns.yml"), FLAKY_OWNED).unwrap();
     std::fs::write(root.join("flaky.sh"), "echo flaking; exit 2\n").unwrap();
     let gate = root.join("gate");
     assert!(std::process::Command::new("mkfifo")

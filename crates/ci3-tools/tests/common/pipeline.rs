@@ -10,6 +10,15 @@ use super::{command, Repo};
 
 pub const HASH: &str = "0123456789abcdef";
 
+/// A `.test_patterns.yml` naming an owner of `flaky.sh`: its failures in CI are flakes.
+pub const FLAKY_OWNED: &str = r#"names:
+  - ann: &ann "U0ANN"
+tests:
+  - regex: "flaky\\.sh"
+    owners:
+      - *ann
+"#;
+
 pub struct Out {
     pub code: i32,
     pub stdout: String,

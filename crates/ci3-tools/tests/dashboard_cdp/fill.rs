@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::common::exe::exe;
-use crate::common::pipeline::{finish, Out, Project, HASH};
+use crate::common::pipeline::{finish, Out, Project, FLAKY_OWNED, HASH};
 use crate::common::server::{basic, until, Server};
 use crate::common::{command, tasks};
 use serde_json::json;
@@ -23,16 +23,9 @@ pub const FAILING: &str = "./scripts/broken.sh e2e";
 /// A hang guard, not a timing assertion: a tool that has said nothing for this long is broken.
 const WITHIN: Duration = Duration::from_secs(120);
 
-/// Who a test's owners are (`FLAKY` has one, so its failures in CI are flakes) and what the
-/// scripts do: `FLAKY` fails while `flake-now` exists; `FAILING` always fails, and waits on
+/// What the scripts do (`FLAKY` has an owner in `FLAKY_OWNED`, so its failures in CI are flakes):
+/// `FLAKY` fails while `flake-now` exists; `FAILING` always fails, and waits on
 /// the `gate` fifo when there is one, so it can be watched while it runs.
-const PATTERNS: &str = r#"names:
-  - ann: &ann "U0ANN"
-tests:
-  - regex: "flaky\\.sh"
-    owners:
-      - *ann
-"#;
 const SCRIPTS: [(&str, &str); 3] = [
     ("scripts/ok.sh", "echo fine\n"),
     (
@@ -169,7 +162,7 @@ impl Site {
         let mut p = Project::new(None);
         p.envs.retain(|(k, _)| k != "CI3_STORE");
         let root = p.root().to_path_buf();
-        std::fs::write(root.join(".test_patterns.yml"), PATTERNS).unwrap();
+        std::fs::write(root.join(".test_patterns.yml"), FLAKY_OWNED).unwrap();
         for (path, text) in SCRIPTS {
             p.repo.write(path, text);
             std::fs::set_permissions(root.join(path), std::fs::Permissions::from_mode(0o755))
