@@ -6,8 +6,9 @@
 //! timeout, a `PASSED:`/`FAILED:` line (the tail of its output on failure), a pass recorded in the
 //! test cache in CI; in CI with a ci3 server its log written there live (`RUNNING (URL): CMD`
 //! once it can be read), its history and failed-tests lines pushed, and a failure whose
-//! `.test_patterns.yml` entries name owners `FLAKED` (not a failure). Its `CPUS` count against the machine's cores: a test waits until enough are
-//! free, and is pinned to cores no other running test has. A plain command runs as it always did
+//! `.test_patterns.yml` entries name owners `FLAKED` (not a failure). Its `CPUS` count against
+//! the machine's cores: a test waits until enough are free, and is pinned to cores no other
+//! running test has. A plain command runs as it always did
 //! here: its whole output, no status line, no core accounting.
 //! Each job's stdout and stderr go to one temp file, printed when the job ends, so the outputs
 //! of two jobs never interleave. The first failure stops the run (running jobs get SIGTERM,
@@ -25,7 +26,7 @@ use crate::error::{Result, ResultExt};
 use super::run_test::{self, Cores, Done, Recorder, Running, GRACE, NOT_RUN};
 use super::test_line::TestLine;
 use super::test_record::{self, Flake};
-use crate::cache::test_cache::{self, KvCache};
+use crate::cache::test_cache::KvCache;
 use crate::process::{self, Pid};
 use crate::report::Reporter;
 use crate::settings::Settings;
@@ -54,11 +55,6 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, jobs: Option<usize>
     let tty = io::stdout().is_terminal();
     let mut recorder = Recorder::new(settings, reporter);
     let mut cores = Cores::new();
-    // A connection of its own: the jobs' live logs are re-sent from threads of their own.
-    let live_logs = match settings.ci {
-        true => test_cache::named_api(settings).and_then(|kv| kv.ok().map(Arc::new)),
-        false => None,
-    };
     let mut queue: VecDeque<(usize, &'static TestLine<'static>)> = VecDeque::new();
     let mut running: HashMap<Pid, Job> = HashMap::new();
     loop {
@@ -95,9 +91,10 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, jobs: Option<usize>
             match Running::start(cmd, run_test::timeout_of(test, settings)) {
                 Ok(Some(job)) => {
                     run.started += 1;
-                    let live = match (&live_logs, test.is_test()) {
-                        (Some(kv), true) => Some(Live::start(
-                            kv.clone(),
+                    let live = match recorder.live().filter(|_| test.is_test()) {
+                        Some((kv, ttl)) => Some(Live::start(
+                            kv,
+                            ttl,
                             log_id.clone(),
                             job.output.try_clone()?,
                             recorder.log_url(&log_id),
@@ -154,14 +151,9 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, jobs: Option<usize>
             false => recorder.flake(&root, job.test, &done),
         };
         report(&mut done, job.test, tty, stopped, flake.as_ref())?;
+        // A stopped test (exit 130 or 143) did not fail, nor pass: nothing is kept of it.
         if !stopped {
-            recorder.failed_as(job.test, &mut done, &job.log_id)?;
-        }
-        if done.code == 0 {
-            recorder.passed_as(job.test, &mut done, &job.log_id);
-        }
-        if !stopped {
-            recorder.track(job.test, &done, flake.as_ref(), &job.log_id);
+            recorder.keep(job.test, &mut done, flake.as_ref(), &job.log_id)?;
         }
         // A flake does not fail the run, as upstream's run_test_cmd exits 0 on one.
         let code = if flake.is_some() { 0 } else { done.code };
@@ -208,6 +200,7 @@ struct Live {
 impl Live {
     fn start(
         kv: Arc<KvCache>,
+        ttl: u64,
         key: String,
         output: File,
         url: String,
@@ -219,7 +212,6 @@ impl Live {
         let thread = std::thread::spawn(move || {
             let snapshot = || test_record::output_so_far(&output);
             let first = || run_test::running_at(tty, &url, test);
-            let ttl = crate::ci3_api::LOG_TTL_CI;
             crate::cache::log::while_live(kv.backend(), &key, ttl, &snapshot, &first, || {
                 let (lock, wake) = &*shared;
                 let mut done = lock.lock().unwrap_or_else(PoisonError::into_inner);

@@ -87,13 +87,18 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, line: &[u8]) -> Res
     };
     let url = recorder.log_url(&log_id);
     let waited = match recorder.live().filter(|_| test.is_test()) {
-        Some((backend, ttl)) => {
+        Some((kv, ttl)) => {
             let output = running.output.try_clone()?;
             let snapshot = || test_record::output_so_far(&output);
             let running_line = || running_at(tty, &url, &test);
-            crate::cache::log::while_live(backend, &log_id, ttl, &snapshot, &running_line, || {
-                process::wait(Some(running.pid))
-            })
+            crate::cache::log::while_live(
+                kv.backend(),
+                &log_id,
+                ttl,
+                &snapshot,
+                &running_line,
+                || process::wait(Some(running.pid)),
+            )
         }
         None => process::wait(Some(running.pid)),
     };
@@ -109,11 +114,7 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, line: &[u8]) -> Res
         None => done.report(&mut out, tty, &test)?,
     }
     out.flush()?;
-    recorder.failed_as(&test, &mut done, &log_id)?;
-    if done.code == 0 {
-        recorder.passed_as(&test, &mut done, &log_id);
-    }
-    recorder.track(&test, &done, flake.as_ref(), &log_id);
+    recorder.keep(&test, &mut done, flake.as_ref(), &log_id)?;
     Ok(if flake.is_some() { 0 } else { done.code })
 }
 

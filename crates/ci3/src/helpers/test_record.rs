@@ -19,7 +19,6 @@ use serde_norway::Value;
 use super::test_line::TestLine;
 use super::{styled, GREEN, RED};
 use crate::cache::test_cache::{self, KvCache, Recorded};
-use crate::ci3_api::Backend;
 use crate::error::Result;
 use crate::report::Reporter;
 use crate::settings::Settings;
@@ -142,7 +141,7 @@ pub struct Recorder<'a> {
     settings: &'a Settings,
     reporter: Arc<dyn Reporter>,
     store: Option<Option<Selected>>,
-    kv: Option<Option<KvCache>>,
+    kv: Option<Option<Arc<KvCache>>>,
     warned: bool,
 }
 
@@ -178,11 +177,11 @@ impl<'a> Recorder<'a> {
     }
 
     /// The named ci3 server, for logs and list lines; `None` (said once) when it cannot be used.
-    fn server(&mut self) -> Option<&KvCache> {
+    fn server(&mut self) -> Option<&Arc<KvCache>> {
         let settings = self.settings;
         self.kv
             .get_or_insert_with(|| match test_cache::named_api(settings)? {
-                Ok(kv) => Some(kv),
+                Ok(kv) => Some(Arc::new(kv)),
                 Err(err) => {
                     eprintln!("Warning: the ci3 server cannot be used: {err}");
                     None
@@ -196,17 +195,18 @@ impl<'a> Recorder<'a> {
         if !test_cache::store_is_server(self.settings) {
             return None;
         }
-        self.server()
+        self.server().map(|kv| &**kv)
     }
 
     /// Where a running test's log is re-sent while it grows: the ci3 server, in CI (upstream
     /// publishes live logs in CI only; a developer reads the terminal).
-    pub fn live(&mut self) -> Option<(&Backend, u64)> {
+    /// The connection is shared: `parallelize` re-sends from a thread per test.
+    pub fn live(&mut self) -> Option<(Arc<KvCache>, u64)> {
         if !self.settings.ci {
             return None;
         }
         self.server()
-            .map(|kv| (kv.backend(), crate::ci3_api::LOG_TTL_CI))
+            .map(|kv| (kv.clone(), crate::ci3_api::LOG_TTL_CI))
     }
 
     /// Where log ID is browsed: `CI3_PUBLIC_URL` (else the server) and the id.
@@ -309,6 +309,23 @@ impl<'a> Recorder<'a> {
                 eprintln!("Warning: list {list} not updated on the ci3 server: {err}");
             }
         }
+    }
+
+    /// What a finished test leaves behind: its log when it failed, its test-cache entry when it
+    /// passed, and in CI its list lines.
+    pub fn keep(
+        &mut self,
+        test: &TestLine,
+        done: &mut Done,
+        flake: Option<&Flake>,
+        log_id: &str,
+    ) -> Result<()> {
+        self.failed_as(test, done, log_id)?;
+        if done.code == 0 {
+            self.passed_as(test, done, log_id);
+        }
+        self.track(test, done, flake, log_id);
+        Ok(())
     }
 
     /// Keeps the whole output of a failed test as a log in the store, when the store takes
