@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use super::report::{self, Findings, Seen};
-use globset::{GlobSet, GlobSetBuilder};
+use globset::GlobSet;
 
 use crate::tasks::inputs::{globs, InputKind};
 use crate::tasks::status::TaskStatus;
@@ -141,18 +141,10 @@ impl Globs {
 
 fn input_globs(inputs: &crate::tasks::config::model::Inputs) -> Globs {
     // Globs that do not compile were refused when the inputs were resolved, before the run.
-    let set = |globs: &mut dyn Iterator<Item = &String>| {
-        let mut b = GlobSetBuilder::new();
-        for g in globs {
-            if let Ok(m) = globs::glob(g) {
-                b.add(m.glob().clone());
-            }
-        }
-        b.build().unwrap_or_else(|_| GlobSet::empty())
-    };
+    let set = |globs: Vec<&String>| globs::glob_set(globs).unwrap_or_else(|_| GlobSet::empty());
     Globs {
-        files: set(&mut inputs.files.iter().flat_map(|f| &f.paths)),
-        excluded: set(&mut inputs.excluded.iter()),
+        files: set(inputs.files.iter().flat_map(|f| &f.paths).collect()),
+        excluded: set(inputs.excluded.iter().collect()),
     }
 }
 

@@ -5,7 +5,7 @@ use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use globset::{GlobBuilder, GlobMatcher};
+use globset::{GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 
 use crate::{Result, ResultExt};
 
@@ -21,6 +21,15 @@ pub(crate) fn glob(pattern: &str) -> Result<GlobMatcher> {
         .build()
         .map_err(|e| crate::err!(Failed, "invalid glob \"{pattern}\": {e}"))?
         .compile_matcher())
+}
+
+/// `patterns` as one set, each a [`glob`].
+pub(crate) fn glob_set<'p>(patterns: impl IntoIterator<Item = &'p String>) -> Result<GlobSet> {
+    let mut set = GlobSetBuilder::new();
+    for p in patterns {
+        set.add(glob(p)?.glob().clone());
+    }
+    set.build().map_err(|e| crate::Error::failed(e.to_string()))
 }
 
 enum Part {

@@ -7,15 +7,13 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 
-use globset::GlobSetBuilder;
-
-use super::globs::{glob, glob_files, is_glob};
+use super::globs::{glob, glob_files, glob_set, is_glob};
 use super::{digest, string_input, total_digest, Input, InputKind, Resolved};
 use crate::git::{blob_id_of_reader, Checkout, FileIds, Mode};
 use crate::settings::Settings;
 use crate::tasks::config::model::{App, Task};
 use crate::tasks::config::TaskRef;
-use crate::{Error, Result, ResultExt};
+use crate::{Result, ResultExt};
 
 /// Resolves the inputs of any number of tasks against one read of the index.
 pub struct Resolver<'a> {
@@ -178,11 +176,7 @@ impl<'a> Resolver<'a> {
             }
         }
         if !task.inputs.excluded.is_empty() {
-            let mut set = GlobSetBuilder::new();
-            for g in &task.inputs.excluded {
-                set.add(glob(g)?.glob().clone());
-            }
-            let set = set.build().map_err(|e| Error::failed(e.to_string()))?;
+            let set = glob_set(&task.inputs.excluded)?;
             paths.retain(|p| !set.is_match(p));
         }
         paths.extend(task.config_files.iter().cloned());
