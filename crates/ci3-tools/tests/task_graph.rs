@@ -3,54 +3,7 @@
 
 mod common;
 
-use common::tasks::{app, task, Fixture};
-
-/// `[[Task.Input.Files]]` with these paths.
-fn inputs(paths: &[&str]) -> String {
-    let quoted: Vec<String> = paths.iter().map(|p| format!("\"{p}\"")).collect();
-    format!("[[Task.Input.Files]]\npaths = [{}]\n", quoted.join(", "))
-}
-
-fn output(path: &str) -> String {
-    format!("[[Task.Output.File]]\npath = \"{path}\"\n")
-}
-
-fn sh(script: &str) -> String {
-    format!("[\"sh\", \"-c\", \"{script}\"]")
-}
-
-/// lib.build -> app.build -> pkg.pack, each writing `out/*.txt` from what is upstream.
-fn chain(lib_script: &str) -> Fixture {
-    let lib = task(
-        "build",
-        &sh(lib_script),
-        &format!("{}{}", inputs(&["*.txt"]), output("out/lib.txt")),
-    );
-    let app_task = task(
-        "build",
-        &sh("mkdir -p out && cat ../lib/out/lib.txt main.txt > out/app.txt"),
-        &format!(
-            "{}{}",
-            inputs(&["*.txt", "../lib/out/lib.txt"]),
-            output("out/app.txt")
-        ),
-    );
-    let pkg = task(
-        "pack",
-        &sh("mkdir -p out && cat ../app/out/app.txt > out/pkg.txt"),
-        &format!("{}{}", inputs(&["../app/out/*.txt"]), output("out/pkg.txt")),
-    );
-    Fixture::committed(&[
-        ("lib/.app.toml", &app("lib", &lib)),
-        ("lib/src.txt", "lib 1\n"),
-        ("app/.app.toml", &app("app", &app_task)),
-        ("app/main.txt", "main\n"),
-        ("pkg/.app.toml", &app("pkg", &pkg)),
-        (".gitignore", "out/\nflags/\n"),
-    ])
-}
-
-const LIB: &str = "mkdir -p out && cat src.txt > out/lib.txt";
+use common::tasks::{app, chain, inputs, output, sh, task, Fixture, LIB};
 
 fn record(f: &Fixture, i: usize) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(&f.runs()[i]).unwrap()).unwrap()

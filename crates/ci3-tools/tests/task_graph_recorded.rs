@@ -4,46 +4,7 @@
 
 mod common;
 
-use common::tasks::{app, task, Fixture};
-
-fn sh(script: &str) -> String {
-    format!("[\"sh\", \"-c\", \"{script}\"]")
-}
-
-fn files(paths: &[&str], out: &str) -> String {
-    let quoted: Vec<String> = paths.iter().map(|p| format!("\"{p}\"")).collect();
-    format!(
-        "[[Task.Input.Files]]\npaths = [{}]\n[[Task.Output.File]]\npath = \"{out}\"\n",
-        quoted.join(", ")
-    )
-}
-
-/// lib.build -> app.build (a path) -> pkg.pack (a glob), each writing `out/*.txt`.
-fn chain() -> Fixture {
-    let lib = task(
-        "build",
-        &sh("mkdir -p out && cat src.txt > out/lib.txt"),
-        &files(&["*.txt"], "out/lib.txt"),
-    );
-    let app_task = task(
-        "build",
-        &sh("mkdir -p out && cat ../lib/out/lib.txt main.txt > out/app.txt"),
-        &files(&["*.txt", "../lib/out/lib.txt"], "out/app.txt"),
-    );
-    let pkg = task(
-        "pack",
-        &sh("mkdir -p out && cat ../app/out/app.txt > out/pkg.txt"),
-        &files(&["../app/out/*.txt"], "out/pkg.txt"),
-    );
-    Fixture::committed(&[
-        ("lib/.app.toml", &app("lib", &lib)),
-        ("lib/src.txt", "lib 1\n"),
-        ("app/.app.toml", &app("app", &app_task)),
-        ("app/main.txt", "main\n"),
-        ("pkg/.app.toml", &app("pkg", &pkg)),
-        (".gitignore", "out/\n"),
-    ])
-}
+use common::tasks::{chain, Fixture, LIB};
 
 fn status_in(f: &Fixture, dir: &std::path::Path) -> Vec<String> {
     let out =
@@ -54,7 +15,7 @@ fn status_in(f: &Fixture, dir: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn a_fresh_clone_after_a_recorded_run_is_exist_without_running_anything() {
-    let f = chain();
+    let f = chain(LIB);
     let out = f.run("task_run", &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let runs = f.runs().len();
@@ -87,7 +48,7 @@ fn a_fresh_clone_after_a_recorded_run_is_exist_without_running_anything() {
 
 #[test]
 fn an_upstream_output_present_on_disk_is_read_as_it_is() {
-    let f = chain();
+    let f = chain(LIB);
     let out = f.run("task_run", &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let clone_dir = tempfile::tempdir().unwrap();

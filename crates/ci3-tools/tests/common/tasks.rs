@@ -164,3 +164,51 @@ pub fn copying() -> Fixture {
         (".gitignore", "out\n"),
     ])
 }
+
+/// `[[Task.Input.Files]]` with these paths.
+pub fn inputs(paths: &[&str]) -> String {
+    let quoted: Vec<String> = paths.iter().map(|p| format!("\"{p}\"")).collect();
+    format!("[[Task.Input.Files]]\npaths = [{}]\n", quoted.join(", "))
+}
+
+pub fn output(path: &str) -> String {
+    format!("[[Task.Output.File]]\npath = \"{path}\"\n")
+}
+
+pub fn sh(script: &str) -> String {
+    format!("[\"sh\", \"-c\", \"{script}\"]")
+}
+
+/// lib.build -> app.build -> pkg.pack, each writing `out/*.txt` from what is upstream.
+pub fn chain(lib_script: &str) -> Fixture {
+    let lib = task(
+        "build",
+        &sh(lib_script),
+        &format!("{}{}", inputs(&["*.txt"]), output("out/lib.txt")),
+    );
+    let app_task = task(
+        "build",
+        &sh("mkdir -p out && cat ../lib/out/lib.txt main.txt > out/app.txt"),
+        &format!(
+            "{}{}",
+            inputs(&["*.txt", "../lib/out/lib.txt"]),
+            output("out/app.txt")
+        ),
+    );
+    let pkg = task(
+        "pack",
+        &sh("mkdir -p out && cat ../app/out/app.txt > out/pkg.txt"),
+        &format!("{}{}", inputs(&["../app/out/*.txt"]), output("out/pkg.txt")),
+    );
+    Fixture::committed(&[
+        ("lib/.app.toml", &app("lib", &lib)),
+        ("lib/src.txt", "lib 1\n"),
+        ("app/.app.toml", &app("app", &app_task)),
+        ("app/main.txt", "main\n"),
+        ("pkg/.app.toml", &app("pkg", &pkg)),
+        (".gitignore", "out/\nflags/\n"),
+    ])
+}
+
+/// The chain's library script that succeeds.
+pub const LIB: &str = "mkdir -p out && cat src.txt > out/lib.txt";
