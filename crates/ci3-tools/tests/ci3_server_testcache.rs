@@ -5,63 +5,33 @@
 
 mod common;
 
-use common::pipeline::{Project, HASH};
-use common::server::{basic, Server};
+use common::pipeline::{Served, HASH, SERVED_PASSWORD};
+use common::server::{basic, Answer};
 
-struct Setup {
-    p: Project,
-    server: Server,
-    url: String,
-    auth: String,
-    _dir: tempfile::TempDir,
+/// The `Authorization` header of the server's password.
+fn auth() -> String {
+    basic("aztec", SERVED_PASSWORD)
 }
 
-impl Setup {
-    fn new() -> Setup {
-        let dir = tempfile::tempdir().unwrap();
-        let (server, url) = Server::guarded(dir.path(), "s3cret");
-        // CI3_SERVER is the store only without an explicit CI3_STORE (which would keep the
-        // test cache itself): the project's own store is left out.
-        let mut p = Project::new(None);
-        p.envs.retain(|(k, _)| k != "CI3_STORE");
-        Setup {
-            p,
-            server,
-            url,
-            auth: basic("aztec", "s3cret"),
-            _dir: dir,
-        }
-    }
-
-    fn vars(&self, ci: bool) -> Vec<(&str, &str)> {
-        let mut vars = vec![
-            ("CI3_SERVER", self.url.as_str()),
-            ("CI3_PASSWORD", "s3cret"),
-        ];
-        if ci {
-            vars.push(("CI", "1"));
-        }
-        vars
-    }
-
-    fn get(&self, path: &str) -> common::server::Answer {
-        self.server
-            .ask("GET", path, &[("Authorization", &self.auth)], None)
-    }
+fn get(s: &Served, path: &str) -> Answer {
+    s.server
+        .ask("GET", path, &[("Authorization", &auth())], None)
 }
+
+const CI: &[(&str, &str)] = &[("CI", "1")];
 
 #[test]
 fn run_test_cmd_records_the_passing_log_id_and_filter_skips_it() {
-    let s = Setup::new();
+    let s = Served::new();
     let line = format!("{HASH}:CPUS=1 echo passed-output");
-    let out = s.p.run_test_cmd(&line, &s.vars(true));
+    let out = s.p.run_test_cmd(&line, &s.vars(CI));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let key = ci3::cache::test_cache::key(line.as_bytes());
-    let value = s.get(&format!("/kv/{key}"));
+    let value = get(&s, &format!("/kv/{key}"));
     assert_eq!(value.status, 200, "{}", out.stderr);
     let id = value.text();
     assert_eq!(id.len(), 16, "a log id: {id}");
-    let log = s.get(&format!("/logs/{id}"));
+    let log = get(&s, &format!("/logs/{id}"));
     assert_eq!(log.status, 200);
     assert!(log.text().contains("passed-output"), "{}", log.text());
     // The store's own test cache is not written when a server is the store.
@@ -69,9 +39,9 @@ fn run_test_cmd_records_the_passing_log_id_and_filter_skips_it() {
 
     // Outside CI nothing is recorded.
     let local = format!("{HASH}:CPUS=1 echo local");
-    assert_eq!(s.p.run_test_cmd(&local, &s.vars(false)).code, 0);
+    assert_eq!(s.p.run_test_cmd(&local, &s.vars(&[])).code, 0);
     let local_key = ci3::cache::test_cache::key(local.as_bytes());
-    assert_eq!(s.get(&format!("/kv/{local_key}")).status, 404);
+    assert_eq!(get(&s, &format!("/kv/{local_key}")).status, 404);
 
     // 2,000 lines: 1,000 passed (one by run_test_cmd, the rest set as it sets them), 1,000 not.
     let mut input = String::new();
@@ -88,7 +58,7 @@ fn run_test_cmd_records_the_passing_log_id_and_filter_skips_it() {
                 let put = s.server.ask(
                     "PUT",
                     &format!("/kv/{k}?ttl=600"),
-                    &[("Authorization", &s.auth)],
+                    &[("Authorization", &auth())],
                     Some(b"0123456789abcdef"),
                 );
                 assert_eq!(put.status, 204);
@@ -99,13 +69,13 @@ fn run_test_cmd_records_the_passing_log_id_and_filter_skips_it() {
         }
         input.push_str(&format!("{l}\n"));
     }
-    let out = s.p.pipe("filter_test_cmds", &[], &s.vars(true), &input);
+    let out = s.p.pipe("filter_test_cmds", &[], &s.vars(CI), &input);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout, kept);
     assert_eq!(out.stderr, skipped);
 
     // A wrong password: nothing is skipped, and filter_test_cmds says why.
-    let mut wrong = s.vars(false);
+    let mut wrong = s.vars(&[]);
     wrong[1] = ("CI3_PASSWORD", "wrong");
     let out = s.p.pipe("filter_test_cmds", &[], &wrong, &input);
     assert_eq!(out.stdout, input);
@@ -118,9 +88,9 @@ fn run_test_cmd_records_the_passing_log_id_and_filter_skips_it() {
 
 #[test]
 fn a_failed_test_keeps_its_log_on_the_server() {
-    let s = Setup::new();
+    let s = Served::new();
     let line = format!("{HASH}:CPUS=1 sh -c 'echo failing-output; exit 3'");
-    let out = s.p.run_test_cmd(&line, &s.vars(true));
+    let out = s.p.run_test_cmd(&line, &s.vars(CI));
     assert_eq!(out.code, 3, "{}", out.stderr);
     let link = out
         .stderr
@@ -130,22 +100,22 @@ fn a_failed_test_keeps_its_log_on_the_server() {
     let id = link
         .strip_prefix(&format!("{}/", s.url))
         .expect("a server link");
-    let log = s.get(&format!("/logs/{id}"));
+    let log = get(&s, &format!("/logs/{id}"));
     assert_eq!(log.status, 200);
     assert!(log.text().contains("failing-output"), "{}", log.text());
     let key = ci3::cache::test_cache::key(line.as_bytes());
-    assert_eq!(s.get(&format!("/kv/{key}")).status, 404);
+    assert_eq!(get(&s, &format!("/kv/{key}")).status, 404);
 }
 
 #[test]
 fn cache_log_is_readable_on_the_server_before_its_final_write() {
     use std::io::Write;
     use std::process::Stdio;
-    let s = Setup::new();
+    let s = Served::new();
     let mut cmd = common::command(common::exe::exe("cache_log"));
     cmd.args(["Build x", "live-key"])
         .env("CI3_SERVER", &s.url)
-        .env("CI3_PASSWORD", "s3cret")
+        .env("CI3_PASSWORD", SERVED_PASSWORD)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -157,12 +127,12 @@ fn cache_log_is_readable_on_the_server_before_its_final_write() {
     common::server::until(
         "the live log on the server",
         std::time::Duration::from_secs(60),
-        || s.get("/logs/live-key").text() == "first part\n",
+        || get(&s, "/logs/live-key").text() == "first part\n",
     );
     stdin.write_all(b"second\n").unwrap();
     drop(stdin);
     let out = common::pipeline::finish(child);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(s.get("/logs/live-key").text(), "first part\nsecond\n");
+    assert_eq!(get(&s, "/logs/live-key").text(), "first part\nsecond\n");
     assert_eq!(out.stderr, format!("Build x log id: {}/live-key\n", s.url));
 }

@@ -9,78 +9,47 @@ use std::io::Read;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::pipeline::{finish, Out, Project, HASH};
-use common::server::Server;
+use common::pipeline::{finish, Out, Served, HASH};
 
-struct Setup {
-    p: Project,
-    server: Server,
-    url: String,
-    _dir: tempfile::TempDir,
+/// The variables of a CI run through the server, with `extra` after them (`CI` is third).
+fn ci_vars<'a>(s: &'a Served, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut vars = s.vars(&[
+        ("CI", "1"),
+        ("COMMIT_AUTHOR", "Ann"),
+        ("COMMIT_MSG", "fix the thing"),
+    ]);
+    vars.extend_from_slice(extra);
+    vars
 }
 
-impl Setup {
-    fn new() -> Setup {
-        let dir = tempfile::tempdir().unwrap();
-        // CI=1 asks credentials of the server, as upstream's CI does.
-        let (server, url) = Server::guarded(dir.path(), "s3cret");
-        let mut p = Project::new(None);
-        // The server is the store: no explicit store beside it.
-        p.envs.retain(|(k, _)| k != "CI3_STORE");
-        Setup {
-            p,
-            server,
-            url,
-            _dir: dir,
-        }
-    }
-
-    fn vars<'a>(&'a self, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-        let mut vars = vec![
-            ("CI3_SERVER", self.url.as_str()),
-            ("CI", "1"),
-            ("CI3_PASSWORD", "s3cret"),
-            ("COMMIT_AUTHOR", "Ann"),
-            ("COMMIT_MSG", "fix the thing"),
-        ];
-        vars.extend_from_slice(extra);
-        vars
-    }
-
-    fn client(&self, args: &[&str]) -> Out {
-        let child = self
-            .p
-            .cmd(
-                "ci3_client",
-                args,
-                &[("CI3_SERVER", &self.url), ("CI3_PASSWORD", "s3cret")],
-            )
+fn client(s: &Served, args: &[&str]) -> Out {
+    let child =
+        s.p.cmd("ci3_client", args, &s.vars(&[]))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        finish(child)
-    }
+    finish(child)
+}
 
-    /// The lines of list NAME, newest first, their `MM-DD HH:MM:SS: ` checked and taken off
-    /// and their `(Ns)` made `(Ns)` whatever N was.
-    fn list(&self, name: &str) -> Vec<String> {
-        let out = self.client(&["list_get", name]);
-        assert_eq!(out.code, 0, "list_get {name}: {}", out.stderr);
-        out.stdout
-            .lines()
-            .map(|l| {
-                let (when, rest) = l.split_at(16);
-                let b = when.as_bytes();
-                assert!(
-                    b[2] == b'-' && b[5] == b' ' && b[8] == b':' && &when[14..] == ": ",
-                    "{l}"
-                );
-                seconds_as_n(rest)
-            })
-            .collect()
-    }
+/// The lines of list NAME, newest first, their `MM-DD HH:MM:SS: ` checked and taken off
+/// and their `(Ns)` made `(Ns)` whatever N was.
+fn list(s: &Served, name: &str) -> Vec<String> {
+    let out = client(s, &["list_get", name]);
+    assert_eq!(out.code, 0, "list_get {name}: {}", out.stderr);
+    out.stdout
+        .lines()
+        .map(|l| {
+            let (when, rest) = l.split_at(16);
+            let b = when.as_bytes();
+            assert!(
+                b[2] == b'-' && b[5] == b' ' && b[8] == b':' && &when[14..] == ": ",
+                "{l}"
+            );
+            seconds_as_n(rest)
+        })
+        .collect()
 }
 
 /// `(12s)` as `(Ns)`: how long a test took is not what these tests check.
@@ -110,7 +79,7 @@ fn failed_id(out: &Out, url: &str) -> String {
 
 #[test]
 fn the_log_of_a_running_test_is_on_the_server_before_it_ends() {
-    let s = Setup::new();
+    let s = Served::new();
     let fifo = s.p.root().join("gate");
     assert!(std::process::Command::new("mkfifo")
         .arg(&fifo)
@@ -119,7 +88,7 @@ fn the_log_of_a_running_test_is_on_the_server_before_it_ends() {
         .success());
     let line = format!("{HASH}:CPUS=1 sh -c 'echo started; cat gate; echo ended'");
     let mut child =
-        s.p.cmd("run_test_cmd", &[&line], &s.vars(&[]))
+        s.p.cmd("run_test_cmd", &[&line], &ci_vars(&s, &[]))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -152,7 +121,7 @@ fn the_log_of_a_running_test_is_on_the_server_before_it_ends() {
         .and_then(|r| r.strip_suffix(&format!("): {command}")))
         .unwrap_or_else(|| panic!("not a RUNNING line: {first:?}"))
         .to_string();
-    let got = s.client(&["log_get", &id]);
+    let got = client(&s, &["log_get", &id]);
     assert_eq!((got.code, got.stdout.as_str()), (0, "started\n"));
     // The test is still blocked on the gate: it has not ended.
     assert!(child.try_wait().unwrap().is_none());
@@ -161,26 +130,27 @@ fn the_log_of_a_running_test_is_on_the_server_before_it_ends() {
     let out = finish(child);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(seconds_as_n(&rest), format!("PASSED: {command} (Ns)\n"));
-    let got = s.client(&["log_get", &id]);
+    let got = client(&s, &["log_get", &id]);
     assert_eq!(got.stdout, "started\nthrough the gate\nended\n");
     // The passing log is the one the test cache names.
     let key = ci3::cache::test_cache::key(line.as_bytes());
-    assert_eq!(s.client(&["kv_get", &key]).stdout, format!("{id}\n"));
-    let _ = &s.server;
+    assert_eq!(client(&s, &["kv_get", &key]).stdout, format!("{id}\n"));
 }
 
 #[test]
 fn ci_runs_push_history_and_failed_tests_lines() {
-    let s = Setup::new();
-    let vars = s.vars(&[("TRACK_TEST_HISTORY", "1"), ("CI_DASHBOARD", "main")]);
+    let s = Served::new();
+    let vars = ci_vars(&s, &[("TRACK_TEST_HISTORY", "1"), ("CI_DASHBOARD", "main")]);
     let pass = format!("{HASH}:CPUS=1 sh -c 'exit 0'");
     let out = s.p.run_test_cmd(&pass, &vars);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let pass_id = s
-        .client(&["kv_get", &ci3::cache::test_cache::key(pass.as_bytes())])
-        .stdout
-        .trim()
-        .to_string();
+    let pass_id = client(
+        &s,
+        &["kv_get", &ci3::cache::test_cache::key(pass.as_bytes())],
+    )
+    .stdout
+    .trim()
+    .to_string();
     let fail = format!("{HASH}:CPUS=1 sh -c 'exit 3'");
     let out = s.p.run_test_cmd(&fail, &vars);
     assert_eq!(out.code, 3, "{}", out.stderr);
@@ -189,7 +159,7 @@ fn ci_runs_push_history_and_failed_tests_lines() {
     let history = |cmd: &str| format!("history_{}", ci3::hash::hash_str_orig(cmd.as_bytes()));
     let author = "(\x1b[35mAnn\x1b[0m: fix the thing)";
     assert_eq!(
-        s.list(&history("sh -c 'exit 0'")),
+        list(&s, &history("sh -c 'exit 0'")),
         [format!(
             "\x1b[32mPASSED\x1b[0m ({}/{pass_id}): sh -c 'exit 0' (Ns) {author}",
             s.url
@@ -200,24 +170,27 @@ fn ci_runs_push_history_and_failed_tests_lines() {
         s.url
     );
     assert_eq!(
-        s.list(&history("sh -c 'exit 3'")),
+        list(&s, &history("sh -c 'exit 3'")),
         std::slice::from_ref(&failed)
     );
-    assert_eq!(s.list("failed_tests_main"), [failed]);
+    assert_eq!(list(&s, "failed_tests_main"), [failed]);
 
     // Not in a merge queue nor on a tracked branch: no history by default; outside CI, nothing.
     let other = format!("{HASH}:CPUS=1 sh -c 'exit 4'");
-    s.p.run_test_cmd(&other, &s.vars(&[("TRACK_TEST_FAIL", "0")]));
-    let mut local = s.vars(&[("TRACK_TEST_HISTORY", "1")]);
-    local[1] = ("CI", "0");
+    s.p.run_test_cmd(&other, &ci_vars(&s, &[("TRACK_TEST_FAIL", "0")]));
+    let mut local = ci_vars(&s, &[("TRACK_TEST_HISTORY", "1")]);
+    local[2] = ("CI", "0");
     s.p.run_test_cmd(&other, &local);
-    assert_eq!(s.client(&["list_get", &history("sh -c 'exit 4'")]).code, 1);
-    assert_eq!(s.client(&["list_get", "failed_tests"]).code, 1);
+    assert_eq!(
+        client(&s, &["list_get", &history("sh -c 'exit 4'")]).code,
+        1
+    );
+    assert_eq!(client(&s, &["list_get", "failed_tests"]).code, 1);
     // A `v*` target branch tracks history under its name.
-    s.p.run_test_cmd(&other, &s.vars(&[("TARGET_BRANCH", "v3")]));
+    s.p.run_test_cmd(&other, &ci_vars(&s, &[("TARGET_BRANCH", "v3")]));
     let v3 = format!("{}_v3", history("sh -c 'exit 4'"));
-    assert_eq!(s.list(&v3).len(), 1);
-    assert_eq!(s.list("failed_tests").len(), 1);
+    assert_eq!(list(&s, &v3).len(), 1);
+    assert_eq!(list(&s, "failed_tests").len(), 1);
 }
 
 const PATTERNS: &str = r#"names:
@@ -233,14 +206,14 @@ tests:
 
 #[test]
 fn a_failing_test_with_owners_flakes() {
-    let s = Setup::new();
+    let s = Served::new();
     std::fs::write(s.p.root().join(".test_patterns.yml"), PATTERNS).unwrap();
     std::fs::write(s.p.root().join("flaky.sh"), "echo flaking; exit 2\n").unwrap();
     let flakes = s.p.root().join("flakes");
     let flakes_file = flakes.display().to_string();
     let line = format!("{HASH}:CPUS=1 bash flaky.sh");
     let out =
-        s.p.run_test_cmd(&line, &s.vars(&[("FLAKES_FILE", &flakes_file)]));
+        s.p.run_test_cmd(&line, &ci_vars(&s, &[("FLAKES_FILE", &flakes_file)]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         seconds_as_n(&out.stdout),
@@ -252,17 +225,17 @@ fn a_failing_test_with_owners_flakes() {
          (\x1b[35mAnn\x1b[0m: fix the thing)",
         s.url
     );
-    assert_eq!(s.list("failed_tests"), std::slice::from_ref(&flaked));
+    assert_eq!(list(&s, "failed_tests"), std::slice::from_ref(&flaked));
     let buffered = std::fs::read_to_string(&flakes).unwrap();
     assert_eq!(seconds_as_n(&buffered), format!("{flaked}\n"));
-    assert_eq!(s.client(&["log_get", &id]).stdout, "flaking\n");
+    assert_eq!(client(&s, &["log_get", &id]).stdout, "flaking\n");
     // A flake is not a pass: the test cache does not hold it.
     let key = ci3::cache::test_cache::key(line.as_bytes());
-    assert_eq!(s.client(&["kv_get", &key]).stdout, "\n");
+    assert_eq!(client(&s, &["kv_get", &key]).stdout, "\n");
 
     // Outside CI a flaky test fails, as upstream's; a test without owners fails in CI.
-    let mut local = s.vars(&[]);
-    local[1] = ("CI", "0");
+    let mut local = ci_vars(&s, &[]);
+    local[2] = ("CI", "0");
     let out = s.p.run_test_cmd(&line, &local);
     assert_eq!(out.code, 2);
     assert!(
@@ -272,7 +245,7 @@ fn a_failing_test_with_owners_flakes() {
     );
     std::fs::write(s.p.root().join("other.sh"), "exit 2\n").unwrap();
     let out =
-        s.p.run_test_cmd(&format!("{HASH}:CPUS=1 bash other.sh"), &s.vars(&[]));
+        s.p.run_test_cmd(&format!("{HASH}:CPUS=1 bash other.sh"), &ci_vars(&s, &[]));
     assert_eq!(out.code, 2);
     assert!(
         out.stdout.starts_with("FAILED: bash other.sh ("),
@@ -283,10 +256,10 @@ fn a_failing_test_with_owners_flakes() {
 
 #[test]
 fn an_explicit_store_keeps_the_test_cache_beside_a_server() {
-    let s = Setup::new();
+    let s = Served::new();
     let store = tempfile::tempdir().unwrap();
     let explicit = format!("file://{}", store.path().display());
-    let vars = s.vars(&[("CI3_STORE", &explicit)]);
+    let vars = ci_vars(&s, &[("CI3_STORE", &explicit)]);
     let line = format!("{HASH}:CPUS=1 echo kept-here");
     let out = s.p.run_test_cmd(&line, &vars);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -294,7 +267,7 @@ fn an_explicit_store_keeps_the_test_cache_beside_a_server() {
     let entry = std::fs::read_to_string(store.path().join(".ci3/tests").join(&key)).unwrap();
     assert!(entry.starts_with("time: "), "{entry}");
     // Not in the server's kv...
-    assert_eq!(s.client(&["kv_get", &key]).stdout, "\n");
+    assert_eq!(client(&s, &["kv_get", &key]).stdout, "\n");
     // ...and filter_test_cmds finds it in the explicit store.
     let filtered =
         s.p.pipe("filter_test_cmds", &[], &vars, &format!("{line}\n"));
@@ -305,5 +278,5 @@ fn an_explicit_store_keeps_the_test_cache_beside_a_server() {
     let out = s.p.run_test_cmd(&fail, &vars);
     assert_eq!(out.code, 1);
     let id = failed_id(&out, &s.url);
-    assert_eq!(s.client(&["log_get", &id]).stdout, "broke\n");
+    assert_eq!(client(&s, &["log_get", &id]).stdout, "broke\n");
 }

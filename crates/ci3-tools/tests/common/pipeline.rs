@@ -171,3 +171,40 @@ tests:
     owners:
       - *alice
 "#;
+
+/// The password of a [`Served`] project's server (user `aztec`, upstream's).
+pub const SERVED_PASSWORD: &str = "s3cret";
+
+/// A project whose store is a password-guarded ci3 server and nothing else: an explicit
+/// `CI3_STORE` beside the server would keep the test cache itself.
+pub struct Served {
+    pub p: Project,
+    pub server: super::server::Server,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    pub fn new() -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let (server, url) = super::server::Server::guarded(dir.path(), SERVED_PASSWORD);
+        let mut p = Project::new(None);
+        p.envs.retain(|(k, _)| k != "CI3_STORE");
+        Served {
+            p,
+            server,
+            url,
+            _dir: dir,
+        }
+    }
+
+    /// The variables that point a tool at the server, with `extra` after them.
+    pub fn vars<'a>(&'a self, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut vars = vec![
+            ("CI3_SERVER", self.url.as_str()),
+            ("CI3_PASSWORD", SERVED_PASSWORD),
+        ];
+        vars.extend_from_slice(extra);
+        vars
+    }
+}
