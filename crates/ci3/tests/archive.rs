@@ -2,14 +2,11 @@
 //! corrupt artifacts, list and verify.
 
 use std::collections::BTreeMap;
-use std::ffi::CString;
-use std::fs::{self, File, FileTimes, Permissions};
+use std::fs::{self, File, Permissions};
 use std::io::Write;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, SystemTime};
 
 use ci3::archive::{self, archive_error, ArchiveError, Compression, Corruption, EntryKind, Packed};
 use tempfile::TempDir;
@@ -20,35 +17,8 @@ const BOTH: [Compression; 2] = [Compression::Gzip, Compression::Zstd];
 // Helpers
 
 fn set_mtime(path: &Path, secs: u64) {
-    let t = SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
-    let md = fs::symlink_metadata(path).unwrap();
-    if md.file_type().is_symlink() {
-        let c = CString::new(path.as_os_str().as_bytes()).unwrap();
-        let times = [
-            libc::timespec {
-                tv_sec: 0,
-                tv_nsec: libc::UTIME_OMIT,
-            },
-            libc::timespec {
-                tv_sec: secs as libc::time_t,
-                tv_nsec: 0,
-            },
-        ];
-        let rc = unsafe {
-            libc::utimensat(
-                libc::AT_FDCWD,
-                c.as_ptr(),
-                times.as_ptr(),
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        };
-        assert_eq!(rc, 0);
-    } else {
-        File::open(path)
-            .unwrap()
-            .set_times(FileTimes::new().set_modified(t))
-            .unwrap();
-    }
+    let t = filetime::FileTime::from_unix_time(secs as i64, 0);
+    filetime::set_symlink_file_times(path, t, t).unwrap();
 }
 
 fn write(path: &Path, data: &[u8], mode: u32) {

@@ -6,7 +6,7 @@
 //! through a link, whatever order the archive lists them in.
 
 use std::collections::{HashMap, HashSet};
-use std::ffi::{CString, OsStr};
+use std::ffi::OsStr;
 use std::fs::{self, DirBuilder, File, FileTimes, Permissions};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -361,7 +361,8 @@ impl Stager {
             let path = self.root.join(rel);
             std::os::unix::fs::symlink(&meta.target, &path)
                 .at("cannot create the symlink", &path)?;
-            set_symlink_mtime(&path, meta.mtime).at("cannot set the mtime of", &path)?;
+            filetime::set_symlink_file_times(&path, ft(meta.mtime), ft(meta.mtime))
+                .at("cannot set the mtime of", &path)?;
         }
         Ok(())
     }
@@ -391,30 +392,7 @@ fn time(mtime: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(mtime)
 }
 
-fn set_symlink_mtime(path: &Path, mtime: u64) -> io::Result<()> {
-    let c_path = CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    let times = [
-        libc::timespec {
-            tv_sec: 0,
-            tv_nsec: libc::UTIME_OMIT,
-        },
-        libc::timespec {
-            tv_sec: mtime as libc::time_t,
-            tv_nsec: 0,
-        },
-    ];
-    // SAFETY: c_path is NUL-terminated and times holds the two timespecs utimensat reads.
-    let rc = unsafe {
-        libc::utimensat(
-            libc::AT_FDCWD,
-            c_path.as_ptr(),
-            times.as_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+/// A symlink's times (its access time too: a link has no content read to keep it apart).
+fn ft(mtime: u64) -> filetime::FileTime {
+    filetime::FileTime::from_unix_time(mtime as i64, 0)
 }
