@@ -9,6 +9,7 @@ use std::time::Duration;
 use reqwest::{Method, Url};
 
 use super::target::Target;
+use super::words::network_cause;
 use crate::error::{Error, Kind, Result};
 
 /// At most this many redirects per request, as upstream's client.
@@ -421,42 +422,11 @@ fn transfer_error(what: &str, e: &reqwest::Error) -> Error {
         true => Kind::TimedOut,
         false => Kind::Unreachable,
     };
-    Error::new(kind, format!("{what}: {}", cause(e)))
+    Error::new(kind, format!("{what}: {}", network_cause(e)))
 }
 
 fn refused(e: &reqwest::Error) -> bool {
-    e.is_connect() && cause(e) == "connection refused"
-}
-
-/// The innermost cause of `e`, or the words for the usual ones.
-fn cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut words = e.to_string();
-    let mut next = Some(e);
-    while let Some(err) = next {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => return "connection refused".into(),
-                std::io::ErrorKind::TimedOut => return "timed out".into(),
-                std::io::ErrorKind::ConnectionReset => return "connection reset".into(),
-                _ => {}
-            }
-        }
-        if err
-            .downcast_ref::<reqwest::Error>()
-            .is_some_and(|r| r.is_timeout())
-        {
-            return "timed out".into();
-        }
-        let text = err.to_string();
-        if text.contains("dns error") || text.contains("failed to lookup address") {
-            return "DNS lookup failed".into();
-        }
-        if !text.is_empty() {
-            words = text;
-        }
-        next = err.source();
-    }
-    strip_words_query(&words)
+    e.is_connect() && network_cause(e) == "connection refused"
 }
 
 /// `url` without its query (a redirect target may carry a presigned credential there).
@@ -464,13 +434,6 @@ fn strip_query(url: &Url) -> String {
     let mut url = url.clone();
     url.set_query(None);
     url.to_string()
-}
-
-fn strip_words_query(text: &str) -> String {
-    match text.find('?') {
-        Some(q) => format!("{}?...", &text[..q]),
-        None => text.to_string(),
-    }
 }
 
 fn same_host(a: &Url, b: &Url) -> bool {

@@ -30,6 +30,7 @@
 mod connection;
 mod probe;
 mod target;
+pub mod words;
 
 use std::sync::Arc;
 

@@ -8,8 +8,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::retry::{network_cause, retry, Attempt};
+use super::retry::{retry, Attempt};
 use crate::error::{Error, Kind, Result};
+use crate::remote::words::{http_meaning, network_cause};
 use crate::report::Reporter;
 use crate::store::{check_name, Put, Store};
 
@@ -91,7 +92,7 @@ impl PublicStore {
                     401 | 403 => Kind::Denied,
                     _ => Kind::Store,
                 };
-                let meaning = super::retry::http_meaning(status.as_u16());
+                let meaning = http_meaning(status.as_u16());
                 Err(Error::new(
                     kind,
                     format!("{what} {url}: HTTP {} ({meaning})", status.as_u16()),

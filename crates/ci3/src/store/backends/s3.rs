@@ -16,8 +16,9 @@ use s3::creds::Credentials;
 use s3::error::S3Error;
 use s3::{Bucket, Region};
 
-use super::retry::{backoff, network_cause, retry, Attempt, ATTEMPTS};
+use super::retry::{backoff, retry, Attempt, ATTEMPTS};
 use crate::error::{Error, Kind, Result};
+use crate::remote::words::{http_meaning, network_cause, redact};
 use crate::report::Reporter;
 use crate::store::config::{S3Keys, S3Settings};
 use crate::store::{check_name, Put, Store};
@@ -505,7 +506,7 @@ fn detail(e: &S3Error) -> String {
             "the object changed while it was being downloaded".into()
         }
         S3Error::HttpFailWithBody(status, body) => {
-            let meaning = super::retry::http_meaning(*status);
+            let meaning = http_meaning(*status);
             match xml_code(body) {
                 Some(code) => format!("HTTP {status} {code} ({meaning})"),
                 None => format!("HTTP {status} ({meaning})"),
@@ -513,7 +514,7 @@ fn detail(e: &S3Error) -> String {
         }
         S3Error::Reqwest(e) => network_cause(e),
         S3Error::Io(e) => network_cause(e),
-        other => super::retry::redact(&other.to_string()),
+        other => redact(&other.to_string()),
     }
 }
 
