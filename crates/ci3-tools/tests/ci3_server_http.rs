@@ -95,7 +95,7 @@ fn methods_a_route_does_not_take_are_405_with_allow() {
         ("PUT", "/logs/prefix/", "GET, HEAD"),
         ("POST", "/artifacts/a", "GET, HEAD, PUT"),
         ("PUT", "/runs/prs", "GET, HEAD"),
-        ("PATCH", "/objects/a", "GET, HEAD, PUT, DELETE"),
+        ("PATCH", "/objects/a", "GET, HEAD, PUT, DELETE, POST"),
         ("PUT", "/health", "GET, HEAD"),
         ("PUT", "/some-log", "GET, HEAD"),
     ] {

@@ -14,6 +14,13 @@ pub const MGET: u64 = 1 << 20;
 pub const MGET_KEYS: usize = 10_000;
 /// An event (read and discarded).
 pub const EVENT: u64 = 1 << 20;
+/// A part of a parted upload (the client sends 8 MiB ones; S3 wants 5 MiB but the last).
+pub const PART: u64 = 16 << 20;
+/// The parts of one upload (S3's cap), and the body naming them at completion.
+pub const PARTS: u64 = 10_000;
+pub const PARTS_LIST: u64 = 1 << 20;
+/// A parted upload unchanged this long was left by a writer that is gone: the sweep drops it.
+pub const STALE_UPLOAD: u64 = 86400;
 /// A request's head: beyond it, 431.
 pub const HEADERS: usize = 64 << 10;
 

@@ -7,9 +7,9 @@
 //! `expiry` the header that makes an entry expire and `sweep` what removes expired ones and dead
 //! writers' scratch files; `body` brings request bodies to the blocking store, `writes` stores
 //! entries, `reads` serves objects back and `reply` builds answers (always with
-//! `Content-Length`); `logs`, `kv`, `lists`, `runs` and `artifacts` (with `/objects`) are the
-//! routes, `routes` dispatches to them, `serve` runs the listener and `lifecycle` is `start`,
-//! `stop` and `status`.
+//! `Content-Length`); `logs`, `kv`, `lists`, `runs` and `artifacts` (with `/objects`, whose
+//! parted uploads are `parts`) are the routes, `routes` dispatches to them, `serve` runs the
+//! listener and `lifecycle` is `start`, `stop` and `status`.
 
 mod artifacts;
 mod auth;
@@ -22,6 +22,7 @@ mod limits;
 mod lists;
 mod logs;
 mod objects;
+mod parts;
 mod paths;
 mod reads;
 mod reply;

@@ -66,7 +66,7 @@ impl Route {
             Route::Kv(_) => &["GET", "HEAD", "PUT"],
             Route::List(_) => &["GET", "HEAD", "POST"],
             Route::Run { .. } | Route::Artifact(_) => &["GET", "HEAD", "PUT"],
-            Route::Object(_) => &["GET", "HEAD", "PUT", "DELETE"],
+            Route::Object(_) => &["GET", "HEAD", "PUT", "DELETE", "POST"],
             Route::Event(_) => &["POST"],
             Route::Root
             | Route::Health
@@ -250,6 +250,12 @@ pub struct Query {
     pub prefix: Option<String>,
     pub after: Option<String>,
     pub order: Option<String>,
+    /// Our parted uploads: `uploads` begins one, `upload=ID` names it, `part=N` one of its parts,
+    /// `complete` publishes it.
+    pub uploads: bool,
+    pub upload: Option<String>,
+    pub part: Option<u64>,
+    pub complete: bool,
 }
 
 impl Query {
@@ -273,6 +279,10 @@ impl Query {
                 "prefix" => query.prefix = Some(value),
                 "after" => query.after = Some(value),
                 "order" => query.order = Some(value),
+                "uploads" => query.uploads = true,
+                "upload" => query.upload = Some(value),
+                "part" => query.part = Some(number("part")?),
+                "complete" => query.complete = true,
                 _ => {}
             }
         }

@@ -9,7 +9,7 @@ use hyper::body::Incoming;
 
 use super::paths::{self, Query, Route};
 use super::reply::{self, Response};
-use super::{artifacts, body, dashboard, kv, limits, lists, logs, runs, Ctx};
+use super::{artifacts, body, dashboard, kv, limits, lists, logs, parts, runs, Ctx};
 
 /// The answer to a request; never an error (a failure is a status).
 pub async fn handle(
@@ -93,6 +93,15 @@ async fn dispatch(
             artifacts::redirect(ctx, name).await
         }
         (Route::Artifact(name), _) => artifacts::get(ctx, name, head).await,
+        (Route::Object(name), Method::POST) => {
+            parts::post(ctx, name, &query, headers, incoming).await
+        }
+        (Route::Object(name), Method::PUT) if query.upload.is_some() => {
+            parts::put(ctx, name, &query, headers, incoming).await
+        }
+        (Route::Object(name), Method::DELETE) if query.upload.is_some() => {
+            parts::abort(ctx, name, &query).await
+        }
         (Route::Object(name), Method::PUT) => {
             let kept = !name.starts_with(crate::store::names::RESERVED);
             artifacts::put(ctx, name, headers, incoming, kept).await

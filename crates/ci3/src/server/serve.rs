@@ -62,6 +62,18 @@ async fn serve(
     ));
     let sweeper = ctx.clone();
     std::thread::spawn(move || loop {
+        // Parted uploads a gone client or killed server left: never visible, but kept (and
+        // billed, on S3) until dropped.
+        let before = sweeper.now().saturating_sub(limits::STALE_UPLOAD);
+        match sweeper.store.parts_sweep(before) {
+            Ok(0) => {}
+            Ok(n) => sweeper
+                .reporter
+                .note(&format!("ci3_server: dropped {n} abandoned uploads")),
+            Err(e) => sweeper.reporter.note(&format!(
+                "ci3_server: sweep of abandoned uploads failed: {e}"
+            )),
+        }
         match sweep::expired(sweeper.store.as_ref(), sweeper.now(), sweeper.max_ttl) {
             Ok(0) => {}
             Ok(n) => sweeper

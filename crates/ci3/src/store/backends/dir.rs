@@ -12,6 +12,8 @@ use std::time::SystemTime;
 use crate::error::{Error, Kind, Result};
 use crate::store::{check_name, Put, Store};
 
+mod parts;
+
 /// The size of reads and writes: large, so that a store on disk keeps up with archiving.
 const CHUNK: usize = 1 << 20;
 
@@ -306,6 +308,39 @@ impl Store for DirStore {
         names.sort();
         names.truncate(max);
         Ok(names)
+    }
+
+    fn parts_begin(&self, name: &str) -> Result<String> {
+        self.begin(name)
+    }
+
+    fn parts_put(
+        &self,
+        name: &str,
+        id: &str,
+        number: u32,
+        reader: &mut dyn io::Read,
+        length: u64,
+    ) -> Result<String> {
+        self.put_part(name, id, number, reader, length)
+    }
+
+    fn parts_complete(
+        &self,
+        name: &str,
+        id: &str,
+        parts: &[(u32, String)],
+        create_only: bool,
+    ) -> Result<Put> {
+        self.complete(name, id, parts, create_only)
+    }
+
+    fn parts_abort(&self, name: &str, id: &str) -> Result<()> {
+        self.abort(name, id)
+    }
+
+    fn parts_sweep(&self, before: u64) -> Result<usize> {
+        self.sweep_uploads(before)
     }
 
     fn delete(&self, name: &str) -> Result<bool> {

@@ -24,6 +24,7 @@ use crate::store::config::{S3Keys, S3Settings};
 use crate::store::{check_name, Put, Store};
 
 mod multipart;
+mod parted;
 
 /// Large objects are downloaded as ranges of this size, several at once
 /// (`S3Settings::ranges_in_flight`).
@@ -419,6 +420,39 @@ impl Store for S3Store {
         }
         found.truncate(max);
         Ok(found)
+    }
+
+    fn parts_begin(&self, name: &str) -> Result<String> {
+        self.begin(name)
+    }
+
+    fn parts_put(
+        &self,
+        name: &str,
+        id: &str,
+        number: u32,
+        reader: &mut dyn Read,
+        length: u64,
+    ) -> Result<String> {
+        self.put_part(name, id, number, reader, length)
+    }
+
+    fn parts_complete(
+        &self,
+        name: &str,
+        id: &str,
+        parts: &[(u32, String)],
+        create_only: bool,
+    ) -> Result<Put> {
+        self.complete(name, id, parts, create_only)
+    }
+
+    fn parts_abort(&self, name: &str, id: &str) -> Result<()> {
+        self.abort(name, id)
+    }
+
+    fn parts_sweep(&self, before: u64) -> Result<usize> {
+        self.sweep_uploads(before)
     }
 
     fn delete(&self, name: &str) -> Result<bool> {

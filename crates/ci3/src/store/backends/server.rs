@@ -2,7 +2,8 @@
 //! `X-CI3-Features: objects`) maps the trait one-to-one onto `/objects/NAME`; API mode (any
 //! other ci3 server) keeps artifacts and flags under `/artifacts/NAME`, drops manifests, and
 //! refuses listing and deletion as a configuration error naming the missing capability.
-//! Artifact misses fall back to `CI3_PUBLIC_CACHE_URL` when one is given.
+//! Artifact misses fall back to `CI3_PUBLIC_CACHE_URL` when one is given. A stream goes to our
+//! server in parts as it is read (`parted`), to another spooled first (it wants a length).
 
 use std::io::Write;
 use std::path::Path;
@@ -14,6 +15,8 @@ use crate::remote::{encode, encode_query, Body, Connection, Method, Mode, Reques
 use crate::report::Reporter;
 use crate::store::names::{MANIFESTS, RESERVED};
 use crate::store::{check_name, Put, Store};
+
+mod parted;
 
 /// The most names one listing request asks for (the server's cap).
 const PAGE: usize = 10_000;
@@ -242,6 +245,9 @@ impl Store for ServerStore {
         reader: &mut dyn std::io::Read,
         create_only: bool,
     ) -> Result<Put> {
+        if self.conn.mode()? == Mode::Full {
+            return self.put_parted(name, reader, create_only);
+        }
         // The server needs Content-Length before the body: a stream is spooled first.
         let mut spool = tempfile::Builder::new()
             .prefix(&crate::scratch::prefix("upload"))
