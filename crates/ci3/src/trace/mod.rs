@@ -12,6 +12,8 @@
 // The tracer proper reads x86_64 registers and system call numbers; elsewhere `run` refuses.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod filter;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod notify;
 mod patterns;
 pub mod report;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
@@ -44,6 +46,16 @@ pub struct Access {
     pub probe: bool,
     /// Created, opened for writing, renamed to or from, removed, linked.
     pub write: bool,
+}
+
+impl Access {
+    /// Both accesses at once (a path seen by the ptrace thread and by the notification one).
+    pub fn merge(&mut self, other: Access) {
+        self.read |= other.read;
+        self.exec |= other.exec;
+        self.probe |= other.probe;
+        self.write |= other.write;
+    }
 }
 
 /// How the traced command ended.
