@@ -175,3 +175,125 @@ fn answer(
     // SAFETY: `resp` is a valid seccomp_notif_resp; a task gone meanwhile gives ENOENT.
     unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_SEND, &resp) };
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::CString;
+    use std::sync::mpsc;
+
+    use super::*;
+
+    /// Runs `calls` on a thread of its own under the notifying filter, answered by
+    /// [`supervise`] until the thread has ended; what the supervisor recorded, and each call's
+    /// errno.
+    fn notified(
+        probes: bool,
+        calls: impl FnOnce() -> Vec<i32> + Send + 'static,
+    ) -> (BTreeMap<PathBuf, Access>, Vec<i32>) {
+        let prog = crate::trace::filter::notifying(probes).unwrap();
+        let (give, listener) = mpsc::channel();
+        let (go, wait) = mpsc::channel::<()>();
+        let caller = std::thread::spawn(move || {
+            let fprog = libc::sock_fprog {
+                len: prog.len() as libc::c_ushort,
+                filter: prog.as_ptr() as *mut libc::sock_filter,
+            };
+            // SAFETY: a valid program; the filter binds only this thread, which ends here.
+            let fd = unsafe {
+                assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+                libc::syscall(
+                    libc::SYS_seccomp,
+                    libc::SECCOMP_SET_MODE_FILTER,
+                    libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                    &fprog,
+                )
+            };
+            assert!(fd >= 0, "{}", io::Error::last_os_error());
+            // SAFETY: a fresh descriptor, handed over to the supervisor.
+            give.send(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+                .unwrap();
+            wait.recv().unwrap();
+            calls()
+        });
+        let supervisor = supervise(listener.recv().unwrap(), SharedCwds::default());
+        go.send(()).unwrap();
+        let errnos = caller.join().unwrap();
+        (supervisor.join().unwrap(), errnos)
+    }
+
+    fn openat(dirfd: RawFd, path: &str, flags: i32) -> i32 {
+        let c = CString::new(path).unwrap();
+        // SAFETY: a valid C string; a descriptor opened is closed at once.
+        let fd = unsafe { libc::openat(dirfd, c.as_ptr(), flags, 0o644) };
+        if fd < 0 {
+            return io::Error::last_os_error().raw_os_error().unwrap();
+        }
+        unsafe { libc::close(fd) };
+        0
+    }
+
+    fn stat(path: &str) -> i32 {
+        let c = CString::new(path).unwrap();
+        // SAFETY: valid pointers.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::stat(c.as_ptr(), &mut st) } < 0 {
+            return io::Error::last_os_error().raw_os_error().unwrap();
+        }
+        0
+    }
+
+    #[test]
+    fn read_opens_go_to_the_listener_and_writes_to_the_tracer() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_path_buf();
+        std::fs::write(d.join("here.txt"), "x").unwrap();
+        let p = |name: &str| d.join(name).to_str().unwrap().to_string();
+        let (here, missing, written) = (p("here.txt"), p("missing.txt"), p("new.txt"));
+        let sub = std::fs::File::open(&d).unwrap();
+        let (paths, errnos) = notified(false, move || {
+            vec![
+                openat(libc::AT_FDCWD, &here, libc::O_RDONLY),
+                openat(libc::AT_FDCWD, &missing, libc::O_RDONLY | libc::O_CLOEXEC),
+                // Relative to a directory descriptor.
+                openat(sub.as_raw_fd(), "rel-missing.txt", libc::O_RDONLY),
+                // A write stops for the tracer, absent here: the call fails with ENOSYS.
+                openat(libc::AT_FDCWD, &written, libc::O_WRONLY | libc::O_CREAT),
+                // A directory listed runs untraced.
+                openat(libc::AT_FDCWD, "/", libc::O_RDONLY | libc::O_DIRECTORY),
+                // Probes are not notified without --probes.
+                stat(&here),
+            ]
+        });
+        assert_eq!(errnos, [0, libc::ENOENT, libc::ENOENT, libc::ENOSYS, 0, 0]);
+        let read = Access {
+            read: true,
+            ..Access::default()
+        };
+        let probe = Access {
+            probe: true,
+            ..Access::default()
+        };
+        let want = BTreeMap::from([
+            (d.join("here.txt"), read),
+            (d.join("missing.txt"), probe),
+            (d.join("rel-missing.txt"), probe),
+        ]);
+        assert_eq!(paths, want);
+        assert!(!d.join("new.txt").exists());
+    }
+
+    #[test]
+    fn probes_go_to_the_listener_with_probes() {
+        let (paths, errnos) = notified(true, || vec![stat("/"), stat("/ci3-missing")]);
+        assert_eq!(errnos, [0, libc::ENOENT]);
+        let probe = Access {
+            probe: true,
+            ..Access::default()
+        };
+        let want = BTreeMap::from([
+            (PathBuf::from("/"), probe),
+            (PathBuf::from("/ci3-missing"), probe),
+        ]);
+        assert_eq!(paths, want);
+    }
+}
