@@ -112,34 +112,34 @@ pub(super) fn supervise(
         let mut paths = BTreeMap::new();
         let fd = listener.as_raw_fd();
         loop {
-            // RECV alone would block for ever once the tree is gone: the end of the filter's
-            // last user is a POLLHUP.
-            let mut pfd = libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd.
-            if unsafe { libc::poll(&mut pfd, 1, -1) } < 0 {
-                if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                break;
-            }
-            if pfd.revents & libc::POLLIN == 0 {
-                break;
-            }
             // SAFETY: seccomp_notif is plain data; RECV fills it.
             let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
             // SAFETY: `req` is a valid out-pointer of the size RECV writes.
             if unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_RECV, &mut req) } != 0 {
-                // ENOENT: the waiting task was killed or interrupted (its call is retried).
-                continue;
+                match io::Error::last_os_error().raw_os_error() {
+                    Some(libc::EINTR) => continue,
+                    // The filter has no users left (the tree is gone: RECV wakes for it since
+                    // Linux 6.6, as SYNC_WAKE_UP needs), or a waiting task was killed.
+                    Some(libc::ENOENT) if !hung_up(fd) => continue,
+                    _ => break,
+                }
             }
             answer(fd, &req, &cwds, &mut paths);
         }
         paths
     })
+}
+
+/// Whether no process uses the filter of `fd` any more.
+fn hung_up(fd: RawFd) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd; a timeout of 0 only looks.
+    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+    n != 0 && pfd.revents & libc::POLLIN == 0
 }
 
 /// Records the call of `req` as the ptrace path records it at a call's entry, then lets it run.
