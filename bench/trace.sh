@@ -5,10 +5,13 @@
 #   c:   a C build of 200 files with `make -j2` (each file includes a few system headers)
 #   git: a git-heavy script (status, add, commit, log, diff, 50 rounds) in a repository of 500 files
 # Prints the best of 3 wall times of each and the ratios to untraced.
-# Usage: bench/trace.sh [FILES]
+# Usage: bench/trace.sh [FILES] [OTHER_CACHE_TRACE]
+#   OTHER_CACHE_TRACE: another build of cache_trace (say main's, before a change) timed too, in
+#   the same run, for an A/B under the same load; the load average is printed at the end.
 # Targets: traced within 1.5x of untraced, and faster than strace -f.
 set -euo pipefail
 files="${1:-200}"
+other="${2:-}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
 NO_CD=1 source "$here/ci3/source"
 set +x
@@ -73,4 +76,11 @@ for w in c git; do
     "$w" "$plain" "$traced" "$(awk "BEGIN { print $traced / $plain }")" \
     "$probes" "$(awk "BEGIN { print $probes / $plain }")" \
     "$strace" "$(awk "BEGIN { print $strace / $plain }")"
+  if [ -n "$other" ]; then
+    o=$(best "$dir" "$other" "$cmd")
+    op=$(best "$dir" "$other" --probes "$cmd")
+    printf '%-4s other:   cache_trace %6.2fs (%.2fx)  --probes %6.2fs (%.2fx)\n' \
+      "$w" "$o" "$(awk "BEGIN { print $o / $plain }")" "$op" "$(awk "BEGIN { print $op / $plain }")"
+  fi
 done
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

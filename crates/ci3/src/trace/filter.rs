@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-    SeccompRule, TargetArch,
+    sock_filter, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
+    SeccompFilter, SeccompRule, TargetArch,
 };
 
 use crate::Result;
@@ -98,4 +98,72 @@ pub(super) fn program(probes: bool) -> Result<BpfProgram> {
     filter.try_into().map_err(|e: seccompiler::BackendError| {
         crate::err!(Failed, "cannot compile the seccomp filter: {e}")
     })
+}
+
+/// The read-only calls answered through seccomp user notification ([`super::notify`]) instead of
+/// a ptrace stop, when the kernel offers it: (call, flag argument, flags that send the call
+/// back to the ptrace path). They are nearly all of a C build's stops (the compiler's header
+/// search), and a notification is answered on the tracee's own CPU where a ptrace stop wakes
+/// two halted ones. Writes, execs and chdirs stay on ptrace: their results or their exec events
+/// are needed.
+const NOTIFIED: &[(i64, u8, u64)] = &[
+    (libc::SYS_open, 1, OPEN_NOT_READ),
+    (libc::SYS_openat, 2, OPEN_NOT_READ),
+];
+
+/// The same for probes, traced only with `--probes`.
+const NOTIFIED_PROBES: &[(i64, u8, u64)] = &[
+    (libc::SYS_stat, 0, 0),
+    (libc::SYS_lstat, 0, 0),
+    (libc::SYS_newfstatat, 3, libc::AT_EMPTY_PATH as u64),
+    (libc::SYS_statx, 2, libc::AT_EMPTY_PATH as u64),
+    (libc::SYS_access, 0, 0),
+    (libc::SYS_faccessat, 0, 0),
+    (libc::SYS_faccessat2, 0, 0),
+    (libc::SYS_readlink, 0, 0),
+    (libc::SYS_readlinkat, 0, 0),
+];
+
+/// An open with any of these may write (or lists a directory, which is not traced at all).
+const OPEN_NOT_READ: u64 =
+    (libc::O_ACCMODE | libc::O_CREAT | libc::O_TRUNC | libc::O_DIRECTORY) as u64;
+
+const LD_ABS_W: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+const JEQ_K: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+const JSET_K: u16 = (libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K) as u16;
+const RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
+
+fn insn(code: u16, jt: u8, jf: u8, k: u32) -> sock_filter {
+    sock_filter { code, jt, jf, k }
+}
+
+/// [`program`] preceded by the instructions that send [`NOTIFIED`] calls to the listener
+/// (`SECCOMP_RET_USER_NOTIF`); every other call falls through to `program`'s own verdict.
+/// Built by hand: seccompiler has no user-notification action.
+pub(super) fn notifying(probes: bool) -> Result<BpfProgram> {
+    let notified: &[(i64, u8, u64)] = if probes { NOTIFIED_PROBES } else { &[] };
+    let mut body = Vec::new();
+    for &(nr, arg, unless) in NOTIFIED.iter().chain(notified) {
+        body.push(insn(LD_ABS_W, 0, 0, 0));
+        // seccomp_data: nr (4), arch (4), instruction pointer (8), then the u64 arguments, of
+        // which the flags are the low (first, little-endian) half.
+        if unless == 0 {
+            body.push(insn(JEQ_K, 0, 1, nr as u32));
+        } else {
+            body.push(insn(JEQ_K, 0, 3, nr as u32));
+            body.push(insn(LD_ABS_W, 0, 0, 16 + 8 * u32::from(arg)));
+            body.push(insn(JSET_K, 1, 0, unless as u32));
+        }
+        body.push(insn(RET_K, 0, 0, libc::SECCOMP_RET_USER_NOTIF));
+    }
+    let skip = u8::try_from(body.len())
+        .map_err(|_| crate::err!(Failed, "the seccomp notification filter is too long"))?;
+    let mut out = vec![
+        insn(LD_ABS_W, 0, 0, 4),
+        insn(JEQ_K, 0, skip, AUDIT_ARCH_X86_64),
+    ];
+    out.extend(body);
+    out.extend(program(probes)?);
+    Ok(out)
 }

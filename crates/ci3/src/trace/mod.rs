@@ -3,7 +3,9 @@
 //! Only file-related system calls stop the tracee (a seccomp filter returns `SECCOMP_RET_TRACE`
 //! for them and lets every other call run), so a traced build stays close to its own speed;
 //! the stat family, access and readlink stop it only when probes are asked for
-//! ([`Command::probes`]).
+//! ([`Command::probes`]). Where the kernel allows (6.6+), the read-only opens and the probes
+//! do not stop it at all: a seccomp user notification is answered by a thread of the tracer on
+//! the tracee's CPU (`notify`), and ptrace keeps the process tree, execs, writes and chdirs.
 //! Paths are read from the tracee's memory and resolved against its working directory or the
 //! directory descriptor it passed, at the call's entry; the call's result, read at its exit,
 //! tells a read from a probe (a failed open of a missing file only looked). ptrace sees static
@@ -12,6 +14,8 @@
 // The tracer proper reads x86_64 registers and system call numbers; elsewhere `run` refuses.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod filter;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod notify;
 mod patterns;
 pub mod report;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
@@ -44,6 +48,16 @@ pub struct Access {
     pub probe: bool,
     /// Created, opened for writing, renamed to or from, removed, linked.
     pub write: bool,
+}
+
+impl Access {
+    /// Both accesses at once (a path seen by the ptrace thread and by the notification one).
+    pub fn merge(&mut self, other: Access) {
+        self.read |= other.read;
+        self.exec |= other.exec;
+        self.probe |= other.probe;
+        self.write |= other.write;
+    }
 }
 
 /// How the traced command ended.

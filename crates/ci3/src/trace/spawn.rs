@@ -19,6 +19,9 @@ pub(super) struct Started {
     pub program: OsString,
     /// Whether the filter stops probes too.
     pub probes: bool,
+    /// Where the child says which descriptor is its filter's listener (an i32, -1 for none),
+    /// before its stop; `None` when the kernel has no synchronous notification.
+    pub listener: Option<File>,
 }
 
 /// What the child reports before dying when a step fails: which step, and errno.
@@ -81,6 +84,15 @@ pub(super) fn start(cmd: Command) -> Result<Started> {
     let out = cmd.stdout.as_ref().map(|f| f.as_raw_fd());
     let err = cmd.stderr.as_ref().map(|f| f.as_raw_fd());
     let prog = super::filter::program(cmd.probes)?;
+    let notifying = if super::notify::supported() {
+        Some(super::filter::notifying(cmd.probes)?)
+    } else {
+        None
+    };
+    let notify_prog = notifying.as_ref().map(|p| libc::sock_fprog {
+        len: p.len() as libc::c_ushort,
+        filter: p.as_ptr() as *mut libc::sock_filter,
+    });
     let mut fds = [0; 2];
     // SAFETY: `fds` is a valid out-array of two ints.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -88,6 +100,22 @@ pub(super) fn start(cmd: Command) -> Result<Started> {
     }
     // SAFETY: pipe2 returned two fresh descriptors that we own from here on.
     let (errors, report) = unsafe { (File::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let (listener, listener_report) = match notify_prog {
+        Some(_) => {
+            // SAFETY: as above.
+            if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+                return Err(std::io::Error::last_os_error().into());
+            }
+            // SAFETY: as above.
+            unsafe {
+                (
+                    Some(File::from_raw_fd(fds[0])),
+                    Some(OwnedFd::from_raw_fd(fds[1])),
+                )
+            }
+        }
+        None => (None, None),
+    };
     // SAFETY: the child runs only async-signal-safe calls on memory prepared above, then execs
     // or _exits.
     let pid = unsafe { libc::fork() };
@@ -106,6 +134,9 @@ pub(super) fn start(cmd: Command) -> Result<Started> {
                 out,
                 err,
                 &prog,
+                notify_prog
+                    .as_ref()
+                    .zip(listener_report.as_ref().map(|f| f.as_raw_fd())),
                 report.as_raw_fd(),
             )
         }
@@ -115,11 +146,13 @@ pub(super) fn start(cmd: Command) -> Result<Started> {
     // SAFETY: setpgid has no memory-safety preconditions.
     unsafe { libc::setpgid(pid, pid) };
     drop(report);
+    drop(listener_report);
     Ok(Started {
         pid,
         errors,
         program: program.clone(),
         probes: cmd.probes,
+        listener,
     })
 }
 
@@ -133,6 +166,7 @@ unsafe fn child(
     out: Option<libc::c_int>,
     err: Option<libc::c_int>,
     prog: &seccompiler::BpfProgram,
+    notifying: Option<(&libc::sock_fprog, libc::c_int)>,
     report: libc::c_int,
 ) -> ! {
     let die = |stage: i32| -> ! {
@@ -164,13 +198,39 @@ unsafe fn child(
     if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
         die(STAGE_PTRACE);
     }
+    // The notifying filter goes in before the stop, so that the tracer can take its listener
+    // meanwhile: none of the calls up to the stop is traced. Refused (a filter of ours already
+    // listening), the plain filter goes in as ever.
+    let mut filtered = false;
+    if let Some((notify_prog, tell)) = notifying {
+        let mut fd: libc::c_int = -1;
+        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 {
+            fd = libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER,
+                libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                notify_prog as *const libc::sock_fprog,
+            ) as libc::c_int;
+        }
+        filtered = fd >= 0;
+        let fd = if filtered { fd } else { -1 };
+        libc::write(tell, (&fd as *const libc::c_int).cast(), 4);
+    }
     // The tracer sets its options while we are stopped: a traced call before that would fail.
     libc::raise(libc::SIGSTOP);
-    if seccompiler::apply_filter(prog).is_err() {
+    if !filtered && seccompiler::apply_filter(prog).is_err() {
         die(STAGE_FILTER);
     }
     libc::execve(exe.as_ptr(), argv.as_ptr(), env.as_ptr());
     die(STAGE_EXEC)
+}
+
+/// The listener descriptor the stopped child reported, if it has one.
+pub(super) fn listener_fd(listener: &mut File) -> Option<libc::c_int> {
+    let mut buf = [0u8; 4];
+    listener.read_exact(&mut buf).ok()?;
+    let fd = libc::c_int::from_ne_bytes(buf);
+    (fd >= 0).then_some(fd)
 }
 
 /// What the child reported before the exec, if it failed: (stage, errno).

@@ -139,6 +139,21 @@ pub(super) fn settle(intent: Intent, result: i64, access: &mut Access) {
     }
 }
 
+/// The result a call is settled with at its entry, `None` when its exit is needed. Only writes
+/// wait for their result: a read-only open or an exec is told from a probe by whether its file
+/// exists now, at its entry, and a probe is one whatever it returns. (A file that appears or
+/// goes between this check and the call, or that exists but may not be read, is classed by the
+/// check.)
+pub(super) fn at_entry(intent: Intent, path: &Path) -> Option<i64> {
+    let found = match intent {
+        Intent::Probe => true,
+        Intent::Open { flags } if !writes(flags) => path.exists(),
+        Intent::Exec => path.is_file(),
+        _ => return None,
+    };
+    Some(if found { 0 } else { -1 })
+}
+
 /// Whether an open with `flags` may change the file.
 pub(super) fn writes(flags: i64) -> bool {
     flags & libc::O_ACCMODE as i64 != libc::O_RDONLY as i64

@@ -7,8 +7,9 @@ use std::io;
 use nix::sys::ptrace::{self, Options};
 use nix::unistd::Pid;
 
+use super::notify::{self, SharedCwds};
 use super::spawn::{self, Started};
-use super::syscalls::{self, Cwds, Intent, Pending};
+use super::syscalls::{self, Pending};
 use super::{Access, Exit, Trace};
 use crate::Result;
 
@@ -22,6 +23,7 @@ pub(super) fn follow(started: Started) -> Result<Trace> {
         mut errors,
         program,
         probes,
+        mut listener,
     } = started;
     let mut status = 0;
     // SAFETY: `status` is a valid out-pointer.
@@ -53,16 +55,42 @@ pub(super) fn follow(started: Started) -> Result<Trace> {
         | Options::PTRACE_O_EXITKILL;
     ptrace::setoptions(Pid::from_raw(root), options)
         .map_err(|e| crate::err!(Config, "ptrace is not permitted here ({e}): cannot trace"))?;
+    let cwds = SharedCwds::default();
+    // The stopped child's listener, taken now: without it the child's read-only opens would
+    // fail once its own copy closes at the exec.
+    let supervisor = match listener.as_mut().and_then(spawn::listener_fd) {
+        Some(fd) => match notify::take(root, fd) {
+            Ok(taken) => Some(notify::supervise(taken, cwds.clone())),
+            Err(e) => {
+                // SAFETY: plain calls on our stopped child, which must not run unanswered.
+                unsafe {
+                    libc::kill(root, libc::SIGKILL);
+                    libc::waitpid(root, &mut status, WAIT_FLAGS);
+                }
+                crate::fail!(
+                    Config,
+                    "cannot take the seccomp listener of the traced command ({e}): cannot trace"
+                );
+            }
+        },
+        None => None,
+    };
     let mut t = Tracer {
         paths: BTreeMap::new(),
         pending: HashMap::new(),
-        cwds: Cwds::default(),
+        cwds,
         started: HashSet::from([root]),
         processes: 1,
         exit: None,
     };
     resume(root, 0, false);
     t.run(root);
+    if let Some(supervisor) = supervisor {
+        // Ends once the last process of the tree has gone (the filter has no users left).
+        for (path, access) in supervisor.join().unwrap_or_default() {
+            t.paths.entry(path).or_default().merge(access);
+        }
+    }
     // A seccomp filter the child could not install, or an exec that failed, is said on the pipe
     // (the exec's ENOENT is already a probe of the trace).
     if let Some((stage, errno)) = spawn::failure(&mut errors) {
@@ -89,7 +117,7 @@ struct Tracer {
     paths: BTreeMap<std::path::PathBuf, Access>,
     /// Calls stopped at their entry whose exit we wait for, by thread id.
     pending: HashMap<libc::pid_t, Pending>,
-    cwds: Cwds,
+    cwds: SharedCwds,
     /// Threads whose initial SIGSTOP (of the automatic attach) has been swallowed.
     started: HashSet<libc::pid_t>,
     processes: usize,
@@ -123,7 +151,7 @@ impl Tracer {
             }
             if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
                 self.pending.remove(&pid);
-                self.cwds.forget(pid);
+                notify::lock(&self.cwds).forget(pid);
                 if pid == root {
                     self.exit = Some(if libc::WIFEXITED(status) {
                         Exit::Code(libc::WEXITSTATUS(status))
@@ -156,7 +184,7 @@ impl Tracer {
                     if let Ok(former) = ptrace::getevent(Pid::from_raw(pid)) {
                         let former = former as libc::pid_t;
                         if former != pid {
-                            self.cwds.forget(former);
+                            notify::lock(&self.cwds).forget(former);
                             if let Some(p) = self.pending.remove(&former) {
                                 self.pending.insert(pid, p);
                             }
@@ -179,12 +207,9 @@ impl Tracer {
         }
     }
 
-    /// Decodes the call `pid` stopped at; whether its result is needed. Only writes wait for
-    /// their result: a read-only open or an exec is told from a probe by whether its file
-    /// exists now, at its entry, and a probe is one whatever it returns. Each stop saved is two
-    /// context switches: a compiler's include search and `git status` are mostly such calls.
-    /// (A file that appears or goes between this check and the call, or that exists but may
-    /// not be read, is classed by the check.)
+    /// Decodes the call `pid` stopped at; whether its result is needed (see
+    /// [`syscalls::at_entry`]). Each stop saved is two context switches: a compiler's include
+    /// search and `git status` are mostly such calls.
     fn entered_call(&mut self, pid: libc::pid_t) -> bool {
         let Ok(regs) = ptrace::getregs(Pid::from_raw(pid)) else {
             return false;
@@ -194,38 +219,22 @@ impl Tracer {
             Pid::from_raw(pid),
             regs.orig_rax as i64,
             args,
-            &mut self.cwds,
+            &mut notify::lock(&self.cwds),
         );
         if decoded.chdir {
             // Cleared again at its exit: another thread may look meanwhile.
-            self.cwds.clear();
+            notify::lock(&self.cwds).clear();
             self.pending.insert(pid, decoded);
             return true;
         }
         let mut pending = Pending::default();
         for (path, intent) in decoded.uses {
-            let result = match intent {
-                Intent::Probe => 0,
-                Intent::Open { flags } if !syscalls::writes(flags) => {
-                    if path.exists() {
-                        0
-                    } else {
-                        -1
-                    }
+            match syscalls::at_entry(intent, &path) {
+                Some(result) => {
+                    syscalls::settle(intent, result, self.paths.entry(path).or_default())
                 }
-                Intent::Exec => {
-                    if path.is_file() {
-                        0
-                    } else {
-                        -1
-                    }
-                }
-                _ => {
-                    pending.uses.push((path, intent));
-                    continue;
-                }
-            };
-            syscalls::settle(intent, result, self.paths.entry(path).or_default());
+                None => pending.uses.push((path, intent)),
+            }
         }
         if pending.uses.is_empty() {
             return false;
@@ -239,7 +248,7 @@ impl Tracer {
             return;
         };
         if pending.chdir {
-            self.cwds.clear();
+            notify::lock(&self.cwds).clear();
             return;
         }
         let Ok(regs) = ptrace::getregs(Pid::from_raw(pid)) else {
