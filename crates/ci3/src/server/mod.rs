@@ -43,7 +43,7 @@ pub use serve::run;
 use crate::error::{Error, Result};
 use crate::report::Reporter;
 use crate::settings::Settings;
-use crate::store::Store;
+use crate::store::{Parted, Store};
 
 /// The port a ci3 server listens on unless told otherwise (upstream's).
 pub const DEFAULT_PORT: u16 = 4275;
@@ -119,6 +119,16 @@ struct Ctx {
 }
 
 impl Ctx {
+    /// The store's parted uploads; a store without them cannot take one (a config error).
+    fn parted(&self) -> Result<&dyn Parted> {
+        self.store.parted().ok_or_else(|| {
+            Error::config(format!(
+                "{}: no parted uploads in this store",
+                self.store.describe()
+            ))
+        })
+    }
+
     /// The server's Unix time in seconds, by which entries expire.
     fn now(&self) -> u64 {
         crate::clock::now_secs().saturating_add_signed(self.clock_offset)

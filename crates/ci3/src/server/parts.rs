@@ -42,7 +42,7 @@ async fn begin(ctx: &Arc<Ctx>, name: String, headers: &HeaderMap) -> Response {
         }
     }
     let (c, n) = (ctx.clone(), name.clone());
-    match writes::blocking(move || c.store.parts_begin(&n)).await {
+    match writes::blocking(move || c.parted()?.begin(&n)).await {
         Ok(id) => reply::text(200, id),
         Err(e) => refused(ctx, &format!("begin an upload of {name}"), &e),
     }
@@ -72,7 +72,8 @@ pub async fn put(
     let (c, what) = (ctx.clone(), format!("write part {number} of {name}"));
     let length = announced.length;
     let outcome = body::stream(incoming, announced, length, move |reader| {
-        c.store.parts_put(&name, &id, number as u32, reader, length)
+        c.parted()?
+            .put_part(&name, &id, number as u32, reader, length)
     })
     .await;
     match outcome {
@@ -116,7 +117,7 @@ async fn complete(
     let kept = !name.starts_with(crate::store::names::RESERVED);
     let create_only = if_none_match || (kept && !overwrite);
     let (c, n) = (ctx.clone(), name.clone());
-    let done = writes::blocking(move || c.store.parts_complete(&n, &id, &parts, create_only)).await;
+    let done = writes::blocking(move || c.parted()?.complete(&n, &id, &parts, create_only)).await;
     match done {
         Ok(Put::Created) => reply::empty(201),
         Ok(Put::AlreadyExists) if if_none_match => writes::precondition_failed(),
@@ -129,7 +130,7 @@ async fn complete(
 pub async fn abort(ctx: &Arc<Ctx>, name: String, query: &Query) -> Response {
     let id = query.upload.clone().unwrap_or_default();
     let (c, n) = (ctx.clone(), name.clone());
-    match writes::blocking(move || c.store.parts_abort(&n, &id)).await {
+    match writes::blocking(move || c.parted()?.abort(&n, &id)).await {
         Ok(()) => reply::empty(204),
         Err(e) => refused(ctx, &format!("abort an upload of {name}"), &e),
     }

@@ -65,7 +65,11 @@ async fn serve(
         // Parted uploads a gone client or killed server left: never visible, but kept (and
         // billed, on S3) until dropped.
         let before = sweeper.now().saturating_sub(limits::STALE_UPLOAD);
-        match sweeper.store.parts_sweep(before) {
+        match sweeper
+            .store
+            .parted()
+            .map_or(Ok(0), |p| p.sweep_uploads(before))
+        {
             Ok(0) => {}
             Ok(n) => sweeper
                 .reporter

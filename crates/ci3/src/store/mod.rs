@@ -147,48 +147,9 @@ pub trait Store: AsStore + Send + Sync {
         let _ = prefix;
         Ok(None)
     }
-    /// Begins a parted upload of `name` (an upload id): parts sent one by one, possibly through
-    /// several servers, and nothing visible until `parts_complete`. Stores that cannot: a
-    /// configuration error.
-    fn parts_begin(&self, name: &str) -> Result<String> {
-        Err(no_parts(self.as_store(), name))
-    }
-    /// Stores part `number` (1 up) of upload `id`: exactly `length` bytes of `reader`; the tag
-    /// that `parts_complete` must be given for it.
-    fn parts_put(
-        &self,
-        name: &str,
-        id: &str,
-        number: u32,
-        reader: &mut dyn std::io::Read,
-        length: u64,
-    ) -> Result<String> {
-        let _ = (id, number, reader, length);
-        Err(no_parts(self.as_store(), name))
-    }
-    /// Publishes upload `id` as `name`, its parts in the order given (number, tag), atomically
-    /// and under the create-only rule of `put_file`; the upload is gone afterwards. A part
-    /// missing or of another tag: a usage error, nothing published.
-    fn parts_complete(
-        &self,
-        name: &str,
-        id: &str,
-        parts: &[(u32, String)],
-        create_only: bool,
-    ) -> Result<Put> {
-        let _ = (id, parts, create_only);
-        Err(no_parts(self.as_store(), name))
-    }
-    /// Drops upload `id` and its parts (none left: not an error).
-    fn parts_abort(&self, name: &str, id: &str) -> Result<()> {
-        let _ = id;
-        Err(no_parts(self.as_store(), name))
-    }
-    /// Drops the parted uploads begun before Unix second `before` (their writers are gone); how
-    /// many.
-    fn parts_sweep(&self, before: u64) -> Result<usize> {
-        let _ = before;
-        Ok(0)
+    /// Parted uploads into this store, for a store that has them (directories, S3).
+    fn parted(&self) -> Option<&dyn Parted> {
+        None
     }
     /// Runs `read` against the store(s) that may hold an object until one answers `true`: this
     /// store itself, or each tier in order for a tiered store (`CI3_READ_STORES`). An error of
@@ -205,9 +166,32 @@ pub trait Store: AsStore + Send + Sync {
 }
 
 /// The refusal of a parted upload by a store that keeps none.
-fn no_parts(store: &dyn Store, name: &str) -> crate::error::Error {
-    crate::error::Error::config(format!(
-        "{}: no parted uploads (of {name}) in this store",
-        store.describe()
-    ))
+/// Uploads sent in parts, possibly through several servers, nothing visible until complete.
+pub trait Parted {
+    /// Begins an upload of `name`: its id.
+    fn begin(&self, name: &str) -> Result<String>;
+    /// Stores part `number` (1 up) of upload `id`: exactly `length` bytes of `reader`; the tag
+    /// that `complete` must be given for it.
+    fn put_part(
+        &self,
+        name: &str,
+        id: &str,
+        number: u32,
+        reader: &mut dyn std::io::Read,
+        length: u64,
+    ) -> Result<String>;
+    /// Publishes upload `id` as `name`, its parts in the order given (number, tag), atomically
+    /// and under the create-only rule of `put_file`; the upload is gone afterwards. A part
+    /// missing or of another tag: a usage error, nothing published.
+    fn complete(
+        &self,
+        name: &str,
+        id: &str,
+        parts: &[(u32, String)],
+        create_only: bool,
+    ) -> Result<Put>;
+    /// Drops upload `id` and its parts (none left: not an error).
+    fn abort(&self, name: &str, id: &str) -> Result<()>;
+    /// Drops the uploads begun before Unix second `before` (their writers are gone); how many.
+    fn sweep_uploads(&self, before: u64) -> Result<usize>;
 }

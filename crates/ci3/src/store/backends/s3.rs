@@ -21,7 +21,7 @@ use crate::error::{Error, Kind, Result};
 use crate::remote::words::{http_meaning, network_cause, redact};
 use crate::report::Reporter;
 use crate::store::config::{S3Keys, S3Settings};
-use crate::store::{check_name, Put, Store};
+use crate::store::{check_name, Parted, Put, Store};
 
 mod multipart;
 mod parted;
@@ -422,37 +422,8 @@ impl Store for S3Store {
         Ok(found)
     }
 
-    fn parts_begin(&self, name: &str) -> Result<String> {
-        self.begin(name)
-    }
-
-    fn parts_put(
-        &self,
-        name: &str,
-        id: &str,
-        number: u32,
-        reader: &mut dyn Read,
-        length: u64,
-    ) -> Result<String> {
-        self.put_part(name, id, number, reader, length)
-    }
-
-    fn parts_complete(
-        &self,
-        name: &str,
-        id: &str,
-        parts: &[(u32, String)],
-        create_only: bool,
-    ) -> Result<Put> {
-        self.complete(name, id, parts, create_only)
-    }
-
-    fn parts_abort(&self, name: &str, id: &str) -> Result<()> {
-        self.abort(name, id)
-    }
-
-    fn parts_sweep(&self, before: u64) -> Result<usize> {
-        self.sweep_uploads(before)
+    fn parted(&self) -> Option<&dyn Parted> {
+        Some(self)
     }
 
     fn delete(&self, name: &str) -> Result<bool> {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use super::{copy, DirStore};
 use crate::error::{Error, Result};
-use crate::store::Put;
+use crate::store::{Parted, Put};
 
 /// Where the uploads in progress live, below the store's root.
 const UPLOADS: &str = ".ci3-uploads";
@@ -37,8 +37,10 @@ impl DirStore {
             Err(e) => Err(self.error("read", &dir, e)),
         }
     }
+}
 
-    pub(super) fn begin(&self, name: &str) -> Result<String> {
+impl Parted for DirStore {
+    fn begin(&self, name: &str) -> Result<String> {
         self.path(name)?;
         let random =
             crate::random::bytes::<16>().map_err(|e| self.error("begin", &self.root, e))?;
@@ -51,7 +53,7 @@ impl DirStore {
 
     /// The part lands under a scratch name and is renamed into place once whole: a part
     /// re-sent after a failure replaces the old one, never mixes with it.
-    pub(super) fn put_part(
+    fn put_part(
         &self,
         name: &str,
         id: &str,
@@ -78,7 +80,7 @@ impl DirStore {
         Ok(length.to_string())
     }
 
-    pub(super) fn complete(
+    fn complete(
         &self,
         name: &str,
         id: &str,
@@ -110,7 +112,7 @@ impl DirStore {
         Ok(put)
     }
 
-    pub(super) fn abort(&self, name: &str, id: &str) -> Result<()> {
+    fn abort(&self, name: &str, id: &str) -> Result<()> {
         match self.upload_of(name, id) {
             Ok(dir) => crate::scratch::remove_tree(&dir).map_err(|e| self.error("remove", &dir, e)),
             Err(e) if e.kind() == crate::error::Kind::Usage => Ok(()),
@@ -120,7 +122,7 @@ impl DirStore {
 
     /// An upload's directory changes with each part written into it: one unchanged since
     /// `before` was left by a writer that is gone.
-    pub(super) fn sweep_uploads(&self, before: u64) -> Result<usize> {
+    fn sweep_uploads(&self, before: u64) -> Result<usize> {
         let root = self.root.join(UPLOADS);
         let Ok(entries) = fs::read_dir(&root) else {
             return Ok(0);

@@ -11,13 +11,32 @@ use s3::error::S3Error;
 
 use super::{detail, S3Store};
 use crate::error::{Error, Kind, Result};
-use crate::store::Put;
+use crate::store::{Parted, Put};
 
 /// How much of a part is read before it is handed to the request.
 const PIECE: usize = 256 << 10;
 
-impl S3Store {
-    pub(super) fn begin(&self, name: &str) -> Result<String> {
+/// Sends one part; its ETag.
+async fn send(request: reqwest::RequestBuilder) -> std::result::Result<String, S3Error> {
+    // Without the URL: a presigned one carries a credential and a signature.
+    let response = request.send().await.map_err(|e| e.without_url())?;
+    let status = response.status().as_u16();
+    if !response.status().is_success() {
+        return Err(S3Error::HttpFailWithBody(
+            status,
+            response.text().await.unwrap_or_default(),
+        ));
+    }
+    response
+        .headers()
+        .get(http::header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .ok_or_else(|| S3Error::HttpFailWithBody(status, "no ETag for an uploaded part".into()))
+}
+
+impl Parted for S3Store {
+    fn begin(&self, name: &str) -> Result<String> {
         let key = self.key(name)?;
         self.run(|| {
             self.meta
@@ -29,7 +48,7 @@ impl S3Store {
 
     /// The request runs on a thread of its own driving the store's runtime, while this one
     /// reads `reader` (which may block on another runtime) into the request's body stream.
-    pub(super) fn put_part(
+    fn put_part(
         &self,
         name: &str,
         id: &str,
@@ -109,7 +128,7 @@ impl S3Store {
         }
     }
 
-    pub(super) fn complete(
+    fn complete(
         &self,
         name: &str,
         id: &str,
@@ -156,7 +175,7 @@ impl S3Store {
         }
     }
 
-    pub(super) fn abort(&self, name: &str, id: &str) -> Result<()> {
+    fn abort(&self, name: &str, id: &str) -> Result<()> {
         let key = self.key(name)?;
         match self.run(|| self.meta.abort_upload(&key, id)) {
             Ok(()) | Err(S3Error::HttpFailWithBody(404, _)) => Ok(()),
@@ -165,7 +184,7 @@ impl S3Store {
     }
 
     /// The bucket's uploads under this store's prefix begun before `before`, aborted.
-    pub(super) fn sweep_uploads(&self, before: u64) -> Result<usize> {
+    fn sweep_uploads(&self, before: u64) -> Result<usize> {
         let prefix = self.prefix.clone();
         let pages = match self.run(|| self.meta.list_multiparts_uploads(Some(&prefix), None)) {
             Ok(pages) => pages,
@@ -188,23 +207,4 @@ impl S3Store {
         }
         Ok(removed)
     }
-}
-
-/// Sends one part; its ETag.
-async fn send(request: reqwest::RequestBuilder) -> std::result::Result<String, S3Error> {
-    // Without the URL: a presigned one carries a credential and a signature.
-    let response = request.send().await.map_err(|e| e.without_url())?;
-    let status = response.status().as_u16();
-    if !response.status().is_success() {
-        return Err(S3Error::HttpFailWithBody(
-            status,
-            response.text().await.unwrap_or_default(),
-        ));
-    }
-    response
-        .headers()
-        .get(http::header::ETAG)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .ok_or_else(|| S3Error::HttpFailWithBody(status, "no ETag for an uploaded part".into()))
 }
