@@ -112,6 +112,8 @@ pub fn run_all(
     opts: &Options<'_>,
     reporter: &dyn Reporter,
 ) -> Vec<Outcome> {
+    // Outputs may have been restored since the statuses were evaluated.
+    opts.resolver.files_changed();
     let schedule = schedule::Schedule::new(upstream);
     let failed = AtomicBool::new(false);
     let done = std::sync::Arc::new(AtomicBool::new(false));
@@ -149,7 +151,11 @@ pub fn run_all(
                             say("execution skipped: a previous task failed and --fail-fast was given");
                             Outcome::Skipped
                         } else {
-                            when_ready(t, !upstream[i].is_empty(), opts, reporter)
+                            let outcome =
+                                when_ready(t, !upstream[i].is_empty(), opts, reporter);
+                            // Before its downstream tasks start: they read what it wrote.
+                            opts.resolver.files_changed();
+                            outcome
                         };
                         if matches!(outcome, Outcome::Failure { .. }) {
                             failed.store(true, Ordering::SeqCst);
