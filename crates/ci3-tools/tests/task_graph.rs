@@ -301,3 +301,63 @@ fn many_tasks_read_from_one_listing_keep_their_statuses() {
     want[7] = "a07.build,Pending".into();
     assert_eq!(f.status(&[]), want);
 }
+
+#[test]
+fn a_downstream_task_hashes_what_its_upstream_wrote_in_the_same_run() {
+    // app reads its own output too: resolved once lib ran, it reads the out/app.txt of the run
+    // before, then writes a new one; pkg, resolved once app ran, must hash the new one, not
+    // the file as app's resolution read it.
+    let lib = task(
+        "build",
+        &sh(LIB),
+        &format!("{}{}", inputs(&["*.txt"]), output("out/lib.txt")),
+    );
+    let app_task = task(
+        "build",
+        &sh("mkdir -p out && cat ../lib/out/lib.txt main.txt > out/app.txt"),
+        &format!(
+            "{}{}",
+            inputs(&["*.txt", "../lib/out/lib.txt", "out/app.txt"]),
+            output("out/app.txt")
+        ),
+    );
+    let pkg = task(
+        "pack",
+        &sh("mkdir -p out && cat ../app/out/app.txt > out/pkg.txt"),
+        &format!("{}{}", inputs(&["../app/out/*.txt"]), output("out/pkg.txt")),
+    );
+    let f = Fixture::committed(&[
+        ("lib/.app.toml", &app("lib", &lib)),
+        ("lib/src.txt", "lib 1\n"),
+        ("app/.app.toml", &app("app", &app_task)),
+        ("app/main.txt", "main\n"),
+        ("pkg/.app.toml", &app("pkg", &pkg)),
+        (".gitignore", "out/\n"),
+    ]);
+    let out = f.run("task_run", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    f.repo.write("lib/src.txt", "lib 2\n");
+    let out = f.run("task_run", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let pkg_run = (0..f.runs().len())
+        .rev()
+        .map(|i| record(&f, i))
+        .find(|r| r["app"] == "pkg")
+        .unwrap();
+    let recorded = pkg_run["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "app/out/app.txt")
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let now = f.ok("task_inputs", &["--digests", "pkg.pack"]);
+    assert!(
+        now.lines()
+            .any(|l| l.contains("app/out/app.txt") && l.contains(&recorded)),
+        "recorded {recorded}, now:\n{now}\n{}",
+        out.stderr
+    );
+}

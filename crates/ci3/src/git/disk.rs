@@ -55,9 +55,20 @@ impl<'a> Disk<'a> {
         }
     }
 
-    /// The mode and content id of an untracked file, or `None` when it is gone.
-    pub(crate) fn untracked(&self, path: &Path) -> Result<Option<(Mode, ObjectId)>> {
-        disk_entry(path, self.options.filemode, Mode::File)
+    /// The mode and content id of an untracked file, or `None` when it is gone; `md` is its
+    /// `lstat` when the caller already has it.
+    pub(crate) fn untracked(
+        &self,
+        path: &Path,
+        md: Option<fs::Metadata>,
+    ) -> Result<Option<(Mode, ObjectId)>> {
+        match md {
+            Some(md) => match mode_of(&md, self.options.filemode, Mode::File) {
+                Some(mode) => Ok(Some((mode, content_id(path, &md)?))),
+                None => Ok(None),
+            },
+            None => disk_entry(path, self.options.filemode, Mode::File),
+        }
     }
 
     /// Compares entry `e`, on disk at `disk`, with its index record; `md` is its `lstat` when

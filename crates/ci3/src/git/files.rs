@@ -86,19 +86,22 @@ impl<'a> FileIds<'a> {
                         id,
                         tracked: true,
                     }),
-                    State::Deleted => self.untracked(&disk_path)?,
+                    State::Deleted => self.untracked(&disk_path, md)?,
                 })
             }
-            None => self.untracked(&disk_path),
+            None => self.untracked(&disk_path, md),
         }
     }
 
-    fn untracked(&self, disk_path: &Path) -> Result<Option<FileId>> {
-        Ok(self.disk.untracked(disk_path)?.map(|(mode, id)| FileId {
-            mode,
-            id,
-            tracked: false,
-        }))
+    fn untracked(&self, disk_path: &Path, md: &fs::Metadata) -> Result<Option<FileId>> {
+        Ok(self
+            .disk
+            .untracked(disk_path, Some(md.clone()))?
+            .map(|(mode, id)| FileId {
+                mode,
+                id,
+                tracked: false,
+            }))
     }
 
     /// The directory paths are relative to.

@@ -105,7 +105,7 @@ pub fn scan_head(co: &Checkout, matcher: &dyn PathFilter, want_worktree: bool) -
         if want_worktree {
             let mut full = co.prefix.clone();
             full.extend_from_slice(&path);
-            if let Some((mode, id)) = disk.untracked(&co.disk_path(&full))? {
+            if let Some((mode, id)) = disk.untracked(&co.disk_path(&full), None)? {
                 worktree.push(Entry {
                     path: path.clone(),
                     mode,

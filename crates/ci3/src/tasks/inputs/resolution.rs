@@ -5,7 +5,7 @@ use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use super::globs::{glob, glob_files, glob_set, is_glob};
 use super::{digest, string_input, total_digest, Input, InputKind, Resolved};
@@ -30,7 +30,13 @@ pub struct Resolver<'a> {
     /// Outputs of upstream runs that are absent on disk, by path relative to the root, as
     /// inputs: what those files were when the runs recorded them.
     assumed: RwLock<HashMap<String, Input>>,
+    /// Untracked files, hashed from their bytes, by path relative to the root: an upstream
+    /// output is an input of every task downstream, read once for all of them. A slot each,
+    /// locked while it is read, so that tasks resolved at once wait for one read.
+    hashed: Mutex<HashMap<String, Slot>>,
 }
+
+type Slot = Arc<Mutex<Option<Input>>>;
 
 impl<'a> Resolver<'a> {
     /// `root` is the canonical repository root, `files` the index of its checkout;
@@ -50,6 +56,7 @@ impl<'a> Resolver<'a> {
             real_dirs: Mutex::new(HashMap::new()),
             produced: RwLock::new(Vec::new()),
             assumed: RwLock::new(HashMap::new()),
+            hashed: Mutex::new(HashMap::new()),
         }
     }
 
@@ -83,6 +90,13 @@ impl<'a> Resolver<'a> {
     /// tree again (after the tasks it depends on wrote their outputs).
     pub fn forget(&self, id: &str) {
         self.done.lock().expect("resolver").remove(id);
+    }
+
+    /// Says that files of the work tree may have changed (a task ran, outputs were restored):
+    /// the files hashed so far are read again when next asked for.
+    /// A read still running keeps its slot, no longer in the map: what it finds is not kept.
+    pub fn files_changed(&self) {
+        self.hashed.lock().expect("resolver").clear();
     }
 
     /// Files absent from the work tree taken as these inputs (their `name` the path relative to
@@ -133,17 +147,26 @@ impl<'a> Resolver<'a> {
         for f in &task.inputs.files {
             for pattern in &f.paths {
                 let mut found = Vec::new();
-                glob_files(&self.root, pattern, &mut found)?;
-                let mut found: Vec<String> = found
-                    .into_iter()
-                    .map(|p| {
+                // An untracked path read as the input it is: one lstat where the glob and then
+                // the input each took one, none once another task read it. Any other outcome
+                // is left to the glob, whose rules say what is found.
+                if !f.git_tracked_only
+                    && is_plain(pattern)
+                    && !self.files.is_tracked(pattern.as_bytes())
+                    && self.file(pattern, &mut DirCheck::default()).is_ok()
+                {
+                    found.push(pattern.clone());
+                } else {
+                    let mut files = Vec::new();
+                    glob_files(&self.root, pattern, &mut files)?;
+                    found.extend(files.into_iter().map(|p| {
                         p.into_os_string()
                             .into_string()
                             .unwrap_or_else(|p| p.to_string_lossy().into_owned())
-                    })
-                    .collect();
-                found.sort_unstable();
-                found.dedup();
+                    }));
+                    found.sort_unstable();
+                    found.dedup();
+                }
                 if f.git_tracked_only {
                     found.retain(|p| self.files.is_tracked(p.as_bytes()));
                 } else {
@@ -287,7 +310,28 @@ impl<'a> Resolver<'a> {
 
     /// A file's input: its path, where it really is when a symlink is on the way, its
     /// executable bit and its blob id.
+    /// Untracked ones are read once until the work tree changes ([`Resolver::files_changed`]).
     fn file(&self, rel: &str, dir: &mut DirCheck) -> Result<Input> {
+        if self.files.is_tracked(rel.as_bytes()) {
+            return self.read_file(rel, dir);
+        }
+        let slot = Arc::clone(
+            self.hashed
+                .lock()
+                .expect("resolver")
+                .entry(rel.to_string())
+                .or_default(),
+        );
+        let mut slot = slot.lock().expect("resolver");
+        if let Some(f) = &*slot {
+            return Ok(f.clone());
+        }
+        let f = self.read_file(rel, dir)?;
+        *slot = Some(f.clone());
+        Ok(f)
+    }
+
+    fn read_file(&self, rel: &str, dir: &mut DirCheck) -> Result<Input> {
         let abs = self.root.join(rel);
         let md = match fs::symlink_metadata(&abs) {
             Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -374,6 +418,11 @@ impl<'a> Resolver<'a> {
             .insert(rel_dir.to_string(), real);
         Ok(real)
     }
+}
+
+/// A pattern naming one path as the resolver names files: no glob, no `.` or empty component.
+fn is_plain(pattern: &str) -> bool {
+    !is_glob(pattern) && pattern.split('/').all(|c| !c.is_empty() && c != ".")
 }
 
 /// The last directory [`Resolver::is_real_dir`] answered for, within one task's files.

@@ -112,6 +112,8 @@ pub fn run_all(
     opts: &Options<'_>,
     reporter: &dyn Reporter,
 ) -> Vec<Outcome> {
+    // Outputs may have been restored since the statuses were evaluated.
+    opts.resolver.files_changed();
     let schedule = schedule::Schedule::new(upstream);
     let failed = AtomicBool::new(false);
     let done = std::sync::Arc::new(AtomicBool::new(false));
@@ -135,26 +137,44 @@ pub fn run_all(
             }
         }
     });
+    let (sched, failed, skip) = (&schedule, &failed, &skip);
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..opts.parallel.clamp(1, tasks.len().max(1)))
             .map(|_| {
-                s.spawn(|| {
-                    while let Some(i) = schedule.next() {
+                s.spawn(move || {
+                    while let Some(i) = sched.next() {
                         let t = &tasks[i];
                         let say = |line: &str| reporter.note(&format!("{}: {line}", t.task.id()));
-                        let outcome = if let Some(signal) = process::interrupted() {
+                        let step = if let Some(signal) = process::interrupted() {
                             say(&format!("execution skipped: interrupted by signal {signal}"));
-                            Outcome::Skipped
+                            Step::Done(Outcome::Skipped)
                         } else if opts.fail_fast && failed.load(Ordering::SeqCst) {
                             say("execution skipped: a previous task failed and --fail-fast was given");
-                            Outcome::Skipped
+                            Step::Done(Outcome::Skipped)
                         } else {
                             when_ready(t, !upstream[i].is_empty(), opts, reporter)
                         };
-                        if matches!(outcome, Outcome::Failure { .. }) {
-                            failed.store(true, Ordering::SeqCst);
+                        let end = move |outcome: Outcome| {
+                            // Before its downstream tasks start: they read what it wrote.
+                            opts.resolver.files_changed();
+                            if matches!(outcome, Outcome::Failure { .. }) {
+                                failed.store(true, Ordering::SeqCst);
+                            }
+                            sched.done(i, outcome, skip);
+                        };
+                        match step {
+                            Step::Done(outcome) => end(outcome),
+                            // Storing the outputs and writing the record wait on the disk or
+                            // the network: the worker starts the next ready task meanwhile,
+                            // the downstream tasks still start once the run is recorded.
+                            // With --fail-fast a failure stops the next start: finished here.
+                            Step::Ran(ran) if opts.fail_fast => {
+                                end(finish(t, *ran, opts, reporter))
+                            }
+                            Step::Ran(ran) => {
+                                s.spawn(move || end(finish(t, *ran, opts, reporter)));
+                            }
                         }
-                        schedule.done(i, outcome, &skip);
                     }
                 })
             })
@@ -167,17 +187,34 @@ pub fn run_all(
     schedule.outcomes()
 }
 
+/// How far a worker took a task: to its end, or through its command, its outputs left to
+/// store and its run to record ([`finish`]).
+enum Step<'r> {
+    Done(Outcome),
+    Ran(Box<Ran<'r>>),
+}
+
+/// A task whose command ended.
+struct Ran<'r> {
+    resolved: std::borrow::Cow<'r, Resolved>,
+    run_id: String,
+    start: u64,
+    stop: u64,
+    exit_code: Option<i32>,
+    error: Option<String>,
+}
+
 /// Runs a task whose upstream tasks are done. One that waited for others has its inputs
 /// resolved now, from the outputs they left, and is not run when a successful run with those
 /// inputs is recorded (unless forced).
-fn when_ready(
-    t: &TaskStatus<'_>,
+fn when_ready<'r>(
+    t: &'r TaskStatus<'_>,
     waited: bool,
     opts: &Options<'_>,
     reporter: &dyn Reporter,
-) -> Outcome {
+) -> Step<'r> {
     if !waited {
-        return run_one(t, &t.resolved, opts, reporter);
+        return execute(t, std::borrow::Cow::Borrowed(&t.resolved), opts, reporter);
     }
     let id = t.task.id();
     let say = |line: &str| reporter.note(&format!("{id}: {line}"));
@@ -187,7 +224,7 @@ fn when_ready(
         Err(e) => {
             let why = e.to_string();
             say(&format!("execution failed, {why}"));
-            return Outcome::Failure { id: None, why };
+            return Step::Done(Outcome::Failure { id: None, why });
         }
     };
     if !opts.force && t.task.task.declares_inputs() {
@@ -195,17 +232,17 @@ fn when_ready(
         match records::find_success(opts.store, opts.trust, app, name, &resolved.total) {
             Ok(lookup) => {
                 if let Some(found) = lookup.found {
-                    return recorded(t, resolved, found, opts, reporter);
+                    return Step::Done(recorded(t, resolved, found, opts, reporter));
                 }
             }
             Err(e) => {
                 let why = e.to_string();
                 say(&format!("execution failed, {why}"));
-                return Outcome::Failure { id: None, why };
+                return Step::Done(Outcome::Failure { id: None, why });
             }
         }
     }
-    run_one(t, &resolved, opts, reporter)
+    execute(t, std::borrow::Cow::Owned(resolved), opts, reporter)
 }
 
 /// A task whose inputs, once its upstream tasks ran, have a recorded successful run: not run,
@@ -247,35 +284,42 @@ pub fn seconds(us: u64) -> String {
     format!("{:.3}s", us as f64 / 1e6)
 }
 
-fn run_one(
+/// Runs the task's command.
+fn execute<'r>(
     t: &TaskStatus<'_>,
-    resolved: &Resolved,
+    resolved: std::borrow::Cow<'r, Resolved>,
     opts: &Options<'_>,
     reporter: &dyn Reporter,
-) -> Outcome {
+) -> Step<'r> {
     let id = t.task.id();
     let say = |line: &str| reporter.note(&format!("{id}: {line}"));
     let start = crate::clock::now_micros();
     let run_id = match records::new_run_id(start) {
         Ok(r) => r,
         Err(e) => {
-            return Outcome::Failure {
+            return Step::Done(Outcome::Failure {
                 id: None,
                 why: e.to_string(),
-            }
+            })
         }
     };
     let app_dir = opts.root.join(&t.task.app.dir);
-    let executed = tempfile::tempdir()
-        .map_err(crate::Error::from)
-        .and_then(|dir| {
-            let env = task_info::files(t.task, opts, dir.path())?;
-            let r = child::execute(t.task, &app_dir, opts, &env, reporter);
-            drop(dir);
-            r
-        });
+    // The TaskInfos files' directory only for a task that has them: it is two syscalls and
+    // a directory listing more per task.
+    let executed = if t.task.task.inputs.task_infos.is_empty() {
+        child::execute(t.task, &app_dir, opts, &[], reporter)
+    } else {
+        tempfile::tempdir()
+            .map_err(crate::Error::from)
+            .and_then(|dir| {
+                let env = task_info::files(t.task, opts, dir.path())?;
+                let r = child::execute(t.task, &app_dir, opts, &env, reporter);
+                drop(dir);
+                r
+            })
+    };
     let stop = crate::clock::now_micros();
-    let (exit_code, mut error) = match executed {
+    let (exit_code, error) = match executed {
         Ok(0) => (Some(0), None),
         Ok(code) => (Some(code), Some(format!("command exited with code {code}"))),
         Err(e) => (None, Some(e.to_string())),
@@ -287,6 +331,34 @@ fn run_one(
             seconds(stop - start)
         )),
     }
+    Step::Ran(Box::new(Ran {
+        resolved,
+        run_id,
+        start,
+        stop,
+        exit_code,
+        error,
+    }))
+}
+
+/// Checks and stores the outputs of a task whose command ended, and records the run.
+fn finish(
+    t: &TaskStatus<'_>,
+    ran: Ran<'_>,
+    opts: &Options<'_>,
+    reporter: &dyn Reporter,
+) -> Outcome {
+    let Ran {
+        resolved,
+        run_id,
+        start,
+        stop,
+        exit_code,
+        mut error,
+    } = ran;
+    let id = t.task.id();
+    let say = |line: &str| reporter.note(&format!("{id}: {line}"));
+    let app_dir = opts.root.join(&t.task.app.dir);
     let mut stored = Vec::new();
     if error.is_none() {
         match outputs::check(t.task, &app_dir, &say) {
