@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::tasks::{app, chain, inputs, output, sh, task, Fixture, LIB};
+use common::tasks::{app, chain, chain_with, inputs, output, sh, task, Fixture, LIB};
 
 fn record(f: &Fixture, i: usize) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(&f.runs()[i]).unwrap()).unwrap()
@@ -307,33 +307,7 @@ fn a_downstream_task_hashes_what_its_upstream_wrote_in_the_same_run() {
     // app reads its own output too: resolved once lib ran, it reads the out/app.txt of the run
     // before, then writes a new one; pkg, resolved once app ran, must hash the new one, not
     // the file as app's resolution read it.
-    let lib = task(
-        "build",
-        &sh(LIB),
-        &format!("{}{}", inputs(&["*.txt"]), output("out/lib.txt")),
-    );
-    let app_task = task(
-        "build",
-        &sh("mkdir -p out && cat ../lib/out/lib.txt main.txt > out/app.txt"),
-        &format!(
-            "{}{}",
-            inputs(&["*.txt", "../lib/out/lib.txt", "out/app.txt"]),
-            output("out/app.txt")
-        ),
-    );
-    let pkg = task(
-        "pack",
-        &sh("mkdir -p out && cat ../app/out/app.txt > out/pkg.txt"),
-        &format!("{}{}", inputs(&["../app/out/*.txt"]), output("out/pkg.txt")),
-    );
-    let f = Fixture::committed(&[
-        ("lib/.app.toml", &app("lib", &lib)),
-        ("lib/src.txt", "lib 1\n"),
-        ("app/.app.toml", &app("app", &app_task)),
-        ("app/main.txt", "main\n"),
-        ("pkg/.app.toml", &app("pkg", &pkg)),
-        (".gitignore", "out/\n"),
-    ]);
+    let f = chain_with(LIB, &["out/app.txt"]);
     let out = f.run("task_run", &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     f.repo.write("lib/src.txt", "lib 2\n");

@@ -181,6 +181,11 @@ pub fn sh(script: &str) -> String {
 
 /// lib.build -> app.build -> pkg.pack, each writing `out/*.txt` from what is upstream.
 pub fn chain(lib_script: &str) -> Fixture {
+    chain_with(lib_script, &[])
+}
+
+/// [`chain`] with more inputs of app.build, besides its `*.txt` and lib's output.
+pub fn chain_with(lib_script: &str, app_inputs: &[&str]) -> Fixture {
     let lib = task(
         "build",
         &sh(lib_script),
@@ -191,7 +196,7 @@ pub fn chain(lib_script: &str) -> Fixture {
         &sh("mkdir -p out && cat ../lib/out/lib.txt main.txt > out/app.txt"),
         &format!(
             "{}{}",
-            inputs(&["*.txt", "../lib/out/lib.txt"]),
+            inputs(&[&["*.txt", "../lib/out/lib.txt"], app_inputs].concat()),
             output("out/app.txt")
         ),
     );
