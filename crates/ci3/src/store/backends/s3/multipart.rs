@@ -151,9 +151,7 @@ impl S3Store {
     }
 }
 
-/// Uploads one part through a presigned URL: the payload is not hashed by the client (rust-s3
-/// would compute both an MD5 and a SHA-256 of it) nor checked again by the server. The artifact's
-/// own BLAKE3 trailer is what proves its bytes, end to end.
+/// Uploads one part through a presigned URL.
 async fn put_part(
     bucket: &Bucket,
     key: &str,
@@ -161,15 +159,38 @@ async fn put_part(
     number: u32,
     chunk: Vec<u8>,
 ) -> Result<s3::serde_types::Part, S3Error> {
+    let request = part_request(bucket, key, upload_id, number, chunk.into()).await?;
+    Ok(s3::serde_types::Part {
+        part_number: number,
+        etag: send_part(request).await?,
+    })
+}
+
+/// The PUT of part `number` of an upload, through a presigned URL and with the store's time
+/// limit: the payload is not hashed by the client (rust-s3 would compute both an MD5 and a
+/// SHA-256 of it) nor checked again by the server. The artifact's own BLAKE3 trailer is what
+/// proves its bytes, end to end.
+pub(super) async fn part_request(
+    bucket: &Bucket,
+    key: &str,
+    upload_id: &str,
+    number: u32,
+    body: reqwest::Body,
+) -> Result<reqwest::RequestBuilder, S3Error> {
     let query = std::collections::HashMap::from([
         ("partNumber".to_string(), number.to_string()),
         ("uploadId".to_string(), upload_id.to_string()),
     ]);
     let url = bucket.presign_put(key, 3600, None, Some(query)).await?;
-    let mut request = bucket.http_client().put(url).body(chunk);
+    let mut request = bucket.http_client().put(url).body(body);
     if let Some(deadline) = bucket.request_timeout() {
         request = request.timeout(deadline);
     }
+    Ok(request)
+}
+
+/// Sends a part's PUT; the part's ETag.
+pub(super) async fn send_part(request: reqwest::RequestBuilder) -> Result<String, S3Error> {
     // Without the URL: a presigned one carries a credential and a signature.
     let response = request.send().await.map_err(|e| e.without_url())?;
     let status = response.status().as_u16();
@@ -179,17 +200,12 @@ async fn put_part(
             response.text().await.unwrap_or_default(),
         ));
     }
-    let etag = response
+    response
         .headers()
         .get(http::header::ETAG)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let etag = etag
-        .ok_or_else(|| S3Error::HttpFailWithBody(status, "no ETag for an uploaded part".into()))?;
-    Ok(s3::serde_types::Part {
-        part_number: number,
-        etag,
-    })
+        .map(str::to_string)
+        .ok_or_else(|| S3Error::HttpFailWithBody(status, "no ETag for an uploaded part".into()))
 }
 
 /// Up to one part's worth of bytes; fewer only at the end of the stream.

@@ -9,31 +9,13 @@ use std::io::Read;
 use futures_util::StreamExt;
 use s3::error::S3Error;
 
+use super::multipart::{part_request, send_part};
 use super::{detail, S3Store};
 use crate::error::{Error, Kind, Result};
 use crate::store::{Parted, Put};
 
 /// How much of a part is read before it is handed to the request.
 const PIECE: usize = 256 << 10;
-
-/// Sends one part; its ETag.
-async fn send(request: reqwest::RequestBuilder) -> std::result::Result<String, S3Error> {
-    // Without the URL: a presigned one carries a credential and a signature.
-    let response = request.send().await.map_err(|e| e.without_url())?;
-    let status = response.status().as_u16();
-    if !response.status().is_success() {
-        return Err(S3Error::HttpFailWithBody(
-            status,
-            response.text().await.unwrap_or_default(),
-        ));
-    }
-    response
-        .headers()
-        .get(http::header::ETAG)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .ok_or_else(|| S3Error::HttpFailWithBody(status, "no ETag for an uploaded part".into()))
-}
 
 impl Parted for S3Store {
     fn begin(&self, name: &str) -> Result<String> {
@@ -57,30 +39,19 @@ impl Parted for S3Store {
         length: u64,
     ) -> Result<String> {
         let key = self.key(name)?;
-        let query = std::collections::HashMap::from([
-            ("partNumber".to_string(), number.to_string()),
-            ("uploadId".to_string(), id.to_string()),
-        ]);
-        let url = self
-            .runtime
-            .block_on(self.part.presign_put(&key, 3600, None, Some(query)))
-            .map_err(|e| self.fail("upload a part of", &key, e))?;
         let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
         let body = futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|piece| (piece, rx))
         });
-        let mut request = self
-            .part
-            .http_client()
-            .put(url)
-            .header(http::header::CONTENT_LENGTH, length)
-            .body(reqwest::Body::wrap_stream(body.boxed()));
-        if let Some(deadline) = self.part.request_timeout() {
-            request = request.timeout(deadline);
-        }
+        let body = reqwest::Body::wrap_stream(body.boxed());
+        let request = self
+            .runtime
+            .block_on(part_request(&self.part, &key, id, number, body))
+            .map_err(|e| self.fail("upload a part of", &key, e))?
+            .header(http::header::CONTENT_LENGTH, length);
         let mut failed: Option<std::io::Error> = None;
         let sent = std::thread::scope(|scope| {
-            let sender = scope.spawn(|| self.runtime.block_on(send(request)));
+            let sender = scope.spawn(|| self.runtime.block_on(send_part(request)));
             let mut left = length;
             while left > 0 {
                 let mut piece = vec![0u8; PIECE.min(left as usize)];
