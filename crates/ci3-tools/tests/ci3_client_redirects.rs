@@ -2,7 +2,8 @@
 //! `TcpListener`s, a front that answers a request naming a status (`/kv/r307`) with that status
 //! and a `Location` on the other stub (or on itself for `s307`), and that other stub recording
 //! what arrives. 301/302/303 become a body-less GET (HEAD stays HEAD), 307/308 send the body
-//! again, credentials go to the server's own host only, and a sixth redirect is an error.
+//! again, credentials go to the server's own host only, and a sixth redirect is an error. An
+//! answer cut short of its `Content-Length` fails the command.
 
 mod common;
 
@@ -69,6 +70,12 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, other: Option<u16>) {
         body: body.clone(),
     });
     let name = path.rsplit('/').next().unwrap_or_default();
+    if name == "short" {
+        // An answer cut off: 10 bytes of the 100 announced, then the connection closes.
+        let mut out = stream;
+        let _ = out.write_all(b"HTTP/1.1 200 X\r\nContent-Length: 100\r\n\r\nonly ten b");
+        return;
+    }
     let status: u16 = name.get(1..4).and_then(|s| s.parse().ok()).unwrap_or(0);
     let (status, location, answer) = match (name.chars().next(), status) {
         _ if path == "/health" => (200, None, b"ci3-server".to_vec()),
@@ -224,4 +231,12 @@ fn a_sixth_redirect_is_an_error() {
         ["", "x", "xx", "xxx", "xxxx", "xxxxx"].map(|x| format!("/logs/loop{x}")),
         "the request and five redirects"
     );
+}
+
+#[test]
+fn an_answer_short_of_its_length_fails() {
+    let stub = Stub::start(None);
+    let out = client(&stub.url(), &["log_get", "short"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("/logs/short"), "{}", out.stderr);
 }
