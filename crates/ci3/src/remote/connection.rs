@@ -105,39 +105,29 @@ impl Response<'_> {
     }
 
     /// Streams the body into `out`; a body shorter than its `Content-Length` is `Corrupt`.
-    /// The body is read ahead on the runtime's worker while this thread writes: a consumer that
-    /// unpacks as it goes would otherwise leave the connection idle while it works.
-    pub fn copy_to(self, out: &mut dyn Write) -> Result<u64> {
+    pub fn copy_to(mut self, out: &mut dyn Write) -> Result<u64> {
         let announced = self.length();
-        let what = self.what;
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes>>(READ_AHEAD);
-        let mut inner = self.inner;
-        let reading = what.clone();
-        self.conn.runtime.spawn(async move {
+        let what = self.what.clone();
+        let conn = self.conn;
+        let copied = conn.runtime.block_on(async {
+            let mut copied = 0u64;
             loop {
-                let chunk = match inner.chunk().await {
-                    Ok(Some(chunk)) => Ok(chunk),
-                    Ok(None) => return,
-                    Err(e) => Err(transfer_error(&reading, &e)),
-                };
-                let failed = chunk.is_err();
-                // A writer that gave up has dropped the receiver: the answer is dropped too.
-                if tx.send(chunk).await.is_err() || failed {
-                    return;
-                }
+                let chunk = self
+                    .inner
+                    .chunk()
+                    .await
+                    .map_err(|e| transfer_error(&what, &e))?;
+                let Some(chunk) = chunk else { break };
+                out.write_all(&chunk).map_err(|e| {
+                    Error::new(
+                        Kind::Io,
+                        format!("cannot pass on the answer of {what}: {e}"),
+                    )
+                })?;
+                copied += chunk.len() as u64;
             }
-        });
-        let mut copied = 0u64;
-        while let Some(chunk) = rx.blocking_recv() {
-            let chunk = chunk?;
-            out.write_all(&chunk).map_err(|e| {
-                Error::new(
-                    Kind::Io,
-                    format!("cannot pass on the answer of {what}: {e}"),
-                )
-            })?;
-            copied += chunk.len() as u64;
-        }
+            Ok::<_, Error>(copied)
+        })?;
         if announced.is_some_and(|n| n != copied) {
             return Err(Error::corrupt(format!(
                 "{what}: {copied} bytes of the {} announced",
@@ -159,9 +149,6 @@ impl Response<'_> {
         Ok(String::from_utf8_lossy(&self.bytes()?).into_owned())
     }
 }
-
-/// Chunks of an answer read ahead of its writer (each as the connection gave it: tens of KiB).
-const READ_AHEAD: usize = 64;
 
 /// The connection to one ci3 server. Safe to share between threads (`Arc<Connection>`): each
 /// blocking call drives the shared runtime until its answer is there.
