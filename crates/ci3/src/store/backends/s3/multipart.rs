@@ -129,15 +129,7 @@ impl S3Store {
             for handle in in_flight {
                 parts.push(self.runtime.block_on(handle).map_err(join_error)??);
             }
-            let mut finish = self.part.clone();
-            if create_only {
-                let mut headers = http::HeaderMap::new();
-                headers.insert(
-                    http::header::IF_NONE_MATCH,
-                    http::HeaderValue::from_static("*"),
-                );
-                *finish = self.part.with_extra_headers(headers)?;
-            }
+            let finish = completing(&self.part, create_only)?;
             self.runtime
                 .block_on(finish.complete_multipart_upload(key, &upload_id, parts))
                 .map(drop)
@@ -149,6 +141,19 @@ impl S3Store {
         }
         result
     }
+}
+
+/// The bucket that completes an upload: a create-only one asks `If-None-Match: *`.
+pub(super) fn completing(bucket: &Bucket, create_only: bool) -> Result<Bucket, S3Error> {
+    if !create_only {
+        return Ok(bucket.clone());
+    }
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        http::header::IF_NONE_MATCH,
+        http::HeaderValue::from_static("*"),
+    );
+    bucket.with_extra_headers(headers)
 }
 
 /// Uploads one part through a presigned URL.

@@ -9,7 +9,7 @@ use std::io::Read;
 use futures_util::StreamExt;
 use s3::error::S3Error;
 
-use super::multipart::{part_request, send_part};
+use super::multipart::{completing, part_request, send_part};
 use super::{detail, S3Store};
 use crate::error::{Error, Kind, Result};
 use crate::store::{Parted, Put};
@@ -117,21 +117,11 @@ impl Parted for S3Store {
                 etag: etag.clone(),
             })
             .collect();
-        let mut finish = self.part.clone();
-        if create_only {
-            let mut headers = http::HeaderMap::new();
-            headers.insert(
-                http::header::IF_NONE_MATCH,
-                http::HeaderValue::from_static("*"),
-            );
-            *finish = self
-                .part
-                .with_extra_headers(headers)
-                .map_err(|e| self.fail("complete", &key, e))?;
-        }
+        let finish =
+            completing(&self.part, create_only).map_err(|e| self.fail("complete", &key, e))?;
         let done = self
             .runtime
-            .block_on(finish.complete_multipart_upload(&key, id, parts.clone()));
+            .block_on(finish.complete_multipart_upload(&key, id, parts));
         match done {
             Ok(_) => Ok(Put::Created),
             Err(S3Error::HttpFailWithBody(412, _)) if create_only => {
