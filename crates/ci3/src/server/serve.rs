@@ -20,6 +20,7 @@ const IDLE: Duration = Duration::from_secs(300);
 /// Serves until told to stop; an error when the server cannot start (a configuration that cannot
 /// be right, a port already held). `reporter` is the server's log.
 pub fn run(options: &Options, settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<()> {
+    few_allocator_arenas();
     let ctx = Arc::new(super::context(options, settings, reporter.clone())?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
@@ -30,6 +31,18 @@ pub fn run(options: &Options, settings: &Settings, reporter: Arc<dyn Reporter>) 
     // Writes still under way fail (their bodies end short) and publish nothing.
     runtime.shutdown_timeout(Duration::from_secs(5));
     served
+}
+
+/// Keeps glibc to two malloc arenas. Each thread that allocates otherwise gets its own, and a
+/// download's 8 MiB ranges, freed in one arena and wanted next in another, stayed in each: the
+/// server's peak grew 85, 120, 160 MiB over three 512 MiB downloads in a row, and held at 80-100
+/// with two arenas, at no cost in speed.
+fn few_allocator_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before the server's threads start.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }
 
 async fn serve(

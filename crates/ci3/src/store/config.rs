@@ -50,16 +50,7 @@ pub struct S3Settings {
     pub transfer_timeout: Duration,
     /// Where in-flight multipart uploads are recorded (`$XDG_CACHE_HOME/ci3/multipart`).
     pub journal: Option<PathBuf>,
-    /// Ranges of one download fetched at once.
-    pub ranges_in_flight: usize,
 }
-
-/// Ranges of one S3 download fetched at once, as the aws CLI does: one HTTP stream is far from
-/// what a store serves.
-const RANGES_IN_FLIGHT: usize = 6;
-/// A server's: it serves many downloads at once, each range is held twice while it arrives (its
-/// chunks, then one piece), and 6 of them took its peak past 128 MiB in `bench/server.sh`.
-const SERVER_RANGES_IN_FLIGHT: usize = 3;
 
 impl S3Settings {
     /// A bucket at a custom endpoint with explicit keys and the default timeouts: what tests and
@@ -85,7 +76,6 @@ impl S3Settings {
             request_timeout: Duration::from_secs(30),
             transfer_timeout: Duration::from_secs(3600),
             journal: None,
-            ranges_in_flight: RANGES_IN_FLIGHT,
         }
     }
 }
@@ -213,11 +203,6 @@ fn open_store(settings: &Settings, reporter: Arc<dyn Reporter>, guarded: bool) -
         request_timeout: vars.request_timeout,
         transfer_timeout: vars.transfer_timeout,
         journal: Some(settings.state().multipart()),
-        // Only a server opens its store unguarded.
-        ranges_in_flight: match guarded {
-            true => RANGES_IN_FLIGHT,
-            false => SERVER_RANGES_IN_FLIGHT,
-        },
     };
 
     if let Some(url) = &vars.url {

@@ -16,7 +16,7 @@ use s3::creds::Credentials;
 use s3::error::S3Error;
 use s3::{Bucket, Region};
 
-use super::retry::{backoff, retry, Attempt, ATTEMPTS};
+use super::retry::{retry, Attempt};
 use crate::error::{Error, Kind, Result};
 use crate::remote::words::{http_meaning, network_cause, redact};
 use crate::report::Reporter;
@@ -25,10 +25,14 @@ use crate::store::{check_name, Parted, Put, Store};
 
 mod multipart;
 mod parted;
+mod ranges;
 
-/// Large objects are downloaded as ranges of this size, several at once
-/// (`S3Settings::ranges_in_flight`).
+/// Large objects are downloaded as ranges of this size, several at once.
 const RANGE: u64 = 8 << 20;
+/// Ranges of one download fetched at once, as the aws CLI does: one HTTP stream is far from
+/// what a store serves (the local S3 server of `bench/server.sh` gave a third of its speed with
+/// three, and a server over it was held to that).
+const RANGES_IN_FLIGHT: usize = 6;
 
 pub struct S3Store {
     /// Short requests (HEAD, small objects, DELETE): the idle timeout bounds each.
@@ -39,7 +43,6 @@ pub struct S3Store {
     /// Where in-flight multipart uploads are recorded, so one a killed process left is aborted by
     /// the next upload from this machine.
     journal: Option<std::path::PathBuf>,
-    ranges_in_flight: usize,
     prefix: String,
     url: String,
     has_credentials: bool,
@@ -85,7 +88,6 @@ impl S3Store {
             meta,
             part,
             journal: s.journal,
-            ranges_in_flight: s.ranges_in_flight.max(1),
             prefix: s.prefix,
             url,
             has_credentials,
@@ -295,8 +297,8 @@ impl Store for S3Store {
             .step_by(RANGE as usize)
             .map(|start| (start, (start + RANGE).min(total) - 1));
         let mut parts = futures_util::stream::iter(ranges)
-            .map(|(start, end)| fetch_range(&pinned, &key, start, end))
-            .buffered(self.ranges_in_flight);
+            .map(|(start, end)| ranges::fetch(&pinned, &key, start, end))
+            .buffered(RANGES_IN_FLIGHT);
         // Each part is written outside the runtime: `out` may block the way a runtime's thread
         // must not (the server's streamer hands parts to its own runtime with blocking_send).
         while let Some(part) = self.runtime.block_on(parts.next()) {
@@ -451,29 +453,6 @@ impl Read for Source<'_> {
     }
 }
 
-/// Bytes `start..=end` of `key`, retried on transient failures.
-async fn fetch_range(
-    bucket: &Bucket,
-    key: &str,
-    start: u64,
-    end: u64,
-) -> Result<bytes::Bytes, S3Error> {
-    let mut attempt = 1;
-    loop {
-        match bucket.get_object_range(key, start, Some(end)).await {
-            Ok(data) if data.bytes().len() as u64 == end - start + 1 => {
-                return Ok(data.bytes().clone())
-            }
-            Ok(_) => return Err(S3Error::HttpFailWithBody(412, SHORT_RANGE.into())),
-            Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
-                tokio::time::sleep(backoff(attempt)).await;
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 /// Credentials from the settings' keys, else the shared credentials file (profile
 /// `AWS_PROFILE`), else anonymous. Never the instance metadata service: a build machine must not
 /// make surprise network calls.
@@ -523,7 +502,7 @@ fn detail(e: &S3Error) -> String {
     }
 }
 
-/// What `fetch_range` says of a range answered short: the object was replaced mid-download.
+/// What `ranges::fetch` says of a range answered short: the object was replaced mid-download.
 const SHORT_RANGE: &str = "short range response";
 
 fn is_timeout(e: &S3Error) -> bool {
