@@ -25,6 +25,8 @@ mod syscalls;
 pub mod tasks;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod tracer;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod wakeups;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;

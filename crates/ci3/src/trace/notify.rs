@@ -3,19 +3,23 @@
 //! On a virtual machine a ptrace stop costs two cross-CPU wake-ups of halted vCPUs (the
 //! tracer's at the stop, the tracee's at the resume), ~85 us a stop where the work is ~5 us. A
 //! listener with `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (Linux 6.6) hands the CPU over to the
-//! supervisor thread and back instead. ptrace still follows the process tree, execs, writes and
-//! chdirs.
+//! supervisor thread and back instead, while one process at a time calls (`wakeups`); one
+//! supervisor thread per CPU answers processes side by side. ptrace still follows the process
+//! tree, execs, writes and chdirs.
 
 use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use nix::unistd::Pid;
 
 use super::syscalls::{self, Cwds};
+use super::wakeups::WakeMode;
 use super::Access;
 
 /// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (linux/seccomp.h; not in the libc crate).
@@ -71,15 +75,12 @@ fn try_listener() -> bool {
 }
 
 fn set_sync(fd: &OwnedFd) -> io::Result<()> {
+    set_flags(fd.as_raw_fd(), SYNC_WAKE_UP)
+}
+
+fn set_flags(fd: RawFd, flags: u64) -> io::Result<()> {
     // SAFETY: SET_FLAGS takes its flags by value.
-    if unsafe {
-        libc::ioctl(
-            fd.as_raw_fd(),
-            libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS,
-            SYNC_WAKE_UP,
-        )
-    } != 0
-    {
+    if unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS, flags) } != 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(())
@@ -102,32 +103,73 @@ pub(super) fn take(pid: libc::pid_t, fd: RawFd) -> io::Result<OwnedFd> {
     Ok(listener)
 }
 
-/// The supervisor thread: answers every notification until no process uses the filter any
-/// more, and returns what the calls did.
+/// The supervisor: one thread per CPU answering notifications until no process uses the filter
+/// any more; what the calls did, from all of them.
 pub(super) fn supervise(
     listener: OwnedFd,
     cwds: SharedCwds,
 ) -> JoinHandle<BTreeMap<PathBuf, Access>> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+    let listener = Arc::new(listener);
+    let mode = Arc::new(Waking {
+        mode: Mutex::new(WakeMode::new()),
+        waiting: AtomicUsize::new(0),
+    });
+    let answering: Vec<_> = (0..threads)
+        .map(|_| {
+            let (listener, cwds, waking) = (listener.clone(), cwds.clone(), mode.clone());
+            std::thread::spawn(move || answer_all(listener.as_raw_fd(), &cwds, &waking))
+        })
+        .collect();
     std::thread::spawn(move || {
-        let mut paths = BTreeMap::new();
-        let fd = listener.as_raw_fd();
-        loop {
-            // SAFETY: seccomp_notif is plain data; RECV fills it.
-            let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
-            // SAFETY: `req` is a valid out-pointer of the size RECV writes.
-            if unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_RECV, &mut req) } != 0 {
-                match io::Error::last_os_error().raw_os_error() {
-                    Some(libc::EINTR) => continue,
-                    // The filter has no users left (the tree is gone: RECV wakes for it since
-                    // Linux 6.6, as SYNC_WAKE_UP needs), or a waiting task was killed.
-                    Some(libc::ENOENT) if !hung_up(fd) => continue,
-                    _ => break,
-                }
+        let mut paths: BTreeMap<PathBuf, Access> = BTreeMap::new();
+        for thread in answering {
+            for (path, access) in thread.join().unwrap_or_default() {
+                paths.entry(path).or_default().merge(access);
             }
-            answer(fd, &req, &cwds, &mut paths);
         }
         paths
     })
+}
+
+/// The supervisor threads' wake-up mode, and how many calls they are answering.
+struct Waking {
+    mode: Mutex<WakeMode>,
+    waiting: AtomicUsize,
+}
+
+/// One supervisor thread's loop.
+fn answer_all(fd: RawFd, cwds: &SharedCwds, waking: &Waking) -> BTreeMap<PathBuf, Access> {
+    let mut paths = BTreeMap::new();
+    loop {
+        // SAFETY: seccomp_notif is plain data; RECV fills it.
+        let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
+        // SAFETY: `req` is a valid out-pointer of the size RECV writes.
+        if unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_RECV, &mut req) } != 0 {
+            match io::Error::last_os_error().raw_os_error() {
+                Some(libc::EINTR) => continue,
+                // The filter has no users left (the tree is gone: RECV wakes for it since
+                // Linux 6.6, as SYNC_WAKE_UP needs), or a waiting task was killed.
+                Some(libc::ENOENT) if !hung_up(fd) => continue,
+                _ => break,
+            }
+        }
+        let waiting = waking.waiting.fetch_add(1, Ordering::SeqCst) + 1;
+        let change = waking.mode.lock().unwrap_or_else(|e| e.into_inner()).call(
+            req.pid as i32,
+            waiting,
+            Instant::now(),
+        );
+        if let Some(sync) = change {
+            // A refusal leaves the wake-ups as they were: slower, never wrong.
+            let _ = set_flags(fd, if sync { SYNC_WAKE_UP } else { 0 });
+        }
+        record(fd, &req, cwds, &mut paths);
+        // Before the answer: the caller's next call, at once on this CPU, is not an overlap.
+        waking.waiting.fetch_sub(1, Ordering::SeqCst);
+        let_run(fd, req.id);
+    }
+    paths
 }
 
 /// Whether no process uses the filter of `fd` any more.
@@ -142,8 +184,8 @@ fn hung_up(fd: RawFd) -> bool {
     n != 0 && pfd.revents & libc::POLLIN == 0
 }
 
-/// Records the call of `req` as the ptrace path records it at a call's entry, then lets it run.
-fn answer(
+/// Records the call of `req` as the ptrace path records it at a call's entry.
+fn record(
     fd: RawFd,
     req: &libc::seccomp_notif,
     cwds: &SharedCwds,
@@ -166,8 +208,12 @@ fn answer(
             }
         }
     }
+}
+
+/// Lets the call of notification `id` run.
+fn let_run(fd: RawFd, id: u64) {
     let resp = libc::seccomp_notif_resp {
-        id: req.id,
+        id,
         val: 0,
         error: 0,
         flags: libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
