@@ -4,7 +4,8 @@
 # under `strace -f -e trace=file -o /dev/null`:
 #   c:   a C build of 200 files with `make -j2` (each file includes a few system headers)
 #   git: a git-heavy script (status, add, commit, log, diff, 50 rounds) in a repository of 500 files
-# Prints the best of 3 wall times of each and the ratios to untraced.
+# Prints the best of 3 wall times of each (three rounds, each in another order) and the ratios
+# to untraced.
 # Usage: bench/trace.sh [FILES] [OTHER_CACHE_TRACE]
 #   OTHER_CACHE_TRACE: another build of cache_trace (say main's, before a change) timed too, in
 #   the same run, for an A/B under the same load; the load average is printed at the end.
@@ -52,35 +53,55 @@ g -C "$r" init -q && g -C "$r" add -A && g -C "$r" commit -qm init
 echo '^file' > "$r/.rebuild_patterns"
 git_cmd='for i in $(seq 1 50); do echo "$i" >> file1.txt; git status --porcelain >/dev/null; git add -A; git -c user.name=b -c user.email=b@b commit -qm "r$i"; git log --oneline -5 >/dev/null; git diff HEAD~1 --stat >/dev/null; done'
 
-# best DIR CMD...: the best wall time of 3 runs, in seconds.
-best() {
-  local dir="$1" min="" t s e
+# once DIR CMD...: the wall time of one run, in seconds.
+once() {
+  local dir="$1" s e
   shift
-  for _ in 1 2 3; do
-    s=$(date +%s.%N)
-    (cd "$dir" && "$@" >/dev/null 2>&1) || true
-    e=$(date +%s.%N)
-    t=$(awk "BEGIN { print $e - $s }")
-    if [ -z "$min" ] || awk "BEGIN { exit !($t < $min) }"; then min="$t"; fi
-  done
-  echo "$min"
+  s=$(date +%s.%N)
+  (cd "$dir" && "$@" >/dev/null 2>&1) || true
+  e=$(date +%s.%N)
+  awk "BEGIN { print $e - $s }"
 }
 
+# run VARIANT: one run of the workload in $dir/$cmd as VARIANT.
+run() {
+  case "$1" in
+    plain) once "$dir" bash -c "$cmd" ;;
+    traced) once "$dir" cache_trace "$cmd" ;;
+    probes) once "$dir" cache_trace --probes "$cmd" ;;
+    strace) once "$dir" strace -f -e trace=file -o /dev/null bash -c "$cmd" ;;
+    other) once "$dir" "$other" "$cmd" ;;
+    other_probes) once "$dir" "$other" --probes "$cmd" ;;
+  esac
+}
+
+# Three rounds of every variant, each round in another order: on this VM whichever run came
+# first after the untraced one was up to 1.3x slower (the same binary as "other" in one run:
+# 2.00x and 1.56x), so a fixed order favoured the variants that came later.
+variants=(plain traced probes strace)
+[ -n "$other" ] && variants+=(other other_probes)
+ratio() { awk "BEGIN { print $1 / $2 }"; }
 for w in c git; do
   if [ "$w" = c ]; then dir="$c" cmd="$c_cmd"; else dir="$r" cmd="$git_cmd"; fi
-  plain=$(best "$dir" bash -c "$cmd")
-  traced=$(best "$dir" cache_trace "$cmd")
-  probes=$(best "$dir" cache_trace --probes "$cmd")
-  strace=$(best "$dir" strace -f -e trace=file -o /dev/null bash -c "$cmd")
+  declare -A best=()
+  n=${#variants[@]}
+  for round in 0 1 2; do
+    for k in $(seq 0 $((n - 1))); do
+      v=${variants[$(( (k + round * n / 3) % n ))]}
+      t=$(run "$v")
+      if [ -z "${best[$v]:-}" ] || awk "BEGIN { exit !($t < ${best[$v]}) }"; then best[$v]="$t"; fi
+    done
+  done
+  plain=${best[plain]}
   printf '%-4s untraced %6.2fs  cache_trace %6.2fs (%.2fx)  --probes %6.2fs (%.2fx)  strace -f %6.2fs (%.2fx)\n' \
-    "$w" "$plain" "$traced" "$(awk "BEGIN { print $traced / $plain }")" \
-    "$probes" "$(awk "BEGIN { print $probes / $plain }")" \
-    "$strace" "$(awk "BEGIN { print $strace / $plain }")"
+    "$w" "$plain" "${best[traced]}" "$(ratio "${best[traced]}" "$plain")" \
+    "${best[probes]}" "$(ratio "${best[probes]}" "$plain")" \
+    "${best[strace]}" "$(ratio "${best[strace]}" "$plain")"
   if [ -n "$other" ]; then
-    o=$(best "$dir" "$other" "$cmd")
-    op=$(best "$dir" "$other" --probes "$cmd")
     printf '%-4s other:   cache_trace %6.2fs (%.2fx)  --probes %6.2fs (%.2fx)\n' \
-      "$w" "$o" "$(awk "BEGIN { print $o / $plain }")" "$op" "$(awk "BEGIN { print $op / $plain }")"
+      "$w" "${best[other]}" "$(ratio "${best[other]}" "$plain")" \
+      "${best[other_probes]}" "$(ratio "${best[other_probes]}" "$plain")"
   fi
+  unset best
 done
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

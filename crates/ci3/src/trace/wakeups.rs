@@ -45,6 +45,11 @@ impl WakeMode {
         }
     }
 
+    /// Whether wake-ups are synchronous now.
+    pub fn sync(&self) -> bool {
+        self.sync
+    }
+
     /// Notes a call of thread `pid` received at `now` while `waiting` calls (this one among
     /// them) are being answered; `Some(sync)` when the wake-ups are to change.
     pub fn call(&mut self, pid: i32, waiting: usize, now: Instant) -> Option<bool> {
