@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: the tracer's overhead (issue 23). Two workloads, each run untraced, under
 # `cache_trace`, under `cache_trace --probes` (stat/access/readlink stop the tracee too) and
-# under `strace -f -e trace=file -o /dev/null`:
+# under `strace -f -e trace=file -o /dev/null`, and under bench/notify_floor.c (the floor: every
+# open sent to a seccomp listener that answers at once and records nothing):
 #   c:   a C build of 200 files with `make -j2` (each file includes a few system headers)
 #   git: a git-heavy script (status, add, commit, log, diff, 50 rounds) in a repository of 500 files
 # Prints the best of 3 wall times of each (three rounds, each in another order) and the ratios
@@ -72,17 +73,23 @@ run() {
     strace) once "$dir" strace -f -e trace=file -o /dev/null bash -c "$cmd" ;;
     other) once "$dir" "$other" "$cmd" ;;
     other_probes) once "$dir" "$other" --probes "$cmd" ;;
+    floor) once "$dir" "$work/notify_floor" "$floor_mode" bash -c "$cmd" ;;
   esac
 }
 
 # Three rounds of every variant, each round in another order: on this VM whichever run came
 # first after the untraced one was up to 1.3x slower (the same binary as "other" in one run:
 # 2.00x and 1.56x), so a fixed order favoured the variants that came later.
-variants=(plain traced probes strace)
+# The floor: every open sent to a listener that answers at once and records nothing.
+cc -O2 -o "$work/notify_floor" "$here/bench/notify_floor.c" -lpthread ||
+  { echo "bench: cannot build bench/notify_floor.c (cc is needed)" >&2; exit 1; }
+variants=(plain traced probes strace floor)
 [ -n "$other" ] && variants+=(other other_probes)
 ratio() { awk "BEGIN { print $1 / $2 }"; }
 for w in c git; do
-  if [ "$w" = c ]; then dir="$c" cmd="$c_cmd"; else dir="$r" cmd="$git_cmd"; fi
+  # The floor in the tracer's wake-up mode for the workload: two compilers side by side, one
+  # git command at a time.
+  if [ "$w" = c ]; then dir="$c" cmd="$c_cmd" floor_mode=plain; else dir="$r" cmd="$git_cmd" floor_mode=sync; fi
   declare -A best=()
   n=${#variants[@]}
   for round in 0 1 2; do
@@ -97,6 +104,8 @@ for w in c git; do
     "$w" "$plain" "${best[traced]}" "$(ratio "${best[traced]}" "$plain")" \
     "${best[probes]}" "$(ratio "${best[probes]}" "$plain")" \
     "${best[strace]}" "$(ratio "${best[strace]}" "$plain")"
+  printf '%-4s floor:   a listener answering every open at once (%s wake-ups), recording nothing %6.2fs (%.2fx)\n' \
+    "$w" "$floor_mode" "${best[floor]}" "$(ratio "${best[floor]}" "$plain")"
   if [ -n "$other" ]; then
     printf '%-4s other:   cache_trace %6.2fs (%.2fx)  --probes %6.2fs (%.2fx)\n' \
       "$w" "${best[other]}" "$(ratio "${best[other]}" "$plain")" \

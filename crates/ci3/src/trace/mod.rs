@@ -4,8 +4,9 @@
 //! for them and lets every other call run), so a traced build stays close to its own speed;
 //! the stat family, access and readlink stop it only when probes are asked for
 //! ([`Command::probes`]). Where the kernel allows (6.6+), the read-only opens and the probes
-//! do not stop it at all: a seccomp user notification is answered by a thread of the tracer on
-//! the tracee's CPU (`notify`), and ptrace keeps the process tree, execs, writes and chdirs.
+//! do not stop it at all: a seccomp user notification is answered by a thread of the tracer,
+//! on the tracee's CPU while one process at a time calls (`notify`, `wakeups`), and ptrace keeps
+//! the process tree, execs, writes and chdirs.
 //! Paths are read from the tracee's memory and resolved against its working directory or the
 //! directory descriptor it passed, at the call's entry; the call's result, read at its exit,
 //! tells a read from a probe (a failed open of a missing file only looked). ptrace sees static
