@@ -378,4 +378,44 @@ mod tests {
         ]);
         assert_eq!(paths, want);
     }
+
+    /// Two callers side by side: the extra threads join in (their calls alternate) and every
+    /// call is recorded once, whichever thread answered it.
+    #[test]
+    fn calls_side_by_side_are_all_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().to_str().unwrap().to_string();
+        let names: Vec<String> = (0..2)
+            .flat_map(|t| (0..300).map(move |i| format!("t{t}-{i}.h")))
+            .collect();
+        let wanted = names.clone();
+        let (paths, errnos) = notified(false, move || {
+            let callers: Vec<_> = (0..2)
+                .map(|t| {
+                    let (base, names) = (base.clone(), wanted.clone());
+                    std::thread::spawn(move || {
+                        names
+                            .iter()
+                            .filter(|n| n.starts_with(&format!("t{t}-")))
+                            .map(|n| openat(libc::AT_FDCWD, &format!("{base}/{n}"), 0))
+                            .collect::<Vec<i32>>()
+                    })
+                })
+                .collect();
+            callers
+                .into_iter()
+                .flat_map(|c| c.join().unwrap())
+                .collect()
+        });
+        assert!(errnos.iter().all(|&e| e == libc::ENOENT), "{errnos:?}");
+        // The callers' own opens (a thread's start may read /sys) are not the test's.
+        let recorded: Vec<PathBuf> = paths
+            .keys()
+            .filter(|p| p.starts_with(dir.path()))
+            .cloned()
+            .collect();
+        let mut want: Vec<PathBuf> = names.iter().map(|n| dir.path().join(n)).collect();
+        want.sort();
+        assert_eq!(recorded, want);
+    }
 }
