@@ -27,7 +27,7 @@ pub(super) struct WakeMode {
     last: i32,
     before: i32,
     burst_from: Option<Instant>,
-    overlaps: u32,
+    signs: u32,
     parallel_until: Option<Instant>,
     sync: bool,
 }
@@ -39,7 +39,7 @@ impl WakeMode {
             last: 0,
             before: 0,
             burst_from: None,
-            overlaps: 0,
+            signs: 0,
             parallel_until: None,
             sync: true,
         }
@@ -59,10 +59,10 @@ impl WakeMode {
         }
         if waiting > 1 || alternating {
             match self.burst_from {
-                Some(from) if now.duration_since(from) <= BURST_WITHIN => self.overlaps += 1,
-                _ => (self.burst_from, self.overlaps) = (Some(now), 1),
+                Some(from) if now.duration_since(from) <= BURST_WITHIN => self.signs += 1,
+                _ => (self.burst_from, self.signs) = (Some(now), 1),
             }
-            if self.overlaps >= BURST {
+            if self.signs >= BURST {
                 self.parallel_until = Some(now + HOLD);
             }
         }
