@@ -155,6 +155,76 @@ fn a_grandchild_is_followed_and_a_killed_command_is_reported_as_such() {
     );
 }
 
+/// What a trace found that every way of seeing reads must agree on: the findings but the
+/// reads outside the repository (fanotify names a library by the file it is, a notified open
+/// by the name it was opened with: /lib/x.so against /usr/lib/x.so).
+fn agreed(json: &serde_json::Value) -> serde_json::Value {
+    let mut json = json.clone();
+    let map = json.as_object_mut().unwrap();
+    map.remove("outside");
+    map.remove("reads");
+    json
+}
+
+#[test]
+fn fanotify_notification_and_ptrace_find_the_same() {
+    let repo = c_project();
+    let data = Repo::new();
+    data.write("data/deep.txt", "deep\n");
+    data.write(".rebuild_patterns", "^nothing$\n");
+    data.commit_all("data");
+    let runs: [(&Repo, &str); 3] = [
+        (&repo, "make -s; rm -f app"),
+        (&data, "sh -c 'cat data/deep.txt >/dev/null; true'; true"),
+        (&data, "cat data/deep.txt >/dev/null; kill -9 $$"),
+    ];
+    for (repo, cmd) in runs {
+        let found: Vec<serde_json::Value> = ["fanotify", "notify", "ptrace"]
+            .iter()
+            .map(|reads| {
+                let out = run(command(env!("CARGO_BIN_EXE_cache_trace"))
+                    .current_dir(repo.path())
+                    .env("CI3_TRACE_READS", reads)
+                    .args(["--format", "json", cmd]));
+                assert_eq!(out.code, 1, "{reads} {cmd}: {}", out.stderr);
+                let json: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+                assert_eq!(json["reads"], *reads);
+                assert_ne!(json["undeclared"], serde_json::json!([]), "{reads} {cmd}");
+                agreed(&json)
+            })
+            .collect();
+        assert_eq!(found[0], found[1], "fanotify and notify, {cmd}");
+        assert_eq!(found[1], found[2], "notify and ptrace, {cmd}");
+    }
+}
+
+#[test]
+fn a_way_of_seeing_reads_that_cannot_work_is_refused_in_one_line() {
+    let repo = Repo::new();
+    repo.write(".rebuild_patterns", "^src/\n");
+    repo.commit_all("patterns");
+    let refused = |reads: &str, args: &[&str], says: &str| {
+        let out = run(command(env!("CARGO_BIN_EXE_cache_trace"))
+            .current_dir(repo.path())
+            .env("CI3_TRACE_READS", reads)
+            .args(args));
+        assert_eq!(out.code, 2, "{reads}: {}", out.stderr);
+        assert_eq!(out.stdout, "");
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        assert!(out.stderr.contains(says), "{}", out.stderr);
+    };
+    refused(
+        "strace",
+        &["true"],
+        "CI3_TRACE_READS=\"strace\": expected auto, fanotify, notify or ptrace",
+    );
+    refused(
+        "fanotify",
+        &["--probes", "true"],
+        "CI3_TRACE_READS=fanotify cannot trace probes",
+    );
+}
+
 /// An app `build` whose command is `sh build.sh`, its inputs `build.sh` and `src/*.c`.
 fn traced_app(script: &str) -> Fixture {
     let inputs = "[Task.Input]\n[[Task.Input.Files]]\npaths = [\"build.sh\", \"src/*.c\"]\n\

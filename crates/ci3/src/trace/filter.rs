@@ -143,8 +143,21 @@ fn insn(code: u16, jt: u8, jf: u8, k: u32) -> sock_filter {
 /// Built by hand: seccompiler has no user-notification action.
 pub(super) fn notifying(probes: bool) -> Result<BpfProgram> {
     let notified: &[(i64, u8, u64)] = if probes { NOTIFIED_PROBES } else { &[] };
+    prefixed(notified, libc::SECCOMP_RET_USER_NOTIF, probes)
+}
+
+/// [`program`] letting the read-only opens and the execs run unstopped, for a tree whose reads
+/// fanotify sees (`watch`): a program run is a file read there (its close is seen like any
+/// other), and a failed exec is only a probe. Never with probes: fanotify sees no failed open.
+pub(super) fn watched() -> Result<BpfProgram> {
+    const EXECS: &[(i64, u8, u64)] = &[(libc::SYS_execve, 0, 0), (libc::SYS_execveat, 0, 0)];
+    prefixed(EXECS, libc::SECCOMP_RET_ALLOW, false)
+}
+
+/// [`program`] preceded by instructions giving [`NOTIFIED`] calls and `more` the verdict `ret`.
+fn prefixed(more: &[(i64, u8, u64)], ret: u32, probes: bool) -> Result<BpfProgram> {
     let mut body = Vec::new();
-    for &(nr, arg, unless) in NOTIFIED.iter().chain(notified) {
+    for &(nr, arg, unless) in NOTIFIED.iter().chain(more) {
         body.push(insn(LD_ABS_W, 0, 0, 0));
         // seccomp_data: nr (4), arch (4), instruction pointer (8), then the u64 arguments, of
         // which the flags are the low (first, little-endian) half.
@@ -155,10 +168,10 @@ pub(super) fn notifying(probes: bool) -> Result<BpfProgram> {
             body.push(insn(LD_ABS_W, 0, 0, 16 + 8 * u32::from(arg)));
             body.push(insn(JSET_K, 1, 0, unless as u32));
         }
-        body.push(insn(RET_K, 0, 0, libc::SECCOMP_RET_USER_NOTIF));
+        body.push(insn(RET_K, 0, 0, ret));
     }
     let skip = u8::try_from(body.len())
-        .map_err(|_| crate::err!(Failed, "the seccomp notification filter is too long"))?;
+        .map_err(|_| crate::err!(Failed, "the seccomp filter's prefix is too long"))?;
     let mut out = vec![
         insn(LD_ABS_W, 0, 0, 4),
         insn(JEQ_K, 0, skip, AUDIT_ARCH_X86_64),

@@ -18,6 +18,8 @@ mod filter;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod notify;
 mod patterns;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod reads;
 pub mod report;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod spawn;
@@ -28,6 +30,8 @@ pub mod tasks;
 mod tracer;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod wakeups;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod watch;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -92,6 +96,10 @@ pub struct Trace {
     /// Whether stat, access and readlink were traced ([`Command::probes`]): without, a probe
     /// is only a failed open or exec, and a file only stat'ed is not in `paths`.
     pub probes: bool,
+    /// How the read-only opens were seen: `fanotify`, `notify` or `ptrace` (`CI3_TRACE_READS`).
+    /// Through fanotify a failed open is not seen (no probe), and a file opened through a
+    /// symlink is recorded as the file it is.
+    pub reads: &'static str,
 }
 
 /// What to run traced.
@@ -133,10 +141,11 @@ pub fn run(cmd: Command) -> crate::Result<Trace> {
     // SIGINT/SIGTERM/SIGHUP to the tool reach the traced group (and, through the tracer, every
     // process of it), as they reach any child of a tool; the tool then exits 128+N.
     crate::process::take_over();
-    let child = spawn::start(cmd)?;
+    let reads = reads::choose(cmd.probes)?;
+    let child = spawn::start(cmd, &reads)?;
     let pid = child.pid;
     crate::process::adopt(pid);
-    let trace = tracer::follow(child);
+    let trace = tracer::follow(child, reads);
     crate::process::release(pid);
     trace
 }

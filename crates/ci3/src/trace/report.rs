@@ -36,6 +36,8 @@ pub struct Findings {
     pub exit: Option<i32>,
     pub signal: Option<i32>,
     pub processes: usize,
+    /// How the read-only opens were seen: `fanotify`, `notify` or `ptrace`.
+    pub reads: &'static str,
     pub undeclared: Vec<Undeclared>,
     /// Declared inputs (files, or patterns) nothing read.
     pub unread: Vec<String>,
@@ -70,6 +72,7 @@ pub struct Seen {
     pub outside: Outside,
     pub exit: Exit,
     pub processes: usize,
+    pub reads: &'static str,
 }
 
 /// What `trace` did inside and outside `root`; `all` lists the outside reads too.
@@ -108,6 +111,7 @@ pub fn seen(trace: &Trace, root: &Path, all: bool) -> Seen {
         outside: summarise(outside, all),
         exit: trace.exit,
         processes: trace.processes,
+        reads: trace.reads,
     }
 }
 
@@ -174,6 +178,7 @@ pub fn compare(
             Exit::Code(_) => None,
         },
         processes: seen.processes,
+        reads: seen.reads,
         undeclared,
         unread,
         written: seen.written.into_iter().filter(|p| !output(p)).collect(),

@@ -8,6 +8,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use super::reads::Reads;
 use super::Command;
 use crate::Result;
 
@@ -47,7 +48,7 @@ fn find(program: &OsStr, path: Option<&OsStr>, cwd: &Path) -> Option<PathBuf> {
     })
 }
 
-pub(super) fn start(cmd: Command) -> Result<Started> {
+pub(super) fn start(cmd: Command, reads: &Reads) -> Result<Started> {
     let Some(program) = cmd.argv.first() else {
         crate::fail!(Usage, "no command to trace");
     };
@@ -83,11 +84,13 @@ pub(super) fn start(cmd: Command) -> Result<Started> {
     let devnull = File::open("/dev/null").map_err(crate::Error::from)?;
     let out = cmd.stdout.as_ref().map(|f| f.as_raw_fd());
     let err = cmd.stderr.as_ref().map(|f| f.as_raw_fd());
-    let prog = super::filter::program(cmd.probes)?;
-    let notifying = if super::notify::supported() {
-        Some(super::filter::notifying(cmd.probes)?)
-    } else {
-        None
+    let prog = match reads {
+        Reads::Watched(_) => super::filter::watched()?,
+        _ => super::filter::program(cmd.probes)?,
+    };
+    let notifying = match reads {
+        Reads::Notified => Some(super::filter::notifying(cmd.probes)?),
+        _ => None,
     };
     let notify_prog = notifying.as_ref().map(|p| libc::sock_fprog {
         len: p.len() as libc::c_ushort,

@@ -8,8 +8,10 @@ use nix::sys::ptrace::{self, Options};
 use nix::unistd::Pid;
 
 use super::notify::{self, SharedCwds};
+use super::reads::Reads;
 use super::spawn::{self, Started};
 use super::syscalls::{self, Pending};
+use super::watch::Watch;
 use super::{Access, Exit, Trace};
 use crate::Result;
 
@@ -17,7 +19,7 @@ use crate::Result;
 /// child another thread of this process started (task_run's other workers).
 const WAIT_FLAGS: libc::c_int = libc::__WALL | libc::__WNOTHREAD;
 
-pub(super) fn follow(started: Started) -> Result<Trace> {
+pub(super) fn follow(started: Started, reads: Reads) -> Result<Trace> {
     let Started {
         pid: root,
         mut errors,
@@ -75,6 +77,7 @@ pub(super) fn follow(started: Started) -> Result<Trace> {
         },
         None => None,
     };
+    let via = reads.name();
     let mut t = Tracer {
         paths: BTreeMap::new(),
         pending: HashMap::new(),
@@ -82,9 +85,19 @@ pub(super) fn follow(started: Started) -> Result<Trace> {
         started: HashSet::from([root]),
         processes: 1,
         exit: None,
+        watch: match reads {
+            Reads::Watched(w) => Some(w),
+            _ => None,
+        },
     };
+    t.joined(root);
     resume(root, 0, false);
     t.run(root);
+    if let Some(watch) = t.watch.take() {
+        for (path, access) in watch.finish()? {
+            t.paths.entry(path).or_default().merge(access);
+        }
+    }
     if let Some(supervisor) = supervisor {
         // Ends once the last process of the tree has gone (the filter has no users left).
         for (path, access) in supervisor.join().unwrap_or_default() {
@@ -110,6 +123,7 @@ pub(super) fn follow(started: Started) -> Result<Trace> {
         exit: t.exit.unwrap_or(Exit::Code(127)),
         processes: t.processes,
         probes,
+        reads: via,
     })
 }
 
@@ -122,6 +136,8 @@ struct Tracer {
     started: HashSet<libc::pid_t>,
     processes: usize,
     exit: Option<Exit>,
+    /// Where the read-only opens are seen when fanotify sees them.
+    watch: Option<Watch>,
 }
 
 /// Restarts `pid` with signal `sig` (0: none); `to_exit` stops it again at the end of the call
@@ -138,6 +154,13 @@ fn resume(pid: libc::pid_t, sig: libc::c_int, to_exit: bool) {
 }
 
 impl Tracer {
+    /// `pid` is of the tree, before it first runs.
+    fn joined(&self, pid: libc::pid_t) {
+        if let Some(watch) = &self.watch {
+            watch.join(pid);
+        }
+    }
+
     fn run(&mut self, root: libc::pid_t) {
         loop {
             let mut status = 0;
@@ -194,6 +217,7 @@ impl Tracer {
                 resume(pid, 0, self.pending.contains_key(&pid));
             } else if sig == libc::SIGSTOP && self.started.insert(pid) {
                 // The stop every new tracee starts with: not the program's own signal.
+                self.joined(pid);
                 resume(pid, 0, false);
             } else {
                 // Job-control stops would leave a traced build stopped for good: a build has no

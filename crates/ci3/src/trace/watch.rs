@@ -1,0 +1,296 @@
+//! Read-only opens seen through fanotify: the kernel queues an event at each close of a file
+//! opened without write access, and a thread of the tracer reads the queue while the tree runs.
+//!
+//! Nothing stops or waits for the tracer: where a notification costs two cross-CPU wake-ups
+//! per open (a C build's header search is tens of thousands), an event costs the closing
+//! process an allocation. It needs `CAP_SYS_ADMIN` (fanotify_init, and the process ids of the
+//! events), so it serves root CI machines and privileged containers; elsewhere the tracer
+//! notifies (`notify`). What it cannot see: an open that failed (a probe, traced with
+//! `--probes` only, which never use this), and the name a file was opened by when it is a
+//! symlink (the event names the file itself, which is what was read).
+
+use std::collections::{BTreeMap, HashSet};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use nix::errno::Errno;
+use nix::sys::fanotify::{EventFFlags, Fanotify, InitFlags, MarkFlags, MaskFlags};
+
+use super::Access;
+
+/// File systems that hold no files a build reads as inputs; marking their mounts would only
+/// add events to filter out.
+const PSEUDO: &[&str] = &[
+    "proc",
+    "sysfs",
+    "devtmpfs",
+    "devpts",
+    "cgroup",
+    "cgroup2",
+    "mqueue",
+    "debugfs",
+    "tracefs",
+    "securityfs",
+    "pstore",
+    "bpf",
+    "configfs",
+    "fusectl",
+    "hugetlbfs",
+    "autofs",
+    "binfmt_misc",
+    "nsfs",
+    "efivarfs",
+    "rpc_pipefs",
+];
+
+/// The processes of the traced tree, by id: events of other processes are dropped.
+pub(super) type Members = Arc<Mutex<HashSet<libc::pid_t>>>;
+
+/// A running watch: its reader thread, and how to tell it the tree has ended (dropped
+/// unfinished, the reader drains the queue and ends on its own).
+pub(super) struct Watch {
+    members: Members,
+    stop: OwnedFd,
+    reader: Option<JoinHandle<crate::Result<BTreeMap<PathBuf, Access>>>>,
+}
+
+/// Starts watching every mounted file system but the pseudo ones, before the tree starts; an
+/// error (no `CAP_SYS_ADMIN`: `EPERM`) says why it cannot.
+pub(super) fn start() -> std::io::Result<Watch> {
+    let group = Fanotify::init(
+        InitFlags::FAN_CLASS_NOTIF
+            | InitFlags::FAN_CLOEXEC
+            | InitFlags::FAN_NONBLOCK
+            | InitFlags::FAN_UNLIMITED_QUEUE,
+        // O_NONBLOCK: the descriptor of a FIFO's event must not wait for a writer; O_NOATIME:
+        // the tracer's own look changes nothing.
+        EventFFlags::O_RDONLY
+            | EventFFlags::O_LARGEFILE
+            | EventFFlags::O_CLOEXEC
+            | EventFFlags::O_NONBLOCK
+            | EventFFlags::O_NOATIME,
+    )?;
+    let mut marked = 0;
+    let mut first_error = None;
+    for mount in mounts()? {
+        match group.mark(
+            MarkFlags::FAN_MARK_ADD | MarkFlags::FAN_MARK_MOUNT,
+            MaskFlags::FAN_CLOSE_NOWRITE,
+            nix::fcntl::AT_FDCWD,
+            Some(mount.as_path()),
+        ) {
+            Ok(()) => marked += 1,
+            // A mount hidden under another, or gone meanwhile, holds nothing the tree can open.
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if marked == 0 {
+        return Err(first_error.unwrap_or(Errno::ENOENT).into());
+    }
+    // SAFETY: eventfd returns a fresh descriptor that we own.
+    let stop = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+    if stop < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let stop = unsafe { OwnedFd::from_raw_fd(stop) };
+    let members = Members::default();
+    let (m, s) = (members.clone(), stop.try_clone()?);
+    let reader = std::thread::spawn(move || read_all(&group, &m, &s));
+    Ok(Watch {
+        members,
+        stop,
+        reader: Some(reader),
+    })
+}
+
+impl Watch {
+    /// `pid` belongs to the tree: called before it runs, so that none of its events is read
+    /// before.
+    pub fn join(&self, pid: libc::pid_t) {
+        self.members
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pid);
+    }
+
+    /// The files the tree opened read-only. Called once every process of the tree has ended:
+    /// each close was queued before its process could be waited for, so the queue holds them
+    /// all. Fails if the kernel dropped events (it cannot with an unlimited queue, but says so).
+    pub fn finish(mut self) -> crate::Result<BTreeMap<PathBuf, Access>> {
+        self.signal_stop();
+        match self.reader.take().map(JoinHandle::join) {
+            Some(Ok(found)) => found,
+            _ => crate::fail!(Failed, "the fanotify watch of the trace panicked"),
+        }
+    }
+
+    fn signal_stop(&self) {
+        let one: u64 = 1;
+        // SAFETY: an eventfd takes one u64 by pointer.
+        unsafe { libc::write(self.stop.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.signal_stop();
+    }
+}
+
+/// The mount points of the file systems worth watching, from /proc/self/mountinfo.
+fn mounts() -> std::io::Result<Vec<PathBuf>> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo")?;
+    Ok(info.lines().filter_map(mount_point).collect())
+}
+
+/// The mount point of one mountinfo line, unless its file system is a pseudo one: fields are
+/// id, parent, device, root, mount point, options, optional fields up to `-`, type, source.
+fn mount_point(line: &str) -> Option<PathBuf> {
+    let mut fields = line.split(' ');
+    let point = fields.nth(4)?;
+    let fstype = fields.skip_while(|f| *f != "-").nth(1)?;
+    if PSEUDO.contains(&fstype) {
+        return None;
+    }
+    Some(PathBuf::from(unescape(point)))
+}
+
+/// mountinfo writes space, tab, newline and backslash in octal (`\040`).
+fn unescape(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let octal = bytes.get(i + 1..i + 4).and_then(|d| {
+            let s = std::str::from_utf8(d).ok()?;
+            u8::from_str_radix(s, 8).ok()
+        });
+        match (bytes[i], octal) {
+            (b'\\', Some(b)) => {
+                out.push(b);
+                i += 4;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The reader: events read as they come until `stop` is written, then the rest of the queue.
+fn read_all(
+    group: &Fanotify,
+    members: &Members,
+    stop: &OwnedFd,
+) -> crate::Result<BTreeMap<PathBuf, Access>> {
+    let mut seen: HashSet<PathBuf> = HashSet::new();
+    let mut stopping = false;
+    loop {
+        if !stopping {
+            let mut fds = [
+                libc::pollfd {
+                    fd: group.as_fd().as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: stop.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            // SAFETY: two valid pollfds.
+            if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+                if Errno::last() == Errno::EINTR {
+                    continue;
+                }
+                crate::fail!(
+                    Failed,
+                    "the trace's fanotify watch: poll: {}",
+                    Errno::last()
+                );
+            }
+            stopping = fds[1].revents != 0;
+        }
+        let events = match group.read_events() {
+            Ok(events) => events,
+            Err(Errno::EAGAIN) if stopping => break,
+            Err(Errno::EAGAIN | Errno::EINTR) => continue,
+            Err(e) => crate::fail!(Failed, "the trace's fanotify watch: reading events: {e}"),
+        };
+        let members = members.lock().unwrap_or_else(|e| e.into_inner());
+        for event in &events {
+            if event.mask().contains(MaskFlags::FAN_Q_OVERFLOW) {
+                crate::fail!(
+                    Failed,
+                    "the trace's fanotify watch: the kernel dropped events (queue overflow)"
+                );
+            }
+            let Some(fd) = event.fd() else { continue };
+            if !members.contains(&event.pid()) {
+                continue;
+            }
+            if let Ok(path) = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())) {
+                seen.insert(path);
+            }
+        }
+    }
+    let read = Access {
+        read: true,
+        ..Access::default()
+    };
+    Ok(seen.into_iter().map(|p| (p, read)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_points_skip_pseudo_file_systems_and_unescape() {
+        let line = |point: &str, fstype: &str| {
+            format!("36 25 0:32 / {point} rw,relatime shared:1 - {fstype} src rw")
+        };
+        assert_eq!(mount_point(&line("/", "ext4")), Some(PathBuf::from("/")));
+        assert_eq!(mount_point(&line("/proc", "proc")), None);
+        assert_eq!(
+            mount_point(&line("/mnt/a\\040b", "tmpfs")),
+            Some(PathBuf::from("/mnt/a b"))
+        );
+        assert_eq!(mount_point("36 25 0:32 / /x rw"), None);
+    }
+
+    /// A process of the tree reads one file and writes another; this process, not of the tree,
+    /// reads a third: only the first is recorded.
+    #[test]
+    fn only_the_trees_read_only_closes_are_recorded() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["read.txt", "ours.txt"] {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        let watch = start().expect("fanotify needs CAP_SYS_ADMIN: the tests run as root");
+        // It waits for its go, so that it is of the tree before it opens anything.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "read go; : < read.txt; echo x > written.txt"])
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        watch.join(child.id() as libc::pid_t);
+        std::fs::read(dir.path().join("ours.txt")).unwrap();
+        writeln!(child.stdin.take().unwrap(), "go").unwrap();
+        assert!(child.wait().unwrap().success());
+        let paths = watch.finish().unwrap();
+        let base = dir.path().canonicalize().unwrap();
+        let recorded: Vec<&PathBuf> = paths.keys().filter(|p| p.starts_with(&base)).collect();
+        assert_eq!(recorded, [&base.join("read.txt")]);
+        assert!(paths.values().all(|a| a.read && !a.write && !a.probe));
+    }
+}
