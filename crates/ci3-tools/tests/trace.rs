@@ -199,6 +199,36 @@ fn fanotify_notification_and_ptrace_find_the_same() {
 }
 
 #[test]
+fn fanotify_notification_and_ptrace_find_the_same_writes() {
+    // Written by an open, by a rename, to a file removed while still open.
+    let f = traced_app(
+        "mkdir -p out ../elsewhere\necho ok > out/result.txt\n\
+         cat src/main.c > ../elsewhere/leak.txt\n\
+         echo y > ../elsewhere/t && mv ../elsewhere/t ../elsewhere/u\n\
+         exec 3>../elsewhere/tmp.txt\nrm ../elsewhere/tmp.txt\n",
+    );
+    for reads in ["fanotify", "notify", "ptrace"] {
+        let mut cmd = f.cmd_in(
+            f.repo.path(),
+            "task_run",
+            &["--trace", "-s", "--format", "json"],
+        );
+        let out = run(cmd.env("CI3_TRACE_READS", reads));
+        assert_eq!(out.code, 0, "{reads}: {}", out.stderr);
+        let json: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+        let written = [
+            "elsewhere/leak.txt",
+            "elsewhere/t",
+            "elsewhere/tmp.txt",
+            "elsewhere/u",
+        ];
+        assert_eq!(json[0]["written"], serde_json::json!(written), "{reads}");
+        assert_eq!(json[0]["undeclared"], serde_json::json!([]), "{reads}");
+        assert_eq!(json[0]["reads"], reads);
+    }
+}
+
+#[test]
 fn a_way_of_seeing_reads_that_cannot_work_is_refused_in_one_line() {
     let repo = Repo::new();
     repo.write(".rebuild_patterns", "^src/\n");

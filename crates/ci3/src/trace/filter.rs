@@ -143,21 +143,31 @@ fn insn(code: u16, jt: u8, jf: u8, k: u32) -> sock_filter {
 /// Built by hand: seccompiler has no user-notification action.
 pub(super) fn notifying(probes: bool) -> Result<BpfProgram> {
     let notified: &[(i64, u8, u64)] = if probes { NOTIFIED_PROBES } else { &[] };
-    prefixed(notified, libc::SECCOMP_RET_USER_NOTIF, probes)
+    let calls: Vec<_> = NOTIFIED.iter().chain(notified).copied().collect();
+    prefixed(&calls, libc::SECCOMP_RET_USER_NOTIF, probes)
 }
 
-/// [`program`] letting the read-only opens and the execs run unstopped, for a tree whose reads
-/// fanotify sees (`watch`): a program run is a file read there (its close is seen like any
-/// other), and a failed exec is only a probe. Never with probes: fanotify sees no failed open.
+/// The calls a tree whose opens fanotify sees (`watch`) makes unstopped: every open (a close
+/// says whether it wrote), and the execs (a program run is a file read there; a failed exec is
+/// only a probe).
+const WATCHED: &[(i64, u8, u64)] = &[
+    (libc::SYS_open, 0, 0),
+    (libc::SYS_openat, 0, 0),
+    (libc::SYS_creat, 0, 0),
+    (libc::SYS_execve, 0, 0),
+    (libc::SYS_execveat, 0, 0),
+];
+
+/// [`program`] letting [`WATCHED`] calls run. Never with probes: fanotify sees no failed open.
 pub(super) fn watched() -> Result<BpfProgram> {
-    const EXECS: &[(i64, u8, u64)] = &[(libc::SYS_execve, 0, 0), (libc::SYS_execveat, 0, 0)];
-    prefixed(EXECS, libc::SECCOMP_RET_ALLOW, false)
+    prefixed(WATCHED, libc::SECCOMP_RET_ALLOW, false)
 }
 
-/// [`program`] preceded by instructions giving [`NOTIFIED`] calls and `more` the verdict `ret`.
-fn prefixed(more: &[(i64, u8, u64)], ret: u32, probes: bool) -> Result<BpfProgram> {
+/// [`program`] preceded by instructions giving `calls` the verdict `ret`: (call, flag argument,
+/// flags that leave the call to `program`, 0 for none).
+fn prefixed(calls: &[(i64, u8, u64)], ret: u32, probes: bool) -> Result<BpfProgram> {
     let mut body = Vec::new();
-    for &(nr, arg, unless) in NOTIFIED.iter().chain(more) {
+    for &(nr, arg, unless) in calls {
         body.push(insn(LD_ABS_W, 0, 0, 0));
         // seccomp_data: nr (4), arch (4), instruction pointer (8), then the u64 arguments, of
         // which the flags are the low (first, little-endian) half.

@@ -1,5 +1,6 @@
-//! Read-only opens seen through fanotify: the kernel queues an event at each close of a file
-//! opened without write access, and a thread of the tracer reads the queue while the tree runs.
+//! Opens seen through fanotify: the kernel queues an event at each close of a file, saying
+//! whether it was open for writing, and a thread of the tracer reads the queue while the tree
+//! runs.
 //!
 //! Nothing stops or waits for the tracer: where a notification costs two cross-CPU wake-ups
 //! per open (a C build's header search is tens of thousands), an event costs the closing
@@ -7,11 +8,12 @@
 //! events), so it serves root CI machines and privileged containers; elsewhere the tracer
 //! notifies (`notify`). What it cannot see: an open that failed (a probe, traced with
 //! `--probes` only, which never use this), and the name a file was opened by when it is a
-//! symlink (the event names the file itself, which is what was read).
+//! symlink (the event names the file itself, which is what was read). Renames, removals and
+//! the other writes that are no open stay on ptrace.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -77,7 +79,7 @@ pub(super) fn start() -> std::io::Result<Watch> {
     for mount in mounts()? {
         match group.mark(
             MarkFlags::FAN_MARK_ADD | MarkFlags::FAN_MARK_MOUNT,
-            MaskFlags::FAN_CLOSE_NOWRITE,
+            MaskFlags::FAN_CLOSE_NOWRITE | MaskFlags::FAN_CLOSE_WRITE,
             nix::fcntl::AT_FDCWD,
             Some(mount.as_path()),
         ) {
@@ -117,7 +119,7 @@ impl Watch {
             .insert(pid);
     }
 
-    /// The files the tree opened read-only. Called once every process of the tree has ended:
+    /// The files the tree opened, read or written. Called once every process of the tree has ended:
     /// each close was queued before its process could be waited for, so the queue holds them
     /// all. Fails if the kernel dropped events (it cannot with an unlimited queue, but says so).
     pub fn finish(mut self) -> crate::Result<BTreeMap<PathBuf, Access>> {
@@ -189,7 +191,7 @@ fn read_all(
     members: &Members,
     stop: &OwnedFd,
 ) -> crate::Result<BTreeMap<PathBuf, Access>> {
-    let mut seen: HashSet<PathBuf> = HashSet::new();
+    let mut seen: HashMap<PathBuf, Access> = HashMap::new();
     let mut stopping = false;
     loop {
         if !stopping {
@@ -236,16 +238,30 @@ fn read_all(
             if !members.contains(&event.pid()) {
                 continue;
             }
-            if let Ok(path) = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())) {
-                seen.insert(path);
-            }
+            let Ok(path) = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())) else {
+                continue;
+            };
+            // Events alike of one process are merged into one with both bits.
+            let access = seen.entry(undeleted(path)).or_default();
+            access.read |= event.mask().contains(MaskFlags::FAN_CLOSE_NOWRITE);
+            access.write |= event.mask().contains(MaskFlags::FAN_CLOSE_WRITE);
         }
     }
-    let read = Access {
-        read: true,
-        ..Access::default()
-    };
-    Ok(seen.into_iter().map(|p| (p, read)).collect())
+    Ok(seen.into_iter().collect())
+}
+
+/// The name a file had: the kernel marks that of a file removed while open (a temporary file
+/// written, then unlinked before its close) with a suffix.
+fn undeleted(path: PathBuf) -> PathBuf {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    const SUFFIX: &[u8] = b" (deleted)";
+    let bytes = path.as_os_str().as_bytes();
+    match bytes.strip_suffix(SUFFIX) {
+        Some(name) if !Path::new(std::ffi::OsStr::from_bytes(bytes)).exists() => {
+            PathBuf::from(std::ffi::OsString::from_vec(name.to_vec()))
+        }
+        _ => path,
+    }
 }
 
 #[cfg(test)]
@@ -266,10 +282,10 @@ mod tests {
         assert_eq!(mount_point("36 25 0:32 / /x rw"), None);
     }
 
-    /// A process of the tree reads one file and writes another; this process, not of the tree,
-    /// reads a third: only the first is recorded.
+    /// A process of the tree reads one file, writes another and a third it removes before
+    /// closing it; this process, not of the tree, reads a fourth: only the tree's are recorded.
     #[test]
-    fn only_the_trees_read_only_closes_are_recorded() {
+    fn only_the_trees_closes_are_recorded_read_or_written() {
         use std::io::Write;
         let dir = tempfile::tempdir().unwrap();
         for name in ["read.txt", "ours.txt"] {
@@ -278,7 +294,10 @@ mod tests {
         let watch = start().expect("fanotify needs CAP_SYS_ADMIN: the tests run as root");
         // It waits for its go, so that it is of the tree before it opens anything.
         let mut child = std::process::Command::new("sh")
-            .args(["-c", "read go; : < read.txt; echo x > written.txt"])
+            .args([
+                "-c",
+                "read go; : < read.txt; echo x > written.txt; exec 3>gone.txt; rm gone.txt",
+            ])
             .current_dir(dir.path())
             .stdin(std::process::Stdio::piped())
             .spawn()
@@ -289,8 +308,25 @@ mod tests {
         assert!(child.wait().unwrap().success());
         let paths = watch.finish().unwrap();
         let base = dir.path().canonicalize().unwrap();
-        let recorded: Vec<&PathBuf> = paths.keys().filter(|p| p.starts_with(&base)).collect();
-        assert_eq!(recorded, [&base.join("read.txt")]);
-        assert!(paths.values().all(|a| a.read && !a.write && !a.probe));
+        let recorded: BTreeMap<PathBuf, Access> = paths
+            .into_iter()
+            .filter(|(p, _)| p.starts_with(&base))
+            .collect();
+        let (read, written) = (
+            Access {
+                read: true,
+                ..Access::default()
+            },
+            Access {
+                write: true,
+                ..Access::default()
+            },
+        );
+        let want = BTreeMap::from([
+            (base.join("gone.txt"), written),
+            (base.join("read.txt"), read),
+            (base.join("written.txt"), written),
+        ]);
+        assert_eq!(recorded, want);
     }
 }
