@@ -107,6 +107,11 @@ pub const TASK_ENV: &str = "\
   Every variable is visible to {{ env \"NAME\" }} templates and EnvironmentVariables inputs.
   XDG_CACHE_HOME             where the index offsets are kept ($XDG_CACHE_HOME/ci3)";
 
+/// The variable `task_run --trace` reads, for its `--help`.
+pub const TRACE_ENV: &str = "\
+  CI3_TRACE_READS            with --trace, how opens are seen: auto (fanotify where permitted,
+                             else seccomp notification, else ptrace), fanotify, notify, ptrace";
+
 /// `--require-clean-git-worktree` (when `required`): an error naming the first few of `dirty`.
 pub fn require_clean(dirty: &[String], required: bool) -> ci3::Result<()> {
     if !required || dirty.is_empty() {

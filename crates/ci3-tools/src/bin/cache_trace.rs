@@ -34,7 +34,10 @@ struct Args {
 
 const HELP: &str = "\
 Environment:
-  CMD runs with this environment, unchanged; cache_trace reads none of its own.
+  CMD runs with this environment, unchanged.
+  CI3_TRACE_READS  how opens are seen: auto (the default: fanotify where permitted, as root,
+                   else seccomp notification, else ptrace), fanotify, notify or ptrace
+                   (--probes: not fanotify, which sees no failed open)
 
 Exit status:
   0  every repository file read is matched by a pattern (and the command succeeded)

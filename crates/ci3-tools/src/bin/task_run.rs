@@ -4,7 +4,7 @@ use ci3::tasks::inputs::Resolver;
 use ci3::tasks::run::{self, Options};
 use ci3::tasks::status::TaskStatus;
 use ci3_tools::tasks::baur;
-use ci3_tools::tasks::{LookupArgs, RepositoryArg, TaskLines, TASK_ENV};
+use ci3_tools::tasks::{LookupArgs, RepositoryArg, TaskLines, TASK_ENV, TRACE_ENV};
 use ci3_tools::{Tool, STORE_ENV};
 use clap::Parser;
 
@@ -51,7 +51,7 @@ struct Args {
 
 fn help() -> String {
     format!(
-        "Environment:\n{TASK_ENV}\n  HOSTNAME                   recorded with each run\n{STORE_ENV}\n\n\
+        "Environment:\n{TASK_ENV}\n  HOSTNAME                   recorded with each run\n{TRACE_ENV}\n{STORE_ENV}\n\n\
          Exit status:\n  0  every task that ran succeeded\n  1  a task failed, or a usage or resolution error\n  \
          2  a configuration that cannot be right (.baur.toml, .app.toml, the store)\n  \
          128+N  stopped by signal N (143: SIGTERM), every task's process group stopped first"

@@ -47,7 +47,11 @@ const PSEUDO: &[&str] = &[
     "rpc_pipefs",
 ];
 
-/// The processes of the traced tree, by id: events of other processes are dropped.
+/// The processes of the traced tree, by id: events of other processes are dropped. A process
+/// joins before it first runs, so none of its events can be read before; an event of another
+/// process that had the same id would have to be read after the id was freed and given to the
+/// tree (the kernel gives ids out in a cycle, so only at a wrap-around of `pid_max` right at
+/// it, within the few milliseconds the reader lags).
 pub(super) type Members = Arc<Mutex<HashSet<libc::pid_t>>>;
 
 /// A running watch: its reader thread, and how to tell it the tree has ended (dropped
@@ -59,7 +63,8 @@ pub(super) struct Watch {
 }
 
 /// Starts watching every mounted file system but the pseudo ones, before the tree starts; an
-/// error (no `CAP_SYS_ADMIN`: `EPERM`) says why it cannot.
+/// error (no `CAP_SYS_ADMIN`: `EPERM`) says why it cannot. A file system mounted after the
+/// start is not watched.
 pub(super) fn start() -> std::io::Result<Watch> {
     let group = Fanotify::init(
         InitFlags::FAN_CLASS_NOTIF
@@ -78,13 +83,15 @@ pub(super) fn start() -> std::io::Result<Watch> {
     let mut first_error = None;
     for mount in mounts()? {
         match group.mark(
-            MarkFlags::FAN_MARK_ADD | MarkFlags::FAN_MARK_MOUNT,
+            // The whole file system, not the mount: a bind mount of it, or a process of the
+            // tree in a mount namespace of its own (a sandboxed step), opens files of it too.
+            MarkFlags::FAN_MARK_ADD | MarkFlags::FAN_MARK_FILESYSTEM,
             MaskFlags::FAN_CLOSE_NOWRITE | MaskFlags::FAN_CLOSE_WRITE,
             nix::fcntl::AT_FDCWD,
             Some(mount.as_path()),
         ) {
             Ok(()) => marked += 1,
-            // A mount hidden under another, or gone meanwhile, holds nothing the tree can open.
+            // A mount point hidden under another mount, or gone meanwhile.
             Err(e) => {
                 first_error.get_or_insert(e);
             }
