@@ -7,7 +7,7 @@
 //! supervisor thread per CPU answers processes side by side. ptrace still follows the process
 //! tree, execs, writes and chdirs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
@@ -172,6 +172,7 @@ fn answer_all(
     extra: bool,
 ) -> BTreeMap<PathBuf, Access> {
     let mut paths = BTreeMap::new();
+    let mut opened = HashSet::new();
     loop {
         if extra && waking.wait_for_parallel() {
             break;
@@ -200,10 +201,16 @@ fn answer_all(
                 waking.turn.notify_all();
             }
         }
-        record(fd, &req, cwds, &mut paths);
+        record(fd, &req, cwds, &mut paths, &mut opened);
         // Before the answer: the caller's next call, at once on this CPU, is not an overlap.
         waking.waiting.fetch_sub(1, Ordering::SeqCst);
         let_run(fd, req.id);
+    }
+    // Read or only looked for: whether the file exists, once per path, after the calls.
+    let read_only = syscalls::Intent::Open { flags: 0 };
+    for path in opened {
+        let found = if path.exists() { 0 } else { -1 };
+        syscalls::settle(read_only, found, paths.entry(path).or_default());
     }
     paths
 }
@@ -220,12 +227,17 @@ fn hung_up(fd: RawFd) -> bool {
     n != 0 && pfd.revents & libc::POLLIN == 0
 }
 
-/// Records the call of `req` as the ptrace path records it at a call's entry.
+/// Records the call of `req` as the ptrace path records it at a call's entry, but for a
+/// read-only open, whose path goes to `opened`: whether its file exists (a read, or only a
+/// probe of a missing file) is looked up once at the end instead of in every call (a compiler
+/// opens the same headers in every file it compiles, and the look was a sixth of a call's
+/// time). A file the tree removes or creates is a write whenever it is looked up.
 fn record(
     fd: RawFd,
     req: &libc::seccomp_notif,
     cwds: &SharedCwds,
     paths: &mut BTreeMap<PathBuf, Access>,
+    opened: &mut HashSet<PathBuf>,
 ) {
     let decoded = syscalls::decode(
         Pid::from_raw(req.pid as libc::pid_t),
@@ -239,8 +251,15 @@ fn record(
     let valid = unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) } == 0;
     if valid {
         for (path, intent) in decoded.uses {
-            if let Some(result) = syscalls::at_entry(intent, &path) {
-                syscalls::settle(intent, result, paths.entry(path).or_default());
+            match intent {
+                syscalls::Intent::Open { flags } if !syscalls::writes(flags) => {
+                    opened.insert(path);
+                }
+                _ => {
+                    if let Some(result) = syscalls::at_entry(intent, &path) {
+                        syscalls::settle(intent, result, paths.entry(path).or_default());
+                    }
+                }
             }
         }
     }
