@@ -6,7 +6,10 @@
 //! ([`Command::probes`]). Where the kernel allows (6.6+), the read-only opens and the probes
 //! do not stop it at all: a seccomp user notification is answered by a thread of the tracer,
 //! on the tracee's CPU while one process at a time calls (`notify`, `wakeups`), and ptrace keeps
-//! the process tree, execs, writes and chdirs.
+//! the process tree, execs, writes and chdirs. Where the tracer may use fanotify
+//! (`CAP_SYS_ADMIN`) and probes are not asked for, opens and execs do not stop it either: the
+//! kernel queues an event at each close of a file and a tracer thread reads them as they come
+//! (`watch`); `reads` chooses.
 //! Paths are read from the tracee's memory and resolved against its working directory or the
 //! directory descriptor it passed, at the call's entry; the call's result, read at its exit,
 //! tells a read from a probe (a failed open of a missing file only looked). ptrace sees static

@@ -77,7 +77,11 @@ pub(super) fn follow(started: Started, reads: Reads) -> Result<Trace> {
         },
         None => None,
     };
-    let via = reads.name();
+    // A listener the child could not install (a trace inside a trace) left it all to ptrace.
+    let via = match (&reads, &supervisor) {
+        (Reads::Notified, None) => Reads::Stopped.name(),
+        _ => reads.name(),
+    };
     let mut t = Tracer {
         paths: BTreeMap::new(),
         pending: HashMap::new(),
