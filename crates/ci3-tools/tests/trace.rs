@@ -228,6 +228,37 @@ fn fanotify_notification_and_ptrace_find_the_same_writes() {
     }
 }
 
+/// Without `CAP_SYS_ADMIN` (dropped by setpriv from the bounding set, so that not even root
+/// has it) the default notifies, and fanotify asked for is refused.
+#[test]
+fn without_cap_sys_admin_the_default_notifies_and_fanotify_is_refused() {
+    need("setpriv");
+    let repo = Repo::new();
+    repo.write("data/deep.txt", "deep\n");
+    repo.write(".rebuild_patterns", "^nothing$\n");
+    repo.commit_all("data");
+    let unprivileged = |reads: &str| {
+        run(command("setpriv")
+            .current_dir(repo.path())
+            .env("CI3_TRACE_READS", reads)
+            .args(["--bounding-set=-sys_admin", "--inh-caps=-sys_admin"])
+            .arg(env!("CARGO_BIN_EXE_cache_trace"))
+            .args(["--format", "json", "cat data/deep.txt"]))
+    };
+    let out = unprivileged("auto");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+    assert_eq!(json["reads"], "notify");
+    assert_eq!(json["undeclared"][0]["path"], "data/deep.txt");
+    let out = unprivileged("fanotify");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "cache_trace: CI3_TRACE_READS=fanotify: fanotify is not available here \
+         (EPERM: Operation not permitted; it needs CAP_SYS_ADMIN): cannot trace\n"
+    );
+}
+
 #[test]
 fn a_way_of_seeing_reads_that_cannot_work_is_refused_in_one_line() {
     let repo = Repo::new();

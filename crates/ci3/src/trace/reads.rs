@@ -53,9 +53,12 @@ pub(super) fn choose(probes: bool) -> Result<Reads> {
              use notify or ptrace"
         ),
         "fanotify" => watch::start().map(Reads::Watched).map_err(|e| {
+            let why = e.raw_os_error().map_or(e.to_string(), |n| {
+                nix::errno::Errno::from_raw(n).to_string()
+            });
             crate::err!(
                 Config,
-                "{VARIABLE}=fanotify: fanotify is not available here ({e}; it needs \
+                "{VARIABLE}=fanotify: fanotify is not available here ({why}; it needs \
                  CAP_SYS_ADMIN): cannot trace"
             )
         }),

@@ -289,8 +289,9 @@ mod tests {
         assert_eq!(mount_point("36 25 0:32 / /x rw"), None);
     }
 
-    /// A process of the tree reads one file, writes another and a third it removes before
-    /// closing it; this process, not of the tree, reads a fourth: only the tree's are recorded.
+    /// A process of the tree reads one file (through a symlink: the file is recorded), writes
+    /// another and a third it removes before closing it; this process, not of the tree, reads a
+    /// fourth: only the tree's are recorded.
     #[test]
     fn only_the_trees_closes_are_recorded_read_or_written() {
         use std::io::Write;
@@ -298,12 +299,13 @@ mod tests {
         for name in ["read.txt", "ours.txt"] {
             std::fs::write(dir.path().join(name), "x").unwrap();
         }
+        std::os::unix::fs::symlink("read.txt", dir.path().join("link.txt")).unwrap();
         let watch = start().expect("fanotify needs CAP_SYS_ADMIN: the tests run as root");
         // It waits for its go, so that it is of the tree before it opens anything.
         let mut child = std::process::Command::new("sh")
             .args([
                 "-c",
-                "read go; : < read.txt; echo x > written.txt; exec 3>gone.txt; rm gone.txt",
+                "read go; : < link.txt; echo x > written.txt; exec 3>gone.txt; rm gone.txt",
             ])
             .current_dir(dir.path())
             .stdin(std::process::Stdio::piped())
