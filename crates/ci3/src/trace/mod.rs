@@ -144,7 +144,7 @@ pub fn run(cmd: Command) -> crate::Result<Trace> {
     // SIGINT/SIGTERM/SIGHUP to the tool reach the traced group (and, through the tracer, every
     // process of it), as they reach any child of a tool; the tool then exits 128+N.
     crate::process::take_over();
-    let reads = reads::choose(cmd.probes)?;
+    let reads = reads::choose(cmd.probes, &cmd.cwd)?;
     let child = spawn::start(cmd, &reads)?;
     let pid = child.pid;
     crate::process::adopt(pid);

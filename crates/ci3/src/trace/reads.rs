@@ -1,6 +1,8 @@
 //! Which mechanism sees a traced tree's read-only opens: fanotify where the tracer may, a seccomp
 //! notification where the kernel offers it, a ptrace stop everywhere; `CI3_TRACE_READS` chooses.
 
+use std::path::Path;
+
 use super::notify;
 use super::watch::{self, Watch};
 use crate::Result;
@@ -29,15 +31,15 @@ impl Reads {
     }
 }
 
-/// The mechanism for a trace, `probes` or not: the cheapest that works here unless
+/// The mechanism for a trace run in `cwd`, `probes` or not: the cheapest that works here unless
 /// `CI3_TRACE_READS` names one, which then must work. Probes are failed opens and stats, which
 /// fanotify does not see.
-pub(super) fn choose(probes: bool) -> Result<Reads> {
+pub(super) fn choose(probes: bool, cwd: &Path) -> Result<Reads> {
     let asked = std::env::var(VARIABLE).unwrap_or_default();
     match asked.as_str() {
         "" | "auto" => {
             if !probes {
-                if let Ok(w) = watch::start() {
+                if let Ok(w) = watch::start(cwd) {
                     return Ok(Reads::Watched(w));
                 }
             }
@@ -52,7 +54,7 @@ pub(super) fn choose(probes: bool) -> Result<Reads> {
             "{VARIABLE}=fanotify cannot trace probes (fanotify sees no failed open and no stat): \
              use notify or ptrace"
         ),
-        "fanotify" => watch::start().map(Reads::Watched).map_err(|e| {
+        "fanotify" => watch::start(cwd).map(Reads::Watched).map_err(|e| {
             let why = e.raw_os_error().map_or(e.to_string(), |n| {
                 nix::errno::Errno::from_raw(n).to_string()
             });

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use nix::errno::Errno;
+use nix::fcntl::AT_FDCWD;
 use nix::sys::fanotify::{EventFFlags, Fanotify, InitFlags, MarkFlags, MaskFlags};
 
 use super::Access;
@@ -63,9 +64,10 @@ pub(super) struct Watch {
 }
 
 /// Starts watching every mounted file system but the pseudo ones, before the tree starts; an
-/// error (no `CAP_SYS_ADMIN`: `EPERM`) says why it cannot. A file system mounted after the
-/// start is not watched.
-pub(super) fn start() -> std::io::Result<Watch> {
+/// error (no `CAP_SYS_ADMIN`: `EPERM`) says why it cannot. The file system of `cwd` (the
+/// repository) must be watched; another that refuses is left out, as is one mounted after the
+/// start.
+pub(super) fn start(cwd: &Path) -> std::io::Result<Watch> {
     let group = Fanotify::init(
         InitFlags::FAN_CLASS_NOTIF
             | InitFlags::FAN_CLOEXEC
@@ -79,27 +81,12 @@ pub(super) fn start() -> std::io::Result<Watch> {
             | EventFFlags::O_NONBLOCK
             | EventFFlags::O_NOATIME,
     )?;
-    let mut marked = 0;
-    let mut first_error = None;
     for mount in mounts()? {
-        match group.mark(
-            // The whole file system, not the mount: a bind mount of it, or a process of the
-            // tree in a mount namespace of its own (a sandboxed step), opens files of it too.
-            MarkFlags::FAN_MARK_ADD | MarkFlags::FAN_MARK_FILESYSTEM,
-            MaskFlags::FAN_CLOSE_NOWRITE | MaskFlags::FAN_CLOSE_WRITE,
-            nix::fcntl::AT_FDCWD,
-            Some(mount.as_path()),
-        ) {
-            Ok(()) => marked += 1,
-            // A mount point hidden under another mount, or gone meanwhile.
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
+        // A mount point hidden under another mount, or gone meanwhile, or a file system that
+        // fanotify does not serve: no event of it.
+        let _ = mark(&group, &mount);
     }
-    if marked == 0 {
-        return Err(first_error.unwrap_or(Errno::ENOENT).into());
-    }
+    mark(&group, cwd)?;
     // SAFETY: eventfd returns a fresh descriptor that we own.
     let stop = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
     if stop < 0 {
@@ -148,6 +135,15 @@ impl Drop for Watch {
     fn drop(&mut self) {
         self.signal_stop();
     }
+}
+
+/// Watches the file system of `path` for closes: the whole file system, so that a bind mount of
+/// it, or a process of the tree in a mount namespace of its own (a sandboxed step), is seen too;
+/// where that is refused (a btrfs subvolume: `EXDEV`), the mount.
+fn mark(group: &Fanotify, path: &Path) -> nix::Result<()> {
+    let closes = MaskFlags::FAN_CLOSE_NOWRITE | MaskFlags::FAN_CLOSE_WRITE;
+    let at = |how| group.mark(MarkFlags::FAN_MARK_ADD | how, closes, AT_FDCWD, Some(path));
+    at(MarkFlags::FAN_MARK_FILESYSTEM).or_else(|_| at(MarkFlags::FAN_MARK_MOUNT))
 }
 
 /// The mount points of the file systems worth watching, from /proc/self/mountinfo.
@@ -300,7 +296,7 @@ mod tests {
             std::fs::write(dir.path().join(name), "x").unwrap();
         }
         std::os::unix::fs::symlink("read.txt", dir.path().join("link.txt")).unwrap();
-        let watch = start().expect("fanotify needs CAP_SYS_ADMIN: the tests run as root");
+        let watch = start(dir.path()).expect("fanotify needs CAP_SYS_ADMIN: the tests run as root");
         // It waits for its go, so that it is of the tree before it opens anything.
         let mut child = std::process::Command::new("sh")
             .args([
