@@ -84,13 +84,14 @@ pub(super) fn start(cmd: Command, reads: &Reads) -> Result<Started> {
     let devnull = File::open("/dev/null").map_err(crate::Error::from)?;
     let out = cmd.stdout.as_ref().map(|f| f.as_raw_fd());
     let err = cmd.stderr.as_ref().map(|f| f.as_raw_fd());
-    let prog = match reads {
-        Reads::Watched(_) => super::filter::watched()?,
-        _ => super::filter::program(cmd.probes)?,
-    };
-    let notifying = match reads {
-        Reads::Notified => Some(super::filter::notifying(cmd.probes)?),
-        _ => None,
+    // The filter, and the one with a listener tried first when notifying.
+    let (prog, notifying) = match reads {
+        Reads::Watched(_) => (super::filter::watched()?, None),
+        Reads::Notified => (
+            super::filter::program(cmd.probes)?,
+            Some(super::filter::notifying(cmd.probes)?),
+        ),
+        Reads::Stopped => (super::filter::program(cmd.probes)?, None),
     };
     let notify_prog = notifying.as_ref().map(|p| libc::sock_fprog {
         len: p.len() as libc::c_ushort,

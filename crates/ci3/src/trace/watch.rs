@@ -12,7 +12,9 @@
 //! the other writes that are no open stay on ptrace.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::OsString;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -146,27 +148,30 @@ fn mark(group: &Fanotify, path: &Path) -> nix::Result<()> {
     at(MarkFlags::FAN_MARK_FILESYSTEM).or_else(|_| at(MarkFlags::FAN_MARK_MOUNT))
 }
 
-/// The mount points of the file systems worth watching, from /proc/self/mountinfo.
+/// The mount points of the file systems worth watching, from /proc/self/mountinfo (bytes: a
+/// mount point need not be UTF-8).
 fn mounts() -> std::io::Result<Vec<PathBuf>> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo")?;
-    Ok(info.lines().filter_map(mount_point).collect())
+    let info = std::fs::read("/proc/self/mountinfo")?;
+    Ok(info
+        .split(|&b| b == b'\n')
+        .filter_map(mount_point)
+        .collect())
 }
 
 /// The mount point of one mountinfo line, unless its file system is a pseudo one: fields are
 /// id, parent, device, root, mount point, options, optional fields up to `-`, type, source.
-fn mount_point(line: &str) -> Option<PathBuf> {
-    let mut fields = line.split(' ');
+fn mount_point(line: &[u8]) -> Option<PathBuf> {
+    let mut fields = line.split(|&b| b == b' ');
     let point = fields.nth(4)?;
-    let fstype = fields.skip_while(|f| *f != "-").nth(1)?;
-    if PSEUDO.contains(&fstype) {
+    let fstype = fields.skip_while(|f| *f != b"-").nth(1)?;
+    if PSEUDO.iter().any(|p| p.as_bytes() == fstype) {
         return None;
     }
-    Some(PathBuf::from(unescape(point)))
+    Some(PathBuf::from(OsString::from_vec(unescape(point))))
 }
 
 /// mountinfo writes space, tab, newline and backslash in octal (`\040`).
-fn unescape(field: &str) -> String {
-    let bytes = field.as_bytes();
+fn unescape(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
@@ -185,7 +190,7 @@ fn unescape(field: &str) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// The reader: events read as they come until `stop` is written, then the rest of the queue.
@@ -256,13 +261,9 @@ fn read_all(
 /// The name a file had: the kernel marks that of a file removed while open (a temporary file
 /// written, then unlinked before its close) with a suffix.
 fn undeleted(path: PathBuf) -> PathBuf {
-    use std::os::unix::ffi::{OsStrExt, OsStringExt};
     const SUFFIX: &[u8] = b" (deleted)";
-    let bytes = path.as_os_str().as_bytes();
-    match bytes.strip_suffix(SUFFIX) {
-        Some(name) if !Path::new(std::ffi::OsStr::from_bytes(bytes)).exists() => {
-            PathBuf::from(std::ffi::OsString::from_vec(name.to_vec()))
-        }
+    match path.as_os_str().as_bytes().strip_suffix(SUFFIX) {
+        Some(name) if !path.exists() => PathBuf::from(OsString::from_vec(name.to_vec())),
         _ => path,
     }
 }
@@ -276,13 +277,19 @@ mod tests {
         let line = |point: &str, fstype: &str| {
             format!("36 25 0:32 / {point} rw,relatime shared:1 - {fstype} src rw")
         };
-        assert_eq!(mount_point(&line("/", "ext4")), Some(PathBuf::from("/")));
-        assert_eq!(mount_point(&line("/proc", "proc")), None);
+        let point = |l: String| mount_point(l.as_bytes());
+        assert_eq!(point(line("/", "ext4")), Some(PathBuf::from("/")));
+        assert_eq!(point(line("/proc", "proc")), None);
         assert_eq!(
-            mount_point(&line("/mnt/a\\040b", "tmpfs")),
+            point(line("/mnt/a\\040b", "tmpfs")),
             Some(PathBuf::from("/mnt/a b"))
         );
-        assert_eq!(mount_point("36 25 0:32 / /x rw"), None);
+        assert_eq!(mount_point(b"36 25 0:32 / /x rw"), None);
+        // Not UTF-8: kept as it is.
+        assert_eq!(
+            mount_point(b"36 25 0:32 / /mnt/\xff rw - ext4 src rw"),
+            Some(PathBuf::from(OsString::from_vec(b"/mnt/\xff".to_vec())))
+        );
     }
 
     /// A process of the tree reads one file (through a symlink: the file is recorded), writes
